@@ -1,0 +1,84 @@
+"""Golden integer arithmetic of the accelerator, imported by the compiler, the reference
+model and the cocotb scoreboards alike. The RTL implements exactly these rules.
+
+All functions take numpy arrays (or ints) and compute in int64, so no intermediate can
+overflow for the field widths the ISA allows (|acc + bias| < 2^33, |mult| < 2^15).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INT8_MIN, INT8_MAX = -128, 127
+MULT_BITS = 16  # signed multiplier width in REQ/ADD/AVGPOOL
+SHIFT_MAX = 63  # 6-bit shift field
+
+
+def round_shift(x: np.ndarray | int, shift: int | np.ndarray) -> np.ndarray:
+    """Arithmetic right shift rounding half up: floor((x + 2^(shift-1)) / 2^shift); shift 0 is x."""
+    x = np.asarray(x, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    half = np.where(shift > 0, np.left_shift(np.int64(1), np.maximum(shift - 1, 0)), 0)
+    return np.right_shift(x + half, shift)
+
+
+def saturate8(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray,
+               relu: bool) -> np.ndarray:
+    """REQ: int8 = sat8(relu?(round_shift((acc + bias) * mult, shift))).
+
+    `bias`, `mult`, `shift` broadcast against `acc` (per output channel: shape (C, 1)).
+    """
+    t = (np.asarray(acc, np.int64) + np.asarray(bias, np.int64)) * np.asarray(mult, np.int64)
+    r = round_shift(t, shift)
+    if relu:
+        r = np.maximum(r, 0)
+    return saturate8(r)
+
+
+def residual_add(a: np.ndarray, b: np.ndarray, mult_a: int, mult_b: int, shift: int,
+                 relu: bool) -> np.ndarray:
+    """ADD: int8 = sat8(relu?(round_shift(a*mult_a + b*mult_b, shift)))."""
+    t = np.asarray(a, np.int64) * mult_a + np.asarray(b, np.int64) * mult_b
+    r = round_shift(t, shift)
+    if relu:
+        r = np.maximum(r, 0)
+    return saturate8(r)
+
+
+def scale_sum(total: np.ndarray, mult: int, shift: int) -> np.ndarray:
+    """AVGPOOL: int8 = sat8(round_shift(window_sum * mult, shift))."""
+    return saturate8(round_shift(np.asarray(total, np.int64) * mult, shift))
+
+
+def quantize_multiplier(real: float, bits: int = MULT_BITS) -> tuple[int, int]:
+    """Return (mult, shift) with mult * 2^-shift ~= real, |mult| < 2^(bits-1), 0 <= shift <= 63.
+
+    The multiplier is normalised to use all its bits, so the relative error is below
+    2^-(bits-2). A zero (or vanishingly small) `real` gives (0, 0).
+    """
+    real = float(real)
+    limit = (1 << (bits - 1)) - 1
+    if real == 0.0 or not np.isfinite(real):
+        return 0, 0
+    mag = abs(real)
+    if mag > limit:
+        raise ValueError(f"multiplier {real} does not fit a {bits}-bit field")
+    shift = 0
+    while shift < SHIFT_MAX and mag * 2 ** (shift + 1) <= limit:
+        shift += 1
+    mult = int(round(real * 2**shift))
+    mult = max(-limit, min(limit, mult))
+    return mult, shift
+
+
+def quantize_input(x: np.ndarray, scale: float) -> np.ndarray:
+    """Float -> int8 with a symmetric per-tensor scale: sat8(rint(x / scale))."""
+    return saturate8(np.rint(np.asarray(x, np.float64) / scale))
+
+
+def dequantize(q: np.ndarray, scale: float) -> np.ndarray:
+    return (np.asarray(q, np.float32) * np.float32(scale)).astype(np.float32)
