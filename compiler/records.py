@@ -1,0 +1,137 @@
+"""The `seedcc.random_weights` record: parsing, layouts, and bit-exact regeneration checks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+
+from seedcc.errors import BadInputError, RecordMismatchError
+from seedcc.ir.weights import Freeze
+
+RECORD_KEY = "seedcc.random_weights"
+LAYOUTS = ("OIHW", "OI", "IO")
+
+
+@dataclass(frozen=True)
+class Record:
+    tensor: str
+    generator: str
+    seed: int
+    scale: float
+    layout: str
+    freeze: Freeze | None
+
+
+def to_canonical(arr: np.ndarray, layout: str) -> np.ndarray:
+    """Stored layout -> canonical (O, I, KH, KW)."""
+    if layout == "OIHW":
+        return arr
+    if layout == "OI":
+        return arr[:, :, None, None]
+    return arr.T[:, :, None, None]  # IO
+
+
+def from_canonical(arr: np.ndarray, layout: str) -> np.ndarray:
+    if layout == "OIHW":
+        return arr
+    if layout == "OI":
+        return arr[:, :, 0, 0]
+    return arr[:, :, 0, 0].T
+
+
+def canonical_index(idx: tuple[int, ...], layout: str) -> tuple[int, ...]:
+    if layout == "OIHW":
+        return idx
+    if layout == "OI":
+        return (idx[0], idx[1], 0, 0)
+    return (idx[1], idx[0], 0, 0)
+
+
+def read_records(model: onnx.ModelProto, where: str) -> dict[str, Record]:
+    """Parse the metadata record; {} when the model has none."""
+    raw = next((p.value for p in model.metadata_props if p.key == RECORD_KEY), None)
+    if raw is None:
+        return {}
+    from seedcc.rtl_models.generators import GENERATORS
+
+    try:
+        doc = json.loads(raw)
+        if doc.get("version") != 1:
+            raise ValueError(f"unsupported version {doc.get('version')!r} (expected 1)")
+        out = {}
+        for name, r in doc["tensors"].items():
+            if r["generator"] not in GENERATORS:
+                raise ValueError(f"tensor {name!r}: unknown generator {r['generator']!r} "
+                                 f"(choices: {', '.join(sorted(GENERATORS))})")
+            if r.get("layout", "OIHW") not in LAYOUTS:
+                raise ValueError(f"tensor {name!r}: layout {r['layout']!r} is not one of {LAYOUTS}")
+            fz = r.get("freeze")
+            freeze = None
+            if fz is not None:
+                freeze = Freeze(int(fz["seed"]), float(fz.get("prune", 0.0)), float(fz.get("lock", 0.0)))
+                if freeze.prune < 0 or freeze.lock < 0 or freeze.prune + freeze.lock > 1:
+                    raise ValueError(f"tensor {name!r}: freeze shares prune={freeze.prune} "
+                                     f"lock={freeze.lock} must be >= 0 and sum to <= 1")
+            out[name] = Record(name, r["generator"], int(r["seed"]), float(r["scale"]),
+                               r.get("layout", "OIHW"), freeze)
+        return out
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise BadInputError(f"{where}: metadata {RECORD_KEY!r} is malformed: {e}") from None
+
+
+def regenerate(rec: Record, stored_shape: tuple[int, ...], where: str) -> np.ndarray:
+    """The canonical float32 random tensor of a record, checked against the stored shape."""
+    from seedcc.rtl_models.generators import random_weights
+
+    ndim = 4 if rec.layout == "OIHW" else 2
+    if len(stored_shape) != ndim:
+        raise BadInputError(f"{where}: tensor {rec.tensor!r} has shape {stored_shape}, "
+                            f"which does not fit its layout {rec.layout}")
+    if rec.layout == "OIHW":
+        canon = tuple(stored_shape)
+    elif rec.layout == "OI":
+        canon = (stored_shape[0], stored_shape[1], 1, 1)
+    else:
+        canon = (stored_shape[1], stored_shape[0], 1, 1)
+    return random_weights(rec.generator, rec.seed, canon, rec.scale)
+
+
+def check_record(rec: Record, stored: np.ndarray, where: str) -> np.ndarray:
+    """Regenerate `rec` and require it to equal `stored` bit for bit; return it canonical.
+
+    Zeros in `stored` are masked-out positions (form (b): the record sits on R ⊙ M), so
+    only the non-zero elements are compared.
+    """
+    canon = regenerate(rec, stored.shape, where)
+    expect = from_canonical(canon, rec.layout)
+    a = np.ascontiguousarray(stored, dtype=np.float32).view(np.uint32)
+    b = np.ascontiguousarray(expect, dtype=np.float32).view(np.uint32)
+    differ = (a != b) & (stored != 0)
+    if differ.any():
+        idx = tuple(int(i) for i in np.argwhere(differ)[0])
+        raise RecordMismatchError(
+            f"{where}: initializer {rec.tensor!r} differs from its {rec.generator} record "
+            f"(seed {rec.seed}) at index {list(idx)} (canonical OIHW "
+            f"{list(canonical_index(idx, rec.layout))}): stored {float(stored[idx])!r}, "
+            f"regenerated {float(expect[idx])!r}")
+    return canon
+
+
+def check_freeze(rec: Record, mask: np.ndarray, where: str) -> None:
+    """A mask must be 0 at pruned and non-zero at locked positions of the freeze draw."""
+    if rec.freeze is None:
+        return
+    from seedcc.rtl_models.generators import freeze_pattern
+
+    f = rec.freeze
+    pattern = freeze_pattern(f.seed, f.prune, f.lock, mask.shape)
+    bad = ((pattern == 0) & (mask != 0)) | ((pattern == 1) & (mask == 0))
+    if bad.any():
+        idx = [int(i) for i in np.argwhere(bad)[0]]
+        state = "pruned" if pattern[tuple(idx)] == 0 else "locked"
+        raise RecordMismatchError(
+            f"{where}: mask of {rec.tensor!r} disagrees with its freeze record at canonical "
+            f"index {idx}: the position is {state} but the mask is {int(mask[tuple(idx)])}")

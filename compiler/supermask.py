@@ -1,0 +1,114 @@
+"""Recognising supermask layers: which recorded random tensor and which mask feed a
+layer's weight, through any constant subexpression the exporter wrote.
+
+Form (a): the weight is Mul(R, M) (optionally times scalars), R a recorded initializer.
+Form (b): the weight is a recorded initializer that already equals R ⊙ M.
+Between those and the layer any layout ops (Transpose, Reshape, Cast, ...) may sit: the
+mask is recovered in canonical order from the layer's folded weight itself,
+code = W / (R · s), and checked to be a small non-negative integer everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from seedcc.compiler.records import Record, check_freeze, to_canonical
+from seedcc.errors import ModelStructureError
+from seedcc.ir.weights import WeightSpec
+
+PASS_THROUGH = frozenset({"Identity", "Cast", "Transpose", "Reshape", "Unsqueeze", "Squeeze", "Flatten"})
+MAX_CODE = 7  # the ISA's 3-bit code field
+
+
+class Tracer:
+    """Walks constant subexpressions backwards from a tensor name."""
+
+    def __init__(self, model: onnx.ModelProto, consts: dict[str, np.ndarray],
+                 canon_records: dict[str, tuple[Record, np.ndarray]]):
+        self.producer = {o: n for n in model.graph.node for o in n.output}
+        self.consts = consts
+        self.records = canon_records
+
+    def through_layout(self, name: str) -> str:
+        node = self.producer.get(name)
+        while node is not None and node.op_type in PASS_THROUGH:
+            name = node.input[0]
+            node = self.producer.get(name)
+        return name
+
+    def factors(self, name: str) -> list[str]:
+        """Flatten a tree of Mul nodes (through layout ops) into its factor tensors."""
+        src = self.through_layout(name)
+        node = self.producer.get(src)
+        if node is not None and node.op_type == "Mul":
+            return self.factors(node.input[0]) + self.factors(node.input[1])
+        return [src]
+
+
+def canonical_weight(op: str, w: np.ndarray, trans_b: int = 0) -> np.ndarray:
+    """A layer's weight as (O, I, KH, KW): Conv is OIHW; Gemm transB=1 is (O, I); Gemm
+    transB=0 and MatMul are (I, O)."""
+    w = np.asarray(w, dtype=np.float32)
+    if op == "Conv":
+        return w
+    return to_canonical(w, "OI" if trans_b else "IO")
+
+
+def _codes(ratio: np.ndarray, where: str) -> np.ndarray:
+    codes = np.rint(ratio)
+    if not np.allclose(ratio, codes, rtol=0, atol=1e-4) or codes.min() < 0 or codes.max() > MAX_CODE:
+        bad = np.argwhere(~np.isclose(ratio, codes, rtol=0, atol=1e-4) | (codes < 0) | (codes > MAX_CODE))
+        idx = [int(i) for i in bad[0]] if len(bad) else []
+        raise ModelStructureError(
+            f"{where}: the weight is not random weights times a mask of integer codes 0..{MAX_CODE} "
+            f"(at canonical index {idx} the ratio weight/random is {float(ratio[tuple(idx)]) if idx else '?'})")
+    return codes.astype(np.uint8)
+
+
+def extract_weight(tr: Tracer, weight_input: str, w_canon: np.ndarray, where: str) -> WeightSpec:
+    """Describe the layer weight `w_canon` (already folded, canonical)."""
+    factors = tr.factors(weight_input)
+    recorded = [f for f in factors if f in tr.records]
+    if len(recorded) > 1:
+        raise ModelStructureError(f"{where}: the weight multiplies several recorded tensors {recorded}")
+    if recorded:
+        rec, r_canon = tr.records[recorded[0]]
+        if r_canon.shape != w_canon.shape:
+            raise ModelStructureError(
+                f"{where}: recorded tensor {rec.tensor!r} has canonical shape {r_canon.shape} "
+                f"but the layer weight is {w_canon.shape}")
+        multiplier = 1.0
+        for f in factors:
+            if f != rec.tensor and f in tr.consts and np.asarray(tr.consts[f]).size == 1:
+                multiplier *= float(np.asarray(tr.consts[f]).reshape(()))
+        if multiplier == 0.0:
+            raise ModelStructureError(f"{where}: the weight is multiplied by zero")
+        if len(factors) == 1:  # form (b): the record sits on R ⊙ M itself
+            mask = (w_canon != 0).astype(np.uint8)
+        else:
+            mask = _codes(w_canon / (r_canon * np.float32(multiplier)), where)
+        effective = r_canon * mask.astype(np.float32) * np.float32(multiplier)
+        if not np.allclose(effective, w_canon, rtol=1e-6, atol=0):
+            idx = [int(i) for i in np.argwhere(~np.isclose(effective, w_canon, rtol=1e-6, atol=0))[0]]
+            raise ModelStructureError(
+                f"{where}: weight at canonical index {idx} is {float(w_canon[tuple(idx)])!r}, "
+                f"not the recorded random weight times its mask ({float(effective[tuple(idx)])!r})")
+        check_freeze(rec, mask, where)
+        return WeightSpec(shape=tuple(w_canon.shape), scale=rec.scale, mask=mask, record=rec.tensor,
+                          generator=rec.generator, seed=rec.seed, multiplier=multiplier,
+                          freeze=rec.freeze)
+    return stored_weight(w_canon, weight_input)
+
+
+def stored_weight(w_canon: np.ndarray, name: str) -> WeightSpec:
+    """A weight without a record: ternary (±c and 0) is kept as sign + mask, else dense."""
+    shape = tuple(int(d) for d in w_canon.shape)
+    nz = w_canon[w_canon != 0]
+    mags = np.unique(np.abs(nz))
+    if len(mags) <= 1:
+        scale = float(mags[0]) if len(mags) else 1.0
+        return WeightSpec(shape=shape, scale=scale, mask=(w_canon != 0).astype(np.uint8), record=name,
+                          signs=(w_canon > 0).astype(np.uint8))
+    return WeightSpec(shape=shape, scale=1.0, mask=(w_canon != 0).astype(np.uint8), record=name,
+                      dense=w_canon.astype(np.float32))
