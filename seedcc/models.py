@@ -1,0 +1,139 @@
+"""Builders of small supermask ONNX models, written with onnx.helper alone.
+
+They follow DESIGN.md §3: random weights are ±scale float initializers regenerated from
+a `seedcc.random_weights` record, masks are separate initializers (form (a), Mul(R, M))
+or already multiplied in (form (b)). Used by the tests, the examples and the benchmarks.
+Masks are drawn from a seeded numpy generator, so every build is identical.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from seedcc.compiler.records import RECORD_KEY, from_canonical
+from seedcc.rtl_models.generators import random_weights
+
+OPSET = 17
+
+
+class ModelBuilder:
+    """Accumulates nodes, initializers and the random-weight record of one model."""
+
+    def __init__(self, name: str, seed: int = 0, generator: str = "xorshift16"):
+        self.name = name
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self.records: dict[str, dict] = {}
+        self.rng = np.random.default_rng(seed)
+        self.generator = generator
+        self._seed = 1024
+        self._n = 0
+
+    def fresh(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}_{self._n}"
+
+    def init(self, name: str, array: np.ndarray) -> str:
+        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], name: str, **attrs) -> str:
+        out = f"{name}_out"
+        self.nodes.append(helper.make_node(op, inputs, [out], name=name, **attrs))
+        return out
+
+    def random_weight(self, name: str, canon_shape: tuple[int, int, int, int], layout: str,
+                      density: float = 0.5, codes: int = 1, materialise: bool = False,
+                      freeze: dict | None = None) -> str:
+        """A supermask weight in `layout`; returns the tensor the layer should consume."""
+        fan_in = canon_shape[1] * canon_shape[2] * canon_shape[3]
+        scale = float(np.float32(math.sqrt(2.0 / fan_in)))
+        seed = self._seed
+        self._seed += 1024
+        r = random_weights(self.generator, seed, canon_shape, scale)
+        mask = (self.rng.random(canon_shape) < density).astype(np.float32)
+        if codes > 1:
+            mask *= self.rng.integers(1, codes + 1, size=canon_shape).astype(np.float32)
+        if freeze is not None:
+            from seedcc.rtl_models.generators import freeze_pattern
+
+            pattern = freeze_pattern(freeze["seed"], freeze.get("prune", 0.0), freeze.get("lock", 0.0),
+                                     canon_shape)
+            mask = np.where(pattern == 0, 0, np.where(pattern == 1, np.maximum(mask, 1), mask))
+        record = {"generator": self.generator, "seed": seed, "scale": scale, "layout": layout}
+        if freeze is not None:
+            record["freeze"] = freeze
+        if materialise:  # form (b): the record sits on R ⊙ M
+            self.records[name] = record
+            return self.init(name, from_canonical(r * mask, layout).astype(np.float32))
+        self.records[f"{name}.R"] = record
+        r_name = self.init(f"{name}.R", from_canonical(r, layout))
+        m_name = self.init(f"{name}.M", from_canonical(mask, layout))
+        return self.node("Mul", [r_name, m_name], f"{name}/Mul")
+
+    def batchnorm(self, x: str, channels: int, name: str) -> str:
+        g = self.rng.uniform(0.5, 1.5, channels).astype(np.float32)
+        b = self.rng.uniform(-0.2, 0.2, channels).astype(np.float32)
+        m = self.rng.uniform(-0.2, 0.2, channels).astype(np.float32)
+        v = self.rng.uniform(0.5, 2.0, channels).astype(np.float32)
+        ins = [self.init(f"{name}.{k}", a) for k, a in
+               (("gamma", g), ("beta", b), ("mean", m), ("var", v))]
+        return self.node("BatchNormalization", [x, *ins], name, epsilon=1e-5)
+
+    def conv(self, x: str, cin: int, cout: int, k: int, name: str, stride: int = 1,
+             pad: int | None = None, **weight_kw) -> str:
+        w = self.random_weight(name, (cout, cin, k, k), "OIHW", **weight_kw)
+        p = k // 2 if pad is None else pad
+        return self.node("Conv", [x, w], f"{name}/Conv", kernel_shape=[k, k],
+                         strides=[stride, stride], pads=[p, p, p, p])
+
+    def build(self, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto]) -> onnx.ModelProto:
+        graph = helper.make_graph(self.nodes, self.name, inputs, outputs, initializer=self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                                  producer_name="seedcc.models")
+        model.ir_version = 8
+        helper.set_model_props(model, {RECORD_KEY: json.dumps({"version": 1, "tensors": self.records},
+                                                              sort_keys=True)})
+        onnx.checker.check_model(model)
+        return model
+
+
+def mlp(features: int = 64, hidden: int = 48, classes: int = 10, seed: int = 0) -> onnx.ModelProto:
+    """x[N, features] -> Gemm(R⊙M, transB=1) + BN + ReLU -> MatMul(materialised R⊙M) + ReLU
+    -> Gemm with bias -> logits[N, classes]."""
+    b = ModelBuilder("mlp", seed)
+    w1 = b.random_weight("fc1", (hidden, features, 1, 1), "OI")
+    h = b.node("Gemm", ["x", w1], "fc1/Gemm", transB=1)
+    h = b.node("Relu", [b.batchnorm(h, hidden, "bn1")], "relu1")
+    w2 = b.random_weight("fc2", (hidden, hidden, 1, 1), "IO", materialise=True)
+    h = b.node("Relu", [b.node("MatMul", [h, w2], "fc2/MatMul")], "relu2")
+    w3 = b.random_weight("fc3", (classes, hidden, 1, 1), "OI")
+    bias = b.init("fc3.bias", b.rng.uniform(-0.1, 0.1, classes).astype(np.float32))
+    b.nodes.append(helper.make_node("Gemm", [h, w3, bias], ["logits"], name="fc3/Gemm", transB=1))
+    return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", features])],
+                   [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])])
+
+
+def small_cnn(channels: int = 16, size: int = 16, classes: int = 10, codes: int = 1,
+              seed: int = 0) -> onnx.ModelProto:
+    """x[N, 3, size, size] -> conv3x3+BN+ReLU -> [conv3x3+BN, + residual, ReLU] -> MaxPool 2
+    -> conv3x3 stride 2 + BN + ReLU -> GlobalAveragePool -> Flatten -> Gemm -> logits.
+    `codes` > 1 gives the residual block's conv a multicoat mask with codes 0..codes."""
+    b = ModelBuilder("small_cnn", seed)
+    c = channels
+    h = b.node("Relu", [b.batchnorm(b.conv("x", 3, c, 3, "conv1"), c, "bn1")], "relu1")
+    t = b.batchnorm(b.conv(h, c, c, 3, "conv2", codes=codes), c, "bn2")
+    h = b.node("Relu", [b.node("Add", [t, h], "res_add")], "relu2")
+    h = b.node("MaxPool", [h], "pool", kernel_shape=[2, 2], strides=[2, 2])
+    h = b.node("Relu", [b.batchnorm(b.conv(h, c, 2 * c, 3, "conv3", stride=2), 2 * c, "bn3")], "relu3")
+    h = b.node("Flatten", [b.node("GlobalAveragePool", [h], "gap")], "flatten", axis=1)
+    w = b.random_weight("fc", (classes, 2 * c, 1, 1), "OI")
+    bias = b.init("fc.bias", b.rng.uniform(-0.1, 0.1, classes).astype(np.float32))
+    b.nodes.append(helper.make_node("Gemm", [h, w, bias], ["logits"], name="fc/Gemm", transB=1))
+    return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],
+                   [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])])
