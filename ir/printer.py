@@ -20,6 +20,10 @@ def _attr(key: str, value: Any) -> str:
         return value.summary()
     if isinstance(value, np.ndarray):
         return f"{key}=<{value.dtype}[{'x'.join(map(str, value.shape))}]>"
+    if isinstance(value, tuple) and value and all(isinstance(x, np.ndarray) for x in value):
+        return f"{key}=(" + ", ".join(_attr("", x)[1:] for x in value) + ")"
+    if isinstance(value, tuple) and value and all(isinstance(x, bytes) for x in value):
+        return f"{key}=<{len(value)} block(s), {sum(map(len, value))} bytes>"
     if isinstance(value, float):
         return f"{key}={value:.6g}"
     if isinstance(value, tuple) and all(isinstance(x, tuple) for x in value):

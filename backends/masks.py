@@ -1,0 +1,67 @@
+"""The mask row format of the MAC instruction (docs/isa.md): one definition used by the
+packing pass (writer) and the reference model and testbenches (reader).
+
+A block of oc_count ≤ 16·LANES output channels streams one row per (input channel i,
+kernel position k), i outer. A row holds the codes of 16·ng channels (ng = lanes used),
+`code_bits` bits each, channel 0 in the least significant bits of the row's first byte;
+with stored signs the row is preceded by 16·ng sign bits (1 = +1) in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GROUP = 16
+
+
+def lanes_used(oc_count: int) -> int:
+    return -(-oc_count // GROUP)
+
+
+def row_bytes(oc_count: int, code_bits: int, stored_signs: bool = False) -> int:
+    ng = lanes_used(oc_count)
+    return 2 * ng * code_bits + (2 * ng if stored_signs else 0)
+
+
+def code_bits_for(max_code: int) -> int:
+    return max(1, int(max_code).bit_length())
+
+
+def _to_bits(values: np.ndarray, nbits: int) -> np.ndarray:
+    """(steps, channels) ints -> (steps, channels * nbits) bits, LSB first per value."""
+    shifts = np.arange(nbits, dtype=np.uint8)
+    bits = (values[..., None].astype(np.uint8) >> shifts) & 1
+    return bits.reshape(values.shape[0], -1)
+
+
+def pack_block(codes: np.ndarray, code_bits: int, signs: np.ndarray | None = None) -> bytes:
+    """codes (oc_count, steps) uint8 -> packed rows; `signs` (same shape, 0/1) if stored."""
+    oc, steps = codes.shape
+    width = lanes_used(oc) * GROUP
+    padded = np.zeros((steps, width), np.uint8)
+    padded[:, :oc] = codes.T
+    if padded.max(initial=0) >= 1 << code_bits:
+        raise ValueError(f"mask code {int(padded.max())} does not fit {code_bits} bits")
+    rows = np.packbits(_to_bits(padded, code_bits), axis=1, bitorder="little")
+    if signs is not None:
+        s = np.zeros((steps, width), np.uint8)
+        s[:, :oc] = signs.T
+        rows = np.concatenate([np.packbits(s, axis=1, bitorder="little"), rows], axis=1)
+    return rows.tobytes()
+
+
+def unpack_block(raw: bytes | np.ndarray, oc_count: int, steps: int, code_bits: int,
+                 stored_signs: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Inverse of `pack_block`: (codes (oc_count, steps), signs or None)."""
+    width = lanes_used(oc_count) * GROUP
+    rb = row_bytes(oc_count, code_bits, stored_signs)
+    rows = np.frombuffer(bytes(raw), np.uint8) if not isinstance(raw, np.ndarray) else raw
+    rows = rows[: steps * rb].reshape(steps, rb)
+    signs = None
+    if stored_signs:
+        sb = np.unpackbits(rows[:, : width // 8], axis=1, bitorder="little")
+        signs = sb[:, :oc_count].T.copy()
+        rows = rows[:, width // 8:]
+    bits = np.unpackbits(rows, axis=1, bitorder="little").reshape(steps, width, code_bits)
+    codes = (bits << np.arange(code_bits, dtype=np.uint8)).sum(axis=2, dtype=np.uint8)
+    return codes[:, :oc_count].T.copy(), signs

@@ -1,0 +1,35 @@
+"""quantize: post-training int8 calibration.
+
+Every activation value gets a symmetric per-tensor scale s (int8 q = rint(x / s)),
+s = max|x| / 127 over the calibration batch. Values that are the same bytes in memory
+(FLATTEN/RESHAPE outputs) and MAXPOOL outputs share their input's scale, so those ops
+need no arithmetic. The per-channel requantisation constants are derived from these
+scales at code generation (seedcc.compiler.codegen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from seedcc.compiler.interpret import run_graph
+from seedcc.ir import Graph, Op
+
+SAME_SCALE = (Op.FLATTEN, Op.RESHAPE, Op.MAXPOOL)
+
+
+def calibration_scale(x: np.ndarray) -> float:
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return peak / 127.0 if peak > 0 else 1.0 / 127.0
+
+
+def quantize(g: Graph, calib: dict[str, np.ndarray]) -> Graph:
+    """Give every value an int8 scale from running `g` (in float) on `calib`."""
+    env = run_graph(g, calib)
+    scales = {name: calibration_scale(env[name]) for name in g.values}
+    for n in g.nodes:  # topological, so the source scale is final when copied
+        if n.op in SAME_SCALE:
+            scales[n.output] = scales[n.inputs[0]]
+    values = {k: replace(v, dtype="int8", scale=scales[k]) for k, v in g.values.items()}
+    return g.with_nodes(g.nodes, values=values)
