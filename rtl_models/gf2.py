@@ -23,7 +23,7 @@ class GF2Matrix:
 
     def __post_init__(self) -> None:
         assert 0 < self.width <= 64 and len(self.cols) == self.width
-        assert all(0 <= c >> self.width == 0 for c in self.cols)
+        assert all(c >= 0 and c >> self.width == 0 for c in self.cols)
 
     @classmethod
     def identity(cls, width: int) -> GF2Matrix:

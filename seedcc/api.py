@@ -1,0 +1,142 @@
+"""The Python API: `compile`, `run`, `verify` (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+
+from seedcc.backends import program as program_io
+from seedcc.backends.hwconfig import DEFAULT, HwConfig
+from seedcc.backends.program import Program
+from seedcc.compiler.pipeline import Compiled, compile_model
+from seedcc.errors import BadInputError
+
+ModelSource = str | os.PathLike | onnx.ModelProto
+FLOAT_RTOL = 1e-5  # float mode vs onnxruntime, relative to the tensor's largest magnitude
+
+
+def compile(model: ModelSource, calib: dict[str, np.ndarray] | None = None,
+            config: HwConfig = DEFAULT, output: str | os.PathLike | None = None) -> Program:
+    """Compile an ONNX model to a program; write it to `output` (.sdc) if given."""
+    prog = compile_model(model, calib=calib, config=config).program
+    if output is not None:
+        program_io.save(prog, output)
+    return prog
+
+
+def load_program(source: Program | str | os.PathLike) -> Program:
+    return source if isinstance(source, Program) else program_io.load(source)
+
+
+def as_input_dict(program: Program, inputs: np.ndarray | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    names = [i["name"] for i in program.manifest["inputs"]]
+    if isinstance(inputs, dict):
+        return inputs
+    if len(names) != 1:
+        raise BadInputError(f"the program has inputs {names}; pass a dict keyed by input name")
+    return {names[0]: inputs}
+
+
+def run(program: Program | str | os.PathLike, inputs: np.ndarray | dict[str, np.ndarray],
+        mode: str = "int8", checkpoints: bool = False):
+    """Run a program on the reference model; returns a `refsim.RunResult`."""
+    from seedcc.backends import refsim
+
+    prog = load_program(program)
+    return refsim.run(prog, as_input_dict(prog, inputs), mode=mode, checkpoints=checkpoints)
+
+
+@dataclass
+class LayerCheck:
+    name: str  # ONNX tensor name
+    float_rel_err: float  # max |refsim float - ORT| / max |ORT|
+    int8_err_lsb: float  # max |refsim int8 - ORT| in units of the tensor's quantisation step
+    int8_rel_err: float  # max |refsim int8 - ORT| / max |ORT|
+
+
+@dataclass
+class VerifyReport:
+    model: str
+    samples: int
+    layers: list[LayerCheck]
+    top1_agreement: float | None  # int8 refsim vs ORT argmax over the last axis of the first output
+    cycles: int
+    rtl: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def float_ok(self) -> bool:
+        return all(c.float_rel_err <= FLOAT_RTOL for c in self.layers)
+
+    def first_float_divergence(self) -> LayerCheck | None:
+        return next((c for c in self.layers if c.float_rel_err > FLOAT_RTOL), None)
+
+    def ok(self, min_agreement: float) -> bool:
+        agree = self.top1_agreement is None or self.top1_agreement >= min_agreement
+        rtl = self.rtl is None or self.rtl.get("ok", False)
+        return self.float_ok and agree and rtl
+
+    def format(self) -> str:
+        lines = [f"verify {self.model}: {self.samples} samples, {self.cycles} cycles per sample",
+                 f"{'layer (ONNX tensor)':<44} {'float rel err':>13} {'int8 err (LSB)':>14} {'int8 rel err':>12}"]
+        for c in self.layers:
+            flag = "  <- float mismatch" if c.float_rel_err > FLOAT_RTOL else ""
+            lines.append(f"{c.name[:44]:<44} {c.float_rel_err:>13.2e} {c.int8_err_lsb:>14.1f} "
+                         f"{c.int8_rel_err:>12.3f}{flag}")
+        if self.top1_agreement is not None:
+            lines.append(f"int8 top-1 agreement with onnxruntime: {100 * self.top1_agreement:.1f}%")
+        div = self.first_float_divergence()
+        lines.append("float mode matches onnxruntime at every layer (rtol 1e-5)" if div is None else
+                     f"first layer that diverges in float mode: {div.name}")
+        if self.rtl is not None:
+            lines.append(self.rtl["summary"])
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+def _max_rel(a: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.max(np.abs(a - ref)) / max(float(np.max(np.abs(ref))), 1e-30))
+
+
+def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samples: int = 100,
+           calib: dict[str, np.ndarray] | None = None, config: HwConfig = DEFAULT,
+           rtl: bool = False, rtl_samples: int = 1, seed: int = 1) -> VerifyReport:
+    """Compile `model`, run onnxruntime and the reference model (float and int8) on the same
+    inputs, and compare every layer's output (checkpoint); optionally run the RTL too."""
+    from seedcc.backends import refsim
+    from seedcc.golden import ort_run
+
+    compiled: Compiled = compile_model(model, calib=calib, config=config)
+    prog = compiled.program
+    if inputs is None:
+        rng = np.random.default_rng(seed)
+        inputs = {i["name"]: rng.standard_normal((samples, *i["shape"])).astype(np.float32)
+                  for i in prog.manifest["inputs"]}
+    n = len(next(iter(inputs.values())))
+    cps = prog.manifest["checkpoints"]
+    golden = ort_run(model, inputs, [c["onnx"] for c in cps])
+    fl = refsim.run(prog, inputs, mode="float", checkpoints=True)
+    q = refsim.run(prog, inputs, mode="int8", checkpoints=True)
+    layers = []
+    for c in cps:
+        if c["onnx"] not in golden:
+            continue
+        ref = golden[c["onnx"]].reshape(n, *c["shape"])
+        err = np.abs(q.checkpoints[c["name"]] - ref)
+        layers.append(LayerCheck(c["onnx"], _max_rel(fl.checkpoints[c["name"]], ref),
+                                 float(err.max() / c["scale"]), _max_rel(q.checkpoints[c["name"]], ref)))
+    out0 = prog.manifest["outputs"][0]["name"]
+    agreement = None
+    if golden[out0].ndim == 2 and golden[out0].shape[1] > 1:
+        agreement = float(np.mean(np.argmax(golden[out0], 1) == np.argmax(q.outputs[out0], 1)))
+    report = VerifyReport(str(model) if not isinstance(model, onnx.ModelProto) else prog.manifest["model"],
+                          n, layers, agreement, q.cycles, notes=list(compiled.notes))
+    if rtl:
+        from seedcc.backends.rtlrun import run_on_rtl
+
+        sub = {k: v[:rtl_samples] for k, v in inputs.items()}
+        report.rtl = run_on_rtl(prog, sub, expected=refsim.run(prog, sub, mode="int8"))
+    return report

@@ -1,0 +1,153 @@
+"""The `seedcc` command line (DESIGN.md §6). Exit codes: 0 ok, 1 mismatch, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from seedcc.backends.hwconfig import DEFAULT, SMALL, HwConfig
+from seedcc.errors import BadInputError, SeedccError
+
+CONFIGS = {"default": DEFAULT, "small": SMALL}
+
+
+def _config(text: str) -> HwConfig:
+    if text in CONFIGS:
+        return CONFIGS[text]
+    try:
+        with open(text) as f:
+            return HwConfig.from_json(f.read())
+    except (OSError, ValueError, TypeError) as e:
+        raise BadInputError(f"--config {text}: not one of {', '.join(CONFIGS)} nor a readable "
+                            f"HwConfig JSON file ({e})") from None
+
+
+def _model_inputs(model: str) -> list[str]:
+    from seedcc.compiler.frontend import import_onnx
+
+    return list(import_onnx(model).inputs)
+
+
+def cmd_compile(a: argparse.Namespace) -> int:
+    from seedcc import api
+    from seedcc.arrays import read_arrays
+
+    calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
+    t0 = time.perf_counter()
+    prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output)
+    for note in prog.manifest["notes"]:
+        print(f"note: {note}")
+    layers = prog.manifest["layers"]
+    print(f"compiled {a.model} -> {a.output}: {len(layers)} layers, {len(prog.instructions)} instructions, "
+          f"{len(prog.image)} byte memory image ({time.perf_counter() - t0:.2f} s)")
+    return 0
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from seedcc import api
+    from seedcc.arrays import read_arrays, write_arrays
+
+    prog = api.load_program(a.program)
+    inputs = read_arrays(a.input, [i["name"] for i in prog.manifest["inputs"]])
+    res = api.run(prog, inputs, mode=a.mode)
+    write_arrays(a.output, res.outputs)
+    n = len(next(iter(inputs.values())))
+    print(f"ran {n} sample(s) in {a.mode} mode: {res.cycles} cycles per sample, "
+          f"{res.energy_pj / 1e6:.3f} uJ per sample -> {a.output}")
+    return 0
+
+
+def cmd_verify(a: argparse.Namespace) -> int:
+    from seedcc import api
+    from seedcc.arrays import read_arrays
+
+    inputs = read_arrays(a.input, _model_inputs(a.model)) if a.input else None
+    calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
+    rep = api.verify(a.model, inputs=inputs, samples=a.samples, calib=calib, config=_config(a.config),
+                     rtl=a.rtl, rtl_samples=a.rtl_samples)
+    print(rep.format())
+    ok = rep.ok(a.min_agreement)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from seedcc import api
+    from seedcc.report import format_report, sample_input
+
+    prog = api.compile(a.model, config=_config(a.config))
+    print(format_report(prog, api.run(prog, sample_input(prog))))
+    return 0
+
+
+def cmd_disasm(a: argparse.Namespace) -> int:
+    from seedcc import api
+    from seedcc.backends.isa import disassemble
+
+    prog = api.load_program(a.program)
+    if a.manifest:
+        print(json.dumps(prog.manifest, indent=1, sort_keys=True))
+    print(disassemble(prog.instructions))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seedcc", description="Compiler and verification flow for "
+                                "random-weight (supermask) neural-network accelerators.")
+    sub = p.add_subparsers(dest="command", required=True)
+    cfg = dict(default="default", help="hardware config: default, small, or a HwConfig JSON file")
+
+    c = sub.add_parser("compile", help="compile an ONNX model to a program (.sdc)")
+    c.add_argument("model")
+    c.add_argument("-o", "--output", required=True)
+    c.add_argument("--calib", help=".npy/.npz calibration inputs (float32, batch axis first)")
+    c.add_argument("--config", **cfg)
+    c.set_defaults(func=cmd_compile)
+
+    r = sub.add_parser("run", help="run a program on the reference model")
+    r.add_argument("program")
+    r.add_argument("--input", required=True, help=".npy (one input) or .npz keyed by input name")
+    r.add_argument("-o", "--output", required=True, help=".npy (one output) or .npz")
+    r.add_argument("--mode", choices=("int8", "float"), default="int8")
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("verify", help="onnxruntime vs reference model (vs RTL), layer by layer")
+    v.add_argument("model")
+    v.add_argument("--input", help="inputs to verify on (default: generated)")
+    v.add_argument("--calib", help="calibration inputs (default: generated)")
+    v.add_argument("--samples", type=int, default=100, help="generated inputs (default 100)")
+    v.add_argument("--min-agreement", type=float, default=0.95,
+                   help="required int8 top-1 agreement with onnxruntime (default 0.95)")
+    v.add_argument("--rtl", action="store_true", help="also run the Verilog RTL (cocotb + Verilator)")
+    v.add_argument("--rtl-samples", type=int, default=1, help="samples to run on the RTL (default 1)")
+    v.add_argument("--config", **cfg)
+    v.set_defaults(func=cmd_verify)
+
+    rp = sub.add_parser("report", help="sizes vs fp32, shared weights, traffic, cycles, energy")
+    rp.add_argument("model")
+    rp.add_argument("--config", **cfg)
+    rp.set_defaults(func=cmd_report)
+
+    d = sub.add_parser("disasm", help="print a program's instructions")
+    d.add_argument("program")
+    d.add_argument("--manifest", action="store_true", help="print the manifest too")
+    d.set_defaults(func=cmd_disasm)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SeedccError as e:
+        print(f"seedcc: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("seedcc: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""`seedcc report`: model size against fp32, shared (foldable) weights, traffic, cycles, energy."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from seedcc.backends.program import Program
+
+
+def format_report(prog: Program, result) -> str:
+    """`result` is a refsim RunResult of one sample of `prog`."""
+    layers = prog.manifest["layers"]
+    cfg = prog.config
+    lines = [f"model {prog.manifest['model']}: {len(layers)} weight layers, {len(prog.instructions)} instructions",
+             f"{'layer':<22} {'weights':>9} {'kind':<15} {'nonzero':>8} {'mask B':>8} {'param B':>8} {'fp32 B':>9}"]
+    total_w = total_mask = total_param = 0
+    for layer in layers:
+        total_w += layer["weights"]
+        total_mask += layer["mask_bytes"]
+        total_param += layer["param_bytes"]
+        lines.append(f"{layer['name'][:22]:<22} {layer['weights']:>9} {layer['kind']:<15} "
+                     f"{layer['nonzero'] / layer['weights']:>7.1%} {layer['mask_bytes']:>8} "
+                     f"{layer['param_bytes']:>8} {4 * layer['weights']:>9}")
+    stored = total_mask + total_param
+    lines.append(f"size: {stored} bytes stored (masks {total_mask}, parameters {total_param}) vs "
+                 f"{4 * total_w} bytes fp32: {4 * total_w / max(stored, 1):.1f}x smaller")
+    shared = defaultdict(list)
+    for layer in layers:
+        shared[layer["fingerprint"]].append(layer["name"])
+    groups = [names for names in shared.values() if len(names) > 1]
+    if groups:
+        for names in groups:
+            lines.append(f"shared weights (foldable into one loop region): {', '.join(names)}")
+    else:
+        lines.append("shared weights: none (no two layers use the same random weights and mask)")
+    c = result.counters
+    secs = result.cycles / (cfg.clock_mhz * 1e6)
+    lines += [
+        f"hardware: {cfg.lanes} lanes x 16 channels x {cfg.pixels} pixels = {cfg.pes} PEs at {cfg.clock_mhz:g} MHz",
+        f"cycles per sample: {result.cycles} ({secs * 1e6:.1f} us); MAC cycles {c['mac_cycles']}, "
+        f"PE utilisation {c['pe_ops'] / max(c['mac_cycles'] * cfg.pes, 1):.1%}",
+        f"traffic per sample: off-chip read {c['dram_read_bytes']} B, write {c['dram_write_bytes']} B; "
+        f"on-chip read {c['sram_read_bytes']} B, write {c['sram_write_bytes']} B",
+        f"energy per sample: {result.energy_pj / 1e6:.3f} uJ (cost table: docs/refsim.md)",
+    ]
+    lines.extend(f"note: {n}" for n in prog.manifest.get("notes", []))
+    return "\n".join(lines)
+
+
+def sample_input(prog: Program, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {i["name"]: rng.standard_normal((1, *i["shape"])).astype(np.float32) for i in prog.manifest["inputs"]}
