@@ -24,7 +24,7 @@ from seedcc.compiler.passes.quantize import quantize
 from seedcc.errors import BadInputError
 from seedcc.ir import Graph, verify
 
-CALIB_SAMPLES = 512
+CALIB_SAMPLES = 64
 CALIB_SEED = 0
 
 

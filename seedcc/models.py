@@ -137,3 +137,32 @@ def small_cnn(channels: int = 16, size: int = 16, classes: int = 10, codes: int 
     b.nodes.append(helper.make_node("Gemm", [h, w, bias], ["logits"], name="fc/Gemm", transB=1))
     return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],
                    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])])
+
+
+def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) -> onnx.ModelProto:
+    """A ResNet-18-sized supermask CNN (CIFAR layout: 3x3 stem, four stages of two basic
+    blocks, 1x1 stride-2 shortcuts, global average pool, linear): 11.2M random weights at
+    width 64. Weights are stored materialised (form (b)) to keep the file small."""
+    b = ModelBuilder("resnet18", seed)
+
+    def conv_bn(x: str, cin: int, cout: int, k: int, name: str, stride: int = 1) -> str:
+        return b.batchnorm(b.conv(x, cin, cout, k, name, stride=stride, materialise=True), cout, f"{name}.bn")
+
+    h = b.node("Relu", [conv_bn("x", 3, width, 3, "stem")], "stem.relu")
+    cin = width
+    for stage, mult in enumerate((1, 2, 4, 8)):
+        cout = width * mult
+        for blk in range(2):
+            stride = 2 if stage > 0 and blk == 0 else 1
+            name = f"layer{stage + 1}.{blk}"
+            t = b.node("Relu", [conv_bn(h, cin, cout, 3, f"{name}.conv1", stride)], f"{name}.relu1")
+            t = conv_bn(t, cout, cout, 3, f"{name}.conv2")
+            short = conv_bn(h, cin, cout, 1, f"{name}.down", stride) if stride != 1 or cin != cout else h
+            h = b.node("Relu", [b.node("Add", [t, short], f"{name}.add")], f"{name}.relu2")
+            cin = cout
+    h = b.node("Flatten", [b.node("GlobalAveragePool", [h], "gap")], "flatten", axis=1)
+    w = b.random_weight("fc", (classes, cin, 1, 1), "OI", materialise=True)
+    bias = b.init("fc.bias", np.zeros(classes, np.float32))
+    b.nodes.append(helper.make_node("Gemm", [h, w, bias], ["logits"], name="fc/Gemm", transB=1))
+    return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],
+                   [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])])
