@@ -1,0 +1,67 @@
+"""Reference-model int8 latency against onnxruntime on a ResNet-18-sized supermask CNN.
+
+    python benchmarks/bench_refsim.py [--size 32] [--repeat 10]
+
+Prints per-sample latency of onnxruntime (fp32, CPU) and of the reference model (int8,
+bit-exact, warm: the per-program weight cache is filled by a first run), and their ratio.
+Target: ratio <= 2.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+from seedcc import models
+from seedcc.backends import refsim
+from seedcc.compiler.pipeline import compile_model
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=32, help="input resolution (default 32, CIFAR)")
+    p.add_argument("--repeat", type=int, default=10)
+    p.add_argument("--batch", type=int, default=1)
+    a = p.parse_args()
+
+    model = models.resnet18(size=a.size)
+    t0 = time.perf_counter()
+    compiled = compile_model(model)
+    t_compile = time.perf_counter() - t0
+    n_weights = sum(layer["weights"] for layer in compiled.program.manifest["layers"])
+    x = np.random.default_rng(0).standard_normal((a.batch, 3, a.size, a.size)).astype(np.float32)
+
+    opts = ort.SessionOptions()
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    sess.run(None, {"x": x})
+    t_ort = best_of(lambda: sess.run(None, {"x": x}), a.repeat)
+
+    t0 = time.perf_counter()
+    res = refsim.run(compiled.program, {"x": x})
+    t_first = time.perf_counter() - t0
+    t_sim = best_of(lambda: refsim.run(compiled.program, {"x": x}), a.repeat)
+
+    print(f"model: ResNet-18-sized supermask CNN, {n_weights / 1e6:.2f}M random weights, input 3x{a.size}x{a.size}, "
+          f"batch {a.batch}")
+    print(f"compile: {t_compile:.2f} s; program: {len(compiled.program.instructions)} instructions, "
+          f"{res.cycles} cycles per sample")
+    print(f"{'onnxruntime fp32':<28} {t_ort * 1e3:9.2f} ms")
+    print(f"{'refsim int8 (first run)':<28} {t_first * 1e3:9.2f} ms  (fills the weight cache)")
+    print(f"{'refsim int8 (warm)':<28} {t_sim * 1e3:9.2f} ms")
+    print(f"ratio refsim / onnxruntime: {t_sim / t_ort:.2f} (target <= 2.0)")
+
+
+if __name__ == "__main__":
+    main()
