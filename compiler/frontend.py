@@ -34,12 +34,14 @@ class _Lowering:
         self.lm = lm
         self.where = lm.where
         self.records = read_records(lm.model, lm.where)
-        canon = {}
+        self.tracer = Tracer(lm.model, lm.consts, {})
+        mul_factors = self.tracer.mask_multiplied()
         for name, rec in self.records.items():
             if name not in lm.consts:
                 raise BadInputError(f"{self.where}: record names tensor {name!r}, which is not an initializer")
-            canon[name] = (rec, check_record(rec, np.asarray(lm.consts[name], np.float32), self.where))
-        self.tracer = Tracer(lm.model, lm.consts, canon)
+            canon = check_record(rec, np.asarray(lm.consts[name], np.float32), self.where,
+                                 allow_zeros=name not in mul_factors)
+            self.tracer.records[name] = (rec, canon)
         self.alias: dict[str, str] = {}
         self.values: dict[str, Value] = {}
         self.nodes: list[Node] = []
@@ -68,9 +70,9 @@ class _Lowering:
         self.nodes.append(Node(op, name, tuple(ins), (out,), attrs))
 
     def layer(self, node: onnx.NodeProto, name: str, w_canon: np.ndarray, stride, pads,
-              bias: np.ndarray | None) -> None:
+              bias: np.ndarray | None, alpha: float = 1.0) -> None:
         wname = node.input[1]
-        spec = extract_weight(self.tracer, wname, w_canon, f"{self.where}: node {name}")
+        spec = extract_weight(self.tracer, wname, w_canon, f"{self.where}: node {name}", alpha)
         self.used_records.add(spec.record)
         self.emit(Op.CONV, name, [node.input[0]], node.output[0], weight=spec, stride=stride,
                   pads=pads, bias=None if bias is None else bias.astype(np.float32))
@@ -95,11 +97,11 @@ class _Lowering:
             w = self.const(ins[1], name)
             if w.ndim != 2:
                 raise ModelStructureError(f"{self.where}: node {name}: {op} weight must be 2-D, is {w.shape}")
-            wc = canonical_weight(op, w, a.get("transB", 0)) * np.float32(a.get("alpha", 1.0))
+            wc = canonical_weight(op, w, a.get("transB", 0))
             bias = None
             if op == "Gemm" and len(ins) > 2 and ins[2]:
                 bias = np.broadcast_to(self.const(ins[2], name) * a.get("beta", 1.0), (wc.shape[0],))
-            self.layer(node, name, wc, (1, 1), (0, 0, 0, 0), bias)
+            self.layer(node, name, wc, (1, 1), (0, 0, 0, 0), bias, float(a.get("alpha", 1.0)))
         elif op == "BatchNormalization":
             if a.get("training_mode", 0):
                 raise ModelStructureError(f"{self.where}: node {name}: training-mode BatchNormalization")

@@ -41,6 +41,19 @@ def read_model(source: str | os.PathLike | onnx.ModelProto) -> tuple[onnx.ModelP
         raise BadInputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from None
 
 
+def unique_labels(model: onnx.ModelProto) -> None:
+    """Give every node a unique name (ONNX allows empty and repeated ones), in place."""
+    seen: set[str] = set()
+    for i, node in enumerate(model.graph.node):
+        base = node.name or f"{node.op_type}_{i}"
+        label, k = base, 1
+        while label in seen:
+            k += 1
+            label = f"{base}_{k}"
+        seen.add(label)
+        node.name = label
+
+
 def node_label(node: onnx.NodeProto, index: int) -> str:
     return node.name or f"{node.op_type}_{index}"
 
@@ -87,6 +100,8 @@ def fold_constants(model: onnx.ModelProto, const_nodes: list[onnx.NodeProto]) ->
 
 def load(source: str | os.PathLike | onnx.ModelProto) -> LoadedModel:
     model, where = read_model(source)
+    model = onnx.ModelProto.FromString(model.SerializeToString()) if isinstance(source, onnx.ModelProto) else model
+    unique_labels(model)
     reject_unsupported(model, where)
     try:
         onnx.checker.check_model(model)

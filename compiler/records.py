@@ -99,17 +99,17 @@ def regenerate(rec: Record, stored_shape: tuple[int, ...], where: str) -> np.nda
     return random_weights(rec.generator, rec.seed, canon, rec.scale)
 
 
-def check_record(rec: Record, stored: np.ndarray, where: str) -> np.ndarray:
+def check_record(rec: Record, stored: np.ndarray, where: str, allow_zeros: bool) -> np.ndarray:
     """Regenerate `rec` and require it to equal `stored` bit for bit; return it canonical.
 
-    Zeros in `stored` are masked-out positions (form (b): the record sits on R ⊙ M), so
-    only the non-zero elements are compared.
+    With `allow_zeros` (form (b): the record sits on R ⊙ M) zeros are masked-out
+    positions and only the non-zero elements are compared.
     """
     canon = regenerate(rec, stored.shape, where)
     expect = from_canonical(canon, rec.layout)
     a = np.ascontiguousarray(stored, dtype=np.float32).view(np.uint32)
     b = np.ascontiguousarray(expect, dtype=np.float32).view(np.uint32)
-    differ = (a != b) & (stored != 0)
+    differ = (a != b) & (stored != 0) if allow_zeros else a != b
     if differ.any():
         idx = tuple(int(i) for i in np.argwhere(differ)[0])
         raise RecordMismatchError(

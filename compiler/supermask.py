@@ -37,6 +37,18 @@ class Tracer:
             node = self.producer.get(name)
         return name
 
+    def mask_multiplied(self) -> set[str]:
+        """Tensors that some Mul multiplies with a non-scalar factor (form (a) random tensors)."""
+        out: set[str] = set()
+        for node in self.producer.values():
+            if node.op_type != "Mul":
+                continue
+            facs = self.factors(node.output[0])
+            big = [f for f in facs if not (f in self.consts and np.asarray(self.consts[f]).size == 1)]
+            if len(big) > 1:
+                out.update(big)
+        return out
+
     def factors(self, name: str) -> list[str]:
         """Flatten a tree of Mul nodes (through layout ops) into its factor tensors."""
         src = self.through_layout(name)
@@ -66,8 +78,10 @@ def _codes(ratio: np.ndarray, where: str) -> np.ndarray:
     return codes.astype(np.uint8)
 
 
-def extract_weight(tr: Tracer, weight_input: str, w_canon: np.ndarray, where: str) -> WeightSpec:
-    """Describe the layer weight `w_canon` (already folded, canonical)."""
+def extract_weight(tr: Tracer, weight_input: str, w_canon: np.ndarray, where: str,
+                   alpha: float = 1.0) -> WeightSpec:
+    """Describe the layer weight `w_canon` (already folded, canonical); the layer multiplies
+    it by `alpha` (Gemm's attribute), which becomes part of the scalar multiplier."""
     factors = tr.factors(weight_input)
     recorded = [f for f in factors if f in tr.records]
     if len(recorded) > 1:
@@ -78,7 +92,7 @@ def extract_weight(tr: Tracer, weight_input: str, w_canon: np.ndarray, where: st
             raise ModelStructureError(
                 f"{where}: recorded tensor {rec.tensor!r} has canonical shape {r_canon.shape} "
                 f"but the layer weight is {w_canon.shape}")
-        multiplier = 1.0
+        multiplier = 1.0  # scalars inside the weight expression
         for f in factors:
             if f != rec.tensor and f in tr.consts and np.asarray(tr.consts[f]).size == 1:
                 multiplier *= float(np.asarray(tr.consts[f]).reshape(()))
@@ -96,9 +110,9 @@ def extract_weight(tr: Tracer, weight_input: str, w_canon: np.ndarray, where: st
                 f"not the recorded random weight times its mask ({float(effective[tuple(idx)])!r})")
         check_freeze(rec, mask, where)
         return WeightSpec(shape=tuple(w_canon.shape), scale=rec.scale, mask=mask, record=rec.tensor,
-                          generator=rec.generator, seed=rec.seed, multiplier=multiplier,
+                          generator=rec.generator, seed=rec.seed, multiplier=multiplier * alpha,
                           freeze=rec.freeze)
-    return stored_weight(w_canon, weight_input)
+    return stored_weight(w_canon * np.float32(alpha), weight_input)
 
 
 def stored_weight(w_canon: np.ndarray, name: str) -> WeightSpec:

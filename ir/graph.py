@@ -122,9 +122,19 @@ class Graph:
 
 
 def topological(g: Graph) -> tuple[Node, ...]:
-    """Nodes in a deterministic topological order (ties keep the current order)."""
+    """Nodes in a deterministic topological order (ties keep the current order).
+
+    Node names must be unique (the verifier's first check); a graph with repeated names
+    or a cycle is returned in its given order for the verifier to report.
+    """
+    names = [n.name for n in g.nodes]
+    if len(set(names)) != len(names):
+        return g.nodes
     dg = g.to_networkx()
-    order = {n.name: i for i, n in enumerate(g.nodes)}
-    names = nx.lexicographical_topological_sort(dg, key=lambda name: order[name])
+    order = {name: i for i, name in enumerate(names)}
+    try:
+        sorted_names = list(nx.lexicographical_topological_sort(dg, key=lambda name: order[name]))
+    except nx.NetworkXUnfeasible:
+        return g.nodes
     by_name = {n.name: n for n in g.nodes}
-    return tuple(by_name[name] for name in names)
+    return tuple(by_name[name] for name in sorted_names)

@@ -21,6 +21,11 @@ def verify(g: Graph, after: str = "front end") -> Graph:
     def fail(msg: str) -> None:
         raise IRVerificationError(f"IR invalid after {after} in graph {g.name!r}: {msg}")
 
+    seen: set[str] = set()
+    for n in g.nodes:
+        if n.name in seen:
+            fail(f"node {n.name!r} ({n.op.value}): duplicate node name")
+        seen.add(n.name)
     if not nx.is_directed_acyclic_graph(g.to_networkx()):
         fail("the graph has a cycle")
     defined: set[str] = set()
