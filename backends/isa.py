@@ -10,6 +10,7 @@ Semantics of every instruction: docs/isa.md.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
@@ -183,7 +184,13 @@ def make(op: str, **values: int) -> Instruction:
     unknown = set(values) - names
     if unknown:
         raise ValueError(f"{op} has no field(s) {sorted(unknown)}; fields: {sorted(names)}")
-    full = {f.name: int(values.get(f.name, 0)) for f in spec.fields}
+    full = {}
+    for f in spec.fields:
+        v = values.get(f.name, 0)
+        try:
+            full[f.name] = operator.index(v)
+        except TypeError:
+            raise ValueError(f"{op}.{f.name}={v!r} is not an integer") from None
     for f in spec.fields:
         f.check(op, full[f.name])
     return Instruction(op, MappingProxyType(full))

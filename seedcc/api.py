@@ -120,9 +120,10 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
     golden = ort_run(model, inputs, [c["onnx"] for c in cps])
     fl = refsim.run(prog, inputs, mode="float", checkpoints=True)
     q = refsim.run(prog, inputs, mode="int8", checkpoints=True)
-    layers = []
+    layers, unchecked = [], []
     for c in cps:
         if c["onnx"] not in golden:
+            unchecked.append(c["onnx"] or c["name"])
             continue
         ref = golden[c["onnx"]].reshape(n, *c["shape"])
         err = np.abs(q.checkpoints[c["name"]] - ref)
@@ -134,6 +135,9 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
         agreement = float(np.mean(np.argmax(golden[out0], 1) == np.argmax(q.outputs[out0], 1)))
     report = VerifyReport(str(model) if not isinstance(model, onnx.ModelProto) else prog.manifest["model"],
                           n, layers, agreement, q.cycles, notes=list(compiled.notes))
+    if unchecked:
+        report.notes.append(f"onnxruntime could not expose {len(unchecked)} intermediate tensor(s), "
+                            f"not compared: {', '.join(unchecked)}")
     if rtl:
         from seedcc.backends.rtlrun import run_on_rtl
 

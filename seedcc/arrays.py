@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from seedcc.errors import BadInputError
+from seedcc.files import atomic_write
 
 
 def read_arrays(path: str | os.PathLike, names: list[str], what: str = "input") -> dict[str, np.ndarray]:
@@ -41,18 +41,13 @@ def read_arrays(path: str | os.PathLike, names: list[str], what: str = "input") 
 def write_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
     """One array -> .npy, several -> .npz (by the path's suffix), written atomically."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.endswith(".npz"):
-                np.savez(f, **arrays)
-            else:
-                if len(arrays) != 1:
-                    raise BadInputError(f"{path}: the model has {len(arrays)} outputs; write a .npz")
-                np.save(f, next(iter(arrays.values())))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    if not path.endswith(".npz") and len(arrays) != 1:
+        raise BadInputError(f"{path}: the model has {len(arrays)} outputs; write a .npz")
+
+    def write(f) -> None:
+        if path.endswith(".npz"):
+            np.savez(f, **arrays)
+        else:
+            np.save(f, next(iter(arrays.values())))
+
+    atomic_write(path, write)

@@ -9,6 +9,7 @@ import time
 
 from seedcc.backends.hwconfig import DEFAULT, SMALL, HwConfig
 from seedcc.errors import BadInputError, SeedccError
+from seedcc.files import check_writable
 
 CONFIGS = {"default": DEFAULT, "small": SMALL}
 
@@ -34,6 +35,7 @@ def cmd_compile(a: argparse.Namespace) -> int:
     from seedcc import api
     from seedcc.arrays import read_arrays
 
+    check_writable(a.output)
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
     t0 = time.perf_counter()
     prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output)
@@ -49,6 +51,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     from seedcc import api
     from seedcc.arrays import read_arrays, write_arrays
 
+    check_writable(a.output)
     prog = api.load_program(a.program)
     inputs = read_arrays(a.input, [i["name"] for i in prog.manifest["inputs"]])
     res = api.run(prog, inputs, mode=a.mode)
