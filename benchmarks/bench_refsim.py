@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import onnxruntime as ort
+from threadpoolctl import threadpool_limits
 
 from seedcc import models
 from seedcc.backends import refsim
@@ -43,24 +44,30 @@ def main() -> None:
     n_weights = sum(layer["weights"] for layer in compiled.program.manifest["layers"])
     x = np.random.default_rng(0).standard_normal((a.batch, 3, a.size, a.size)).astype(np.float32)
 
-    opts = ort.SessionOptions()
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    sess.run(None, {"x": x})
-    t_ort = best_of(lambda: sess.run(None, {"x": x}), a.repeat)
-
     t0 = time.perf_counter()
     res = refsim.run(compiled.program, {"x": x})
     t_first = time.perf_counter() - t0
-    t_sim = best_of(lambda: refsim.run(compiled.program, {"x": x}), a.repeat)
+    rows = []
+    for threads in (1, None):  # one thread each (robust on a loaded machine), then library defaults
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        sess.run(None, {"x": x})
+        t_ort = best_of(lambda: sess.run(None, {"x": x}), a.repeat)
+        with threadpool_limits(limits=threads):
+            t_sim = best_of(lambda: refsim.run(compiled.program, {"x": x}), a.repeat)
+        rows.append(("1 thread" if threads else "default threads", t_ort, t_sim))
 
     print(f"model: ResNet-18-sized supermask CNN, {n_weights / 1e6:.2f}M random weights, input 3x{a.size}x{a.size}, "
           f"batch {a.batch}")
     print(f"compile: {t_compile:.2f} s; program: {len(compiled.program.instructions)} instructions, "
           f"{res.cycles} cycles per sample")
-    print(f"{'onnxruntime fp32':<28} {t_ort * 1e3:9.2f} ms")
-    print(f"{'refsim int8 (first run)':<28} {t_first * 1e3:9.2f} ms  (fills the weight cache)")
-    print(f"{'refsim int8 (warm)':<28} {t_sim * 1e3:9.2f} ms")
-    print(f"ratio refsim / onnxruntime: {t_sim / t_ort:.2f} (target <= 2.0)")
+    print(f"refsim int8 first run: {t_first * 1e3:.1f} ms (regenerates weights, fills the cache)")
+    print(f"{'threads':<16} {'onnxruntime fp32':>17} {'refsim int8 warm':>17} {'ratio':>7}")
+    for name, t_ort, t_sim in rows:
+        print(f"{name:<16} {t_ort * 1e3:14.2f} ms {t_sim * 1e3:14.2f} ms {t_sim / t_ort:7.2f}")
+    print("target: ratio <= 2.0")
 
 
 if __name__ == "__main__":

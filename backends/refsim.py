@@ -1,0 +1,243 @@
+"""The reference accelerator model: runs a :class:`~seedcc.backends.program.Program` bit-exactly.
+
+Contract (docs/refsim.md has the details):
+
+* :func:`run` executes the program on a whole batch at once and returns a
+  :class:`RunResult`. In ``"int8"`` mode every integer is exactly what the RTL computes
+  (``rtl_models/numerics.py`` rules, int32 accumulators); ``"float"`` mode runs the same
+  instruction stream on float values (docs/isa.md "Float mode").
+* Batch execution equals running each sample alone: samples never interact.
+* ``cycles`` and ``counters`` are per sample and data-independent; ``cycles`` is the sum of
+  :func:`seedcc.backends.timing.cycles` over the instructions up to and including the first
+  HALT. ``energy_pj`` is :func:`energy_pj` of the counters.
+* Bad inputs raise :class:`~seedcc.errors.BadInputError`; a program the machine cannot
+  execute raises :class:`~seedcc.errors.ProgramFormatError` naming the instruction index.
+
+MAC operands are cached per instruction index for the lifetime of the program object
+(:func:`simulator`): mask and param SRAM are only ever filled from the static memory image
+(enforced), so a MAC sees the same mask rows and lane states on every run.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from seedcc.backends import timing
+from seedcc.backends.hwconfig import EnergyTable
+from seedcc.backends.isa import OPCODES, SPACE_ACT
+from seedcc.backends.program import Program
+from seedcc.backends.refsim_machine import Machine, MacWeights
+from seedcc.errors import BadInputError, ProgramFormatError
+from seedcc.rtl_models import numerics
+
+MODES = ("int8", "float")
+MEMORIES = ("act", "mask", "param", "acc")
+
+#: Every counter :func:`run` reports (per sample); docs/refsim.md defines each.
+COUNTERS: tuple[str, ...] = (
+    "instructions", "mac_cycles", "pe_ops", "gen_steps", "requant_ops", "alu_ops",
+    "dram_read_bytes", "dram_write_bytes",
+    *(f"{m}_sram_{d}_bytes" for m in MEMORIES for d in ("read", "write")),
+    "sram_read_bytes", "sram_write_bytes",
+)
+
+
+@dataclass
+class RunResult:
+    """What one :func:`run` returns. Arrays have the batch axis first."""
+
+    outputs: dict[str, np.ndarray]
+    cycles: int
+    counters: dict[str, int]
+    energy_pj: float
+    checkpoints: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def energy_pj(counters: Mapping[str, int], table: EnergyTable) -> float:
+    """Energy of one sample in picojoules (docs/refsim.md "Energy")."""
+    return float(
+        counters["pe_ops"] * table.pe_op
+        + counters["gen_steps"] * table.gen_step
+        + counters["requant_ops"] * table.requant
+        + counters["alu_ops"] * table.alu_op
+        + (counters["sram_read_bytes"] + counters["sram_write_bytes"]) * table.sram_byte
+        + (counters["dram_read_bytes"] + counters["dram_write_bytes"]) * table.dram_byte
+    )
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of half-open ranges as sorted disjoint ranges (touching ranges merge)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _size(shape: Any) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+class Simulator:
+    """The reference model bound to one program: static checks done once, MAC cache kept.
+
+    It keeps the program's parts but not the :class:`Program` object itself, so the
+    module cache of :func:`simulator` can drop it when the program is garbage-collected.
+    """
+
+    def __init__(self, program: Program) -> None:
+        self.config, self.image = program.config, program.image
+        self.float_section = program.float_section
+        instrs = program.instructions
+        halts = [i for i, ins in enumerate(instrs) if ins.op == "HALT"]
+        if not halts:
+            raise ProgramFormatError(
+                f"instruction {len(instrs)} (past the end): the program has no HALT, so the "
+                "machine would run off the end of its instruction stream")
+        self.halt = halts[0]
+        if self.halt + 1 > program.config.instr_words:
+            raise ProgramFormatError(
+                f"instruction {self.halt} (HALT): the program needs {self.halt + 1} instruction "
+                f"words but the instruction memory holds {program.config.instr_words}")
+        self.executed = instrs[:self.halt + 1]
+        self.cycles = sum(timing.cycles(ins, program.config) for ins in self.executed)
+        man = program.manifest
+        self.inputs: list[dict[str, Any]] = list(man.get("inputs", []))
+        self.outputs: list[dict[str, Any]] = list(man.get("outputs", []))
+        ranges = [(int(d["dram_addr"]), int(d["dram_addr"]) + _size(d["shape"])) for d in self.inputs]
+        ranges += [(ins.dram_addr, ins.dram_addr + ins.length) for ins in self.executed
+                   if ins.op == "DMA_STORE" and ins.space == SPACE_ACT]
+        self.segments = _merge(ranges)
+        self.float_params = self._float_params(man.get("float_params", []))
+        self.checkpoints: dict[int, list[dict[str, Any]]] = {}
+        for ck in man.get("checkpoints", []):
+            if not 0 <= int(ck["after"]) <= self.halt:
+                raise ProgramFormatError(
+                    f"checkpoint {ck['name']!r} is taken after instruction {ck['after']}, which "
+                    f"never executes (the program halts at instruction {self.halt})")
+            self.checkpoints.setdefault(int(ck["after"]), []).append(ck)
+        self.mac_cache: dict[int, MacWeights] = {}
+
+    @staticmethod
+    def _float_params(raw: Any) -> dict[int, tuple[int, int]]:
+        """Manifest ``float_params`` -> {REQ index: (offset, channels)}.
+
+        Accepts the list form of backends/program.py (``{"instr", "offset", "channels"}``)
+        and a mapping form ``{"<instr>": offset}`` or ``{"<instr>": {"offset", "channels"}}``;
+        without ``channels`` the REQ's oc_count is assumed (marked -1 here).
+        """
+        out: dict[int, tuple[int, int]] = {}
+        if isinstance(raw, Mapping):
+            for key, val in raw.items():
+                if isinstance(val, Mapping):
+                    out[int(key)] = (int(val["offset"]), int(val.get("channels", -1)))
+                else:
+                    out[int(key)] = (int(val), -1)
+        else:
+            for entry in raw:
+                out[int(entry["instr"])] = (int(entry["offset"]), int(entry.get("channels", -1)))
+        return out
+
+    def _check_inputs(self, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+        names = [d["name"] for d in self.inputs]
+        expected = ", ".join(repr(n) for n in names) or "none"
+        for name in inputs:
+            if name not in names:
+                raise BadInputError(f"unknown input {name!r}; the program expects: {expected}")
+        arrays: dict[str, np.ndarray] = {}
+        batch: int | None = None
+        for d in self.inputs:
+            name, shape = d["name"], tuple(int(s) for s in d["shape"])
+            if name not in inputs:
+                raise BadInputError(f"missing input {name!r}; the program expects: {expected}")
+            arr = np.asarray(inputs[name])
+            want = f"float32 of shape (batch, {', '.join(map(str, shape))})".replace(", )", ")")
+            if arr.dtype.kind != "f" or arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
+                raise BadInputError(f"input {name!r} must be {want}, got {arr.dtype} of shape "
+                                    f"{arr.shape}")
+            if batch is not None and arr.shape[0] != batch:
+                raise BadInputError(f"input {name!r} has batch size {arr.shape[0]} but the other "
+                                    f"inputs have {batch}; give every input the same batch")
+            batch = arr.shape[0]
+            arrays[name] = arr.astype(np.float32, copy=False)
+        return arrays, (1 if batch is None else batch)
+
+    def run(self, inputs: Mapping[str, np.ndarray], mode: str = "int8",
+            checkpoints: bool = False) -> RunResult:
+        """Run the batch; see :func:`run`."""
+        if mode not in MODES:
+            raise BadInputError(f"unknown run mode {mode!r}; valid modes: {', '.join(MODES)}")
+        arrays, batch = self._check_inputs(inputs)
+        float_mode = mode == "float"
+        m = Machine(self.config, self.image, self.float_section, batch, float_mode,
+                    self.segments, self.mac_cache, self.float_params)
+        for d in self.inputs:
+            x = arrays[d["name"]].reshape(batch, _size(d["shape"]))
+            m.dram.write_samples(int(d["dram_addr"]),
+                                 x if float_mode else numerics.quantize_input(x, float(d["scale"])))
+        taken: dict[str, np.ndarray] = {}
+        handlers = [getattr(m, "exec_" + ins.op.lower()) for ins in self.executed]
+        for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
+            handler(idx, ins)
+            if checkpoints and idx in self.checkpoints:
+                for ck in self.checkpoints[idx]:
+                    taken[ck["name"]] = self._snapshot(m, ck, float_mode)
+        outputs = {}
+        for d in self.outputs:
+            raw = m.dram.read_samples(int(d["dram_addr"]), _size(d["shape"]),
+                                      f"output {d['name']!r}")
+            raw = raw.reshape((batch,) + tuple(int(s) for s in d["shape"]))
+            outputs[d["name"]] = raw if float_mode else numerics.dequantize(raw, float(d["scale"]))
+        counters = {name: int(m.counters.get(name, 0)) for name in COUNTERS}
+        counters["instructions"] = len(self.executed)
+        for d in ("read", "write"):
+            counters[f"sram_{d}_bytes"] = sum(counters[f"{mem}_sram_{d}_bytes"] for mem in MEMORIES)
+        return RunResult(outputs, self.cycles, counters,
+                         energy_pj(counters, self.config.energy), taken)
+
+    @staticmethod
+    def _snapshot(m: Machine, ck: Mapping[str, Any], float_mode: bool) -> np.ndarray:
+        shape = tuple(int(s) for s in ck["shape"])
+        addr, n = int(ck["addr"]), _size(shape)
+        if addr + n > m.act.shape[1]:
+            raise ProgramFormatError(
+                f"checkpoint {ck['name']!r} reads act SRAM [{addr}, {addr + n}), past its "
+                f"{m.act.shape[1]} bytes")
+        raw = m.act[:, addr:addr + n].reshape((m.batch,) + shape)
+        return raw.copy() if float_mode else numerics.dequantize(raw, float(ck["scale"]))
+
+
+_SIMULATORS: dict[int, tuple[weakref.ref[Program], Simulator]] = {}
+
+
+def simulator(program: Program) -> Simulator:
+    """The :class:`Simulator` of ``program``, created once and kept while the object lives."""
+    key = id(program)
+    hit = _SIMULATORS.get(key)
+    if hit is not None and hit[0]() is program:
+        return hit[1]
+    sim = Simulator(program)
+    _SIMULATORS[key] = (weakref.ref(program), sim)
+    weakref.finalize(program, _SIMULATORS.pop, key, None)
+    return sim
+
+
+def run(program: Program, inputs: dict[str, np.ndarray], mode: str = "int8",
+        checkpoints: bool = False) -> RunResult:
+    """Execute ``program`` on a batch of float32 ``inputs`` (keyed by manifest input name,
+    batch axis first) in ``mode`` ``"int8"`` or ``"float"``; returns outputs (float32,
+    dequantised in int8 mode), per-sample cycles, counters and energy, and (if
+    ``checkpoints``) every manifest checkpoint."""
+    return simulator(program).run(inputs, mode, checkpoints)
+
+
+def missing_handlers() -> list[str]:
+    """Opcodes of the ISA table without a ``Machine.exec_<name>`` method (should be none)."""
+    return [op.name for op in OPCODES if not callable(getattr(Machine, "exec_" + op.name.lower(), None))]

@@ -1,0 +1,346 @@
+"""The reference model's machine state and one ``exec_<opcode>`` method per instruction.
+
+A :class:`Machine` holds the memories of docs/isa.md for a whole batch: the act SRAM is
+(batch, bytes), the acc SRAM (batch, words), and every instruction acts on all samples in
+one numpy operation. Mask SRAM, param SRAM and the lanes hold no sample data (they are
+filled only from the static memory image, which :class:`Dram` enforces), so they are 1-D
+and shared. Public entry point and contracts: :mod:`seedcc.backends.refsim`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from seedcc.backends import refsim_ops as ops
+from seedcc.backends import timing
+from seedcc.backends.hwconfig import GROUP, HwConfig
+from seedcc.backends.isa import SPACE_ACT, SPACE_MASK, SPACE_PARAM, Instruction
+from seedcc.backends.masks import row_bytes as mask_row_bytes
+from seedcc.backends.masks import unpack_block
+from seedcc.backends.refsim_dram import Dram
+from seedcc.errors import ProgramFormatError
+from seedcc.rtl_models import numerics
+from seedcc.rtl_models.generators import Generator, UnknownGeneratorError, generator_by_id
+
+SPACE_NAMES = {SPACE_ACT: "act", SPACE_MASK: "mask", SPACE_PARAM: "param"}
+REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
+
+
+@dataclass
+class MacWeights:
+    """The cached operand of one MAC instruction (see docs/refsim.md "Caching")."""
+
+    lanes: tuple[tuple[int, int], ...]  # (gen_id, start state) of lanes used; () with stored signs
+    weights: np.ndarray  # int8 (oc_count, in_c*kh*kw): sign * code
+    matmul: np.ndarray  # weights as float32 (exact bound holds) or float64
+    pe_ops: int
+    act_reads: int
+    as_float64: np.ndarray | None = field(default=None)
+
+    def float64(self) -> np.ndarray:
+        if self.as_float64 is None:
+            self.as_float64 = self.weights.astype(np.float64)
+        return self.as_float64
+
+
+class Machine:
+    """Memories and execution of one batch. ``float_mode`` switches the value domain."""
+
+    def __init__(self, config: HwConfig, image: bytes, float_section: bytes, batch: int,
+                 float_mode: bool, segments: list[tuple[int, int]],
+                 mac_cache: dict[int, MacWeights], float_params: dict[int, tuple[int, int]]) -> None:
+        self.cfg, self.batch, self.float_mode = config, batch, float_mode
+        act_dtype = np.float32 if float_mode else np.int8
+        self.act = np.zeros((batch, config.act_sram_bytes), dtype=act_dtype)
+        self.acc = np.zeros((batch, config.acc_sram_words), dtype=np.float64 if float_mode else np.int32)
+        self.mask = np.zeros(config.mask_sram_bytes, dtype=np.uint8)
+        self.param = np.zeros(config.param_sram_bytes, dtype=np.uint8)
+        self.lanes: list[tuple[Generator, int] | None] = [None] * config.lanes
+        self.dram = Dram(image, segments, batch, act_dtype)
+        self.float_section = float_section
+        self.mac_cache, self.float_params = mac_cache, float_params
+        self.counters: Counter[str] = Counter()
+        self.sizes = {"act": config.act_sram_bytes, "mask": config.mask_sram_bytes,
+                      "param": config.param_sram_bytes, "acc": config.acc_sram_words}
+
+    # -- helpers ---------------------------------------------------------------------------
+    @staticmethod
+    def fail(idx: int, ins: Instruction, msg: str) -> ProgramFormatError:
+        return ProgramFormatError(f"instruction {idx} ({ins.op}): {msg}")
+
+    def check_range(self, idx: int, ins: Instruction, what: str, memory: str, addr: int,
+                    n: int) -> None:
+        size = self.sizes[memory]
+        if addr + n > size:
+            unit = "words" if memory == "acc" else "bytes"
+            raise self.fail(idx, ins, f"{what} [{addr}, {addr + n}) runs past the {memory} SRAM "
+                                      f"of {size} {unit}")
+
+    def check_positive(self, idx: int, ins: Instruction, *names: str) -> None:
+        for name in names:
+            if ins.fields[name] < 1:
+                raise self.fail(idx, ins, f"{name}={ins.fields[name]} must be at least 1")
+
+    def sram(self, space: int) -> np.ndarray:
+        return {SPACE_MASK: self.mask, SPACE_PARAM: self.param}[space]
+
+    @staticmethod
+    def _window(mem: np.ndarray, addr: int, shape: tuple[int, ...], plane: int | None) -> np.ndarray:
+        """Writable view (batch, *shape) of the row-per-sample memory ``mem`` at ``addr``, C order
+        inside a sample; ``plane`` (if given) is the element stride of axis 1 instead."""
+        item = mem.itemsize
+        inner = [item]
+        for dim in reversed(shape[1:]):
+            inner.insert(0, inner[0] * dim)
+        if plane is not None:
+            inner[0] = plane * item
+        return as_strided(mem[:, addr:], (mem.shape[0],) + shape, (mem.strides[0], *inner))
+
+    def act_window(self, addr: int, shape: tuple[int, ...], plane: int | None = None) -> np.ndarray:
+        """Writable view (batch, *shape) of act SRAM at ``addr`` (bounds checked by the caller)."""
+        return self._window(self.act, addr, shape, plane)
+
+    def acc_window(self, addr: int, shape: tuple[int, ...]) -> np.ndarray:
+        """Writable view (batch, *shape) of acc SRAM at word ``addr`` (bounds checked by the caller)."""
+        return self._window(self.acc, addr, shape, None)
+
+    # -- instructions ----------------------------------------------------------------------
+    def exec_halt(self, idx: int, ins: Instruction) -> None:
+        """Nothing to do: the run loop stops after the first HALT."""
+
+    def exec_dma_load(self, idx: int, ins: Instruction) -> None:
+        space, sram, dram, n = ins.space, ins.sram_addr, ins.dram_addr, ins.length
+        where = f"instruction {idx} ({ins.op})"
+        if space not in SPACE_NAMES:
+            raise self.fail(idx, ins, f"space={space} is not 0 (act), 1 (mask) or 2 (param)")
+        name = SPACE_NAMES[space]
+        self.check_range(idx, ins, "destination", name, sram, n)
+        if space == SPACE_ACT:
+            self.act[:, sram:sram + n] = self.dram.read_samples(dram, n, where)
+        else:
+            self.sram(space)[sram:sram + n] = self.dram.read_static(dram, n, where)
+        self.counters["dram_read_bytes"] += n
+        self.counters[f"{name}_sram_write_bytes"] += n
+
+    def exec_dma_store(self, idx: int, ins: Instruction) -> None:
+        space, sram, dram, n = ins.space, ins.sram_addr, ins.dram_addr, ins.length
+        where = f"instruction {idx} ({ins.op})"
+        if space not in SPACE_NAMES:
+            raise self.fail(idx, ins, f"space={space} is not 0 (act), 1 (mask) or 2 (param)")
+        name = SPACE_NAMES[space]
+        self.check_range(idx, ins, "source", name, sram, n)
+        if space == SPACE_ACT:
+            self.dram.write_samples(dram, self.act[:, sram:sram + n])
+        else:
+            self.dram.write_static(dram, self.sram(space)[sram:sram + n], where)
+        self.counters[f"{name}_sram_read_bytes"] += n
+        self.counters["dram_write_bytes"] += n
+
+    def exec_setgen(self, idx: int, ins: Instruction) -> None:
+        count, addr = ins.count, ins.param_addr
+        if count > self.cfg.lanes:
+            raise self.fail(idx, ins, f"count={count} exceeds the {self.cfg.lanes} lanes")
+        try:
+            gen = generator_by_id(ins.gen_id)
+        except UnknownGeneratorError as err:
+            raise self.fail(idx, ins, str(err)) from None
+        self.check_range(idx, ins, "lane state table", "param", addr, 8 * count)
+        states = np.frombuffer(self.param[addr:addr + 8 * count].tobytes(), dtype="<u8")
+        keep = (1 << gen.state_bits) - 1  # e.g. xorshift16 uses the low 16 bits
+        for j, s in enumerate(states.tolist()):
+            self.lanes[j] = (gen, s & keep)
+        self.counters["param_sram_read_bytes"] += 8 * count
+
+    def _mac_weights(self, idx: int, ins: Instruction, win: ops.Window) -> MacWeights:
+        f = ins.fields
+        oc, cb, t = f["oc_count"], f["code_bits"], f["in_c"] * f["kh"] * f["kw"]
+        ng = -(-oc // GROUP)
+        row_bytes = mask_row_bytes(oc, cb, bool(f["stored_signs"]))
+        self.check_range(idx, ins, "mask rows", "mask", f["mask_addr"], t * row_bytes)
+        lanes: tuple[tuple[int, int], ...] = ()
+        if not f["stored_signs"]:
+            used = self.lanes[:ng]
+            for j, lane in enumerate(used):
+                if lane is None:
+                    raise self.fail(idx, ins, f"lane {j} has no start state; a SETGEN must load "
+                                              f"lanes 0..{ng - 1} first")
+            lanes = tuple((g.gen_id, s) for g, s in used)  # type: ignore[misc]
+        cached = self.mac_cache.get(idx)
+        if cached is not None and cached.lanes == lanes:
+            return cached
+        rows = self.mask[f["mask_addr"]:f["mask_addr"] + t * row_bytes]
+        codes, stored = unpack_block(rows, oc, t, cb, bool(f["stored_signs"]))
+        if stored is not None:
+            signs = stored.astype(bool)
+        else:
+            words = np.empty((ng, t), dtype=np.uint16)
+            for gen_id in sorted({g for g, _ in lanes}):
+                sel = [j for j, (g, _) in enumerate(lanes) if g == gen_id]
+                starts = np.array([lanes[j][1] for j in sel], dtype=np.uint64)
+                words[sel] = generator_by_id(gen_id).stream(starts, t)
+            signs = ops.generator_signs(words, oc)
+        weights = ops.signed_weights(signs, codes)
+        valid = win.valid_taps(f["pix_start"], f["pix_count"], f["out_w"])
+        nonzero = (codes != 0).reshape(oc, f["in_c"], f["kh"] * f["kw"]).sum(axis=(0, 1))
+        entry = MacWeights(lanes, weights, weights.astype(ops.matmul_dtype(weights)),
+                           int(nonzero @ valid), f["in_c"] * int(valid.sum()))
+        self.mac_cache[idx] = entry
+        return entry
+
+    def exec_mac(self, idx: int, ins: Instruction) -> None:
+        f = ins.fields
+        self.check_positive(idx, ins, "kh", "kw", "stride_h", "stride_w", "out_w", "code_bits")
+        oc, p, in_c = f["oc_count"], f["pix_count"], f["in_c"]
+        if oc > self.cfg.block_channels:
+            raise self.fail(idx, ins, f"oc_count={oc} exceeds 16*LANES={self.cfg.block_channels}")
+        win = ops.Window(f["in_h"], f["in_w"], f["kh"], f["kw"], f["stride_h"], f["stride_w"],
+                         f["pad_t"], f["pad_l"])
+        self.check_range(idx, ins, "input", "act", f["in_addr"], in_c * win.in_h * win.in_w)
+        self.check_range(idx, ins, "accumulators", "acc", f["acc_addr"], oc * p)
+        entry = self._mac_weights(idx, ins, win)
+        t, tiles = entry.weights.shape[1], timing.ceil_div(p, self.cfg.pixels)
+        if oc and p:
+            x = self.act_window(f["in_addr"], (in_c, win.in_h, win.in_w))
+            weights = entry.float64() if self.float_mode else entry.matmul
+            cols = ops.im2col(x, win, f["pix_start"], p, f["out_w"], weights.dtype.type)
+            res = (weights @ cols).reshape(oc, self.batch, p).transpose(1, 0, 2)
+            acc = self.acc_window(f["acc_addr"], (oc, p))
+            if self.float_mode:
+                acc[...] = acc + res if f["accumulate"] else res
+            elif weights.dtype == np.float32:
+                # Exact integers below 2**24 (ops.matmul_dtype): the casts are exact.
+                if f["accumulate"]:
+                    acc += res.astype(np.int32)  # int32 wraps like the RTL
+                else:
+                    np.copyto(acc, res, casting="unsafe")
+            else:
+                ints = res.astype(np.int64).astype(np.int32)  # wraps mod 2**32 like the RTL
+                acc[...] = acc + ints if f["accumulate"] else ints
+        c = self.counters
+        c["mac_cycles"] += timing.exec_cycles(ins, self.cfg)
+        c["pe_ops"] += entry.pe_ops
+        c["gen_steps"] += 0 if f["stored_signs"] else -(-oc // GROUP) * t * tiles
+        row_bytes = mask_row_bytes(oc, f["code_bits"], bool(f["stored_signs"]))
+        c["mask_sram_read_bytes"] += tiles * t * row_bytes
+        c["act_sram_read_bytes"] += entry.act_reads
+        c["acc_sram_write_bytes"] += 4 * oc * p
+        c["acc_sram_read_bytes"] += 4 * oc * p if f["accumulate"] else 0
+
+    def exec_req(self, idx: int, ins: Instruction) -> None:
+        oc, p, plane = ins.oc_count, ins.pix_count, ins.out_plane
+        if oc > 1 and plane < p:
+            raise self.fail(idx, ins, f"out_plane={plane} < pix_count={p} makes output channels "
+                                      "overlap")
+        self.check_range(idx, ins, "accumulators", "acc", ins.acc_addr, oc * p)
+        self.check_range(idx, ins, "requantisation records", "param", ins.param_addr, 8 * oc)
+        self.check_range(idx, ins, "output", "act", ins.out_addr, (oc - 1) * plane + p if oc else 0)
+        if oc and p:
+            acc = self.acc_window(ins.acc_addr, (oc, p))
+            out = self.act_window(ins.out_addr, (oc, p), plane=plane)
+            if self.float_mode:
+                a, b = self.affine(idx, ins)
+                res = a[:, None] * acc + b[:, None]
+                out[...] = np.maximum(res, 0) if ins.relu else res
+            else:
+                rec = self.param[ins.param_addr:ins.param_addr + 8 * oc].view(REQ_RECORD)
+                if rec["shift"].max() > numerics.SHIFT_MAX:
+                    raise self.fail(idx, ins, f"a requantisation record has shift "
+                                              f"{int(rec['shift'].max())} > {numerics.SHIFT_MAX}")
+                bias, mult = rec["bias"][:, None], rec["mult"][:, None]
+                shift = rec["shift"][:, None]
+                for smp, ch in ops.tiles(self.batch, oc, p):
+                    out[smp, ch] = numerics.requantize(acc[smp, ch], bias[ch], mult[ch], shift[ch],
+                                                       bool(ins.relu))
+        c = self.counters
+        c["acc_sram_read_bytes"] += 4 * oc * p
+        c["param_sram_read_bytes"] += 8 * oc
+        c["act_sram_write_bytes"] += oc * p
+        c["requant_ops"] += oc * p
+
+    def affine(self, idx: int, ins: Instruction) -> tuple[np.ndarray, np.ndarray]:
+        """Float mode: the per-channel (a, b) of this REQ from the float section."""
+        if idx not in self.float_params:
+            raise self.fail(idx, ins, "the manifest's float_params has no entry for this REQ, so "
+                                      "the program cannot run in float mode")
+        offset, channels = self.float_params[idx]
+        channels = ins.oc_count if channels < 0 else channels
+        if channels != ins.oc_count or offset + 8 * channels > len(self.float_section):
+            raise self.fail(idx, ins, f"float_params entry (offset {offset}, {channels} channels) "
+                                      f"does not fit oc_count={ins.oc_count} and the "
+                                      f"{len(self.float_section)}-byte float section")
+        ab = np.frombuffer(self.float_section, dtype="<f4", count=2 * channels, offset=offset)
+        return ab[:channels].astype(np.float64), ab[channels:].astype(np.float64)
+
+    def exec_add(self, idx: int, ins: Instruction) -> None:
+        n = ins.length
+        for what, addr in (("a", ins.a_addr), ("b", ins.b_addr), ("output", ins.out_addr)):
+            self.check_range(idx, ins, what, "act", addr, n)
+        a = self.act[:, ins.a_addr:ins.a_addr + n]
+        b = self.act[:, ins.b_addr:ins.b_addr + n]
+        if self.float_mode:
+            res = a + b
+            self.act[:, ins.out_addr:ins.out_addr + n] = np.maximum(res, 0) if ins.relu else res
+        else:
+            out = np.empty_like(a)  # a, b and out may overlap: write back after computing
+            for smp, part in ops.tiles(self.batch, n):
+                out[smp, part] = numerics.residual_add(a[smp, part], b[smp, part], ins.mult_a,
+                                                       ins.mult_b, ins.shift, bool(ins.relu))
+            self.act[:, ins.out_addr:ins.out_addr + n] = out
+        c = self.counters
+        c["act_sram_read_bytes"] += 2 * n
+        c["act_sram_write_bytes"] += n
+        c["alu_ops"] += n
+        c["requant_ops"] += n
+
+    def _pool(self, idx: int, ins: Instruction) -> tuple[np.ndarray, ops.Window, np.ndarray]:
+        f = ins.fields
+        self.check_positive(idx, ins, "kh", "kw", "stride_h", "stride_w")
+        ch, oh, ow = f["channels"], f["out_h"], f["out_w"]
+        win = ops.Window(f["in_h"], f["in_w"], f["kh"], f["kw"], f["stride_h"], f["stride_w"],
+                         f["pad_t"], f["pad_l"])
+        self.check_range(idx, ins, "input", "act", f["in_addr"], ch * win.in_h * win.in_w)
+        self.check_range(idx, ins, "output", "act", f["out_addr"], ch * oh * ow)
+        counts = win.valid_counts(oh, ow)
+        c = self.counters
+        c["act_sram_read_bytes"] += ch * int(counts.sum())
+        c["act_sram_write_bytes"] += ch * oh * ow
+        c["alu_ops"] += ch * int(counts.sum())
+        return self.act_window(f["in_addr"], (ch, win.in_h, win.in_w)), win, counts
+
+    def exec_maxpool(self, idx: int, ins: Instruction) -> None:
+        x, win, _ = self._pool(idx, ins)
+        oh, ow = ins.out_h, ins.out_w
+        if ins.channels * oh * ow == 0:
+            return
+        # Padding never wins: it is the smallest value (an all-padding window gives it).
+        fill = -np.inf if self.float_mode else numerics.INT8_MIN
+        if win.kh * win.kw > ops.MANY_TAPS:
+            out = win.windows(x, 0, oh, ow, fill).max(axis=(-2, -1))
+        else:
+            out = None
+            for _, _, tap in win.tap_slices(x, 0, oh, ow, fill):
+                out = tap.copy() if out is None else np.maximum(out, tap, out=out)
+        self.act_window(ins.out_addr, (ins.channels, oh, ow))[...] = out
+
+    def exec_avgpool(self, idx: int, ins: Instruction) -> None:
+        x, win, counts = self._pool(idx, ins)
+        oh, ow = ins.out_h, ins.out_w
+        self.counters["requant_ops"] += ins.channels * oh * ow
+        if ins.channels * oh * ow == 0:
+            return
+        dtype = np.float64 if self.float_mode else np.int64
+        if win.kh * win.kw > ops.MANY_TAPS:
+            total = win.windows(x, 0, oh, ow, 0).sum(axis=(-2, -1), dtype=dtype)
+        else:
+            total = np.zeros((self.batch, ins.channels, oh, ow), dtype=dtype)
+            for _, _, tap in win.tap_slices(x, 0, oh, ow, 0):
+                total += tap
+        if self.float_mode:
+            out = total / np.maximum(counts, 1)  # mean of the in-range inputs
+        else:
+            out = numerics.scale_sum(total, ins.mult, ins.shift)
+        self.act_window(ins.out_addr, (ins.channels, oh, ow))[...] = out

@@ -1,0 +1,586 @@
+"""Tests of the reference model (seedcc.backends.refsim).
+
+Every case is a small program built by hand with ``isa.make`` over a memory image laid out
+here, written once as data (CASES) and checked against ``slow_run``: a literal,
+per-element transcription of docs/isa.md (Python loops, one sample at a time) that uses
+only ``numerics`` for the integer rules and the generators' scalar ``step``/``bits``.
+Integer outputs, checkpoints, cycles and counters must match exactly; float mode is
+compared with rtol 1e-5 because numpy's matmul sums in a different order than the loops.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import chain
+
+import numpy as np
+import pytest
+
+from seedcc.backends import isa, refsim, timing
+from seedcc.backends.hwconfig import DEFAULT, SMALL, HwConfig
+from seedcc.backends.program import Program
+from seedcc.errors import BadInputError, ProgramFormatError
+from seedcc.rtl_models import numerics
+from seedcc.rtl_models.generators import generator_by_id, get_generator, sign_bits_reference
+
+REC = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
+
+
+# -- building programs by hand -------------------------------------------------------------
+@dataclass
+class Builder:
+    cfg: HwConfig = SMALL
+    image: bytearray = field(default_factory=bytearray)
+    instrs: list[isa.Instruction] = field(default_factory=list)
+    floats: bytearray = field(default_factory=bytearray)
+    manifest: dict = field(default_factory=lambda: {"inputs": [], "outputs": [], "checkpoints": [],
+                                                    "float_params": []})
+
+    def data(self, raw: bytes) -> int:
+        self.image.extend(b"\0" * (-len(self.image) % 8))
+        at = len(self.image)
+        self.image.extend(raw)
+        return at
+
+    def emit(self, op: str, **f: int) -> int:
+        self.instrs.append(isa.make(op, **f))
+        return len(self.instrs) - 1
+
+    def load(self, space: int, sram_addr: int, raw: bytes) -> None:
+        self.emit("DMA_LOAD", space=space, sram_addr=sram_addr, dram_addr=self.data(raw),
+                  length=len(raw))
+
+    def input(self, name: str, shape: tuple[int, ...], scale: float, act_addr: int) -> None:
+        n = math.prod(shape)
+        at = self.data(b"\0" * n)
+        self.manifest["inputs"].append({"name": name, "shape": list(shape), "scale": scale,
+                                        "dram_addr": at})
+        self.emit("DMA_LOAD", space=isa.SPACE_ACT, sram_addr=act_addr, dram_addr=at, length=n)
+
+    def output(self, name: str, shape: tuple[int, ...], scale: float, act_addr: int) -> None:
+        n = math.prod(shape)
+        at = self.data(b"\0" * n)
+        self.manifest["outputs"].append({"name": name, "shape": list(shape), "scale": scale,
+                                         "dram_addr": at})
+        self.emit("DMA_STORE", space=isa.SPACE_ACT, sram_addr=act_addr, dram_addr=at, length=n)
+
+    def checkpoint(self, name: str, addr: int, shape: tuple[int, ...], scale: float) -> None:
+        self.manifest["checkpoints"].append({"name": name, "onnx": name, "after": len(self.instrs) - 1,
+                                             "addr": addr, "shape": list(shape), "scale": scale})
+
+    def req(self, rng: np.random.Generator, **f: int) -> None:
+        """A REQ whose records sit at param_addr (loaded here) plus its float-mode affine."""
+        oc = f["oc_count"]
+        rec = np.zeros(oc, REC)
+        rec["bias"] = rng.integers(-300, 300, oc)
+        rec["mult"] = rng.integers(-3000, 9000, oc)
+        rec["shift"] = rng.integers(8, 14, oc)
+        self.load(isa.SPACE_PARAM, f["param_addr"], rec.tobytes())
+        idx = self.emit("REQ", **f)
+        self.manifest["float_params"].append({"instr": idx, "offset": len(self.floats), "channels": oc})
+        self.floats.extend(rng.normal(0, 0.1, oc).astype("<f4").tobytes())
+        self.floats.extend(rng.normal(0, 0.5, oc).astype("<f4").tobytes())
+
+    def program(self) -> Program:
+        return Program(self.cfg, tuple(self.instrs), bytes(self.image), bytes(self.floats),
+                       self.manifest)
+
+
+def pack_rows(codes: np.ndarray, code_bits: int, signs: np.ndarray | None) -> bytes:
+    """Mask rows of docs/isa.md, bit by bit: codes/signs (oc, T) -> T rows."""
+    oc, t = codes.shape
+    ng = -(-oc // 16)
+    out = bytearray()
+    for step in range(t):
+        row = bytearray(2 * ng * code_bits + (2 * ng if signs is not None else 0))
+        base = 0
+        if signs is not None:
+            for c in range(oc):
+                row[c // 8] |= int(signs[c, step]) << (c % 8)
+            base = 2 * ng
+        for c in range(oc):
+            for j in range(code_bits):
+                bit = c * code_bits + j
+                row[base + bit // 8] |= ((int(codes[c, step]) >> j) & 1) << (bit % 8)
+        out.extend(row)
+    return bytes(out)
+
+
+def lane_table(states: list[int]) -> bytes:
+    return b"".join(s.to_bytes(8, "little") for s in states)
+
+
+# -- the slow, literal model ---------------------------------------------------------------
+def signed8(b: int) -> int:
+    return b - 256 if b >= 128 else b
+
+
+def wrap32(v: int) -> int:
+    return (v + 2**31) % 2**32 - 2**31
+
+
+def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> dict:
+    """One sample, one instruction at a time, one element at a time (docs/isa.md)."""
+    cfg, man = prog.config, prog.manifest
+    dram: list = list(prog.image)
+    act: list = [0] * cfg.act_sram_bytes
+    acc: list = [0] * cfg.acc_sram_words
+    mem = {1: bytearray(cfg.mask_sram_bytes), 2: bytearray(cfg.param_sram_bytes)}
+    lanes: list = [None] * cfg.lanes
+    fp = {e["instr"]: e for e in man["float_params"]}
+    pe_ops, ckpts, cycles = 0, {}, 0
+    for d in man["inputs"]:
+        x = np.asarray(sample[d["name"]], np.float32).reshape(-1)
+        vals = x.tolist() if float_mode else [int(v) & 0xFF for v in numerics.quantize_input(x, d["scale"])]
+        dram[d["dram_addr"]:d["dram_addr"] + len(vals)] = vals
+
+    def rd(a: int):  # an activation read from DRAM
+        v = dram[a]
+        return v if isinstance(v, float) else signed8(v)
+
+    for idx, ins in enumerate(prog.instructions):
+        f = ins.fields
+        cycles += timing.cycles(ins, cfg)
+        if ins.op == "HALT":
+            break
+        if ins.op == "DMA_LOAD":
+            for j in range(f["length"]):
+                if f["space"] == 0:
+                    act[f["sram_addr"] + j] = rd(f["dram_addr"] + j)
+                else:
+                    mem[f["space"]][f["sram_addr"] + j] = dram[f["dram_addr"] + j]
+        elif ins.op == "DMA_STORE":
+            for j in range(f["length"]):
+                v = act[f["sram_addr"] + j] if f["space"] == 0 else mem[f["space"]][f["sram_addr"] + j]
+                dram[f["dram_addr"] + j] = v if float_mode and f["space"] == 0 else int(v) & 0xFF
+        elif ins.op == "SETGEN":
+            gen = generator_by_id(f["gen_id"])
+            for j in range(f["count"]):
+                a = f["param_addr"] + 8 * j
+                s = int.from_bytes(mem[2][a:a + 8], "little") & ((1 << gen.state_bits) - 1)
+                lanes[j] = (gen, s)
+        elif ins.op == "MAC":
+            oc, cb, pc = f["oc_count"], f["code_bits"], f["pix_count"]
+            ng, kk = -(-oc // 16), f["kh"] * f["kw"]
+            nsteps = f["in_c"] * kk
+            sb = 2 * ng if f["stored_signs"] else 0
+            rb = sb + 2 * ng * cb
+            bit = lambda a, n: (mem[1][a + n // 8] >> (n % 8)) & 1
+            sums = {}
+            for tile0 in range(0, pc, cfg.pixels):
+                state = [lanes[j][1] if lanes[j] else None for j in range(ng)]  # restart
+                for t in range(nsteps):
+                    i, k = divmod(t, kk)
+                    ky, kx = divmod(k, f["kw"])
+                    row = f["mask_addr"] + t * rb
+                    if not f["stored_signs"]:
+                        state = [lanes[j][0].step(s) for j, s in enumerate(state)]
+                    for o in range(oc):
+                        code = sum(bit(row + sb, o * cb + j) << j for j in range(cb))
+                        if f["stored_signs"]:
+                            sign = 1 if bit(row, o) else -1
+                        else:
+                            sign = 1 if (lanes[o // 16][0].bits(state[o // 16]) >> (o % 16)) & 1 else -1
+                        for p in range(tile0, min(tile0 + cfg.pixels, pc)):
+                            oy, ox = divmod(f["pix_start"] + p, f["out_w"])
+                            iy = oy * f["stride_h"] - f["pad_t"] + ky
+                            ix = ox * f["stride_w"] - f["pad_l"] + kx
+                            x = 0
+                            if 0 <= iy < f["in_h"] and 0 <= ix < f["in_w"]:
+                                x = act[f["in_addr"] + (i * f["in_h"] + iy) * f["in_w"] + ix]
+                                pe_ops += code != 0
+                            sums[o, p] = sums.get((o, p), 0) + sign * code * x
+            for o in range(oc):
+                for p in range(pc):
+                    a = f["acc_addr"] + o * pc + p
+                    v = (acc[a] if f["accumulate"] else 0) + sums.get((o, p), 0)
+                    acc[a] = v if float_mode else wrap32(v)
+        elif ins.op == "REQ":
+            for o in range(f["oc_count"]):
+                r = bytes(mem[2][f["param_addr"] + 8 * o:f["param_addr"] + 8 * o + 8])
+                rec = np.frombuffer(r, REC)[0]
+                if float_mode:
+                    ab = np.frombuffer(prog.float_section, "<f4", 2 * f["oc_count"], fp[idx]["offset"])
+                for p in range(f["pix_count"]):
+                    v = acc[f["acc_addr"] + o * f["pix_count"] + p]
+                    if float_mode:
+                        y = float(ab[o]) * v + float(ab[f["oc_count"] + o])
+                        y = max(y, 0.0) if f["relu"] else y
+                    else:
+                        y = int(numerics.requantize(np.array(v), rec["bias"], rec["mult"],
+                                                    rec["shift"], bool(f["relu"])))
+                    act[f["out_addr"] + o * f["out_plane"] + p] = y
+        elif ins.op == "ADD":
+            for j in range(f["length"]):
+                a, b = act[f["a_addr"] + j], act[f["b_addr"] + j]
+                if float_mode:
+                    y = float(np.float32(a) + np.float32(b))
+                    y = max(y, 0.0) if f["relu"] else y
+                else:
+                    y = int(numerics.residual_add(np.array(a), np.array(b), f["mult_a"], f["mult_b"],
+                                                  f["shift"], bool(f["relu"])))
+                act[f["out_addr"] + j] = y
+        elif ins.op in ("MAXPOOL", "AVGPOOL"):
+            h, w = f["in_h"], f["in_w"]
+            for c in range(f["channels"]):
+                for oy in range(f["out_h"]):
+                    for ox in range(f["out_w"]):
+                        vals = []
+                        for ky in range(f["kh"]):
+                            for kx in range(f["kw"]):
+                                iy = oy * f["stride_h"] - f["pad_t"] + ky
+                                ix = ox * f["stride_w"] - f["pad_l"] + kx
+                                if 0 <= iy < h and 0 <= ix < w:
+                                    vals.append(act[f["in_addr"] + (c * h + iy) * w + ix])
+                        if ins.op == "MAXPOOL":
+                            y = max(vals)
+                        elif float_mode:
+                            y = sum(vals) / len(vals)
+                        else:
+                            y = int(numerics.scale_sum(np.array(sum(vals)), f["mult"], f["shift"]))
+                        act[f["out_addr"] + (c * f["out_h"] + oy) * f["out_w"] + ox] = y
+        for ck in man["checkpoints"]:
+            if ck["after"] == idx:
+                n = math.prod(ck["shape"])
+                raw = np.array(act[ck["addr"]:ck["addr"] + n]).reshape(ck["shape"])
+                ckpts[ck["name"]] = raw.astype(np.float32) if float_mode else numerics.dequantize(
+                    raw.astype(np.int8), ck["scale"])
+    outs = {}
+    for d in man["outputs"]:
+        n = math.prod(d["shape"])
+        raw = np.array([rd(d["dram_addr"] + j) for j in range(n)]).reshape(d["shape"])
+        outs[d["name"]] = raw.astype(np.float32) if float_mode else numerics.dequantize(
+            raw.astype(np.int8), d["scale"])
+    return {"outputs": outs, "checkpoints": ckpts, "cycles": cycles, "pe_ops": pe_ops}
+
+
+def slow_batch(prog: Program, inputs: dict[str, np.ndarray], float_mode: bool) -> dict:
+    batch = next(iter(inputs.values())).shape[0]
+    runs = [slow_run(prog, {k: v[b] for k, v in inputs.items()}, float_mode) for b in range(batch)]
+    stack = lambda key: {n: np.stack([r[key][n] for r in runs]) for n in runs[0][key]}
+    return {"outputs": stack("outputs"), "checkpoints": stack("checkpoints"),
+            "cycles": runs[0]["cycles"], "pe_ops": runs[0]["pe_ops"]}
+
+
+# -- the corpus -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    name: str
+    build: Callable[[np.random.Generator], Program]
+
+
+def conv_layer(bld: Builder, rng: np.random.Generator, *, x_addr: int, y_addr: int,
+               in_chw: tuple[int, int, int], oc: int, k: tuple[int, int], stride: tuple[int, int],
+               pad: tuple[int, int], out_hw: tuple[int, int], gen: str | None, code_bits: int,
+               chunk: int, density: float = 0.6, relu: int = 1) -> None:
+    """Mask + lane states + SETGEN, then MAC/REQ over pixel chunks into y (oc, OH, OW)."""
+    c, h, w = in_chw
+    t = c * k[0] * k[1]
+    codes = rng.integers(1, 2**code_bits, (oc, t)) * (rng.random((oc, t)) < density)
+    signs = None if gen else rng.integers(0, 2, (oc, t))
+    bld.load(isa.SPACE_MASK, 64, pack_rows(codes, code_bits, signs))
+    if gen:
+        g = get_generator(gen)
+        states = [g.group_state(int(rng.integers(1, 2**16)), j) for j in range(-(-oc // 16))]
+        bld.load(isa.SPACE_PARAM, 1024, lane_table(states))
+        bld.emit("SETGEN", gen_id=g.gen_id, param_addr=1024, count=len(states))
+    npix = out_hw[0] * out_hw[1]
+    for p0 in range(0, npix, chunk):
+        pc = min(chunk, npix - p0)
+        bld.emit("MAC", in_addr=x_addr, acc_addr=8, in_c=c, in_h=h, in_w=w, out_w=out_hw[1],
+                 kh=k[0], kw=k[1], stride_h=stride[0], stride_w=stride[1], pad_t=pad[0],
+                 pad_l=pad[1], oc_count=oc, pix_start=p0, pix_count=pc, mask_addr=64,
+                 code_bits=code_bits, stored_signs=int(gen is None), accumulate=0)
+        bld.req(rng, acc_addr=8, out_addr=y_addr + p0, oc_count=oc, pix_count=pc, out_plane=npix,
+                param_addr=2048, relu=relu)
+
+
+def case_conv3x3(rng: np.random.Generator) -> Program:
+    b = Builder()
+    b.input("x", (3, 6, 5), 0.05, 0)
+    conv_layer(b, rng, x_addr=0, y_addr=200, in_chw=(3, 6, 5), oc=20, k=(3, 3), stride=(1, 1),
+               pad=(1, 1), out_hw=(6, 5), gen="xorshift16", code_bits=1, chunk=13)
+    b.checkpoint("y", 200, (20, 6, 5), 0.1)
+    b.output("y", (20, 6, 5), 0.1, 200)
+    b.emit("AVGPOOL", in_addr=200, out_addr=900, channels=20, in_h=6, in_w=5, out_h=1, out_w=1,
+           kh=6, kw=5, stride_h=1, stride_w=1, mult=27000, shift=20)  # global: 30 taps
+    b.emit("MAXPOOL", in_addr=200, out_addr=950, channels=20, in_h=6, in_w=5, out_h=2, out_w=2,
+           kh=5, kw=4, stride_h=2, stride_w=2, pad_t=2, pad_l=1)
+    b.output("gap", (20,), 0.1, 900)
+    b.output("big_max", (20, 2, 2), 0.1, 950)
+    b.emit("HALT")
+    b.emit("ADD", a_addr=0, b_addr=0, out_addr=10**6, length=5)  # after HALT: never runs
+    return b.program()
+
+
+def case_stride2_multicoat_pools(rng: np.random.Generator) -> Program:
+    b = Builder()
+    b.input("img", (4, 7, 7), 0.03, 0)
+    conv_layer(b, rng, x_addr=0, y_addr=300, in_chw=(4, 7, 7), oc=32, k=(3, 3), stride=(2, 2),
+               pad=(1, 1), out_hw=(4, 4), gen="xorshift32", code_bits=2, chunk=16)
+    b.emit("MAXPOOL", in_addr=300, out_addr=900, channels=32, in_h=4, in_w=4, out_h=2, out_w=2,
+           kh=3, kw=3, stride_h=2, stride_w=2, pad_t=1, pad_l=1)
+    b.checkpoint("pooled", 900, (32, 2, 2), 0.1)
+    b.emit("AVGPOOL", in_addr=900, out_addr=1100, channels=32, in_h=2, in_w=2, out_h=1, out_w=1,
+           kh=2, kw=2, stride_h=1, stride_w=1, mult=16384, shift=16)
+    b.output("gap", (32, 1, 1), 0.1, 1100)
+    b.emit("HALT")
+    return b.program()
+
+
+def case_stored_signs_rect(rng: np.random.Generator) -> Program:
+    b = Builder()
+    b.input("x", (2, 5, 9), 0.07, 0)
+    conv_layer(b, rng, x_addr=0, y_addr=120, in_chw=(2, 5, 9), oc=7, k=(1, 3), stride=(1, 2),
+               pad=(0, 1), out_hw=(5, 5), gen=None, code_bits=3, chunk=25, relu=0)
+    b.output("y", (7, 5, 5), 0.2, 120)
+    b.emit("HALT")
+    return b.program()
+
+
+def case_residual_fc_ctrhash(rng: np.random.Generator) -> Program:
+    b = Builder()
+    b.input("a", (24,), 0.04, 0)
+    b.input("v", (16,), 0.04, 100)
+    conv_layer(b, rng, x_addr=0, y_addr=200, in_chw=(24, 1, 1), oc=16, k=(1, 1), stride=(1, 1),
+               pad=(0, 0), out_hw=(1, 1), gen="ctrhash32", code_bits=1, chunk=1)
+    spill = b.data(bytes(range(40, 56)))  # stored to, then loaded back (a DRAM round trip)
+    b.emit("DMA_STORE", space=isa.SPACE_ACT, sram_addr=200, dram_addr=spill, length=16)
+    b.emit("DMA_LOAD", space=isa.SPACE_ACT, sram_addr=400, dram_addr=spill - 4, length=20)
+    b.emit("ADD", a_addr=404, b_addr=100, out_addr=300, length=16, mult_a=-700, mult_b=900,
+           shift=9, relu=1)
+    b.output("sum", (16,), 0.05, 300)
+    b.emit("HALT")
+    return b.program()
+
+
+def case_channel_split_accumulate(rng: np.random.Generator) -> Program:
+    """Two MACs over input-channel halves, the second accumulating with jumped lane states."""
+    b = Builder()
+    b.input("x", (4, 4, 4), 0.05, 0)
+    g = get_generator("xorshift16")
+    codes = rng.integers(0, 2, (18, 4 * 9))
+    start = [g.group_state(1024, j) for j in range(2)]
+    jumped = [g.jump(s, 2 * 9) for s in start]
+    b.load(isa.SPACE_PARAM, 0, lane_table(start + jumped))
+    for half in range(2):
+        b.load(isa.SPACE_MASK, 0, pack_rows(codes[:, half * 18:(half + 1) * 18], 1, None))
+        b.emit("SETGEN", gen_id=0, param_addr=16 * half, count=2)
+        b.emit("MAC", in_addr=32 * half, acc_addr=0, in_c=2, in_h=4, in_w=4, out_w=4, kh=3, kw=3,
+               stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=18, pix_start=0, pix_count=16,
+               mask_addr=0, code_bits=1, accumulate=half)
+    b.req(rng, acc_addr=0, out_addr=100, oc_count=18, pix_count=16, out_plane=16, param_addr=512, relu=1)
+    b.output("y", (18, 4, 4), 0.1, 100)
+    b.emit("HALT")
+    return b.program()
+
+
+CASES = [Case(f.__name__[5:], f) for f in (case_conv3x3, case_stride2_multicoat_pools,
+                                           case_stored_signs_rect, case_residual_fc_ctrhash,
+                                           case_channel_split_accumulate)]
+
+
+def make_inputs(prog: Program, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {d["name"]: rng.normal(0, 2.0, (batch, *d["shape"])).astype(np.float32)
+            for d in prog.manifest["inputs"]}
+
+
+@pytest.fixture(params=CASES, ids=lambda c: c.name)
+def case(request: pytest.FixtureRequest) -> tuple[Program, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(sum(map(ord, request.param.name)))
+    prog = request.param.build(rng)
+    return prog, make_inputs(prog, 3, rng)
+
+
+# -- tests ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["int8", "float"])
+def test_matches_slow_model(case, mode: str) -> None:
+    prog, inputs = case
+    got = refsim.run(prog, inputs, mode=mode, checkpoints=True)
+    want = slow_batch(prog, inputs, mode == "float")
+    assert got.outputs.keys() == want["outputs"].keys()
+    for name, ref in chain(want["outputs"].items(), want["checkpoints"].items()):
+        res = got.outputs.get(name, got.checkpoints.get(name))
+        assert res.dtype == np.float32 and res.shape == ref.shape
+        if mode == "int8":
+            np.testing.assert_array_equal(res, ref, err_msg=name)
+        else:  # float summation order differs between matmul and the loops
+            np.testing.assert_allclose(res, ref, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert got.checkpoints.keys() == want["checkpoints"].keys()
+    assert got.cycles == want["cycles"]
+    assert got.counters["pe_ops"] == want["pe_ops"]
+
+
+def test_cycles_and_counters(case) -> None:
+    prog, inputs = case
+    res = refsim.run(prog, inputs)
+    halt = next(i for i, ins in enumerate(prog.instructions) if ins.op == "HALT")
+    run_ = prog.instructions[:halt + 1]
+    assert res.cycles == sum(timing.cycles(ins, prog.config) for ins in run_)
+    c = res.counters
+    assert set(c) == set(refsim.COUNTERS)
+    assert c["instructions"] == halt + 1
+    assert c["mac_cycles"] == sum(timing.exec_cycles(i, prog.config) for i in run_ if i.op == "MAC")
+    assert c["dram_read_bytes"] == sum(i.length for i in run_ if i.op == "DMA_LOAD")
+    assert c["dram_write_bytes"] == sum(i.length for i in run_ if i.op == "DMA_STORE")
+    assert c["gen_steps"] == sum(-(-i.oc_count // 16) * i.in_c * i.kh * i.kw
+                                 * -(-i.pix_count // prog.config.pixels)
+                                 for i in run_ if i.op == "MAC" and not i.stored_signs)
+    assert c["sram_read_bytes"] == sum(c[f"{m}_sram_read_bytes"] for m in refsim.MEMORIES)
+    assert res.energy_pj == pytest.approx(refsim.energy_pj(c, prog.config.energy))
+    assert res.energy_pj > 0
+
+
+def test_batch_equals_per_sample(case) -> None:
+    prog, inputs = case
+    whole = refsim.run(prog, inputs, checkpoints=True)
+    for b in range(3):
+        one = refsim.run(prog, {k: v[b:b + 1] for k, v in inputs.items()}, checkpoints=True)
+        for name, arr in chain(one.outputs.items(), one.checkpoints.items()):
+            full = whole.outputs.get(name, whole.checkpoints.get(name))
+            np.testing.assert_array_equal(full[b:b + 1], arr)
+        assert one.cycles == whole.cycles and one.counters == whole.counters
+
+
+def test_mac_reproduces_generator_reference() -> None:
+    """All-ones mask, one-hot inputs: the accumulators are the signed weights themselves."""
+    cfg, (o, i, kh, kw) = SMALL, (20, 3, 3, 3)
+    g = get_generator("xorshift16")
+    b = Builder(cfg)
+    b.load(isa.SPACE_MASK, 0, pack_rows(np.ones((o, i * kh * kw), int), 1, None))
+    b.load(isa.SPACE_PARAM, 0, lane_table([g.group_state(1024, j) for j in range(2)]))
+    b.emit("SETGEN", gen_id=0, param_addr=0, count=2)
+    rec = np.zeros(o, REC)
+    rec["mult"], rec["shift"] = 1, 0
+    b.load(isa.SPACE_PARAM, 64, rec.tobytes())
+    for t in range(i * kh * kw):  # input t is a one-hot (i, 3, 3) tensor at its kernel position
+        x = np.zeros((i, kh, kw), np.int8)
+        x.reshape(-1)[t] = 1
+        b.load(isa.SPACE_ACT, 0, x.tobytes())
+        b.emit("MAC", in_addr=0, acc_addr=0, in_c=i, in_h=kh, in_w=kw, out_w=1, kh=kh, kw=kw,
+               stride_h=1, stride_w=1, oc_count=o, pix_start=0, pix_count=1, mask_addr=0,
+               code_bits=1)
+        b.emit("REQ", acc_addr=0, out_addr=100 + t, oc_count=o, pix_count=1,
+               out_plane=i * kh * kw, param_addr=64)
+    b.output("w", (o, i * kh * kw), 1.0, 100)
+    b.emit("HALT")
+    got = refsim.run(b.program(), {}).outputs["w"][0].reshape(o, i, kh, kw)
+    want = sign_bits_reference("xorshift16", 1024, (o, i, kh, kw)).astype(np.float32) * 2 - 1
+    np.testing.assert_array_equal(got, want)
+
+
+def test_every_opcode_has_a_handler() -> None:
+    assert refsim.missing_handlers() == []
+    for op in isa.OPCODES:
+        assert callable(getattr(refsim.Machine, "exec_" + op.name.lower()))
+
+
+def test_mac_cache_is_per_instruction_and_reused() -> None:
+    prog = case_conv3x3(np.random.default_rng(0))
+    inputs = make_inputs(prog, 2, np.random.default_rng(1))
+    first = refsim.run(prog, inputs)
+    sim = refsim.simulator(prog)
+    macs = {i for i, ins in enumerate(prog.instructions) if ins.op == "MAC"}
+    assert set(sim.mac_cache) == macs
+    cached = {i: sim.mac_cache[i] for i in macs}
+    second = refsim.run(prog, inputs)
+    assert all(sim.mac_cache[i] is cached[i] for i in macs)
+    np.testing.assert_array_equal(first.outputs["y"], second.outputs["y"])
+
+
+def test_default_config_and_float64_bound() -> None:
+    """A wide multicoat MAC whose exact bound exceeds 2**24 takes the float64 path."""
+    rng = np.random.default_rng(5)
+    b = Builder(DEFAULT)
+    b.input("x", (120, 2, 2), 0.01, 0)  # 128 * 127 * 120*9 > 2**24
+    conv_layer(b, rng, x_addr=0, y_addr=4096, in_chw=(120, 2, 2), oc=20, k=(3, 3), stride=(1, 1),
+               pad=(1, 1), out_hw=(2, 2), gen="xorshift32", code_bits=7, chunk=4, density=0.9)
+    b.output("y", (20, 2, 2), 1.0, 4096)
+    b.emit("HALT")
+    prog = b.program()
+    x = make_inputs(prog, 2, rng)
+    got = refsim.run(prog, x)
+    mac = next(i for i, ins in enumerate(prog.instructions) if ins.op == "MAC")
+    assert refsim.simulator(prog).mac_cache[mac].matmul.dtype == np.float64
+    np.testing.assert_array_equal(got.outputs["y"], slow_batch(prog, x, False)["outputs"]["y"])
+
+
+def _error_program(*body: isa.Instruction, halt: bool = True) -> Program:
+    instrs = (*body, isa.make("HALT")) if halt else body
+    return Program(SMALL, instrs, bytes(64), b"", {"inputs": [], "outputs": []})
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ((isa.make("DMA_LOAD", space=0, sram_addr=SMALL.act_sram_bytes - 4, dram_addr=0, length=8),),
+     "instruction 0 (DMA_LOAD)"),
+    ((isa.make("DMA_LOAD", space=1, sram_addr=0, dram_addr=60, length=8),), "memory image"),
+    ((isa.make("MAC", in_c=1, in_h=1, in_w=1, out_w=1, kh=1, kw=1, stride_h=1, stride_w=1,
+               oc_count=33, pix_count=1, code_bits=1, stored_signs=1),), "oc_count=33"),
+    ((isa.make("SETGEN", gen_id=0, count=3),), "count=3"),
+    ((isa.make("SETGEN", gen_id=3, count=1),), "unknown weight generator id 3"),
+    ((isa.make("MAC", in_c=1, in_h=1, in_w=1, out_w=1, kh=1, kw=1, stride_h=1, stride_w=1,
+               oc_count=16, pix_count=1, code_bits=1),), "lane 0 has no start state"),
+    ((isa.make("ADD", a_addr=0, b_addr=0, out_addr=SMALL.act_sram_bytes, length=1),),
+     "instruction 0 (ADD)"),
+    ((isa.make("REQ", acc_addr=SMALL.acc_sram_words, oc_count=1, pix_count=1, out_plane=1),),
+     "acc SRAM"),
+    ((isa.make("MAXPOOL", channels=1, in_h=2, in_w=2, out_h=1, out_w=1, kh=2, kw=2,
+               stride_h=0, stride_w=1),), "stride_h=0"),
+])
+def test_execution_errors(body: tuple, fragment: str) -> None:
+    with pytest.raises(ProgramFormatError, match=re.escape(fragment)):
+        refsim.run(_error_program(*body), {})
+
+
+def test_program_without_halt() -> None:
+    with pytest.raises(ProgramFormatError, match="instruction 1 .*no HALT"):
+        refsim.run(_error_program(isa.make("SETGEN", count=0), halt=False), {})
+
+
+def test_float_mode_needs_float_params() -> None:
+    prog = case_conv3x3(np.random.default_rng(0))
+    bare = Program(prog.config, prog.instructions, prog.image, prog.float_section,
+                   {**prog.manifest, "float_params": []})
+    with pytest.raises(ProgramFormatError, match=r"instruction \d+ \(REQ\).*float_params"):
+        refsim.run(bare, make_inputs(prog, 1, np.random.default_rng(0)), mode="float")
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ({"x": np.zeros((2, 3, 6, 4), np.float32)}, r"input 'x' must be float32 of shape \(batch, 3, 6, 5\), got float32 of shape \(2, 3, 6, 4\)"),
+    ({"x": np.zeros((2, 3, 6, 5), np.int32)}, "got int32"),
+    ({}, "missing input 'x'"),
+    ({"x": np.zeros((1, 3, 6, 5), np.float32), "z": np.zeros(1)}, "unknown input 'z'"),
+])
+def test_bad_inputs(bad: dict, fragment: str) -> None:
+    prog = case_conv3x3(np.random.default_rng(0))
+    with pytest.raises(BadInputError, match=fragment):
+        refsim.run(prog, bad)
+
+
+def test_bad_mode() -> None:
+    prog = case_conv3x3(np.random.default_rng(0))
+    with pytest.raises(BadInputError, match="mode 'fp16'"):
+        refsim.run(prog, make_inputs(prog, 1, np.random.default_rng(0)), mode="fp16")
+
+
+def test_mask_data_must_not_depend_on_inputs() -> None:
+    b = Builder()
+    b.input("x", (8,), 0.1, 0)
+    at = b.manifest["inputs"][0]["dram_addr"]
+    b.emit("DMA_LOAD", space=isa.SPACE_MASK, sram_addr=0, dram_addr=at + 2, length=4)
+    b.emit("HALT")
+    with pytest.raises(ProgramFormatError, match=r"instruction 1 \(DMA_LOAD\).*holds inputs"):
+        refsim.run(b.program(), {"x": np.zeros((1, 8), np.float32)})
+
+
+def test_empty_batch_and_float64_inputs() -> None:
+    prog = case_conv3x3(np.random.default_rng(0))
+    empty = refsim.run(prog, {"x": np.zeros((0, 3, 6, 5), np.float32)}, checkpoints=True)
+    assert empty.outputs["y"].shape == (0, 20, 6, 5) and empty.checkpoints["y"].shape[0] == 0
+    x = make_inputs(prog, 2, np.random.default_rng(3))["x"]
+    wide = refsim.run(prog, {"x": x.astype(np.float64)})
+    np.testing.assert_array_equal(wide.outputs["y"], refsim.run(prog, {"x": x}).outputs["y"])
+    assert empty.cycles == wide.cycles and empty.counters == wide.counters
