@@ -72,6 +72,12 @@ def _opcode(name: str, code: int, doc: str, *spec: tuple[str, int, str] | tuple[
     return Opcode(name, code, tuple(out), doc)
 
 
+_DMA = (
+    ("space", 2, "0 act, 1 mask, 2 param"),
+    ("sram_addr", 24, "on-chip byte address"),
+    ("dram_addr", 32, "off-chip byte address"),
+    ("length", 24, "bytes"),
+)
 _IN = ("in_addr", 24, "act SRAM byte address of the input tensor (C, H, W)")
 _POOL = (
     ("in_addr", 24, "act SRAM byte address of the input (C, H, W)"),
@@ -86,20 +92,8 @@ _POOL = (
 #: The instruction table. Codes are stable: append, never renumber.
 OPCODES: tuple[Opcode, ...] = (
     _opcode("HALT", 0x00, "stop; the program is done"),
-    _opcode(
-        "DMA_LOAD", 0x01, "copy `length` bytes from off-chip memory to an on-chip SRAM",
-        ("space", 2, "0 act, 1 mask, 2 param"),
-        ("sram_addr", 24, "on-chip byte address"),
-        ("dram_addr", 32, "off-chip byte address"),
-        ("length", 24, "bytes"),
-    ),
-    _opcode(
-        "DMA_STORE", 0x02, "copy `length` bytes from an on-chip SRAM to off-chip memory",
-        ("space", 2, "0 act, 1 mask, 2 param"),
-        ("sram_addr", 24, "on-chip byte address"),
-        ("dram_addr", 32, "off-chip byte address"),
-        ("length", 24, "bytes"),
-    ),
+    _opcode("DMA_LOAD", 0x01, "copy `length` bytes from off-chip memory to an on-chip SRAM", *_DMA),
+    _opcode("DMA_STORE", 0x02, "copy `length` bytes from an on-chip SRAM to off-chip memory", *_DMA),
     _opcode(
         "SETGEN", 0x03, "load lane start states 0..count-1 from the param SRAM (8 bytes each)",
         ("gen_id", 2, "generator: 0 xorshift16, 1 xorshift32, 2 counter-based"),
