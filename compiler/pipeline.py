@@ -8,6 +8,7 @@ the same options always gives the same program, byte for byte.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,7 +23,7 @@ from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
 from seedcc.compiler.passes.pack_masks import pack_masks
 from seedcc.compiler.passes.quantize import quantize
 from seedcc.errors import BadInputError
-from seedcc.ir import Graph, verify
+from seedcc.ir import Graph, Op, verify
 
 CALIB_SAMPLES = 64
 CALIB_SEED = 0
@@ -69,15 +70,26 @@ def check_calibration(g: Graph, calib: dict[str, np.ndarray]) -> dict[str, np.nd
     return out
 
 
-def run_passes(g: Graph, options: Options, passes: tuple[str, ...] = PIPELINE) -> Graph:
+def _quiet(message: str) -> None:
+    pass
+
+
+def run_passes(g: Graph, options: Options, passes: tuple[str, ...] = PIPELINE,
+               log: Callable[[str], None] = _quiet) -> Graph:
     for name in passes:
+        t0 = time.perf_counter()
         g = verify(PASSES[name](g, options), after=f"pass {name}")
+        log(f"pass {name}: {time.perf_counter() - t0:.2f} s")
     return g
 
 
 def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.ndarray] | None = None,
-                  config: HwConfig = DEFAULT) -> Compiled:
+                  config: HwConfig = DEFAULT, log: Callable[[str], None] = _quiet) -> Compiled:
+    """Compile `source`; `log` receives one line per stage (the CLI prints them)."""
+    t0 = time.perf_counter()
     front = import_onnx(source)
+    log(f"front end: {len(front.nodes)} IR nodes, {len(front.ops(Op.CONV))} weight layers "
+        f"({time.perf_counter() - t0:.2f} s)")
     notes = list(front.notes)
     if calib is None:
         calib = generated_calibration(front)
@@ -85,7 +97,9 @@ def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, 
                      f"give --calib with real inputs for better int8 accuracy")
     else:
         calib = check_calibration(front, calib)
-    g = run_passes(front, Options(config=config, calib=calib))
+    g = run_passes(front, Options(config=config, calib=calib), log=log)
+    t0 = time.perf_counter()
     program = generate(g, config)
+    log(f"code generation: {len(program.instructions)} instructions ({time.perf_counter() - t0:.2f} s)")
     program.manifest["notes"] = notes
     return Compiled(program, g, front, tuple(notes))

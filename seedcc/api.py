@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import onnx
@@ -19,9 +20,10 @@ FLOAT_RTOL = 1e-5  # float mode vs onnxruntime, relative to the tensor's largest
 
 
 def compile(model: ModelSource, calib: dict[str, np.ndarray] | None = None,
-            config: HwConfig = DEFAULT, output: str | os.PathLike | None = None) -> Program:
+            config: HwConfig = DEFAULT, output: str | os.PathLike | None = None,
+            log: Callable[[str], None] | None = None) -> Program:
     """Compile an ONNX model to a program; write it to `output` (.sdc) if given."""
-    prog = compile_model(model, calib=calib, config=config).program
+    prog = compile_model(model, calib=calib, config=config, log=log or (lambda m: None)).program
     if output is not None:
         program_io.save(prog, output)
     return prog

@@ -25,6 +25,10 @@ def _config(text: str) -> HwConfig:
                             f"HwConfig JSON file ({e})") from None
 
 
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
 def _model_inputs(model: str) -> list[str]:
     from seedcc.compiler.frontend import import_onnx
 
@@ -38,7 +42,7 @@ def cmd_compile(a: argparse.Namespace) -> int:
     check_writable(a.output)
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
     t0 = time.perf_counter()
-    prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output)
+    prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output, log=_progress)
     for note in prog.manifest["notes"]:
         print(f"note: {note}")
     layers = prog.manifest["layers"]
