@@ -1,0 +1,336 @@
+// seedcc accelerator top level (docs/rtl.md).
+//
+// Instruction memory (written by the host port), fetch/decode/issue FSM, a 64-bit cycle
+// counter, the behavioural on-chip SRAMs (act, mask, param: bytes; acc: int32 words) and
+// the execution units: DMA engine, MAC unit (generator lanes + PE array), REQ, ADD and
+// pooling units. One instruction executes at a time:
+//   ISSUE  1 cycle   read imem[pc], decode, start the unit (or stop at HALT)
+//   EXEC   n cycles  the unit runs; its `last` ends the instruction
+// so every instruction takes exactly 1 + exec_cycles (backends/timing.py) and `cycles`
+// at `done` equals the reference model's count, HALT's issue cycle included.
+// An unknown opcode or a word with bits outside its fields stops with `err` = 1.
+module seedcc_accel #(
+  parameter integer LANES = 2,
+  parameter integer PIXELS = 4,
+  parameter integer ACT_BYTES = 65536,
+  parameter integer MASK_BYTES = 32768,
+  parameter integer PARAM_BYTES = 8192,
+  parameter integer ACC_WORDS = 16384,
+  parameter integer INSTR_WORDS = 1024,
+  parameter integer BUS_BYTES = 8,
+  parameter integer DMA_LATENCY = 4
+) (
+  input  wire                   clk,
+  input  wire                   rst_n,
+  input  wire                   start,        // pulse: run from pc 0
+  output reg                    done,         // level: stopped (HALT or error) since the last start
+  output reg                    err,
+  output reg                    busy,
+  output reg  [63:0]            cycles,
+  output reg  [31:0]            pc,
+  // host port: write the instruction memory
+  input  wire                   host_imem_we,
+  input  wire [31:0]            host_imem_addr,
+  input  wire [255:0]           host_imem_wdata,
+  // off-chip memory (byte addressed, BUS_BYTES a beat, reads answered DMA_LATENCY later)
+  output wire                   dram_rd_req,
+  output wire [31:0]            dram_rd_addr,
+  input  wire                   dram_rd_valid,
+  input  wire [BUS_BYTES*8-1:0] dram_rd_data,
+  output wire                   dram_wr_req,
+  output wire [31:0]            dram_wr_addr,
+  output wire [BUS_BYTES*8-1:0] dram_wr_data,
+  output wire [BUS_BYTES-1:0]   dram_wr_be
+);
+`include "isa.vh"
+  localparam integer NCH = 16 * LANES;
+  localparam integer NPE = NCH * PIXELS;
+  localparam integer MROW = 16 * LANES;
+
+  // ---- memories -------------------------------------------------------------------------
+  reg [255:0] imem      [0:INSTR_WORDS-1];
+  reg [7:0]   act_mem   [0:ACT_BYTES-1];
+  reg [7:0]   mask_mem  [0:MASK_BYTES-1];
+  reg [7:0]   param_mem [0:PARAM_BYTES-1];
+  reg [31:0]  acc_mem   [0:ACC_WORDS-1];
+
+  // Addresses wrap at the memory size (sizes are powers of two in every HwConfig we build).
+  function integer act_ix(input [31:0] a);   act_ix = a % ACT_BYTES;     endfunction
+  function integer mask_ix(input [31:0] a);  mask_ix = a % MASK_BYTES;   endfunction
+  function integer param_ix(input [31:0] a); param_ix = a % PARAM_BYTES; endfunction
+  function integer acc_ix(input [31:0] a);   acc_ix = a % ACC_WORDS;     endfunction
+
+  // ---- fetch / decode -------------------------------------------------------------------
+  wire [255:0] ir = imem[pc % INSTR_WORDS];
+  wire [7:0] opcode;
+  wire known, illegal;
+  wire [1:0]  f_space;
+  wire [23:0] f_sram_addr;
+  wire [31:0] f_dram_addr;
+  wire [23:0] f_length;
+  wire [1:0]  f_gen_id;
+  wire [15:0] f_param_addr;
+  wire [7:0]  f_count;
+  wire [23:0] f_in_addr;
+  wire [19:0] f_acc_addr;
+  wire [15:0] f_in_c;
+  wire [11:0] f_in_h, f_in_w, f_out_w, f_out_h;
+  wire [4:0]  f_kh, f_kw;
+  wire [3:0]  f_stride_h, f_stride_w;
+  wire [2:0]  f_pad_t, f_pad_l;
+  wire [15:0] f_oc_count;
+  wire [19:0] f_pix_start, f_pix_count;
+  wire [23:0] f_mask_addr;
+  wire [2:0]  f_code_bits;
+  wire        f_stored_signs, f_accumulate;
+  wire [23:0] f_out_addr;
+  wire [19:0] f_out_plane;
+  wire        f_relu;
+  wire [23:0] f_a_addr, f_b_addr;
+  wire signed [15:0] f_mult_a, f_mult_b, f_mult;
+  wire [5:0]  f_shift;
+  wire [15:0] f_channels;
+
+  seedcc_decode u_dec (
+    .word(ir), .opcode(opcode), .known(known), .illegal(illegal),
+    .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(f_dram_addr),
+    .f_length(f_length), .f_gen_id(f_gen_id), .f_param_addr(f_param_addr),
+    .f_count(f_count), .f_in_addr(f_in_addr), .f_acc_addr(f_acc_addr), .f_in_c(f_in_c),
+    .f_in_h(f_in_h), .f_in_w(f_in_w), .f_out_w(f_out_w), .f_kh(f_kh), .f_kw(f_kw),
+    .f_stride_h(f_stride_h), .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l),
+    .f_oc_count(f_oc_count), .f_pix_start(f_pix_start), .f_pix_count(f_pix_count),
+    .f_mask_addr(f_mask_addr), .f_code_bits(f_code_bits), .f_stored_signs(f_stored_signs),
+    .f_accumulate(f_accumulate), .f_out_addr(f_out_addr), .f_out_plane(f_out_plane),
+    .f_relu(f_relu), .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_mult_a(f_mult_a),
+    .f_mult_b(f_mult_b), .f_shift(f_shift), .f_channels(f_channels), .f_out_h(f_out_h),
+    .f_mult(f_mult)
+  );
+
+  // Instructions whose execute-cycle count is 0 go straight to the next issue.
+  reg no_exec;
+  always @* begin
+    case (opcode)
+      OP_SETGEN:  no_exec = (f_count == 8'd0);
+      OP_MAC:     no_exec = (f_pix_count == 20'd0);
+      OP_REQ:     no_exec = (f_oc_count == 16'd0) || (f_pix_count == 20'd0);
+      OP_ADD:     no_exec = (f_length == 24'd0);
+      OP_MAXPOOL, OP_AVGPOOL:
+                  no_exec = (f_channels == 16'd0) || (f_out_h == 12'd0) || (f_out_w == 12'd0);
+      default:    no_exec = 1'b0;  // DMA: DMA_LATENCY >= 1 cycles always
+    endcase
+  end
+
+  localparam [1:0] S_IDLE = 2'd0, S_ISSUE = 2'd1, S_EXEC = 2'd2;
+  reg [1:0] st;
+  wire issue = (st == S_ISSUE) && !illegal;
+  wire go = issue && !no_exec;
+  wire start_dma = go && (opcode == OP_DMA_LOAD || opcode == OP_DMA_STORE);
+  wire start_setgen = go && (opcode == OP_SETGEN);
+  wire start_mac = go && (opcode == OP_MAC);
+  wire start_req = go && (opcode == OP_REQ);
+  wire start_add = go && (opcode == OP_ADD);
+  wire start_pool = go && (opcode == OP_MAXPOOL || opcode == OP_AVGPOOL);
+  wire last_dma, last_mac, last_req, last_add, last_pool;
+  wire unit_last = last_dma | last_mac | last_req | last_add | last_pool;
+
+  always @(posedge clk) begin
+    if (!rst_n) begin
+      st <= S_IDLE;
+      done <= 1'b0;
+      err <= 1'b0;
+      busy <= 1'b0;
+      cycles <= 64'd0;
+      pc <= 32'd0;
+    end else begin
+      case (st)
+        S_IDLE: if (start) begin
+          st <= S_ISSUE;
+          done <= 1'b0;
+          err <= 1'b0;
+          busy <= 1'b1;
+          cycles <= 64'd0;
+          pc <= 32'd0;
+        end
+        S_ISSUE: begin
+          cycles <= cycles + 64'd1;
+          pc <= pc + 32'd1;
+          if (illegal || opcode == OP_HALT) begin
+            st <= S_IDLE;
+            done <= 1'b1;
+            busy <= 1'b0;
+            err <= illegal;
+            pc <= pc;
+          end else if (!no_exec) begin
+            st <= S_EXEC;
+          end
+        end
+        S_EXEC: begin
+          cycles <= cycles + 64'd1;
+          if (unit_last) st <= S_ISSUE;
+        end
+        default: st <= S_IDLE;
+      endcase
+    end
+  end
+
+  // ---- DMA ------------------------------------------------------------------------------
+  wire [1:0]  dma_space;
+  wire [23:0] dma_rd_addr, dma_wr_addr;
+  wire [BUS_BYTES*8-1:0] dma_rd_data;
+  wire dma_wr;
+  wire [BUS_BYTES-1:0] dma_wr_be;
+  wire [BUS_BYTES*8-1:0] dma_wr_data;
+  seedcc_dma #(.BUS_BYTES(BUS_BYTES), .DMA_LATENCY(DMA_LATENCY)) u_dma (
+    .clk(clk), .rst_n(rst_n), .start(start_dma), .is_store(opcode == OP_DMA_STORE),
+    .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(f_dram_addr), .f_length(f_length),
+    .last(last_dma), .space(dma_space),
+    .sram_rd_addr(dma_rd_addr), .sram_rd_data(dma_rd_data),
+    .sram_wr(dma_wr), .sram_wr_addr(dma_wr_addr), .sram_wr_be(dma_wr_be), .sram_wr_data(dma_wr_data),
+    .dram_rd_req(dram_rd_req), .dram_rd_addr(dram_rd_addr), .dram_rd_valid(dram_rd_valid),
+    .dram_rd_data(dram_rd_data), .dram_wr_req(dram_wr_req), .dram_wr_addr(dram_wr_addr),
+    .dram_wr_data(dram_wr_data), .dram_wr_be(dram_wr_be)
+  );
+  // Combinational SRAM reads are continuous assignments in generate loops (an always @*
+  // over a large array makes Icarus elaborate a sensitivity to every word).
+  genvar gi;
+  generate
+    for (gi = 0; gi < BUS_BYTES; gi = gi + 1) begin : dma_rd
+      assign dma_rd_data[gi*8 +: 8] =
+        (dma_space == SPACE_ACT)   ? act_mem[act_ix({8'd0, dma_rd_addr} + gi)] :
+        (dma_space == SPACE_MASK)  ? mask_mem[mask_ix({8'd0, dma_rd_addr} + gi)] :
+        (dma_space == SPACE_PARAM) ? param_mem[param_ix({8'd0, dma_rd_addr} + gi)] : 8'd0;
+    end
+  endgenerate
+
+  // ---- MAC unit (lanes, PE array; also SETGEN) ------------------------------------------
+  wire [15:0] mac_param_addr;
+  wire [63:0] mac_param_data;
+  wire [23:0] mac_mask_addr;
+  wire [MROW*8-1:0] mac_mask_data;
+  wire [PIXELS*24-1:0] mac_act_addr;
+  wire [PIXELS*8-1:0]  mac_act_data;
+  wire [NPE*20-1:0] mac_acc_addr;
+  wire [NPE*32-1:0] mac_acc_rd;
+  wire [NPE-1:0]    mac_acc_we;
+  wire [NPE*32-1:0] mac_acc_wd;
+  seedcc_mac #(.LANES(LANES), .PIXELS(PIXELS)) u_mac (
+    .clk(clk), .rst_n(rst_n), .start_mac(start_mac), .start_setgen(start_setgen),
+    .f_gen_id(f_gen_id), .f_param_addr(f_param_addr), .f_count(f_count),
+    .f_in_addr(f_in_addr), .f_acc_addr(f_acc_addr), .f_in_c(f_in_c), .f_in_h(f_in_h),
+    .f_in_w(f_in_w), .f_out_w(f_out_w), .f_kh(f_kh), .f_kw(f_kw), .f_stride_h(f_stride_h),
+    .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l), .f_oc_count(f_oc_count),
+    .f_pix_start(f_pix_start), .f_pix_count(f_pix_count), .f_mask_addr(f_mask_addr),
+    .f_code_bits(f_code_bits), .f_stored_signs(f_stored_signs), .f_accumulate(f_accumulate),
+    .last(last_mac),
+    .param_rd_addr(mac_param_addr), .param_rd_data(mac_param_data),
+    .mask_rd_addr(mac_mask_addr), .mask_rd_data(mac_mask_data),
+    .act_rd_addr(mac_act_addr), .act_rd_data(mac_act_data),
+    .acc_addr(mac_acc_addr), .acc_rd_data(mac_acc_rd), .acc_wr_en(mac_acc_we), .acc_wr_data(mac_acc_wd)
+  );
+  generate
+    for (gi = 0; gi < 8; gi = gi + 1) begin : mac_prm
+      assign mac_param_data[gi*8 +: 8] = param_mem[param_ix({16'd0, mac_param_addr} + gi)];
+    end
+    for (gi = 0; gi < MROW; gi = gi + 1) begin : mac_msk
+      assign mac_mask_data[gi*8 +: 8] = mask_mem[mask_ix({8'd0, mac_mask_addr} + gi)];
+    end
+    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : mac_act
+      assign mac_act_data[gi*8 +: 8] = act_mem[act_ix({8'd0, mac_act_addr[gi*24 +: 24]})];
+    end
+    for (gi = 0; gi < NPE; gi = gi + 1) begin : mac_acc
+      assign mac_acc_rd[gi*32 +: 32] = acc_mem[acc_ix({12'd0, mac_acc_addr[gi*20 +: 20]})];
+    end
+  endgenerate
+
+  // ---- REQ ------------------------------------------------------------------------------
+  wire [19:0] req_acc_addr;
+  wire [PIXELS*32-1:0] req_acc_data;
+  wire [15:0] req_param_addr;
+  wire [63:0] req_param_data;
+  wire req_wr;
+  wire [23:0] req_wr_addr;
+  wire [PIXELS-1:0] req_wr_be;
+  wire [PIXELS*8-1:0] req_wr_data;
+  seedcc_req #(.PIXELS(PIXELS)) u_req (
+    .clk(clk), .rst_n(rst_n), .start(start_req),
+    .f_acc_addr(f_acc_addr), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
+    .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
+    .f_relu(f_relu), .last(last_req),
+    .acc_rd_addr(req_acc_addr), .acc_rd_data(req_acc_data),
+    .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
+    .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)
+  );
+  generate
+    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : req_acc
+      assign req_acc_data[gi*32 +: 32] = acc_mem[acc_ix({12'd0, req_acc_addr} + gi)];
+    end
+    for (gi = 0; gi < 8; gi = gi + 1) begin : req_prm
+      assign req_param_data[gi*8 +: 8] = param_mem[param_ix({16'd0, req_param_addr} + gi)];
+    end
+  endgenerate
+
+  // ---- ADD ------------------------------------------------------------------------------
+  wire [23:0] add_a_addr, add_b_addr;
+  wire [PIXELS*8-1:0] add_a_data, add_b_data;
+  wire add_wr;
+  wire [23:0] add_wr_addr;
+  wire [PIXELS-1:0] add_wr_be;
+  wire [PIXELS*8-1:0] add_wr_data;
+  seedcc_add #(.PIXELS(PIXELS)) u_add (
+    .clk(clk), .rst_n(rst_n), .start(start_add),
+    .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_out_addr(f_out_addr), .f_length(f_length),
+    .f_mult_a(f_mult_a), .f_mult_b(f_mult_b), .f_shift(f_shift), .f_relu(f_relu),
+    .last(last_add),
+    .a_rd_addr(add_a_addr), .a_rd_data(add_a_data), .b_rd_addr(add_b_addr), .b_rd_data(add_b_data),
+    .act_wr(add_wr), .act_wr_addr(add_wr_addr), .act_wr_be(add_wr_be), .act_wr_data(add_wr_data)
+  );
+  generate
+    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : add_rd
+      assign add_a_data[gi*8 +: 8] = act_mem[act_ix({8'd0, add_a_addr} + gi)];
+      assign add_b_data[gi*8 +: 8] = act_mem[act_ix({8'd0, add_b_addr} + gi)];
+    end
+  endgenerate
+
+  // ---- MAXPOOL / AVGPOOL ----------------------------------------------------------------
+  wire [23:0] pool_rd_addr;
+  wire [7:0]  pool_rd_data = act_mem[act_ix({8'd0, pool_rd_addr})];
+  wire pool_wr;
+  wire [23:0] pool_wr_addr;
+  wire [7:0]  pool_wr_data;
+  seedcc_pool u_pool (
+    .clk(clk), .rst_n(rst_n), .start(start_pool), .is_avg(opcode == OP_AVGPOOL),
+    .f_in_addr(f_in_addr), .f_out_addr(f_out_addr), .f_channels(f_channels),
+    .f_in_h(f_in_h), .f_in_w(f_in_w), .f_out_h(f_out_h), .f_out_w(f_out_w),
+    .f_kh(f_kh), .f_kw(f_kw), .f_stride_h(f_stride_h), .f_stride_w(f_stride_w),
+    .f_pad_t(f_pad_t), .f_pad_l(f_pad_l), .f_mult(f_mult), .f_shift(f_shift),
+    .last(last_pool),
+    .act_rd_addr(pool_rd_addr), .act_rd_data(pool_rd_data),
+    .act_wr(pool_wr), .act_wr_addr(pool_wr_addr), .act_wr_data(pool_wr_data)
+  );
+
+  // ---- SRAM writes (one unit is active at a time) ---------------------------------------
+  integer wi;
+  always @(posedge clk) begin
+    if (host_imem_we) imem[host_imem_addr % INSTR_WORDS] <= host_imem_wdata;
+    if (dma_wr) begin
+      for (wi = 0; wi < BUS_BYTES; wi = wi + 1)
+        if (dma_wr_be[wi]) begin
+          case (dma_space)
+            SPACE_ACT:   act_mem[act_ix({8'd0, dma_wr_addr} + wi)] <= dma_wr_data[wi*8 +: 8];
+            SPACE_MASK:  mask_mem[mask_ix({8'd0, dma_wr_addr} + wi)] <= dma_wr_data[wi*8 +: 8];
+            SPACE_PARAM: param_mem[param_ix({8'd0, dma_wr_addr} + wi)] <= dma_wr_data[wi*8 +: 8];
+            default: ;
+          endcase
+        end
+    end
+    if (req_wr)
+      for (wi = 0; wi < PIXELS; wi = wi + 1)
+        if (req_wr_be[wi]) act_mem[act_ix({8'd0, req_wr_addr} + wi)] <= req_wr_data[wi*8 +: 8];
+    if (add_wr)
+      for (wi = 0; wi < PIXELS; wi = wi + 1)
+        if (add_wr_be[wi]) act_mem[act_ix({8'd0, add_wr_addr} + wi)] <= add_wr_data[wi*8 +: 8];
+    if (pool_wr) act_mem[act_ix({8'd0, pool_wr_addr})] <= pool_wr_data;
+    for (wi = 0; wi < NPE; wi = wi + 1)
+      if (mac_acc_we[wi]) acc_mem[acc_ix({12'd0, mac_acc_addr[wi*20 +: 20]})] <= mac_acc_wd[wi*32 +: 32];
+  end
+endmodule

@@ -1,0 +1,129 @@
+// Block-test harness: the decoder, one generator lane, one PE tile and one requantiser
+// side by side, so a single build serves every block test (tests/rtl/test_blocks.py).
+// Inputs are driven from cocotb; decoder outputs are read hierarchically (dec_*).
+module seedcc_blocks_tb #(
+  parameter integer PIXELS = 4
+) (
+  input  wire                     clk,
+  input  wire                     rst_n,
+  // decoder
+  input  wire [255:0]             dec_word,
+  // generator lane
+  input  wire                     gl_load,
+  input  wire [63:0]              gl_load_state,
+  input  wire [1:0]               gl_load_gen,
+  input  wire                     gl_restart,
+  input  wire                     gl_step,
+  output wire [15:0]              gl_bits,
+  output wire [63:0]              gl_state,
+  // PE tile (16 channels x PIXELS pixels)
+  input  wire                     pe_load,
+  input  wire [16*PIXELS*32-1:0]  pe_load_val,
+  input  wire                     pe_en,
+  input  wire [15:0]              pe_signs,
+  input  wire [16*7-1:0]          pe_codes,
+  input  wire [PIXELS*8-1:0]      pe_x,
+  output wire [16*PIXELS*32-1:0]  pe_acc,
+  // requantiser
+  input  wire signed [31:0]       rq_acc,
+  input  wire signed [31:0]       rq_bias,
+  input  wire signed [15:0]       rq_mult,
+  input  wire [5:0]               rq_shift,
+  input  wire                     rq_relu,
+  output wire signed [7:0]        rq_out
+);
+`include "isa.vh"
+  wire [7:0] dec_opcode;
+  wire dec_known, dec_illegal;
+  wire [F_SPACE_W-1:0] dec_f_space;
+  wire [F_SRAM_ADDR_W-1:0] dec_f_sram_addr;
+  wire [F_DRAM_ADDR_W-1:0] dec_f_dram_addr;
+  wire [F_LENGTH_W-1:0] dec_f_length;
+  wire [F_GEN_ID_W-1:0] dec_f_gen_id;
+  wire [F_PARAM_ADDR_W-1:0] dec_f_param_addr;
+  wire [F_COUNT_W-1:0] dec_f_count;
+  wire [F_IN_ADDR_W-1:0] dec_f_in_addr;
+  wire [F_ACC_ADDR_W-1:0] dec_f_acc_addr;
+  wire [F_IN_C_W-1:0] dec_f_in_c;
+  wire [F_IN_H_W-1:0] dec_f_in_h;
+  wire [F_IN_W_W-1:0] dec_f_in_w;
+  wire [F_OUT_W_W-1:0] dec_f_out_w;
+  wire [F_KH_W-1:0] dec_f_kh;
+  wire [F_KW_W-1:0] dec_f_kw;
+  wire [F_STRIDE_H_W-1:0] dec_f_stride_h;
+  wire [F_STRIDE_W_W-1:0] dec_f_stride_w;
+  wire [F_PAD_T_W-1:0] dec_f_pad_t;
+  wire [F_PAD_L_W-1:0] dec_f_pad_l;
+  wire [F_OC_COUNT_W-1:0] dec_f_oc_count;
+  wire [F_PIX_START_W-1:0] dec_f_pix_start;
+  wire [F_PIX_COUNT_W-1:0] dec_f_pix_count;
+  wire [F_MASK_ADDR_W-1:0] dec_f_mask_addr;
+  wire [F_CODE_BITS_W-1:0] dec_f_code_bits;
+  wire [F_STORED_SIGNS_W-1:0] dec_f_stored_signs;
+  wire [F_ACCUMULATE_W-1:0] dec_f_accumulate;
+  wire [F_OUT_ADDR_W-1:0] dec_f_out_addr;
+  wire [F_OUT_PLANE_W-1:0] dec_f_out_plane;
+  wire [F_RELU_W-1:0] dec_f_relu;
+  wire [F_A_ADDR_W-1:0] dec_f_a_addr;
+  wire [F_B_ADDR_W-1:0] dec_f_b_addr;
+  wire signed [F_MULT_A_W-1:0] dec_f_mult_a;
+  wire signed [F_MULT_B_W-1:0] dec_f_mult_b;
+  wire [F_SHIFT_W-1:0] dec_f_shift;
+  wire [F_CHANNELS_W-1:0] dec_f_channels;
+  wire [F_OUT_H_W-1:0] dec_f_out_h;
+  wire signed [F_MULT_W-1:0] dec_f_mult;
+  seedcc_decode u_dec (
+    .word(dec_word), .opcode(dec_opcode), .known(dec_known), .illegal(dec_illegal),
+    .f_space(dec_f_space),
+    .f_sram_addr(dec_f_sram_addr),
+    .f_dram_addr(dec_f_dram_addr),
+    .f_length(dec_f_length),
+    .f_gen_id(dec_f_gen_id),
+    .f_param_addr(dec_f_param_addr),
+    .f_count(dec_f_count),
+    .f_in_addr(dec_f_in_addr),
+    .f_acc_addr(dec_f_acc_addr),
+    .f_in_c(dec_f_in_c),
+    .f_in_h(dec_f_in_h),
+    .f_in_w(dec_f_in_w),
+    .f_out_w(dec_f_out_w),
+    .f_kh(dec_f_kh),
+    .f_kw(dec_f_kw),
+    .f_stride_h(dec_f_stride_h),
+    .f_stride_w(dec_f_stride_w),
+    .f_pad_t(dec_f_pad_t),
+    .f_pad_l(dec_f_pad_l),
+    .f_oc_count(dec_f_oc_count),
+    .f_pix_start(dec_f_pix_start),
+    .f_pix_count(dec_f_pix_count),
+    .f_mask_addr(dec_f_mask_addr),
+    .f_code_bits(dec_f_code_bits),
+    .f_stored_signs(dec_f_stored_signs),
+    .f_accumulate(dec_f_accumulate),
+    .f_out_addr(dec_f_out_addr),
+    .f_out_plane(dec_f_out_plane),
+    .f_relu(dec_f_relu),
+    .f_a_addr(dec_f_a_addr),
+    .f_b_addr(dec_f_b_addr),
+    .f_mult_a(dec_f_mult_a),
+    .f_mult_b(dec_f_mult_b),
+    .f_shift(dec_f_shift),
+    .f_channels(dec_f_channels),
+    .f_out_h(dec_f_out_h),
+    .f_mult(dec_f_mult)
+  );
+
+  seedcc_genlane u_gen (
+    .clk(clk), .rst_n(rst_n), .load(gl_load), .load_state(gl_load_state), .load_gen(gl_load_gen),
+    .restart(gl_restart), .step(gl_step), .bits(gl_bits), .state(gl_state), .gen()
+  );
+
+  seedcc_pe_tile #(.PIXELS(PIXELS), .CODE_W(7)) u_tile (
+    .clk(clk), .load(pe_load), .load_val(pe_load_val), .en(pe_en), .signs(pe_signs),
+    .codes(pe_codes), .x(pe_x), .acc(pe_acc)
+  );
+
+  seedcc_requant u_rq (
+    .acc(rq_acc), .bias(rq_bias), .mult(rq_mult), .shift(rq_shift), .relu(rq_relu), .out(rq_out)
+  );
+endmodule

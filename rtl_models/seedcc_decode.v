@@ -1,0 +1,244 @@
+// Instruction decoder: one 256-bit word -> opcode and every field of the ISA table.
+//
+// Bit ranges come from the generated isa.vh (never typed by hand). Each field name is one
+// output port at its widest width; a field the current opcode does not have reads 0.
+// Signed fields (mult_a, mult_b, mult) are signed ports. `known` is 0 for an opcode not in
+// the table; `illegal` is 1 for an unknown opcode or any bit set outside the opcode's
+// fields -- exactly the words that seedcc.backends.isa.decode rejects.
+// Non-ANSI ports so that the port widths can use the header's localparams.
+module seedcc_decode (
+  word,
+  opcode,
+  known,
+  illegal,
+  f_space,
+  f_sram_addr,
+  f_dram_addr,
+  f_length,
+  f_gen_id,
+  f_param_addr,
+  f_count,
+  f_in_addr,
+  f_acc_addr,
+  f_in_c,
+  f_in_h,
+  f_in_w,
+  f_out_w,
+  f_kh,
+  f_kw,
+  f_stride_h,
+  f_stride_w,
+  f_pad_t,
+  f_pad_l,
+  f_oc_count,
+  f_pix_start,
+  f_pix_count,
+  f_mask_addr,
+  f_code_bits,
+  f_stored_signs,
+  f_accumulate,
+  f_out_addr,
+  f_out_plane,
+  f_relu,
+  f_a_addr,
+  f_b_addr,
+  f_mult_a,
+  f_mult_b,
+  f_shift,
+  f_channels,
+  f_out_h,
+  f_mult
+);
+`include "isa.vh"
+  input  wire [ISA_WORD_BITS-1:0] word;
+  output wire [ISA_OPCODE_BITS-1:0] opcode;
+  output reg  known;
+  output wire illegal;
+  output reg [F_SPACE_W-1:0] f_space;
+  output reg [F_SRAM_ADDR_W-1:0] f_sram_addr;
+  output reg [F_DRAM_ADDR_W-1:0] f_dram_addr;
+  output reg [F_LENGTH_W-1:0] f_length;
+  output reg [F_GEN_ID_W-1:0] f_gen_id;
+  output reg [F_PARAM_ADDR_W-1:0] f_param_addr;
+  output reg [F_COUNT_W-1:0] f_count;
+  output reg [F_IN_ADDR_W-1:0] f_in_addr;
+  output reg [F_ACC_ADDR_W-1:0] f_acc_addr;
+  output reg [F_IN_C_W-1:0] f_in_c;
+  output reg [F_IN_H_W-1:0] f_in_h;
+  output reg [F_IN_W_W-1:0] f_in_w;
+  output reg [F_OUT_W_W-1:0] f_out_w;
+  output reg [F_KH_W-1:0] f_kh;
+  output reg [F_KW_W-1:0] f_kw;
+  output reg [F_STRIDE_H_W-1:0] f_stride_h;
+  output reg [F_STRIDE_W_W-1:0] f_stride_w;
+  output reg [F_PAD_T_W-1:0] f_pad_t;
+  output reg [F_PAD_L_W-1:0] f_pad_l;
+  output reg [F_OC_COUNT_W-1:0] f_oc_count;
+  output reg [F_PIX_START_W-1:0] f_pix_start;
+  output reg [F_PIX_COUNT_W-1:0] f_pix_count;
+  output reg [F_MASK_ADDR_W-1:0] f_mask_addr;
+  output reg [F_CODE_BITS_W-1:0] f_code_bits;
+  output reg [F_STORED_SIGNS_W-1:0] f_stored_signs;
+  output reg [F_ACCUMULATE_W-1:0] f_accumulate;
+  output reg [F_OUT_ADDR_W-1:0] f_out_addr;
+  output reg [F_OUT_PLANE_W-1:0] f_out_plane;
+  output reg [F_RELU_W-1:0] f_relu;
+  output reg [F_A_ADDR_W-1:0] f_a_addr;
+  output reg [F_B_ADDR_W-1:0] f_b_addr;
+  output reg signed [F_MULT_A_W-1:0] f_mult_a;
+  output reg signed [F_MULT_B_W-1:0] f_mult_b;
+  output reg [F_SHIFT_W-1:0] f_shift;
+  output reg [F_CHANNELS_W-1:0] f_channels;
+  output reg [F_OUT_H_W-1:0] f_out_h;
+  output reg signed [F_MULT_W-1:0] f_mult;
+
+  reg [ISA_WORD_BITS-1:0] used;
+
+  assign opcode = word[ISA_OPCODE_BITS-1:0];
+  assign illegal = !known || ((word & ~used) != {ISA_WORD_BITS{1'b0}});
+
+  always @* begin
+    f_space = {F_SPACE_W{1'b0}};
+    f_sram_addr = {F_SRAM_ADDR_W{1'b0}};
+    f_dram_addr = {F_DRAM_ADDR_W{1'b0}};
+    f_length = {F_LENGTH_W{1'b0}};
+    f_gen_id = {F_GEN_ID_W{1'b0}};
+    f_param_addr = {F_PARAM_ADDR_W{1'b0}};
+    f_count = {F_COUNT_W{1'b0}};
+    f_in_addr = {F_IN_ADDR_W{1'b0}};
+    f_acc_addr = {F_ACC_ADDR_W{1'b0}};
+    f_in_c = {F_IN_C_W{1'b0}};
+    f_in_h = {F_IN_H_W{1'b0}};
+    f_in_w = {F_IN_W_W{1'b0}};
+    f_out_w = {F_OUT_W_W{1'b0}};
+    f_kh = {F_KH_W{1'b0}};
+    f_kw = {F_KW_W{1'b0}};
+    f_stride_h = {F_STRIDE_H_W{1'b0}};
+    f_stride_w = {F_STRIDE_W_W{1'b0}};
+    f_pad_t = {F_PAD_T_W{1'b0}};
+    f_pad_l = {F_PAD_L_W{1'b0}};
+    f_oc_count = {F_OC_COUNT_W{1'b0}};
+    f_pix_start = {F_PIX_START_W{1'b0}};
+    f_pix_count = {F_PIX_COUNT_W{1'b0}};
+    f_mask_addr = {F_MASK_ADDR_W{1'b0}};
+    f_code_bits = {F_CODE_BITS_W{1'b0}};
+    f_stored_signs = {F_STORED_SIGNS_W{1'b0}};
+    f_accumulate = {F_ACCUMULATE_W{1'b0}};
+    f_out_addr = {F_OUT_ADDR_W{1'b0}};
+    f_out_plane = {F_OUT_PLANE_W{1'b0}};
+    f_relu = {F_RELU_W{1'b0}};
+    f_a_addr = {F_A_ADDR_W{1'b0}};
+    f_b_addr = {F_B_ADDR_W{1'b0}};
+    f_mult_a = {F_MULT_A_W{1'b0}};
+    f_mult_b = {F_MULT_B_W{1'b0}};
+    f_shift = {F_SHIFT_W{1'b0}};
+    f_channels = {F_CHANNELS_W{1'b0}};
+    f_out_h = {F_OUT_H_W{1'b0}};
+    f_mult = {F_MULT_W{1'b0}};
+    known = 1'b1;
+    used = HALT_USED;
+    case (opcode)
+      OP_HALT: begin
+        used = HALT_USED;
+      end
+      OP_DMA_LOAD: begin
+        used = DMA_LOAD_USED;
+        f_space = word[DMA_LOAD_SPACE_LO +: DMA_LOAD_SPACE_W];
+        f_sram_addr = word[DMA_LOAD_SRAM_ADDR_LO +: DMA_LOAD_SRAM_ADDR_W];
+        f_dram_addr = word[DMA_LOAD_DRAM_ADDR_LO +: DMA_LOAD_DRAM_ADDR_W];
+        f_length = word[DMA_LOAD_LENGTH_LO +: DMA_LOAD_LENGTH_W];
+      end
+      OP_DMA_STORE: begin
+        used = DMA_STORE_USED;
+        f_space = word[DMA_STORE_SPACE_LO +: DMA_STORE_SPACE_W];
+        f_sram_addr = word[DMA_STORE_SRAM_ADDR_LO +: DMA_STORE_SRAM_ADDR_W];
+        f_dram_addr = word[DMA_STORE_DRAM_ADDR_LO +: DMA_STORE_DRAM_ADDR_W];
+        f_length = word[DMA_STORE_LENGTH_LO +: DMA_STORE_LENGTH_W];
+      end
+      OP_SETGEN: begin
+        used = SETGEN_USED;
+        f_gen_id = word[SETGEN_GEN_ID_LO +: SETGEN_GEN_ID_W];
+        f_param_addr = word[SETGEN_PARAM_ADDR_LO +: SETGEN_PARAM_ADDR_W];
+        f_count = word[SETGEN_COUNT_LO +: SETGEN_COUNT_W];
+      end
+      OP_MAC: begin
+        used = MAC_USED;
+        f_in_addr = word[MAC_IN_ADDR_LO +: MAC_IN_ADDR_W];
+        f_acc_addr = word[MAC_ACC_ADDR_LO +: MAC_ACC_ADDR_W];
+        f_in_c = word[MAC_IN_C_LO +: MAC_IN_C_W];
+        f_in_h = word[MAC_IN_H_LO +: MAC_IN_H_W];
+        f_in_w = word[MAC_IN_W_LO +: MAC_IN_W_W];
+        f_out_w = word[MAC_OUT_W_LO +: MAC_OUT_W_W];
+        f_kh = word[MAC_KH_LO +: MAC_KH_W];
+        f_kw = word[MAC_KW_LO +: MAC_KW_W];
+        f_stride_h = word[MAC_STRIDE_H_LO +: MAC_STRIDE_H_W];
+        f_stride_w = word[MAC_STRIDE_W_LO +: MAC_STRIDE_W_W];
+        f_pad_t = word[MAC_PAD_T_LO +: MAC_PAD_T_W];
+        f_pad_l = word[MAC_PAD_L_LO +: MAC_PAD_L_W];
+        f_oc_count = word[MAC_OC_COUNT_LO +: MAC_OC_COUNT_W];
+        f_pix_start = word[MAC_PIX_START_LO +: MAC_PIX_START_W];
+        f_pix_count = word[MAC_PIX_COUNT_LO +: MAC_PIX_COUNT_W];
+        f_mask_addr = word[MAC_MASK_ADDR_LO +: MAC_MASK_ADDR_W];
+        f_code_bits = word[MAC_CODE_BITS_LO +: MAC_CODE_BITS_W];
+        f_stored_signs = word[MAC_STORED_SIGNS_LO +: MAC_STORED_SIGNS_W];
+        f_accumulate = word[MAC_ACCUMULATE_LO +: MAC_ACCUMULATE_W];
+      end
+      OP_REQ: begin
+        used = REQ_USED;
+        f_acc_addr = word[REQ_ACC_ADDR_LO +: REQ_ACC_ADDR_W];
+        f_out_addr = word[REQ_OUT_ADDR_LO +: REQ_OUT_ADDR_W];
+        f_oc_count = word[REQ_OC_COUNT_LO +: REQ_OC_COUNT_W];
+        f_pix_count = word[REQ_PIX_COUNT_LO +: REQ_PIX_COUNT_W];
+        f_out_plane = word[REQ_OUT_PLANE_LO +: REQ_OUT_PLANE_W];
+        f_param_addr = word[REQ_PARAM_ADDR_LO +: REQ_PARAM_ADDR_W];
+        f_relu = word[REQ_RELU_LO +: REQ_RELU_W];
+      end
+      OP_ADD: begin
+        used = ADD_USED;
+        f_a_addr = word[ADD_A_ADDR_LO +: ADD_A_ADDR_W];
+        f_b_addr = word[ADD_B_ADDR_LO +: ADD_B_ADDR_W];
+        f_out_addr = word[ADD_OUT_ADDR_LO +: ADD_OUT_ADDR_W];
+        f_length = word[ADD_LENGTH_LO +: ADD_LENGTH_W];
+        f_mult_a = word[ADD_MULT_A_LO +: ADD_MULT_A_W];
+        f_mult_b = word[ADD_MULT_B_LO +: ADD_MULT_B_W];
+        f_shift = word[ADD_SHIFT_LO +: ADD_SHIFT_W];
+        f_relu = word[ADD_RELU_LO +: ADD_RELU_W];
+      end
+      OP_MAXPOOL: begin
+        used = MAXPOOL_USED;
+        f_in_addr = word[MAXPOOL_IN_ADDR_LO +: MAXPOOL_IN_ADDR_W];
+        f_out_addr = word[MAXPOOL_OUT_ADDR_LO +: MAXPOOL_OUT_ADDR_W];
+        f_channels = word[MAXPOOL_CHANNELS_LO +: MAXPOOL_CHANNELS_W];
+        f_in_h = word[MAXPOOL_IN_H_LO +: MAXPOOL_IN_H_W];
+        f_in_w = word[MAXPOOL_IN_W_LO +: MAXPOOL_IN_W_W];
+        f_out_h = word[MAXPOOL_OUT_H_LO +: MAXPOOL_OUT_H_W];
+        f_out_w = word[MAXPOOL_OUT_W_LO +: MAXPOOL_OUT_W_W];
+        f_kh = word[MAXPOOL_KH_LO +: MAXPOOL_KH_W];
+        f_kw = word[MAXPOOL_KW_LO +: MAXPOOL_KW_W];
+        f_stride_h = word[MAXPOOL_STRIDE_H_LO +: MAXPOOL_STRIDE_H_W];
+        f_stride_w = word[MAXPOOL_STRIDE_W_LO +: MAXPOOL_STRIDE_W_W];
+        f_pad_t = word[MAXPOOL_PAD_T_LO +: MAXPOOL_PAD_T_W];
+        f_pad_l = word[MAXPOOL_PAD_L_LO +: MAXPOOL_PAD_L_W];
+      end
+      OP_AVGPOOL: begin
+        used = AVGPOOL_USED;
+        f_in_addr = word[AVGPOOL_IN_ADDR_LO +: AVGPOOL_IN_ADDR_W];
+        f_out_addr = word[AVGPOOL_OUT_ADDR_LO +: AVGPOOL_OUT_ADDR_W];
+        f_channels = word[AVGPOOL_CHANNELS_LO +: AVGPOOL_CHANNELS_W];
+        f_in_h = word[AVGPOOL_IN_H_LO +: AVGPOOL_IN_H_W];
+        f_in_w = word[AVGPOOL_IN_W_LO +: AVGPOOL_IN_W_W];
+        f_out_h = word[AVGPOOL_OUT_H_LO +: AVGPOOL_OUT_H_W];
+        f_out_w = word[AVGPOOL_OUT_W_LO +: AVGPOOL_OUT_W_W];
+        f_kh = word[AVGPOOL_KH_LO +: AVGPOOL_KH_W];
+        f_kw = word[AVGPOOL_KW_LO +: AVGPOOL_KW_W];
+        f_stride_h = word[AVGPOOL_STRIDE_H_LO +: AVGPOOL_STRIDE_H_W];
+        f_stride_w = word[AVGPOOL_STRIDE_W_LO +: AVGPOOL_STRIDE_W_W];
+        f_pad_t = word[AVGPOOL_PAD_T_LO +: AVGPOOL_PAD_T_W];
+        f_pad_l = word[AVGPOOL_PAD_L_LO +: AVGPOOL_PAD_L_W];
+        f_mult = word[AVGPOOL_MULT_LO +: AVGPOOL_MULT_W];
+        f_shift = word[AVGPOOL_SHIFT_LO +: AVGPOOL_SHIFT_W];
+      end
+      default: known = 1'b0;
+    endcase
+  end
+endmodule

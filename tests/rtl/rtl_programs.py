@@ -1,0 +1,402 @@
+"""Hand-built programs that exercise every opcode, with expectations computed independently.
+
+Each case is a :class:`Case`: a ``Program`` (built with ``isa.make`` and a DRAM image laid
+out here), one int8 input sample, the expected int8 outputs and the expected cycle count.
+Expectations come straight from numpy, ``rtl_models/numerics.py`` and the generator
+registry (never from the reference model), so the same cases also check refsim
+(tests/rtl/test_programs.py). Cycles are the sum of ``timing.cycles`` over the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from seedcc.backends import masks, timing
+from seedcc.backends.hwconfig import SMALL, HwConfig
+from seedcc.backends.isa import Instruction, make
+from seedcc.backends.program import Program
+from seedcc.rtl_models import numerics
+from seedcc.rtl_models.generators import generator_by_id
+
+ACT, MASK, PARAM = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    program: Program
+    inputs: dict[str, np.ndarray]      # int8, one sample, manifest shape
+    expected: dict[str, np.ndarray]    # int8 by output name
+    cycles: int
+
+
+class Image:
+    """A DRAM image under construction: blobs placed at chosen (often unaligned) offsets."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def put(self, blob: bytes, addr: int | None = None) -> int:
+        addr = len(self.data) + 3 if addr is None else addr  # +3: deliberately unaligned
+        if len(self.data) < addr + len(blob):
+            self.data += bytes(addr + len(blob) - len(self.data))
+        self.data[addr:addr + len(blob)] = blob
+        return addr
+
+    def reserve(self, n: int) -> int:
+        return self.put(bytes(n))
+
+
+def requant_records(bias: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> bytes:
+    rec = np.zeros(len(bias), dtype=[("b", "<i4"), ("m", "<i2"), ("s", "u1"), ("z", "u1")])
+    rec["b"], rec["m"], rec["s"] = bias, mult, shift
+    return rec.tobytes()
+
+
+def lane_table(states: list[int]) -> bytes:
+    return np.asarray(states, dtype="<u8").tobytes()
+
+
+def lane_signs(gen_id: int, states: list[int], oc: int, steps: int) -> np.ndarray:
+    """int64 (oc, steps) of +-1: bit (o % 16) of lane o // 16 after step t + 1."""
+    words = generator_by_id(gen_id).stream(np.asarray(states, dtype=np.uint64), steps)
+    bits = (words[:, None, :].astype(np.int64) >> np.arange(16)[None, :, None]) & 1
+    return np.where(bits.reshape(-1, steps)[:oc] == 1, 1, -1)
+
+
+def mac_ref(x: np.ndarray, w: np.ndarray, kh: int, kw: int, sh: int, sw: int, pt: int, pl: int,
+            out_w: int, pix_start: int, pix_count: int) -> np.ndarray:
+    """acc (oc, pix_count) = sum over (i, ky, kx) of w[o, i*kh*kw + ky*kw + kx] * x[i, iy, ix]."""
+    c, h, wd = x.shape
+    cols = np.zeros((c * kh * kw, pix_count), dtype=np.int64)
+    for p in range(pix_count):
+        oy, ox = divmod(pix_start + p, out_w)
+        for i in range(c):
+            for ky in range(kh):
+                for kx in range(kw):
+                    iy, ix = oy * sh - pt + ky, ox * sw - pl + kx
+                    if 0 <= iy < h and 0 <= ix < wd:
+                        cols[(i * kh + ky) * kw + kx, p] = x[i, iy, ix]
+    return w.astype(np.int64) @ cols
+
+
+def requant_ref(acc: np.ndarray, bias, mult, shift, relu: bool) -> np.ndarray:
+    return numerics.requantize(acc, np.asarray(bias)[:, None], np.asarray(mult)[:, None],
+                               np.asarray(shift)[:, None], relu)
+
+
+def pool_ref(x: np.ndarray, kh, kw, sh, sw, pt, pl, out_h, out_w, avg, mult=0, shift=0):
+    c, h, w = x.shape
+    out = np.zeros((c, out_h, out_w), dtype=np.int8)
+    for ch in range(c):
+        for oy in range(out_h):
+            for ox in range(out_w):
+                vals = [int(x[ch, oy * sh - pt + ky, ox * sw - pl + kx])
+                        for ky in range(kh) for kx in range(kw)
+                        if 0 <= oy * sh - pt + ky < h and 0 <= ox * sw - pl + kx < w]
+                if avg:
+                    out[ch, oy, ox] = numerics.scale_sum(sum(vals), mult, shift)
+                else:
+                    out[ch, oy, ox] = max(vals) if vals else -128
+    return out
+
+
+def _program(cfg: HwConfig, instrs: list[Instruction], image: Image, inputs: list[dict],
+             outputs: list[dict], name: str) -> Program:
+    manifest = {"model": name, "inputs": inputs, "outputs": outputs}
+    return Program(cfg, tuple(instrs), bytes(image.data), b"", manifest)
+
+
+def _io(name: str, shape, addr: int) -> dict:
+    return {"name": name, "shape": list(shape), "scale": 1.0, "dram_addr": addr}
+
+
+def _finish(name, cfg, instrs, image, ins, outs, inputs, expected) -> Case:
+    instrs = [*instrs, make("HALT")]
+    cycles = sum(timing.cycles(i, cfg) for i in instrs)
+    return Case(name, _program(cfg, instrs, image, ins, outs, name), inputs, expected, cycles)
+
+
+def rand_i8(rng: np.random.Generator, shape) -> np.ndarray:
+    return rng.integers(-128, 128, size=shape, dtype=np.int16).astype(np.int8)
+
+
+def case_dma(cfg: HwConfig = SMALL) -> Case:
+    """DMA_LOAD / DMA_STORE through all three SRAMs, unaligned addresses, partial beats."""
+    rng = np.random.default_rng(1)
+    img = Image()
+    x = rand_i8(rng, (37,))
+    m = rand_i8(rng, (21,))
+    q = rand_i8(rng, (13,))
+    ax = img.put(bytes(37), 3)
+    am, aq = img.put(m.tobytes()), img.put(q.tobytes())
+    ox, om, oq = img.reserve(37), img.reserve(21), img.reserve(13)
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=5, dram_addr=ax, length=37),
+        make("DMA_LOAD", space=MASK, sram_addr=11, dram_addr=am, length=21),
+        make("DMA_LOAD", space=PARAM, sram_addr=1, dram_addr=aq, length=13),
+        make("DMA_LOAD", space=ACT, sram_addr=500, dram_addr=aq, length=0),
+        make("DMA_STORE", space=ACT, sram_addr=5, dram_addr=ox, length=37),
+        make("DMA_STORE", space=MASK, sram_addr=11, dram_addr=om, length=21),
+        make("DMA_STORE", space=PARAM, sram_addr=1, dram_addr=oq, length=13),
+    ]
+    return _finish("dma", cfg, instrs, img, [_io("x", (37,), ax)],
+                   [_io("act", (37,), ox), _io("mask", (21,), om), _io("param", (13,), oq)],
+                   {"x": x}, {"act": x, "mask": m, "param": q})
+
+
+def case_conv_xorshift16(cfg: HwConfig = SMALL) -> Case:
+    """SETGEN gen 0 + binary-mask 3x3 conv (pad 1, partial last tile, 20 of 32 channels) +
+    REQ with relu."""
+    rng = np.random.default_rng(2)
+    c, h, w, oc, kh, kw = 3, 6, 7, 20, 3, 3
+    steps = c * kh * kw
+    x = rand_i8(rng, (c, h, w))
+    gen = generator_by_id(0)
+    states = [gen.group_state(1024, g) for g in range(2)]
+    codes = (rng.random((oc, steps)) < 0.5).astype(np.uint8)
+    bias = rng.integers(-300, 300, oc)
+    mult = rng.integers(1, 200, oc)
+    shift = rng.integers(4, 10, oc)
+    img = Image()
+    ax = img.put(bytes(x.size))
+    rows = masks.pack_block(codes, 1)
+    am = img.put(rows)
+    ap = img.put(lane_table(states) + requant_records(bias, mult, shift))
+    out_addr = img.reserve(oc * h * w)
+    npix = h * w
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
+        make("SETGEN", gen_id=0, param_addr=0, count=2),
+        make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
+             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_start=0, pix_count=npix,
+             mask_addr=0, code_bits=1),
+        make("REQ", acc_addr=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
+             param_addr=16, relu=1),
+        make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix),
+    ]
+    wts = lane_signs(0, states, oc, steps) * codes
+    acc = mac_ref(x, wts, kh, kw, 1, 1, 1, 1, w, 0, npix)
+    y = requant_ref(acc, bias, mult, shift, True).reshape(oc, h, w)
+    return _finish("conv_xorshift16", cfg, instrs, img, [_io("x", x.shape, ax)],
+                   [_io("y", y.shape, out_addr)], {"x": x}, {"y": y})
+
+
+def case_conv_split_xorshift32(cfg: HwConfig = SMALL) -> Case:
+    """gen 1, 2-bit multicoat codes, stride 2, asymmetric pad, kernel 3x2; the input channels
+    split over two MACs (second accumulates, lanes jumped ahead) and the pixels over two
+    ranges starting mid-row (pix_start != 0), each requantised into one output plane."""
+    rng = np.random.default_rng(3)
+    c, h, w, oc, kh, kw, sh, sw, pt, pl = 4, 9, 8, 32, 3, 2, 2, 2, 1, 0
+    out_h, out_w = 5, 4
+    npix, kk, half = out_h * out_w, kh * kw, 2
+    gen = generator_by_id(1)
+    states = [gen.group_state(77, g) for g in range(2)]
+    jumped = [gen.jump(s, half * kk) for s in states]
+    x = rand_i8(rng, (c, h, w))
+    codes = rng.integers(0, 4, (oc, c * kk)).astype(np.uint8)
+    bias = rng.integers(-2000, 2000, oc)
+    mult = rng.integers(-300, 300, oc)
+    shift = rng.integers(6, 12, oc)
+    rows_a = masks.pack_block(codes[:, :half * kk], 2)
+    rows_b = masks.pack_block(codes[:, half * kk:], 2)
+    img = Image()
+    ax = img.put(bytes(x.size))
+    am = img.put(rows_a + rows_b)
+    ap = img.put(lane_table(states) + lane_table(jumped) + requant_records(bias, mult, shift))
+    out_addr = img.reserve(oc * npix)
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=100, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=7, dram_addr=am, length=len(rows_a) + len(rows_b)),
+        make("DMA_LOAD", space=PARAM, sram_addr=64, dram_addr=ap, length=32 + 8 * oc),
+    ]
+    geo = {"in_h": h, "in_w": w, "out_w": out_w, "kh": kh, "kw": kw, "stride_h": sh,
+           "stride_w": sw, "pad_t": pt, "pad_l": pl, "oc_count": oc, "code_bits": 2}
+    acc_base = 3
+    for start, count in ((0, 5), (5, npix - 5)):
+        instrs += [
+            make("SETGEN", gen_id=1, param_addr=64, count=2),
+            make("MAC", in_addr=100, acc_addr=acc_base, in_c=half, pix_start=start,
+                 pix_count=count, mask_addr=7, **geo),
+            make("SETGEN", gen_id=1, param_addr=80, count=2),
+            make("MAC", in_addr=100 + half * h * w, acc_addr=acc_base, in_c=c - half,
+                 pix_start=start, pix_count=count, mask_addr=7 + len(rows_a), accumulate=1, **geo),
+            make("REQ", acc_addr=acc_base, out_addr=2000 + start, oc_count=oc, pix_count=count,
+                 out_plane=npix, param_addr=96, relu=0),
+        ]
+        acc_base += oc * count
+    instrs.append(make("DMA_STORE", space=ACT, sram_addr=2000, dram_addr=out_addr,
+                       length=oc * npix))
+    wts = lane_signs(1, states, oc, c * kk) * codes
+    acc = mac_ref(x, wts, kh, kw, sh, sw, pt, pl, out_w, 0, npix)
+    y = requant_ref(acc, bias, mult, shift, False).reshape(oc, out_h, out_w)
+    return _finish("conv_split_xorshift32", cfg, instrs, img, [_io("x", x.shape, ax)],
+                   [_io("y", y.shape, out_addr)], {"x": x}, {"y": y})
+
+
+def case_ctrhash_and_stored_signs(cfg: HwConfig = SMALL) -> Case:
+    """gen 2 (counter-based) 1x1 conv with 3-bit codes on one lane (16 channels), then a
+    stored-signs 3x3 conv (no generator) with 24 channels; two outputs."""
+    rng = np.random.default_rng(4)
+    c, h, w = 5, 4, 5
+    npix = h * w
+    x = rand_i8(rng, (c, h, w))
+    gen = generator_by_id(2)
+    states = [gen.group_state(9, 0)]
+    oc1, oc2 = 16, 24
+    codes1 = rng.integers(0, 8, (oc1, c)).astype(np.uint8)
+    codes2 = (rng.random((oc2, c * 9)) < 0.6).astype(np.uint8)
+    signs2 = (rng.random((oc2, c * 9)) < 0.5).astype(np.uint8)
+    rows1 = masks.pack_block(codes1, 3)
+    rows2 = masks.pack_block(codes2, 1, signs2)
+    b1, m1, s1 = rng.integers(-50, 50, oc1), rng.integers(1, 100, oc1), rng.integers(5, 9, oc1)
+    b2, m2, s2 = rng.integers(-50, 50, oc2), rng.integers(-100, 100, oc2), rng.integers(3, 8, oc2)
+    img = Image()
+    ax = img.put(bytes(x.size))
+    am = img.put(rows1 + rows2)
+    ap = img.put(lane_table(states) + requant_records(b1, m1, s1) + requant_records(b2, m2, s2))
+    o1, o2 = img.reserve(oc1 * npix), img.reserve(oc2 * npix)
+    common = {"in_addr": 0, "in_c": c, "in_h": h, "in_w": w, "out_w": w, "stride_h": 1,
+              "stride_w": 1, "pix_start": 0, "pix_count": npix}
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows1) + len(rows2)),
+        make("DMA_LOAD", space=PARAM, sram_addr=8, dram_addr=ap, length=8 + 8 * (oc1 + oc2)),
+        make("SETGEN", gen_id=2, param_addr=8, count=1),
+        make("MAC", acc_addr=0, kh=1, kw=1, oc_count=oc1, mask_addr=0, code_bits=3, **common),
+        make("REQ", acc_addr=0, out_addr=300, oc_count=oc1, pix_count=npix, out_plane=npix,
+             param_addr=16, relu=1),
+        make("MAC", acc_addr=1000, kh=3, kw=3, pad_t=1, pad_l=1, oc_count=oc2,
+             mask_addr=len(rows1), code_bits=1, stored_signs=1, **common),
+        make("REQ", acc_addr=1000, out_addr=700, oc_count=oc2, pix_count=npix, out_plane=npix,
+             param_addr=16 + 8 * oc1, relu=0),
+        make("DMA_STORE", space=ACT, sram_addr=300, dram_addr=o1, length=oc1 * npix),
+        make("DMA_STORE", space=ACT, sram_addr=700, dram_addr=o2, length=oc2 * npix),
+    ]
+    w1 = lane_signs(2, states, oc1, c) * codes1
+    y1 = requant_ref(mac_ref(x, w1, 1, 1, 1, 1, 0, 0, w, 0, npix), b1, m1, s1, True)
+    w2 = np.where(signs2 == 1, 1, -1) * codes2
+    y2 = requant_ref(mac_ref(x, w2, 3, 3, 1, 1, 1, 1, w, 0, npix), b2, m2, s2, False)
+    return _finish("ctrhash_stored_signs", cfg, instrs, img, [_io("x", x.shape, ax)],
+                   [_io("y1", (oc1, h, w), o1), _io("y2", (oc2, h, w), o2)], {"x": x},
+                   {"y1": y1.reshape(oc1, h, w), "y2": y2.reshape(oc2, h, w)})
+
+
+def case_add_pool(cfg: HwConfig = SMALL) -> Case:
+    """ADD (signed multipliers, relu and not), MAXPOOL (stride 2, padding), AVGPOOL (2x2 and
+    global), all on one input tensor."""
+    rng = np.random.default_rng(5)
+    c, h, w = 3, 7, 6
+    n = c * h * w
+    x = rand_i8(rng, (c, h, w))
+    b = rand_i8(rng, (n,))
+    img = Image()
+    ax = img.put(bytes(n))
+    ab = img.put(b.tobytes())
+    mp_h, mp_w = 4, 3
+    outs = {
+        "add_relu": numerics.residual_add(x.reshape(-1), b, 300, -170, 8, True),
+        "add": numerics.residual_add(x.reshape(-1), b, -91, 64, 6, False),
+        "maxpool": pool_ref(x, 3, 3, 2, 2, 1, 1, mp_h, mp_w, False),
+        "avgpool": pool_ref(x, 2, 2, 2, 2, 0, 0, 3, 3, True, 3, 4),
+        "gap": pool_ref(x, h, w, 1, 1, 0, 0, 1, 1, True, 1337, 15),
+    }
+    addr = {k: img.reserve(v.size) for k, v in outs.items()}
+    sram = {"add_relu": 400, "add": 600, "maxpool": 800, "avgpool": 900, "gap": 1000}
+    pool = {"in_addr": 0, "channels": c, "in_h": h, "in_w": w}
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=n),
+        make("DMA_LOAD", space=ACT, sram_addr=200, dram_addr=ab, length=n),
+        make("ADD", a_addr=0, b_addr=200, out_addr=400, length=n, mult_a=300, mult_b=-170,
+             shift=8, relu=1),
+        make("ADD", a_addr=0, b_addr=200, out_addr=600, length=n, mult_a=-91, mult_b=64, shift=6),
+        make("MAXPOOL", out_addr=800, out_h=mp_h, out_w=mp_w, kh=3, kw=3, stride_h=2,
+             stride_w=2, pad_t=1, pad_l=1, **pool),
+        make("AVGPOOL", out_addr=900, out_h=3, out_w=3, kh=2, kw=2, stride_h=2, stride_w=2,
+             mult=3, shift=4, **pool),
+        make("AVGPOOL", out_addr=1000, out_h=1, out_w=1, kh=h, kw=w, stride_h=1, stride_w=1,
+             mult=1337, shift=15, **pool),
+    ]
+    instrs += [make("DMA_STORE", space=ACT, sram_addr=sram[k], dram_addr=addr[k], length=v.size)
+               for k, v in outs.items()]
+    return _finish("add_pool", cfg, instrs, img, [_io("x", x.shape, ax)],
+                   [_io(k, v.shape, addr[k]) for k, v in outs.items()], {"x": x}, outs)
+
+
+def case_zero_exec(cfg: HwConfig = SMALL) -> Case:
+    """Every instruction whose execute-cycle count is 0 (only the issue cycle remains), then
+    one small ADD so there is an output to check."""
+    rng = np.random.default_rng(6)
+    x = rand_i8(rng, (5,))
+    img = Image()
+    ax = img.put(bytes(5))
+    ao = img.reserve(5)
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=5),
+        make("SETGEN", gen_id=0, param_addr=0, count=0),
+        make("MAC", in_c=3, in_h=4, in_w=4, out_w=4, kh=3, kw=3, stride_h=1, stride_w=1,
+             oc_count=16, pix_count=0, code_bits=1, stored_signs=1),
+        make("REQ", oc_count=0, pix_count=7),
+        make("REQ", oc_count=5, pix_count=0),
+        make("ADD", length=0),
+        make("MAXPOOL", channels=0, in_h=4, in_w=4, out_h=2, out_w=2, kh=2, kw=2, stride_h=2,
+             stride_w=2),
+        make("AVGPOOL", channels=2, in_h=4, in_w=4, out_h=0, out_w=2, kh=2, kw=2, stride_h=2,
+             stride_w=2, mult=1),
+        make("ADD", a_addr=0, b_addr=0, out_addr=10, length=5, mult_a=1, mult_b=1, shift=1),
+        make("DMA_STORE", space=ACT, sram_addr=10, dram_addr=ao, length=5),
+    ]
+    y = numerics.residual_add(x, x, 1, 1, 1, False)
+    return _finish("zero_exec", cfg, instrs, img, [_io("x", (5,), ax)], [_io("y", (5,), ao)],
+                   {"x": x}, {"y": y})
+
+
+CASES: dict[str, Callable[[], Case]] = {
+    "dma": case_dma,
+    "conv_xorshift16": case_conv_xorshift16,
+    "conv_split_xorshift32": case_conv_split_xorshift32,
+    "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
+    "add_pool": case_add_pool,
+    "zero_exec": case_zero_exec,
+}
+
+
+def case_conv_large(cfg: HwConfig = SMALL, c: int = 16, hw: int = 16, oc: int = 32) -> Case:
+    """A bigger 3x3 conv (default 16 -> 32 channels on 16x16, ~9.5k MAC cycles) for speed."""
+    rng = np.random.default_rng(7)
+    kh = kw = 3
+    steps = c * kh * kw
+    x = rand_i8(rng, (c, hw, hw))
+    gen = generator_by_id(0)
+    ng = -(-oc // 16)
+    states = [gen.group_state(4242, g) for g in range(ng)]
+    codes = (rng.random((oc, steps)) < 0.5).astype(np.uint8)
+    bias, mult = rng.integers(-300, 300, oc), rng.integers(1, 100, oc)
+    shift = rng.integers(6, 10, oc)
+    rows = masks.pack_block(codes, 1)
+    img = Image()
+    ax, am = img.put(bytes(x.size)), img.put(rows)
+    ap = img.put(lane_table(states) + requant_records(bias, mult, shift))
+    npix = hw * hw
+    out_addr = img.reserve(oc * npix)
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=8 * ng + 8 * oc),
+        make("SETGEN", gen_id=0, param_addr=0, count=ng),
+        make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=hw, in_w=hw, out_w=hw, kh=kh, kw=kw,
+             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_start=0, pix_count=npix,
+             mask_addr=0, code_bits=1),
+        make("REQ", acc_addr=0, out_addr=x.size, oc_count=oc, pix_count=npix, out_plane=npix,
+             param_addr=8 * ng, relu=1),
+        make("DMA_STORE", space=ACT, sram_addr=x.size, dram_addr=out_addr, length=oc * npix),
+    ]
+    wts = lane_signs(0, states, oc, steps) * codes
+    y = requant_ref(mac_ref(x, wts, kh, kw, 1, 1, 1, 1, hw, 0, npix), bias, mult, shift, True)
+    return _finish("conv_large", cfg, instrs, img, [_io("x", x.shape, ax)],
+                   [_io("y", (oc, hw, hw), out_addr)], {"x": x}, {"y": y.reshape(oc, hw, hw)})

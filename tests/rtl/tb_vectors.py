@@ -1,0 +1,194 @@
+"""cocotb testbench of the whole accelerator (toplevel ``seedcc_tb``): run vector directories.
+
+Launched by tests/rtl/test_programs.py through ``seedcc.backends.simulator.run_test``; the
+arguments file names one or more vector directories written by
+``seedcc.backends.vectors.write_vectors`` (hand-built programs or compiler output alike).
+For each: reset, load the instruction stream through the host port and the DRAM image
+with ``$readmemh``, pulse ``start``, wait for ``done``, then compare every output byte and
+the cycle counter with the expectations. Nothing here knows about a particular program.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge, with_timeout
+
+from seedcc.backends.simulator import load_test_args
+from seedcc.backends.vectors import Vectors, load_vectors
+
+CLOCK_NS = 10
+DRAM_IN = "seedcc_dram_in.hex"   # file names fixed in rtl_models/seedcc_dram.v
+DRAM_OUT = "seedcc_dram_out.hex"
+
+
+class AccelDriver:
+    """Drives clock, reset, the host instruction port, the DRAM load hook and start."""
+
+    def __init__(self, dut) -> None:
+        self.dut = dut
+
+    async def reset(self) -> None:
+        d = self.dut
+        d.rst_n.value = 0
+        d.start.value = 0
+        d.host_imem_we.value = 0
+        d.host_imem_addr.value = 0
+        d.host_imem_wdata.value = 0
+        d.dram_load.value = 0
+        d.dram_dump.value = 0
+        d.dram_dump_lo.value = 0
+        d.dram_dump_hi.value = 0
+        for _ in range(3):
+            await RisingEdge(d.clk)
+        d.rst_n.value = 1
+        await RisingEdge(d.clk)
+
+    async def load_program(self, words: list[int]) -> None:
+        d = self.dut
+        for i, w in enumerate(words):
+            d.host_imem_we.value = 1
+            d.host_imem_addr.value = i
+            d.host_imem_wdata.value = w
+            await RisingEdge(d.clk)
+        d.host_imem_we.value = 0
+        await RisingEdge(d.clk)
+
+    async def load_dram(self, image_file: Path) -> None:
+        shutil.copyfile(image_file, Path.cwd() / DRAM_IN)
+        self.dut.dram_load.value = 1
+        await RisingEdge(self.dut.clk)
+        self.dut.dram_load.value = 0
+        await RisingEdge(self.dut.clk)
+
+    async def run(self, max_cycles: int) -> tuple[int, bool, float]:
+        """Start at pc 0 and wait for done: (cycle counter, err flag, wall seconds)."""
+        d = self.dut
+        d.start.value = 1
+        await RisingEdge(d.clk)
+        d.start.value = 0
+        t0 = time.perf_counter()
+        await with_timeout(RisingEdge(d.done), max_cycles * CLOCK_NS, "ns")
+        wall = time.perf_counter() - t0
+        await RisingEdge(d.clk)
+        return int(d.cycles.value.to_unsigned()), bool(int(d.err.value)), wall
+
+
+class DramMonitor:
+    """Reads DRAM ranges back through the model's ``$writememh`` hook."""
+
+    def __init__(self, dut) -> None:
+        self.dut = dut
+
+    async def read(self, addr: int, length: int) -> bytes:
+        if length == 0:
+            return b""
+        d = self.dut
+        d.dram_dump_lo.value = addr
+        d.dram_dump_hi.value = addr + length - 1
+        d.dram_dump.value = 1
+        await RisingEdge(d.clk)
+        d.dram_dump.value = 0
+        await RisingEdge(d.clk)
+        values = []
+        for line in (Path.cwd() / DRAM_OUT).read_text().split("\n"):
+            line = line.split("//")[0].strip()
+            if line and not line.startswith("@"):
+                try:
+                    values.append(int(line, 16))
+                except ValueError:  # x / z: the RTL never wrote this byte
+                    where = addr + len(values)
+                    raise AssertionError(f"DRAM byte {where:#x} reads {line!r}") from None
+        if len(values) != length:
+            raise AssertionError(f"DRAM dump of [{addr:#x}, {addr + length:#x}) gave {len(values)} "
+                                 f"bytes, expected {length}")
+        return bytes(values)
+
+
+@dataclass
+class Mismatch:
+    what: str
+
+    def __str__(self) -> str:
+        return self.what
+
+
+class Checker:
+    """Exact comparison of outputs and cycles; messages name the first differing address."""
+
+    def __init__(self, vec: Vectors, waves: str | None) -> None:
+        self.vec = vec
+        self.waves = waves
+        self.errors: list[Mismatch] = []
+
+    def _where(self) -> str:
+        return f" [vectors {self.vec.directory}; waveform {self.waves or 'off (SEEDCC_WAVES=0)'}]"
+
+    def output(self, name: str, addr: int, got: bytes, expected: bytes) -> None:
+        if got == expected:
+            return
+        diffs = [i for i, (a, b) in enumerate(zip(got, expected)) if a != b]
+        i = diffs[0]
+        g = int.from_bytes(got[i:i + 1], "little", signed=True)
+        e = int.from_bytes(expected[i:i + 1], "little", signed=True)
+        self.errors.append(Mismatch(
+            f"output {name!r}: first difference at DRAM address {addr + i:#x} (byte {i} of "
+            f"{len(expected)}): RTL {g}, expected {e}; {len(diffs)} byte(s) differ"
+            + self._where()))
+
+    def cycles(self, got: int, err: bool) -> None:
+        if err:
+            self.errors.append(Mismatch("the accelerator stopped with err=1 (illegal instruction)"
+                                        + self._where()))
+        if got != self.vec.expected_cycles:
+            self.errors.append(Mismatch(
+                f"cycle counter at HALT: RTL {got}, expected {self.vec.expected_cycles} "
+                f"(difference {got - self.vec.expected_cycles:+d})" + self._where()))
+
+    def raise_if_failed(self) -> None:
+        if self.errors:
+            raise AssertionError("\n".join(str(e) for e in self.errors))
+
+
+async def run_one(dut, vec: Vectors, waves: str | None) -> dict:
+    driver, monitor = AccelDriver(dut), DramMonitor(dut)
+    await driver.reset()
+    await driver.load_program(vec.words)
+    await driver.load_dram(vec.directory / "dram.hex")
+    cycles, err, wall = await driver.run(max_cycles=2 * vec.expected_cycles + 1000)
+    checker = Checker(vec, waves)
+    checker.cycles(cycles, err)
+    for out in vec.outputs:
+        got = await monitor.read(out.dram_addr, len(out.expected))
+        checker.output(out.name, out.dram_addr, got, out.expected)
+    checker.raise_if_failed()
+    return {"vectors": str(vec.directory), "cycles": cycles, "wall_s": wall,
+            "cycles_per_s": cycles / wall if wall > 0 else None}
+
+
+@cocotb.test()
+async def run_vectors(dut) -> None:
+    """Every vector directory in the arguments, in order, on one simulator process."""
+    args = load_test_args()
+    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    stats = []
+    for directory in args["vectors"]:
+        vec = load_vectors(directory)
+        if vec.config.verilog_params() != args.get("parameters", vec.config.verilog_params()):
+            raise AssertionError(f"{directory} was written for {vec.config.verilog_params()} "
+                                 f"but the build has {args.get('parameters')}")
+        dram_bytes = int(args.get("dram_bytes", len(vec.dram)))
+        if len(vec.dram) > dram_bytes:
+            raise AssertionError(f"{directory}: the DRAM image has {len(vec.dram)} bytes but the "
+                                 f"testbench DRAM model holds {dram_bytes}; build seedcc_tb with "
+                                 f"a larger DRAM_BYTES")
+        stats.append(await run_one(dut, vec, args.get("waves_file")))
+        dut._log.info("%s: %d cycles in %.3f s", directory, stats[-1]["cycles"],
+                      stats[-1]["wall_s"])
+    (Path.cwd() / "seedcc_stats.json").write_text(json.dumps(stats, indent=1))
