@@ -192,3 +192,22 @@ async def run_vectors(dut) -> None:
         dut._log.info("%s: %d cycles in %.3f s", directory, stats[-1]["cycles"],
                       stats[-1]["wall_s"])
     (Path.cwd() / "seedcc_stats.json").write_text(json.dumps(stats, indent=1))
+
+
+@cocotb.test()
+async def illegal_word_stops_with_err(dut) -> None:
+    """A word with a bit outside its opcode's fields, then an unknown opcode: each stops the
+    machine after its issue cycle with done = err = 1; nothing after it executes."""
+    from seedcc.backends.isa import encode, make
+
+    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    driver = AccelDriver(dut)
+    add0 = int.from_bytes(encode(make("ADD", length=0)), "little")  # issue cycle only
+    halt = int.from_bytes(encode(make("HALT")), "little")
+    for bad in (add0 | (1 << 255), 0xFF):
+        await driver.reset()
+        await driver.load_program([add0, bad, halt])
+        cycles, err, _ = await driver.run(max_cycles=100)
+        assert err, f"word {bad:#x} did not raise err"
+        assert cycles == 2, f"word {bad:#x}: stopped after {cycles} cycles, expected 2"
+        assert int(dut.pc.value) == 1, f"word {bad:#x}: pc {int(dut.pc.value)}, expected 1"

@@ -35,6 +35,13 @@ def test_program_on_rtl(name, tmp_path):
     assert stats[0]["cycles"] == case.cycles
 
 
+@pytest.mark.rtl
+def test_illegal_instruction_sets_err(tmp_path):
+    outcome = run_test(accel_build(), "tb_vectors", tmp_path, python_path=[HERE],
+                       testcase="illegal_word_stops_with_err")
+    assert outcome.ok, outcome.summary()
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_program_on_refsim(name):
     """The reference model agrees with the independent expectations of every case."""
