@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from seedcc.backends import simulator
+from seedcc.backends import rtlrun, simulator
 from seedcc.backends.hwconfig import SMALL, HwConfig
 
 HERE = Path(__file__).resolve().parent  # the cocotb modules (tb_*.py) live here
@@ -28,7 +28,7 @@ def accel_parameters(cfg: HwConfig = SMALL, dram_bytes: int = DRAM_BYTES) -> dic
 @cache
 def accel_build() -> simulator.Build:
     """seedcc_tb (accelerator + DRAM model) in the SMALL configuration, ports-only VPI."""
-    return simulator.build("seedcc_tb", accel_parameters(), public=False)
+    return rtlrun.accel_build(SMALL, DRAM_BYTES)
 
 
 @cache

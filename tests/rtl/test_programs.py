@@ -1,7 +1,7 @@
 """Hand-built programs on the whole accelerator (every opcode), and the same programs on
 the reference model: outputs byte for byte and cycles exactly.
 
-The RTL tests only build and launch (tests/rtl/tb_vectors.py holds the cocotb side);
+The RTL tests only build and launch (seedcc/backends/cocotb_accel.py holds the cocotb side);
 tests/rtl/rtl_programs.py builds the programs and their independent expectations.
 """
 
@@ -12,10 +12,11 @@ import json
 import numpy as np
 import pytest
 from rtl_programs import CASES
-from rtlsupport import DRAM_BYTES, HERE, accel_build
+from rtlsupport import DRAM_BYTES, accel_build
 
 from seedcc.backends import refsim
 from seedcc.backends.hwconfig import SMALL
+from seedcc.backends.rtlrun import TESTBENCH
 from seedcc.backends.simulator import run_test
 from seedcc.backends.vectors import load_vectors, write_vectors
 
@@ -27,7 +28,7 @@ def test_program_on_rtl(name, tmp_path):
     vec_dir = tmp_path / "vectors"
     write_vectors(case.program, case.inputs, vec_dir, expected_outputs=case.expected,
                   expected_cycles=case.cycles)
-    outcome = run_test(accel_build(), "tb_vectors", tmp_path / "sim", python_path=[HERE],
+    outcome = run_test(accel_build(), TESTBENCH, tmp_path / "sim",
                        args={"vectors": [str(vec_dir)], "parameters": SMALL.verilog_params(),
                              "dram_bytes": DRAM_BYTES})
     assert outcome.ok, outcome.summary()
@@ -37,7 +38,7 @@ def test_program_on_rtl(name, tmp_path):
 
 @pytest.mark.rtl
 def test_illegal_instruction_sets_err(tmp_path):
-    outcome = run_test(accel_build(), "tb_vectors", tmp_path, python_path=[HERE],
+    outcome = run_test(accel_build(), TESTBENCH, tmp_path,
                        testcase="illegal_word_stops_with_err")
     assert outcome.ok, outcome.summary()
 

@@ -8,9 +8,10 @@ import json
 
 import pytest
 from rtl_programs import case_conv_large
-from rtlsupport import DRAM_BYTES, HERE, accel_build
+from rtlsupport import DRAM_BYTES, accel_build
 
 from seedcc.backends.hwconfig import SMALL
+from seedcc.backends.rtlrun import TESTBENCH
 from seedcc.backends.simulator import run_test
 from seedcc.backends.vectors import write_vectors
 
@@ -22,7 +23,7 @@ def test_simulated_cycles_per_second(tmp_path):
     write_vectors(case.program, case.inputs, tmp_path / "vectors", expected_outputs=case.expected,
                   expected_cycles=case.cycles)
     bld = accel_build()
-    outcome = run_test(bld, "tb_vectors", tmp_path / "sim", python_path=[HERE],
+    outcome = run_test(bld, TESTBENCH, tmp_path / "sim",
                        args={"vectors": [str(tmp_path / "vectors")],
                              "parameters": SMALL.verilog_params(), "dram_bytes": DRAM_BYTES})
     assert outcome.ok, outcome.summary()

@@ -1,6 +1,6 @@
 """cocotb testbench of the whole accelerator (toplevel ``seedcc_tb``): run vector directories.
 
-Launched by tests/rtl/test_programs.py through ``seedcc.backends.simulator.run_test``; the
+Launched by the RTL tests and `seedcc verify --rtl` (backends/rtlrun.py) through ``seedcc.backends.simulator.run_test``; the
 arguments file names one or more vector directories written by
 ``seedcc.backends.vectors.write_vectors`` (hand-built programs or compiler output alike).
 For each: reset, load the instruction stream through the host port and the DRAM image
