@@ -182,7 +182,7 @@ module seedcc_mac #(
   reg  [NPE*32-1:0] load_vals;
   wire [NPE*32-1:0] accs;
   assign acc_wr_data = accs;
-  always @* load_vals = r_accum ? acc_rd_data : {NPE*32{1'b0}};
+  always @* load_vals = r_accum ? acc_rd_data : {NPE{32'd0}};
 
   genvar j;
   generate
