@@ -92,7 +92,9 @@ class ModelBuilder:
         return self.node("Conv", [x, w], f"{name}/Conv", kernel_shape=[k, k],
                          strides=[stride, stride], pads=[p, p, p, p])
 
-    def build(self, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto]) -> onnx.ModelProto:
+    def build(self, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto],
+              settle: bool = True) -> onnx.ModelProto:
+        """The model; with `settle`, BatchNorm statistics are measured (`settle_batchnorm`)."""
         graph = helper.make_graph(self.nodes, self.name, inputs, outputs, initializer=self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                   producer_name="seedcc.models")
@@ -100,7 +102,29 @@ class ModelBuilder:
         helper.set_model_props(model, {RECORD_KEY: json.dumps({"version": 1, "tensors": self.records},
                                                               sort_keys=True)})
         onnx.checker.check_model(model)
-        return model
+        return settle_batchnorm(model) if settle else model
+
+
+def settle_batchnorm(model: onnx.ModelProto, samples: int = 64, seed: int = 12345) -> onnx.ModelProto:
+    """Set every BatchNormalization's running mean and variance to the statistics of its
+    input on N(0, 1) model inputs, layer by layer, as training would leave them; with
+    arbitrary running statistics a random network's outputs collapse onto one class."""
+    from seedcc.golden import ort_run
+
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for vi in model.graph.input:
+        dims = [d.dim_value if d.HasField("dim_value") else samples for d in vi.type.tensor_type.shape.dim]
+        feeds[vi.name] = rng.standard_normal(dims).astype(np.float32)
+    inits = {t.name: t for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type != "BatchNormalization":
+            continue
+        pre = ort_run(model, feeds, [node.input[0]])[node.input[0]]
+        axes = (0, *range(2, pre.ndim))
+        for name, stat in ((node.input[3], pre.mean(axes)), (node.input[4], pre.var(axes))):
+            inits[name].CopyFrom(numpy_helper.from_array(stat.astype(np.float32), name))
+    return model
 
 
 def mlp(features: int = 64, hidden: int = 48, classes: int = 10, seed: int = 0) -> onnx.ModelProto:
@@ -142,7 +166,9 @@ def small_cnn(channels: int = 16, size: int = 16, classes: int = 10, codes: int 
 def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) -> onnx.ModelProto:
     """A ResNet-18-sized supermask CNN (CIFAR layout: 3x3 stem, four stages of two basic
     blocks, 1x1 stride-2 shortcuts, global average pool, linear): 11.2M random weights at
-    width 64. Weights are stored materialised (form (b)) to keep the file small."""
+    width 64. Weights are stored materialised (form (b)) to keep the file small. A model for
+    speed measurements: its BatchNorm statistics are drawn, not measured (measuring them
+    takes a session per layer)."""
     b = ModelBuilder("resnet18", seed)
 
     def conv_bn(x: str, cin: int, cout: int, k: int, name: str, stride: int = 1) -> str:
@@ -165,4 +191,5 @@ def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) 
     bias = b.init("fc.bias", np.zeros(classes, np.float32))
     b.nodes.append(helper.make_node("Gemm", [h, w, bias], ["logits"], name="fc/Gemm", transB=1))
     return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],
-                   [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])])
+                   [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])],
+                   settle=False)
