@@ -66,7 +66,7 @@ class _Emitter:
         cfg, w = self.cfg, n.attrs["weight"]
         x, y = self.g.values[n.inputs[0]], self.g.values[n.output]
         o, i, kh, kw = w.shape
-        c, h, wd = as_chw(x.shape) if len(x.shape) == 3 else (x.shape[0], 1, 1)
+        _, h, wd = as_chw(x.shape)  # a dense layer reads its (F,) input as F channels of 1x1
         _, oh, ow = as_chw(y.shape)
         npix = oh * ow
         a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
@@ -101,7 +101,7 @@ class _Emitter:
                                     f"accumulators exceed the acc SRAM ({cfg.acc_sram_words} words)")
             for p0 in range(0, npix, chunk):
                 pc = min(chunk, npix - p0)
-                self.emit("MAC", in_addr=self.addr[n.inputs[0]], acc_addr=0, in_c=i if len(x.shape) == 3 else c,
+                self.emit("MAC", in_addr=self.addr[n.inputs[0]], acc_addr=0, in_c=i,
                           in_h=h, in_w=wd, out_w=ow, kh=kh, kw=kw, stride_h=stride[0], stride_w=stride[1],
                           pad_t=pads[0], pad_l=pads[1], oc_count=occ, pix_start=p0, pix_count=pc,
                           mask_addr=0, code_bits=n.attrs["code_bits"],
