@@ -1,8 +1,10 @@
 """Activation memory planning: an act SRAM address for every IR value.
 
 FLATTEN and RESHAPE outputs are the same bytes as their input (row-major (C, H, W) is
-already flat), so they share its address. Every other value gets a first-fit slot that
-is free from its producer until its last reader (graph outputs stay live to the end).
+already flat), so they share its address. Every other value gets a slot that is free
+from its producer until its last reader (graph outputs stay live to the end): at either
+end of a free gap, choosing the place that leaves the largest gap free, so that
+layer-by-layer chains settle into ping-pong buffers instead of fragmenting the SRAM.
 """
 
 from __future__ import annotations
@@ -14,6 +16,34 @@ from seedcc.ir import Graph, Op
 
 ALIAS_OPS = (Op.FLATTEN, Op.RESHAPE)
 ALIGN = 16
+
+
+def _gaps(live: list[tuple[int, int, str]], capacity: int) -> list[tuple[int, int]]:
+    """Free [start, end) ranges between the live tensors (starts aligned)."""
+    out, cursor = [], 0
+    for a, s, _ in sorted(live):
+        if a > cursor:
+            out.append((cursor, a))
+        cursor = max(cursor, -(-(a + s) // ALIGN) * ALIGN)
+    if cursor < capacity:
+        out.append((cursor, capacity))
+    return out
+
+
+def _candidates(live: list[tuple[int, int, str]], size: int, capacity: int) -> list[int]:
+    """Aligned addresses at either end of every free gap that holds `size` bytes."""
+    out = []
+    for start, end in _gaps(live, capacity):
+        if end - start >= size:
+            out.append(start)
+            top = (end - size) // ALIGN * ALIGN
+            if top > start:
+                out.append(top)
+    return out
+
+
+def _largest_gap(live: list[tuple[int, int, str]], capacity: int) -> int:
+    return max((e - s for s, e in _gaps(live, capacity)), default=0)
 
 
 def roots(g: Graph) -> dict[str, str]:
@@ -40,17 +70,17 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
     def place(value: str, step: int) -> None:
         live[:] = [(a, s, v) for a, s, v in live if last_use.get(v, -1) >= step]
         size = math.prod(g.values[value].shape)
-        cursor = 0
-        for a, s, _ in sorted(live):
-            if a - cursor >= size:
-                break
-            cursor = max(cursor, -(-(a + s) // ALIGN) * ALIGN)
-        if cursor + size > capacity:
+        candidates = [a for a in _candidates(live, size, capacity)]
+        if not candidates:
             raise CapacityError(f"activation {value!r} ({size} bytes) does not fit the act SRAM "
                                 f"({capacity} bytes) next to the {len(live)} live tensors; "
                                 f"use a larger act_sram_bytes")
-        addr[value] = cursor
-        live.append((cursor, size, value))
+        # keep the largest free gap (once this node's last-read inputs are freed) as large as
+        # possible: fragmentation is what fails later
+        after = [t for t in live if last_use.get(t[2], -1) > step]
+        best = max(candidates, key=lambda a: (_largest_gap(after + [(a, size, value)], capacity), -a))
+        addr[value] = best
+        live.append((best, size, value))
 
     for v in g.inputs:
         place(v, 0)
