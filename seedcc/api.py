@@ -105,13 +105,16 @@ def _max_rel(a: np.ndarray, ref: np.ndarray) -> float:
 
 def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samples: int = 100,
            calib: dict[str, np.ndarray] | None = None, config: HwConfig = DEFAULT,
-           rtl: bool = False, rtl_samples: int = 1, seed: int = 1) -> VerifyReport:
+           rtl: bool = False, rtl_samples: int = 1, seed: int = 1,
+           log: Callable[[str], None] | None = None) -> VerifyReport:
     """Compile `model`, run onnxruntime and the reference model (float and int8) on the same
-    inputs, and compare every layer's output (checkpoint); optionally run the RTL too."""
+    inputs, and compare every layer's output (checkpoint); optionally run the RTL too.
+    `log` receives one line per stage."""
     from seedcc.backends import refsim
     from seedcc.golden import ort_run
 
-    compiled: Compiled = compile_model(model, calib=calib, config=config)
+    log = log or (lambda message: None)
+    compiled: Compiled = compile_model(model, calib=calib, config=config, log=log)
     prog = compiled.program
     if inputs is None:
         rng = np.random.default_rng(seed)
@@ -119,6 +122,7 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
                   for i in prog.manifest["inputs"]}
     n = len(next(iter(inputs.values())))
     cps = prog.manifest["checkpoints"]
+    log(f"onnxruntime and the reference model (float, int8) on {n} sample(s)")
     golden = ort_run(model, inputs, [c["onnx"] for c in cps])
     fl = refsim.run(prog, inputs, mode="float", checkpoints=True)
     q = refsim.run(prog, inputs, mode="int8", checkpoints=True)
@@ -143,5 +147,9 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
     if rtl:
         from seedcc.backends.rtlrun import run_on_rtl
 
+        from seedcc.backends.simulator import build_root
+
+        log(f"RTL: {rtl_samples} sample(s) on {config.lanes}x16x{config.pixels} PEs; the first build of "
+            f"a configuration takes from seconds (small) to minutes (default), cached in {build_root()}")
         report.rtl = run_on_rtl(prog, {k: v[:rtl_samples] for k, v in inputs.items()})
     return report

@@ -73,7 +73,7 @@ def cmd_verify(a: argparse.Namespace) -> int:
     inputs = read_arrays(a.input, _model_inputs(a.model)) if a.input else None
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
     rep = api.verify(a.model, inputs=inputs, samples=a.samples, calib=calib, config=_config(a.config),
-                     rtl=a.rtl, rtl_samples=a.rtl_samples)
+                     rtl=a.rtl, rtl_samples=a.rtl_samples, log=_progress)
     print(rep.format())
     ok = rep.ok(a.min_agreement)
     print("PASS" if ok else "FAIL")
