@@ -14,16 +14,30 @@ MULT_BITS = 16  # signed multiplier width in REQ/ADD/AVGPOOL
 SHIFT_MAX = 63  # 6-bit shift field
 
 
+def _half(shift: np.ndarray) -> np.ndarray:
+    return np.where(shift > 0, np.left_shift(np.int64(1), np.maximum(shift - 1, 0)), 0)
+
+
 def round_shift(x: np.ndarray | int, shift: int | np.ndarray) -> np.ndarray:
     """Arithmetic right shift rounding half up: floor((x + 2^(shift-1)) / 2^shift); shift 0 is x."""
     x = np.asarray(x, dtype=np.int64)
     shift = np.asarray(shift, dtype=np.int64)
-    half = np.where(shift > 0, np.left_shift(np.int64(1), np.maximum(shift - 1, 0)), 0)
-    return np.right_shift(x + half, shift)
+    return np.right_shift(x + _half(shift), shift)
 
 
 def saturate8(x: np.ndarray) -> np.ndarray:
     return np.clip(x, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def _finish(t: np.ndarray, shift: int | np.ndarray, relu: bool) -> np.ndarray:
+    """round_shift, optional ReLU and saturation of an int64 temporary, in place (fast)."""
+    shift = np.asarray(shift, np.int64)
+    t += _half(shift)
+    t >>= shift
+    if relu:
+        np.maximum(t, 0, out=t)
+    np.clip(t, INT8_MIN, INT8_MAX, out=t)
+    return t.astype(np.int8)
 
 
 def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray,
@@ -32,26 +46,26 @@ def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.nd
 
     `bias`, `mult`, `shift` broadcast against `acc` (per output channel: shape (C, 1)).
     """
-    t = (np.asarray(acc, np.int64) + np.asarray(bias, np.int64)) * np.asarray(mult, np.int64)
-    r = round_shift(t, shift)
-    if relu:
-        r = np.maximum(r, 0)
-    return saturate8(r)
+    t = np.array(acc, np.int64)
+    t += np.asarray(bias, np.int64)
+    t *= np.asarray(mult, np.int64)
+    return _finish(t, shift, relu)
 
 
 def residual_add(a: np.ndarray, b: np.ndarray, mult_a: int, mult_b: int, shift: int,
                  relu: bool) -> np.ndarray:
     """ADD: int8 = sat8(relu?(round_shift(a*mult_a + b*mult_b, shift)))."""
-    t = np.asarray(a, np.int64) * mult_a + np.asarray(b, np.int64) * mult_b
-    r = round_shift(t, shift)
-    if relu:
-        r = np.maximum(r, 0)
-    return saturate8(r)
+    t = np.array(a, np.int64)
+    t *= mult_a
+    t += np.asarray(b, np.int64) * mult_b
+    return _finish(t, shift, relu)
 
 
 def scale_sum(total: np.ndarray, mult: int, shift: int) -> np.ndarray:
     """AVGPOOL: int8 = sat8(round_shift(window_sum * mult, shift))."""
-    return saturate8(round_shift(np.asarray(total, np.int64) * mult, shift))
+    t = np.array(total, np.int64)
+    t *= mult
+    return _finish(t, shift, False)
 
 
 def quantize_multiplier(real: float, bits: int = MULT_BITS) -> tuple[int, int]:
