@@ -27,7 +27,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--channels", type=int, default=32)
-    p.add_argument("--size", type=int, default=16)
+    p.add_argument("--size", type=int, default=32)
     a = p.parse_args()
 
     program = seedcc.compile(models.small_cnn(channels=a.channels, size=a.size), config=SMALL)

@@ -4,7 +4,9 @@ FLATTEN and RESHAPE outputs are the same bytes as their input (row-major (C, H, 
 already flat), so they share its address. Every other value gets a slot that is free
 from its producer until its last reader (graph outputs stay live to the end): at either
 end of a free gap, choosing the place that leaves the largest gap free, so that
-layer-by-layer chains settle into ping-pong buffers instead of fragmenting the SRAM.
+layer-by-layer chains settle into ping-pong buffers instead of fragmenting the SRAM. A
+residual ADD writes over an operand it reads for the last time (element-wise, streaming
+through the same addresses in order, so reading and writing one buffer is safe).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import math
 
 from seedcc.errors import CapacityError
-from seedcc.ir import Graph, Op
+from seedcc.ir import Graph, Node, Op
 
 ALIAS_OPS = (Op.FLATTEN, Op.RESHAPE)
 ALIGN = 16
@@ -82,9 +84,22 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
         addr[value] = best
         live.append((best, size, value))
 
+    def in_place(n: Node, step: int) -> bool:
+        """An element-wise ADD may write over an operand it reads for the last time."""
+        size = math.prod(g.values[n.output].shape)
+        for v in n.inputs:
+            r = root[v]
+            if last_use.get(r) == step and math.prod(g.values[r].shape) == size:
+                live[:] = [t for t in live if t[2] != r]
+                addr[n.output] = addr[r]
+                live.append((addr[r], size, n.output))
+                return True
+        return False
+
     for v in g.inputs:
         place(v, 0)
     for i, n in enumerate(g.nodes):
-        if n.op not in ALIAS_OPS:
-            place(n.output, i)
+        if n.op in ALIAS_OPS or (n.op is Op.ADD and in_place(n, i)):
+            continue
+        place(n.output, i)
     return {v: addr[root[v]] for v in g.values if root[v] in addr}
