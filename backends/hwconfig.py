@@ -93,7 +93,7 @@ class HwConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "HwConfig":
+    def from_json(cls, text: str) -> HwConfig:
         data = json.loads(text)
         energy = EnergyTable(**data.pop("energy", {}))
         return cls(energy=energy, **data)

@@ -11,9 +11,9 @@ Semantics of every instruction: docs/isa.md.
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from seedcc.errors import ProgramFormatError
 

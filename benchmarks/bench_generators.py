@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
+
 from seedcc.rtl_models.generators import GENERATORS, freeze_pattern, sign_bits
 
 Shape = tuple[int, int, int, int]

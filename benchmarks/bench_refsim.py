@@ -54,7 +54,7 @@ def main() -> None:
             opts.intra_op_num_threads = threads
         sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
         sess.run(None, {"x": x})
-        t_ort = best_of(lambda: sess.run(None, {"x": x}), a.repeat)
+        t_ort = best_of(lambda s=sess: s.run(None, {"x": x}), a.repeat)
         with threadpool_limits(limits=threads):
             t_sim = best_of(lambda: refsim.run(compiled.program, {"x": x}), a.repeat)
         rows.append(("1 thread" if threads else "default threads", t_ort, t_sim))

@@ -7,10 +7,11 @@ indexes built once per graph; `to_networkx` gives a DiGraph view for analyses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -45,7 +46,7 @@ class Node:
         assert len(self.outputs) == 1, self.name
         return self.outputs[0]
 
-    def with_attrs(self, **changes: Any) -> "Node":
+    def with_attrs(self, **changes: Any) -> Node:
         return replace(self, attrs={**self.attrs, **changes})
 
 
@@ -93,7 +94,7 @@ class Graph:
         return [n for n in self.nodes if n.op is op]
 
     def with_nodes(self, nodes: Iterable[Node], values: Mapping[str, Value] | None = None,
-                   **changes: Any) -> "Graph":
+                   **changes: Any) -> Graph:
         """A new graph with these nodes (re-sorted topologically) and unused values dropped."""
         nodes = tuple(nodes)
         vals = dict(self.values if values is None else values)
@@ -105,7 +106,7 @@ class Graph:
         g = replace(self, nodes=nodes, values=vals, **changes)
         return replace(g, nodes=topological(g))
 
-    def add_note(self, note: str) -> "Graph":
+    def add_note(self, note: str) -> Graph:
         return replace(self, notes=self.notes + (note,))
 
     def to_networkx(self) -> nx.DiGraph:

@@ -6,7 +6,7 @@
     report = seedcc.verify("model.onnx")     # onnxruntime vs reference model, layer by layer
 """
 
-from seedcc.api import compile, run, verify  # noqa: A004 - the documented API names
+from seedcc.api import compile, run, verify
 
 __all__ = ["compile", "run", "verify"]
 __version__ = "0.1.0"

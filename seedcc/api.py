@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import onnx
@@ -66,7 +66,7 @@ class VerifyReport:
     layers: list[LayerCheck]
     top1_agreement: float | None  # int8 refsim vs ORT argmax over the last axis of the first output
     cycles: int
-    rtl: "RtlOutcome | None" = None  # noqa: F821 - imported lazily (simulator set-up)
+    rtl: RtlOutcome | None = None  # noqa: F821 - imported lazily (simulator set-up)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -146,7 +146,6 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
                             f"not compared: {', '.join(unchecked)}")
     if rtl:
         from seedcc.backends.rtlrun import run_on_rtl
-
         from seedcc.backends.simulator import build_root
 
         log(f"RTL: {rtl_samples} sample(s) on {config.lanes}x16x{config.pixels} PEs; the first build of "

@@ -10,6 +10,8 @@ import hashlib
 
 import numpy as np
 import pytest
+
+from seedcc.errors import BadInputError, SeedccError
 from seedcc.rtl_models.ctrhash import mix32, mix32_array
 from seedcc.rtl_models.genbase import WEYL32
 from seedcc.rtl_models.generators import (
@@ -32,8 +34,6 @@ from seedcc.rtl_models.generators import (
     sign_bits_reference,
 )
 from seedcc.rtl_models.gf2 import GF2Matrix
-
-from seedcc.errors import BadInputError, SeedccError
 
 NAMES = list(GENERATORS)
 

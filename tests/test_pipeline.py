@@ -26,7 +26,7 @@ from conftest import EXAMPLE_MODELS, SAMPLE_MODELS, load_model, sample_path
 from seedcc import api
 from seedcc.backends import program as program_io
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import DEFAULT, SMALL, HwConfig
+from seedcc.backends.hwconfig import DEFAULT, SMALL
 from seedcc.backends.program import Program
 from seedcc.compiler import pipeline
 from seedcc.compiler.pipeline import Compiled, compile_model

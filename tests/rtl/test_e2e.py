@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import sample_path
 
 import seedcc
-from conftest import sample_path
 from seedcc import models
 from seedcc.backends import refsim
 from seedcc.backends.hwconfig import SMALL
