@@ -16,6 +16,7 @@ import numpy as np
 
 from seedcc.backends import isa
 from seedcc.backends.hwconfig import GROUP, HwConfig
+from seedcc.backends.masks import row_bytes
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import ALIAS_OPS, plan_activations
 from seedcc.errors import CapacityError, ModelStructureError
@@ -24,6 +25,17 @@ from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import get_generator, group_start_states
 
 REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
+
+
+def input_splits(in_c: int, bytes_per_channel: int, capacity: int, layer: str) -> list[tuple[int, int]]:
+    """Input-channel ranges whose mask rows fit the mask SRAM. A layer split in k parts runs
+    k MACs per pixel chunk, accumulating; each part starts its lanes from the generator
+    state after i0·kh·kw steps (the regeneration schedule's jump-ahead states)."""
+    per = capacity // bytes_per_channel
+    if per == 0:
+        raise CapacityError(f"layer {layer}: the mask rows of one input channel ({bytes_per_channel} "
+                            f"bytes) exceed the mask SRAM ({capacity} bytes)")
+    return [(i0, min(i0 + per, in_c)) for i0 in range(0, in_c, per)]
 
 
 class _Emitter:
@@ -79,33 +91,54 @@ class _Emitter:
         for ch in range(o):
             rec["mult"][ch], rec["shift"][ch] = numerics.quantize_multiplier(acc_unit[ch] / y.scale)
         groups = -(-o // GROUP)
+        bc = cfg.block_channels
+        steps = kh * kw
+        row = row_bytes(min(bc, o), n.attrs["code_bits"], n.attrs["stored_signs"])
+        splits = input_splits(i, steps * row, cfg.mask_sram_bytes, n.name)
         table = b""
-        if w.regenerated:
-            table = group_start_states(w.generator, w.seed, groups).astype("<u8").tobytes()
+        if w.regenerated:  # lane start states for each input-channel split (jump-ahead)
+            gen = get_generator(w.generator)
+            starts = group_start_states(w.generator, w.seed, groups)
+            table = b"".join(
+                np.array([gen.jump(int(st), i0 * steps) for st in starts], "<u8").tobytes()
+                for i0, _ in splits)
         self.load("param", 0, table + rec.tobytes(), cfg.param_sram_bytes, f"layer {n.name}")
         req_base = len(table)
         pads, stride = n.attrs["pads"], n.attrs["stride"]
         gen_id = get_generator(w.generator).gen_id if w.regenerated else 0
-        bc = cfg.block_channels
+        in_addr, plane_in = self.addr[n.inputs[0]], h * wd
         mask_bytes = 0
+
+        def load_split(blk: int, k: int, packed: bytes, oc0: int, occ: int) -> None:
+            nonlocal mask_bytes
+            i0, i1 = splits[k]
+            rb = row_bytes(occ, n.attrs["code_bits"], n.attrs["stored_signs"])
+            part = packed[i0 * steps * rb:i1 * steps * rb]
+            self.load("mask", 0, part, cfg.mask_sram_bytes, f"layer {n.name} block {blk}")
+            mask_bytes += len(part)
+            if w.regenerated:
+                self.emit("SETGEN", gen_id=gen_id, param_addr=8 * (k * groups + oc0 // GROUP),
+                          count=-(-occ // GROUP))
+
         for blk, packed in enumerate(n.attrs["mask_blocks"]):
             oc0 = blk * bc
             occ = min(bc, o - oc0)
-            self.load("mask", 0, packed, cfg.mask_sram_bytes, f"layer {n.name} block {blk}")
-            mask_bytes += len(packed)
-            if w.regenerated:
-                self.emit("SETGEN", gen_id=gen_id, param_addr=8 * (oc0 // GROUP), count=-(-occ // GROUP))
+            if len(splits) == 1:
+                load_split(blk, 0, packed, oc0, occ)
             chunk = min(npix, cfg.acc_sram_words // occ // cfg.pixels * cfg.pixels)
             if chunk <= 0:
                 raise CapacityError(f"layer {n.name}: {occ} channels x {cfg.pixels} pixels of "
                                     f"accumulators exceed the acc SRAM ({cfg.acc_sram_words} words)")
             for p0 in range(0, npix, chunk):
                 pc = min(chunk, npix - p0)
-                self.emit("MAC", in_addr=self.addr[n.inputs[0]], acc_addr=0, in_c=i,
-                          in_h=h, in_w=wd, out_w=ow, kh=kh, kw=kw, stride_h=stride[0], stride_w=stride[1],
-                          pad_t=pads[0], pad_l=pads[1], oc_count=occ, pix_start=p0, pix_count=pc,
-                          mask_addr=0, code_bits=n.attrs["code_bits"],
-                          stored_signs=int(n.attrs["stored_signs"]), accumulate=0)
+                for k, (i0, i1) in enumerate(splits):
+                    if len(splits) > 1:  # split layers reload their rows for every pixel chunk
+                        load_split(blk, k, packed, oc0, occ)
+                    self.emit("MAC", in_addr=in_addr + i0 * plane_in, acc_addr=0, in_c=i1 - i0,
+                              in_h=h, in_w=wd, out_w=ow, kh=kh, kw=kw, stride_h=stride[0],
+                              stride_w=stride[1], pad_t=pads[0], pad_l=pads[1], oc_count=occ,
+                              pix_start=p0, pix_count=pc, mask_addr=0, code_bits=n.attrs["code_bits"],
+                              stored_signs=int(n.attrs["stored_signs"]), accumulate=int(k > 0))
                 self.emit("REQ", acc_addr=0, out_addr=self.addr[n.output] + oc0 * npix + p0, oc_count=occ,
                           pix_count=pc, out_plane=npix, param_addr=req_base + 8 * oc0,
                           relu=int(bool(n.attrs.get("relu"))))
@@ -117,7 +150,8 @@ class _Emitter:
             "name": n.name, "record": w.record, "kind": w.kind, "generator": w.generator, "seed": w.seed,
             "shape": list(w.shape), "weights": int(np.prod(w.shape)), "nonzero": int(np.count_nonzero(w.mask)),
             "code_bits": n.attrs["code_bits"], "mask_bytes": mask_bytes, "param_bytes": len(table) + o * 8,
-            "blocks": len(n.attrs["mask_blocks"]), "fingerprint": w.fingerprint()})
+            "blocks": len(n.attrs["mask_blocks"]), "input_splits": len(splits),
+            "fingerprint": w.fingerprint()})
 
     def add(self, n: Node) -> None:
         va, vb, vy = (self.g.values[v] for v in (*n.inputs, n.output))
