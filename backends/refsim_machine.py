@@ -112,31 +112,31 @@ class Machine:
     def exec_halt(self, idx: int, ins: Instruction) -> None:
         """Nothing to do: the run loop stops after the first HALT."""
 
+    def _dma_space(self, idx: int, ins: Instruction, role: str) -> str:
+        """Check a DMA's space and SRAM range; return the memory's name."""
+        if ins.space not in SPACE_NAMES:
+            raise self.fail(idx, ins, f"space={ins.space} is not 0 (act), 1 (mask) or 2 (param)")
+        name = SPACE_NAMES[ins.space]
+        self.check_range(idx, ins, role, name, ins.sram_addr, ins.length)
+        return name
+
     def exec_dma_load(self, idx: int, ins: Instruction) -> None:
-        space, sram, dram, n = ins.space, ins.sram_addr, ins.dram_addr, ins.length
-        where = f"instruction {idx} ({ins.op})"
-        if space not in SPACE_NAMES:
-            raise self.fail(idx, ins, f"space={space} is not 0 (act), 1 (mask) or 2 (param)")
-        name = SPACE_NAMES[space]
-        self.check_range(idx, ins, "destination", name, sram, n)
-        if space == SPACE_ACT:
+        name = self._dma_space(idx, ins, "destination")
+        sram, dram, n, where = ins.sram_addr, ins.dram_addr, ins.length, f"instruction {idx} ({ins.op})"
+        if ins.space == SPACE_ACT:
             self.act[:, sram:sram + n] = self.dram.read_samples(dram, n, where)
         else:
-            self.sram(space)[sram:sram + n] = self.dram.read_static(dram, n, where)
+            self.sram(ins.space)[sram:sram + n] = self.dram.read_static(dram, n, where)
         self.counters["dram_read_bytes"] += n
         self.counters[f"{name}_sram_write_bytes"] += n
 
     def exec_dma_store(self, idx: int, ins: Instruction) -> None:
-        space, sram, dram, n = ins.space, ins.sram_addr, ins.dram_addr, ins.length
-        where = f"instruction {idx} ({ins.op})"
-        if space not in SPACE_NAMES:
-            raise self.fail(idx, ins, f"space={space} is not 0 (act), 1 (mask) or 2 (param)")
-        name = SPACE_NAMES[space]
-        self.check_range(idx, ins, "source", name, sram, n)
-        if space == SPACE_ACT:
+        name = self._dma_space(idx, ins, "source")
+        sram, dram, n, where = ins.sram_addr, ins.dram_addr, ins.length, f"instruction {idx} ({ins.op})"
+        if ins.space == SPACE_ACT:
             self.dram.write_samples(dram, self.act[:, sram:sram + n])
         else:
-            self.dram.write_static(dram, self.sram(space)[sram:sram + n], where)
+            self.dram.write_static(dram, self.sram(ins.space)[sram:sram + n], where)
         self.counters[f"{name}_sram_read_bytes"] += n
         self.counters["dram_write_bytes"] += n
 
