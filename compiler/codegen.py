@@ -48,6 +48,7 @@ class _Emitter:
         self.checkpoints: list[dict] = []
         self.layers: list[dict] = []
         self.addr = plan_activations(g, cfg.act_sram_bytes)
+        self.shared: dict[bytes, int] = {}
 
     def emit(self, op: str, **fields: int) -> None:
         try:
@@ -55,18 +56,25 @@ class _Emitter:
         except ValueError as e:
             raise CapacityError(f"a field does not fit the ISA: {e}") from None
 
-    def dram(self, data: bytes) -> int:
+    def dram(self, data: bytes, shared: bool = False) -> int:
+        """Append `data` to the memory image; `shared` blobs are stored once (fold groups'
+        masks) and every later request for the same bytes gets the first address."""
+        if shared and data in self.shared:
+            return self.shared[data]
         pad = -len(self.image) % self.cfg.bus_bytes
         self.image.extend(b"\0" * pad)
         at = len(self.image)
         self.image.extend(data)
+        if shared:
+            self.shared[data] = at
         return at
 
-    def load(self, space: str, sram_addr: int, data: bytes, capacity: int, what: str) -> None:
+    def load(self, space: str, sram_addr: int, data: bytes, capacity: int, what: str,
+             shared: bool = False) -> None:
         if sram_addr + len(data) > capacity:
             raise CapacityError(f"{what} needs {len(data)} bytes of {space} SRAM, which holds {capacity}")
         self.emit("DMA_LOAD", space=isa.SPACES[space], sram_addr=sram_addr,
-                  dram_addr=self.dram(data), length=len(data))
+                  dram_addr=self.dram(data, shared), length=len(data))
 
     def checkpoint(self, value: str) -> None:
         v = self.g.values[value]
@@ -114,7 +122,8 @@ class _Emitter:
             i0, i1 = splits[k]
             rb = row_bytes(occ, n.attrs["code_bits"], n.attrs["stored_signs"])
             part = packed[i0 * steps * rb:i1 * steps * rb]
-            self.load("mask", 0, part, cfg.mask_sram_bytes, f"layer {n.name} block {blk}")
+            self.load("mask", 0, part, cfg.mask_sram_bytes, f"layer {n.name} block {blk}",
+                      shared="fold" in n.attrs)
             mask_bytes += len(part)
             if w.regenerated:
                 self.emit("SETGEN", gen_id=gen_id, param_addr=8 * (k * groups + oc0 // GROUP),
@@ -151,6 +160,7 @@ class _Emitter:
             "shape": list(w.shape), "weights": int(np.prod(w.shape)), "nonzero": int(np.count_nonzero(w.mask)),
             "code_bits": n.attrs["code_bits"], "mask_bytes": mask_bytes, "param_bytes": len(table) + o * 8,
             "blocks": len(n.attrs["mask_blocks"]), "input_splits": len(splits),
+            "fold": list(n.attrs["fold"]) if "fold" in n.attrs else None,
             "fingerprint": w.fingerprint()})
 
     def add(self, n: Node) -> None:

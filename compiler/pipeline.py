@@ -19,6 +19,7 @@ from seedcc.backends.hwconfig import DEFAULT, HwConfig
 from seedcc.backends.program import Program
 from seedcc.compiler.codegen import generate
 from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.passes.detect_folds import detect_folds
 from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
 from seedcc.compiler.passes.pack_masks import pack_masks
 from seedcc.compiler.passes.quantize import quantize
@@ -36,11 +37,12 @@ class Options:
 
 
 PASSES: dict[str, Callable[[Graph, Options], Graph]] = {
+    "detect_folds": lambda g, o: detect_folds(g),
     "fuse_epilogues": lambda g, o: fuse_epilogues(g),
     "quantize": lambda g, o: quantize(g, o.calib or {}),
     "pack_masks": lambda g, o: pack_masks(g, o.config),
 }
-PIPELINE: tuple[str, ...] = ("fuse_epilogues", "quantize", "pack_masks")
+PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "quantize", "pack_masks")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, 
     g = run_passes(front, Options(config=config, calib=calib), log=log)
     t0 = time.perf_counter()
     program = generate(g, config)
+    notes = notes + [n for n in g.notes if n not in notes]
     log(f"code generation: {len(program.instructions)} instructions ({time.perf_counter() - t0:.2f} s)")
     program.manifest["notes"] = notes
     return Compiled(program, g, front, tuple(notes))

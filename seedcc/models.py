@@ -193,3 +193,30 @@ def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) 
     return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],
                    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])],
                    settle=False)
+
+
+def hidden_fold_cnn(channels: int = 16, size: int = 16, iterations: int = 3, classes: int = 10,
+                    seed: int = 0) -> onnx.ModelProto:
+    """A hidden-fold residual CNN, unrolled as exporters write it: a stem conv, then one
+    residual block (two 3x3 convs) applied `iterations` times with the *same* random
+    weights and masks (one Mul(R, M) per conv, consumed by every iteration) and its own
+    BatchNorm per iteration, then GlobalAveragePool and a linear layer."""
+    b = ModelBuilder("hidden_fold_cnn", seed)
+    c = channels
+    h = b.node("Relu", [b.batchnorm(b.conv("x", 3, c, 3, "stem"), c, "stem.bn")], "stem.relu")
+    w1 = b.random_weight("fold.conv1", (c, c, 3, 3), "OIHW")
+    w2 = b.random_weight("fold.conv2", (c, c, 3, 3), "OIHW")
+
+    def conv(x: str, w: str, name: str) -> str:
+        return b.node("Conv", [x, w], name, kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
+
+    for it in range(iterations):
+        t = b.node("Relu", [b.batchnorm(conv(h, w1, f"iter{it}.conv1"), c, f"iter{it}.bn1")], f"iter{it}.relu1")
+        t = b.batchnorm(conv(t, w2, f"iter{it}.conv2"), c, f"iter{it}.bn2")
+        h = b.node("Relu", [b.node("Add", [t, h], f"iter{it}.add")], f"iter{it}.relu2")
+    h = b.node("Flatten", [b.node("GlobalAveragePool", [h], "gap")], "flatten", axis=1)
+    w = b.random_weight("fc", (classes, c, 1, 1), "OI")
+    bias = b.init("fc.bias", b.rng.uniform(-0.1, 0.1, classes).astype(np.float32))
+    b.nodes.append(helper.make_node("Gemm", [h, w, bias], ["logits"], name="fc/Gemm", transB=1))
+    return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],
+                   [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])])

@@ -18,7 +18,8 @@ def format_report(prog: Program, result) -> str:
     total_w = total_mask = total_param = 0
     for layer in layers:
         total_w += layer["weights"]
-        total_mask += layer["mask_bytes"]
+        folded = layer.get("fold") is not None and layer["fold"][1] > 0
+        total_mask += 0 if folded else layer["mask_bytes"]  # a fold group's masks are stored once
         total_param += layer["param_bytes"]
         lines.append(f"{layer['name'][:22]:<22} {layer['weights']:>9} {layer['kind']:<15} "
                      f"{layer['nonzero'] / layer['weights']:>7.1%} {layer['mask_bytes']:>8} "
@@ -28,13 +29,13 @@ def format_report(prog: Program, result) -> str:
                  f"{4 * total_w} bytes fp32: {4 * total_w / max(stored, 1):.1f}x smaller")
     shared = defaultdict(list)
     for layer in layers:
-        shared[layer["fingerprint"]].append(layer["name"])
-    groups = [names for names in shared.values() if len(names) > 1]
-    if groups:
-        for names in groups:
-            lines.append(f"shared weights (foldable into one loop region): {', '.join(names)}")
-    else:
-        lines.append("shared weights: none (no two layers use the same random weights and mask)")
+        if layer.get("fold") is not None:
+            shared[layer["fold"][0]].append(layer["name"])
+    for k, names in sorted(shared.items()):
+        lines.append(f"fold group {k}: {len(names)} layers share random weights and mask, stored once: "
+                     f"{', '.join(names)}")
+    if not shared:
+        lines.append("fold groups: none (no two layers use the same random weights and mask)")
     c = result.counters
     secs = result.cycles / (cfg.clock_mhz * 1e6)
     lines += [

@@ -27,6 +27,7 @@ MODELS = {
     "mlp": models.mlp,
     "small_cnn": models.small_cnn,
     "small_cnn_multicoat": lambda: models.small_cnn(codes=3),
+    "hidden_fold_cnn": models.hidden_fold_cnn,  # fold groups: masks shared in the image
 }
 
 
