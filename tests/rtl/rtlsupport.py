@@ -14,15 +14,10 @@ from functools import cache
 from pathlib import Path
 
 from seedcc.backends import rtlrun, simulator
-from seedcc.backends.hwconfig import SMALL, HwConfig
+from seedcc.backends.hwconfig import SMALL
 
 HERE = Path(__file__).resolve().parent  # the cocotb modules (tb_*.py) live here
 DRAM_BYTES = 1 << 16  # testbench DRAM model size for the hand-built programs
-
-
-def accel_parameters(cfg: HwConfig = SMALL, dram_bytes: int = DRAM_BYTES) -> dict[str, int]:
-    """Verilog parameters of seedcc_tb: the hardware config plus the DRAM model size."""
-    return {**cfg.verilog_params(), "DRAM_BYTES": dram_bytes}
 
 
 @cache
