@@ -20,6 +20,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, with_timeout
 
+from seedcc.backends.isa import encode, make
 from seedcc.backends.simulator import load_test_args
 from seedcc.backends.vectors import Vectors, load_vectors
 
@@ -198,7 +199,6 @@ async def run_vectors(dut) -> None:
 async def illegal_word_stops_with_err(dut) -> None:
     """A word with a bit outside its opcode's fields, then an unknown opcode: each stops the
     machine after its issue cycle with done = err = 1; nothing after it executes."""
-    from seedcc.backends.isa import encode, make
 
     Clock(dut.clk, CLOCK_NS, unit="ns").start()
     driver = AccelDriver(dut)

@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from seedcc.backends import isa
-from seedcc.backends.hwconfig import HwConfig
 from seedcc.backends.isa import Instruction
 from seedcc.errors import BadInputError, ProgramFormatError, SeedccError
+from seedcc.files import atomic_write
+from seedcc.rtl_models.hwconfig import HwConfig
 
 MAGIC = b"SEEDCC\0\0"
 FORMAT_VERSION = 1
@@ -138,7 +139,6 @@ def save(program: Program, path: str | os.PathLike[str]) -> None:
     On failure the previous file (if any) is untouched, no temporary file is left, and an
     OS error (missing folder, no permission, disk full) is a BadInputError naming the file.
     """
-    from seedcc.files import atomic_write
 
     data = to_bytes(program)
     atomic_write(path, lambda f: f.write(data))

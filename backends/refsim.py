@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 
 from seedcc.backends import timing
-from seedcc.backends.hwconfig import EnergyTable
 from seedcc.backends.isa import OPCODES, SPACE_ACT
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine, MacWeights
 from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.rtl_models import numerics
+from seedcc.rtl_models.hwconfig import EnergyTable
 
 MODES = ("int8", "float")
 MEMORIES = ("act", "mask", "param", "acc")

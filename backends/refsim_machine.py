@@ -17,14 +17,14 @@ from numpy.lib.stride_tricks import as_strided
 
 from seedcc.backends import refsim_ops as ops
 from seedcc.backends import timing
-from seedcc.backends.hwconfig import GROUP, HwConfig
 from seedcc.backends.isa import SPACE_ACT, SPACE_MASK, SPACE_PARAM, Instruction
-from seedcc.backends.masks import row_bytes as mask_row_bytes
-from seedcc.backends.masks import unpack_block
 from seedcc.backends.refsim_dram import Dram
 from seedcc.errors import ProgramFormatError
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import Generator, UnknownGeneratorError, generator_by_id
+from seedcc.rtl_models.hwconfig import GROUP, HwConfig
+from seedcc.rtl_models.masks import row_bytes as mask_row_bytes
+from seedcc.rtl_models.masks import unpack_block
 
 SPACE_NAMES = {SPACE_ACT: "act", SPACE_MASK: "mask", SPACE_PARAM: "param"}
 REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])

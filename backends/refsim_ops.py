@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from seedcc.backends.hwconfig import GROUP
+from seedcc.rtl_models.hwconfig import GROUP
 
 MANY_TAPS = 16
 """Pools with more window taps than this reduce a window view (e.g. global pooling) instead

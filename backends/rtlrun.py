@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from seedcc.backends import simulator
-from seedcc.backends.hwconfig import HwConfig
 from seedcc.backends.program import Program
 from seedcc.backends.vectors import load_vectors, write_vectors
+from seedcc.rtl_models.hwconfig import HwConfig
 
 TESTBENCH = "seedcc.backends.cocotb_accel"
 TOP = "seedcc_tb"

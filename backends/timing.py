@@ -8,8 +8,8 @@ each term.
 
 from __future__ import annotations
 
-from seedcc.backends.hwconfig import HwConfig
 from seedcc.backends.isa import Instruction
+from seedcc.rtl_models.hwconfig import HwConfig
 
 ISSUE = 1  # fetch + decode
 

@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from seedcc.backends.hwconfig import HwConfig
+from seedcc.backends import refsim
 from seedcc.backends.isa import encode
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError
 from seedcc.rtl_models import numerics
+from seedcc.rtl_models.hwconfig import HwConfig
 
 FORMAT = "seedcc-vectors"
 VERSION = 1
@@ -112,7 +113,6 @@ def quantised_inputs(program: Program, inputs: Arrays) -> dict[str, np.ndarray]:
 def reference_expectations(program: Program, q_inputs: Mapping[str, np.ndarray]
                            ) -> tuple[dict[str, np.ndarray], int]:
     """Expected int8 outputs and cycles of one sample from the reference model."""
-    from seedcc.backends import refsim
 
     floats = {}
     for d in program.manifest.get("inputs", []):

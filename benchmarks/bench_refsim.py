@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from seedcc import models
 from seedcc.backends import refsim
-from seedcc.compiler.pipeline import compile_model
+from seedcc.flow import compile_model
 
 
 def best_of(fn, repeat: int) -> float:

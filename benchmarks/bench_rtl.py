@@ -19,8 +19,8 @@ import numpy as np
 import seedcc
 from seedcc import models
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import SMALL
 from seedcc.backends.rtlrun import accel_build, dram_size, run_on_rtl
+from seedcc.rtl_models.hwconfig import SMALL
 
 
 def main() -> None:

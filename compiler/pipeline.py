@@ -1,4 +1,4 @@
-"""The pass manager: ONNX -> IR -> passes -> program.
+"""The pass manager: the list of passes and how they run.
 
 The pipeline is a list of pass names; each pass is a function `Graph -> Graph` taking its
 options explicitly, and `ir.verify` runs after every one. Compiling the same model with
@@ -7,24 +7,19 @@ the same options always gives the same program, byte for byte.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import onnx
 
-from seedcc.backends.hwconfig import DEFAULT, HwConfig
-from seedcc.backends.program import Program
-from seedcc.compiler.codegen import generate
-from seedcc.compiler.frontend import import_onnx
 from seedcc.compiler.passes.detect_folds import detect_folds
 from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
 from seedcc.compiler.passes.pack_masks import pack_masks
 from seedcc.compiler.passes.quantize import quantize
 from seedcc.errors import BadInputError
-from seedcc.ir import Graph, Op, verify
+from seedcc.ir import Graph, verify
+from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
 
 CALIB_SAMPLES = 64
 CALIB_SEED = 0
@@ -43,14 +38,6 @@ PASSES: dict[str, Callable[[Graph, Options], Graph]] = {
     "pack_masks": lambda g, o: pack_masks(g, o.config),
 }
 PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "quantize", "pack_masks")
-
-
-@dataclass(frozen=True)
-class Compiled:
-    program: Program
-    graph: Graph  # after the last pass
-    frontend_graph: Graph  # as the front end produced it
-    notes: tuple[str, ...] = field(default=())
 
 
 def generated_calibration(g: Graph, n: int = CALIB_SAMPLES) -> dict[str, np.ndarray]:
@@ -83,26 +70,3 @@ def run_passes(g: Graph, options: Options, passes: tuple[str, ...] = PIPELINE,
         g = verify(PASSES[name](g, options), after=f"pass {name}")
         log(f"pass {name}: {time.perf_counter() - t0:.2f} s")
     return g
-
-
-def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.ndarray] | None = None,
-                  config: HwConfig = DEFAULT, log: Callable[[str], None] = _quiet) -> Compiled:
-    """Compile `source`; `log` receives one line per stage (the CLI prints them)."""
-    t0 = time.perf_counter()
-    front = import_onnx(source)
-    log(f"front end: {len(front.nodes)} IR nodes, {len(front.ops(Op.CONV))} weight layers "
-        f"({time.perf_counter() - t0:.2f} s)")
-    notes = list(front.notes)
-    if calib is None:
-        calib = generated_calibration(front)
-        notes.append(f"calibrated on {CALIB_SAMPLES} generated N(0, 1) inputs (seed {CALIB_SEED}); "
-                     f"give --calib with real inputs for better int8 accuracy")
-    else:
-        calib = check_calibration(front, calib)
-    g = run_passes(front, Options(config=config, calib=calib), log=log)
-    t0 = time.perf_counter()
-    program = generate(g, config)
-    notes = notes + [n for n in g.notes if n not in notes]
-    log(f"code generation: {len(program.instructions)} instructions ({time.perf_counter() - t0:.2f} s)")
-    program.manifest["notes"] = notes
-    return Compiled(program, g, front, tuple(notes))

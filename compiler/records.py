@@ -10,6 +10,7 @@ import onnx
 
 from seedcc.errors import BadInputError, RecordMismatchError
 from seedcc.ir.weights import Freeze
+from seedcc.rtl_models.generators import GENERATORS, freeze_pattern, random_weights
 
 RECORD_KEY = "seedcc.random_weights"
 LAYOUTS = ("OIHW", "OI", "IO")
@@ -55,7 +56,6 @@ def read_records(model: onnx.ModelProto, where: str) -> dict[str, Record]:
     raw = next((p.value for p in model.metadata_props if p.key == RECORD_KEY), None)
     if raw is None:
         return {}
-    from seedcc.rtl_models.generators import GENERATORS
 
     try:
         doc = json.loads(raw)
@@ -84,7 +84,6 @@ def read_records(model: onnx.ModelProto, where: str) -> dict[str, Record]:
 
 def regenerate(rec: Record, stored_shape: tuple[int, ...], where: str) -> np.ndarray:
     """The canonical float32 random tensor of a record, checked against the stored shape."""
-    from seedcc.rtl_models.generators import random_weights
 
     ndim = 4 if rec.layout == "OIHW" else 2
     if len(stored_shape) != ndim:
@@ -124,7 +123,6 @@ def check_freeze(rec: Record, mask: np.ndarray, where: str) -> None:
     """A mask must be 0 at pruned and non-zero at locked positions of the freeze draw."""
     if rec.freeze is None:
         return
-    from seedcc.rtl_models.generators import freeze_pattern
 
     f = rec.freeze
     pattern = freeze_pattern(f.seed, f.prune, f.lock, mask.shape)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seedcc.rtl_models.generators import sign_bits
+
 
 @dataclass(frozen=True)
 class Freeze:
@@ -54,7 +56,6 @@ class WeightSpec:
         """0/1 sign bits in canonical order (1 = +scale)."""
         if self.signs is not None:
             return self.signs
-        from seedcc.rtl_models.generators import sign_bits
 
         assert self.generator is not None and self.seed is not None
         return sign_bits(self.generator, self.seed, self.shape)

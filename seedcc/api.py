@@ -10,10 +10,14 @@ import numpy as np
 import onnx
 
 from seedcc.backends import program as program_io
-from seedcc.backends.hwconfig import DEFAULT, HwConfig
+from seedcc.backends import refsim
 from seedcc.backends.program import Program
-from seedcc.compiler.pipeline import Compiled, compile_model
+from seedcc.backends.rtlrun import run_on_rtl
+from seedcc.backends.simulator import build_root
 from seedcc.errors import BadInputError
+from seedcc.flow import Compiled, compile_model
+from seedcc.golden import ort_run
+from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
 
 ModelSource = str | os.PathLike | onnx.ModelProto
 FLOAT_RTOL = 1e-5  # float mode vs onnxruntime, relative to the tensor's largest magnitude
@@ -45,7 +49,6 @@ def as_input_dict(program: Program, inputs: np.ndarray | dict[str, np.ndarray]) 
 def run(program: Program | str | os.PathLike, inputs: np.ndarray | dict[str, np.ndarray],
         mode: str = "int8", checkpoints: bool = False):
     """Run a program on the reference model; returns a `refsim.RunResult`."""
-    from seedcc.backends import refsim
 
     prog = load_program(program)
     return refsim.run(prog, as_input_dict(prog, inputs), mode=mode, checkpoints=checkpoints)
@@ -110,8 +113,6 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
     """Compile `model`, run onnxruntime and the reference model (float and int8) on the same
     inputs, and compare every layer's output (checkpoint); optionally run the RTL too.
     `log` receives one line per stage."""
-    from seedcc.backends import refsim
-    from seedcc.golden import ort_run
 
     log = log or (lambda message: None)
     compiled: Compiled = compile_model(model, calib=calib, config=config, log=log)
@@ -145,9 +146,6 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
         report.notes.append(f"onnxruntime could not expose {len(unchecked)} intermediate tensor(s), "
                             f"not compared: {', '.join(unchecked)}")
     if rtl:
-        from seedcc.backends.rtlrun import run_on_rtl
-        from seedcc.backends.simulator import build_root
-
         log(f"RTL: {rtl_samples} sample(s) on {config.lanes}x16x{config.pixels} PEs; the first build of "
             f"a configuration takes from seconds (small) to minutes (default), cached in {build_root()}")
         report.rtl = run_on_rtl(prog, {k: v[:rtl_samples] for k, v in inputs.items()})

@@ -7,9 +7,14 @@ import json
 import sys
 import time
 
-from seedcc.backends.hwconfig import DEFAULT, SMALL, HwConfig
+from seedcc import api
+from seedcc.arrays import read_arrays, write_arrays
+from seedcc.backends.isa import disassemble
+from seedcc.compiler.frontend import import_onnx
 from seedcc.errors import BadInputError, SeedccError
 from seedcc.files import check_writable
+from seedcc.report import format_report, sample_input
+from seedcc.rtl_models.hwconfig import DEFAULT, SMALL, HwConfig
 
 CONFIGS = {"default": DEFAULT, "small": SMALL}
 
@@ -30,15 +35,10 @@ def _progress(message: str) -> None:
 
 
 def _model_inputs(model: str) -> list[str]:
-    from seedcc.compiler.frontend import import_onnx
-
     return list(import_onnx(model).inputs)
 
 
 def cmd_compile(a: argparse.Namespace) -> int:
-    from seedcc import api
-    from seedcc.arrays import read_arrays
-
     check_writable(a.output)
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
     t0 = time.perf_counter()
@@ -52,9 +52,6 @@ def cmd_compile(a: argparse.Namespace) -> int:
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    from seedcc import api
-    from seedcc.arrays import read_arrays, write_arrays
-
     check_writable(a.output)
     prog = api.load_program(a.program)
     inputs = read_arrays(a.input, [i["name"] for i in prog.manifest["inputs"]])
@@ -67,9 +64,6 @@ def cmd_run(a: argparse.Namespace) -> int:
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
-    from seedcc import api
-    from seedcc.arrays import read_arrays
-
     inputs = read_arrays(a.input, _model_inputs(a.model)) if a.input else None
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
     rep = api.verify(a.model, inputs=inputs, samples=a.samples, calib=calib, config=_config(a.config),
@@ -81,18 +75,12 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    from seedcc import api
-    from seedcc.report import format_report, sample_input
-
     prog = api.compile(a.model, config=_config(a.config))
     print(format_report(prog, api.run(prog, sample_input(prog))))
     return 0
 
 
 def cmd_disasm(a: argparse.Namespace) -> int:
-    from seedcc import api
-    from seedcc.backends.isa import disassemble
-
     prog = api.load_program(a.program)
     if a.manifest:
         print(json.dumps(prog.manifest, indent=1, sort_keys=True))

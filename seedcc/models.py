@@ -16,7 +16,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from seedcc.compiler.records import RECORD_KEY, from_canonical
-from seedcc.rtl_models.generators import random_weights
+from seedcc.golden import ort_run
+from seedcc.rtl_models.generators import freeze_pattern, random_weights
 
 OPSET = 17
 
@@ -60,8 +61,6 @@ class ModelBuilder:
         if codes > 1:
             mask *= self.rng.integers(1, codes + 1, size=canon_shape).astype(np.float32)
         if freeze is not None:
-            from seedcc.rtl_models.generators import freeze_pattern
-
             pattern = freeze_pattern(freeze["seed"], freeze.get("prune", 0.0), freeze.get("lock", 0.0),
                                      canon_shape)
             mask = np.where(pattern == 0, 0, np.where(pattern == 1, np.maximum(mask, 1), mask))
@@ -109,7 +108,6 @@ def settle_batchnorm(model: onnx.ModelProto, samples: int = 64, seed: int = 1234
     """Set every BatchNormalization's running mean and variance to the statistics of its
     input on N(0, 1) model inputs, layer by layer, as training would leave them; with
     arbitrary running statistics a random network's outputs collapse onto one class."""
-    from seedcc.golden import ort_run
 
     rng = np.random.default_rng(seed)
     feeds = {}

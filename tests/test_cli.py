@@ -21,10 +21,10 @@ from onnx import TensorProto, helper
 
 from seedcc.backends import program as program_io
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import DEFAULT
 from seedcc.backends.isa import disassemble_one
 from seedcc.golden import ort_run
 from seedcc.models import mlp
+from seedcc.rtl_models.hwconfig import DEFAULT
 
 BATCH = 5
 FEATURES, CLASSES = 64, 10  # mlp() defaults

@@ -4,15 +4,16 @@ networks, unrolled by the exporter) are grouped, and their masks are stored once
 import numpy as np
 
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import SMALL
-from seedcc.compiler.codegen import generate
+from seedcc.backends.codegen import generate
 from seedcc.compiler.frontend import import_onnx
 from seedcc.compiler.passes.detect_folds import detect_folds
-from seedcc.compiler.pipeline import Options, compile_model, generated_calibration, run_passes
+from seedcc.compiler.pipeline import Options, generated_calibration, run_passes
+from seedcc.flow import compile_model
 from seedcc.golden import ort_run
 from seedcc.ir import Op, verify
 from seedcc.models import hidden_fold_cnn, small_cnn
 from seedcc.report import format_report
+from seedcc.rtl_models.hwconfig import SMALL
 
 
 def test_shared_layers_form_fold_groups():

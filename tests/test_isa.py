@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from seedcc.backends import isa, timing
-from seedcc.backends.hwconfig import DEFAULT, SMALL
 from seedcc.backends.isa import OPCODES, Field, Instruction
 from seedcc.errors import ProgramFormatError
+from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
 OP_NAMES = [op.name for op in OPCODES]
 RANDOM_PER_OPCODE = 300

@@ -7,11 +7,11 @@ import numpy as np
 from onnx import TensorProto, helper
 
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import SMALL
 from seedcc.compiler.memplan import plan_activations, roots
-from seedcc.compiler.pipeline import compile_model
+from seedcc.flow import compile_model
 from seedcc.ir import Op
 from seedcc.models import ModelBuilder, small_cnn
+from seedcc.rtl_models.hwconfig import SMALL
 
 
 def chain(channels: int = 32, size: int = 32, depth: int = 4):

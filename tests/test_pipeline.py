@@ -26,12 +26,12 @@ from conftest import EXAMPLE_MODELS, SAMPLE_MODELS, load_model, sample_path
 from seedcc import api
 from seedcc.backends import program as program_io
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import DEFAULT, SMALL
 from seedcc.backends.program import Program
 from seedcc.compiler import pipeline
-from seedcc.compiler.pipeline import Compiled, compile_model
 from seedcc.errors import CapacityError
+from seedcc.flow import Compiled, compile_model
 from seedcc.golden import ort_run
+from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
 ALL_MODELS = [*EXAMPLE_MODELS, *SAMPLE_MODELS]
 CNN_MODELS = ["small_cnn", "small_cnn_codes3", *SAMPLE_MODELS]

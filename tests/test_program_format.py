@@ -13,9 +13,9 @@ import pytest
 
 from seedcc.backends import isa
 from seedcc.backends import program as pio
-from seedcc.backends.hwconfig import SMALL
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError, ProgramFormatError
+from seedcc.rtl_models.hwconfig import SMALL
 
 
 def sample_program() -> Program:

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 from seedcc.backends import isa, refsim, timing
-from seedcc.backends.hwconfig import DEFAULT, SMALL, HwConfig
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import generator_by_id, get_generator, sign_bits_reference
+from seedcc.rtl_models.hwconfig import DEFAULT, SMALL, HwConfig
 
 REC = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import SMALL
-from seedcc.compiler.codegen import input_splits
-from seedcc.compiler.pipeline import compile_model
+from seedcc.backends.codegen import input_splits
 from seedcc.errors import CapacityError
+from seedcc.flow import compile_model
 from seedcc.models import mlp, small_cnn
 from seedcc.rtl_models.generators import get_generator, group_start_states
+from seedcc.rtl_models.hwconfig import SMALL
 
 TINY_MASK = replace(SMALL, mask_sram_bytes=128)
 

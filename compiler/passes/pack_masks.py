@@ -8,10 +8,10 @@ travel with the mask when the weights are stored instead of regenerated).
 
 from __future__ import annotations
 
-from seedcc.backends.hwconfig import HwConfig
-from seedcc.backends.masks import code_bits_for, pack_block
 from seedcc.errors import CapacityError
 from seedcc.ir import Graph, Op
+from seedcc.rtl_models.hwconfig import HwConfig
+from seedcc.rtl_models.masks import code_bits_for, pack_block
 
 
 def pack_masks(g: Graph, config: HwConfig) -> Graph:

@@ -4,7 +4,7 @@ Every activation value gets a symmetric per-tensor scale s (int8 q = rint(x / s)
 s = max|x| / 127 over the calibration batch. Values that are the same bytes in memory
 (FLATTEN/RESHAPE outputs) and MAXPOOL outputs share their input's scale, so those ops
 need no arithmetic. The per-channel requantisation constants are derived from these
-scales at code generation (seedcc.compiler.codegen).
+scales at code generation (seedcc.backends.codegen).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ import onnx
 
 import seedcc
 from seedcc import models
-from seedcc.backends.hwconfig import SMALL
 from seedcc.report import format_report
+from seedcc.rtl_models.hwconfig import SMALL
 
 
 def main() -> int:

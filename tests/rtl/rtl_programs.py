@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seedcc.backends import masks, timing
-from seedcc.backends.hwconfig import SMALL, HwConfig
+from seedcc.backends import timing
 from seedcc.backends.isa import Instruction, make
 from seedcc.backends.program import Program
-from seedcc.rtl_models import numerics
+from seedcc.rtl_models import masks, numerics
 from seedcc.rtl_models.generators import generator_by_id
+from seedcc.rtl_models.hwconfig import SMALL, HwConfig
 
 ACT, MASK, PARAM = 0, 1, 2
 

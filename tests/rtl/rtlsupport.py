@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from seedcc.backends import rtlrun, simulator
-from seedcc.backends.hwconfig import SMALL
+from seedcc.rtl_models.hwconfig import SMALL
 
 HERE = Path(__file__).resolve().parent  # the cocotb modules (tb_*.py) live here
 DRAM_BYTES = 1 << 16  # testbench DRAM model size for the hand-built programs

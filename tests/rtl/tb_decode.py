@@ -14,9 +14,9 @@ import cocotb
 from cocotb.triggers import Timer
 
 from seedcc.backends import isa
+from seedcc.backends.gen_header import union_fields
 from seedcc.backends.simulator import load_test_args
 from seedcc.errors import ProgramFormatError
-from seedcc.rtl_models.gen_header import union_fields
 
 
 def random_instruction(op: isa.Opcode, rng: random.Random) -> isa.Instruction:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from rtlsupport import HERE, blocks_build
 
-from seedcc.backends.hwconfig import SMALL
 from seedcc.backends.simulator import run_test
+from seedcc.rtl_models.hwconfig import SMALL
 
 pytestmark = pytest.mark.rtl
 

@@ -16,9 +16,9 @@ from conftest import sample_path
 import seedcc
 from seedcc import models
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import SMALL
 from seedcc.backends.rtlrun import run_on_rtl
 from seedcc.backends.vectors import load_vectors
+from seedcc.rtl_models.hwconfig import SMALL
 
 pytestmark = pytest.mark.rtl
 

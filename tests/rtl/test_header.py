@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from seedcc.rtl_models import gen_header
+from seedcc.backends import gen_header
 
 
 def test_header_is_regenerated_byte_for_byte():
@@ -16,7 +16,7 @@ def test_header_is_regenerated_byte_for_byte():
                  min(len(committed), len(fresh)))
         line = committed[:i].count(b"\n") + 1
         raise AssertionError(f"{gen_header.HEADER_PATH} differs from the ISA table at byte {i} "
-                             f"(line {line}); run `python -m seedcc.rtl_models.gen_header`")
+                             f"(line {line}); run `python -m seedcc.backends.gen_header`")
 
 
 def test_decoder_has_every_field():

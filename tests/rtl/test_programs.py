@@ -15,10 +15,10 @@ from rtl_programs import CASES
 from rtlsupport import DRAM_BYTES, accel_build
 
 from seedcc.backends import refsim
-from seedcc.backends.hwconfig import SMALL
 from seedcc.backends.rtlrun import TESTBENCH
 from seedcc.backends.simulator import run_test
 from seedcc.backends.vectors import load_vectors, write_vectors
+from seedcc.rtl_models.hwconfig import SMALL
 
 
 @pytest.mark.rtl

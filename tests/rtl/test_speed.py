@@ -10,10 +10,10 @@ import pytest
 from rtl_programs import case_conv_large
 from rtlsupport import DRAM_BYTES, accel_build
 
-from seedcc.backends.hwconfig import SMALL
 from seedcc.backends.rtlrun import TESTBENCH
 from seedcc.backends.simulator import run_test
 from seedcc.backends.vectors import write_vectors
+from seedcc.rtl_models.hwconfig import SMALL
 
 pytestmark = [pytest.mark.rtl, pytest.mark.slow]
 

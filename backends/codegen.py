@@ -15,14 +15,14 @@ import math
 import numpy as np
 
 from seedcc.backends import isa
-from seedcc.backends.hwconfig import GROUP, HwConfig
-from seedcc.backends.masks import row_bytes
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import ALIAS_OPS, plan_activations
 from seedcc.errors import CapacityError, ModelStructureError
 from seedcc.ir import Graph, Node, Op, as_chw
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import get_generator, group_start_states
+from seedcc.rtl_models.hwconfig import GROUP, HwConfig
+from seedcc.rtl_models.masks import row_bytes
 
 REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
 

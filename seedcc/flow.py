@@ -1,0 +1,64 @@
+"""The whole compile flow: ONNX -> IR (front end) -> passes -> program (code generation).
+
+`compile_model` is what `seedcc.compile` and `seedcc compile` run. Compiling the same
+model with the same options always gives the same program, byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+
+from seedcc.backends.codegen import generate
+from seedcc.backends.program import Program
+from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.pipeline import (
+    CALIB_SAMPLES,
+    CALIB_SEED,
+    Options,
+    check_calibration,
+    generated_calibration,
+    run_passes,
+)
+from seedcc.ir import Graph, Op
+from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Compiled:
+    program: Program
+    graph: Graph  # after the last pass
+    frontend_graph: Graph  # as the front end produced it
+    notes: tuple[str, ...] = field(default=())
+
+
+def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.ndarray] | None = None,
+                  config: HwConfig = DEFAULT, log: Callable[[str], None] = _quiet) -> Compiled:
+    """Compile `source`; `log` receives one line per stage (the CLI prints them)."""
+    t0 = time.perf_counter()
+    front = import_onnx(source)
+    log(f"front end: {len(front.nodes)} IR nodes, {len(front.ops(Op.CONV))} weight layers "
+        f"({time.perf_counter() - t0:.2f} s)")
+    notes = list(front.notes)
+    if calib is None:
+        calib = generated_calibration(front)
+        notes.append(f"calibrated on {CALIB_SAMPLES} generated N(0, 1) inputs (seed {CALIB_SEED}); "
+                     f"give --calib with real inputs for better int8 accuracy")
+    else:
+        calib = check_calibration(front, calib)
+    g = run_passes(front, Options(config=config, calib=calib), log=log)
+    t0 = time.perf_counter()
+    program = generate(g, config)
+    notes = notes + [n for n in g.notes if n not in notes]
+    log(f"code generation: {len(program.instructions)} instructions ({time.perf_counter() - t0:.2f} s)")
+    program.manifest["notes"] = notes
+    return Compiled(program, g, front, tuple(notes))
