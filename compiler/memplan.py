@@ -16,7 +16,6 @@ import math
 from seedcc.errors import CapacityError
 from seedcc.ir import Graph, Node, Op
 
-ALIAS_OPS = (Op.FLATTEN, Op.RESHAPE)
 ALIGN = 16
 
 
@@ -52,7 +51,7 @@ def roots(g: Graph) -> dict[str, str]:
     """Value -> the value whose storage it uses."""
     root = {v: v for v in g.values}
     for n in g.nodes:
-        if n.op in ALIAS_OPS:
+        if n.op.spec.alias:
             root[n.output] = root[n.inputs[0]]
     return root
 
@@ -99,7 +98,43 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
     for v in g.inputs:
         place(v, 0)
     for i, n in enumerate(g.nodes):
-        if n.op in ALIAS_OPS or (n.op is Op.ADD and in_place(n, i)):
+        if n.op.spec.alias or (n.op is Op.ADD and in_place(n, i)):
             continue
         place(n.output, i)
     return {v: addr[root[v]] for v in g.values if root[v] in addr}
+
+
+class Arena:
+    """Placement in one on-chip SRAM during code generation (mask rows, parameter tables).
+
+    `alloc` puts a buffer at the lowest aligned address where it fits between the live
+    ones; `release` frees it when its last reader has been emitted. `peak` is the highest
+    byte in use at any time: what the layer schedule needs of this SRAM.
+    """
+
+    def __init__(self, space: str, capacity: int, align: int = ALIGN):
+        self.space, self.capacity, self.align = space, capacity, align
+        self.live: dict[int, int] = {}  # address -> size
+        self.peak = 0
+
+    def alloc(self, size: int, what: str) -> int:
+        at = 0
+        for a, s in sorted(self.live.items()):
+            if at + size <= a:
+                break
+            at = max(at, -(-(a + s) // self.align) * self.align)
+        if at + size > self.capacity:
+            used = sum(self.live.values())
+            raise CapacityError(f"{what} needs {size} bytes of {self.space} SRAM, which holds "
+                                f"{self.capacity}" + (f" ({used} in use)" if used else ""))
+        self.live[at] = size
+        self.peak = max(self.peak, at + size)
+        return at
+
+    def release(self, addr: int) -> None:
+        del self.live[addr]
+
+
+def activation_peak(g: Graph, addr: dict[str, int]) -> int:
+    """The highest act SRAM byte any planned activation occupies."""
+    return max((addr[v] + math.prod(g.values[v].shape) for v in addr), default=0)

@@ -12,12 +12,11 @@ from onnx import numpy_helper, shape_inference
 from onnx.reference import ReferenceEvaluator
 
 from seedcc.errors import BadInputError, UnsupportedOpError
+from seedcc.ir.ops import onnx_ops
 
-#: ops that may consume activations (DESIGN.md §3); any op may appear in constant subgraphs
-DYNAMIC_OPS = frozenset({
-    "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Add", "MaxPool", "AveragePool",
-    "GlobalAveragePool", "Flatten", "Reshape", "Identity",
-})
+#: ops that may consume activations: every ONNX spelling in the op table, and Identity;
+#: any op may appear in constant subgraphs (folded here)
+DYNAMIC_OPS = frozenset(onnx_ops()) | {"Identity"}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import networkx as nx
 
 from seedcc.errors import IRVerificationError
 from seedcc.ir.graph import Graph
-from seedcc.ir.ops import ARITY, REQUIRED_ATTRS, infer_shape
+from seedcc.ir.ops import infer_shape
 
 
 def verify(g: Graph, after: str = "front end") -> Graph:
@@ -39,11 +39,11 @@ def verify(g: Graph, after: str = "front end") -> Graph:
         if n.name in names:
             fail(f"{where}: duplicate node name")
         names.add(n.name)
-        if len(n.inputs) != ARITY.get(n.op, 1):
-            fail(f"{where}: takes {ARITY.get(n.op, 1)} inputs, has {len(n.inputs)}")
+        if len(n.inputs) != n.op.spec.arity:
+            fail(f"{where}: takes {n.op.spec.arity} inputs, has {len(n.inputs)}")
         if len(n.outputs) != 1:
             fail(f"{where}: must have exactly one output, has {len(n.outputs)}")
-        for a in REQUIRED_ATTRS.get(n.op, ()):
+        for a in n.op.spec.attrs:
             if a not in n.attrs:
                 fail(f"{where}: missing attribute {a!r}")
         for v in n.inputs:

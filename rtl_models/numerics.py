@@ -12,6 +12,8 @@ import numpy as np
 INT8_MIN, INT8_MAX = -128, 127
 MULT_BITS = 16  # signed multiplier width in REQ/ADD/AVGPOOL
 SHIFT_MAX = 63  # 6-bit shift field
+#: one REQ parameter record per output channel in the param SRAM (8 bytes, little-endian)
+REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
 
 
 def _half(shift: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from seedcc.backends import refsim
-from seedcc.backends.codegen import input_splits
+from seedcc.backends.tiling import input_splits
 from seedcc.errors import CapacityError
 from seedcc.flow import compile_model
 from seedcc.models import mlp, small_cnn

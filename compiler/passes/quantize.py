@@ -2,9 +2,9 @@
 
 Every activation value gets a symmetric per-tensor scale s (int8 q = rint(x / s)),
 s = max|x| / 127 over the calibration batch. Values that are the same bytes in memory
-(FLATTEN/RESHAPE outputs) and MAXPOOL outputs share their input's scale, so those ops
-need no arithmetic. The per-channel requantisation constants are derived from these
-scales at code generation (seedcc.backends.codegen).
+(FLATTEN/RESHAPE outputs) and MAXPOOL outputs share their input's scale (`OpDef.same_scale`),
+so those ops need no arithmetic. The per-channel requantisation constants are derived from these
+scales at code generation (seedcc.ir.ops.conv).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from seedcc.compiler.interpret import run_graph
-from seedcc.ir import Graph, Op
-
-SAME_SCALE = (Op.FLATTEN, Op.RESHAPE, Op.MAXPOOL)
+from seedcc.ir import Graph
 
 
 def calibration_scale(x: np.ndarray) -> float:
@@ -29,7 +27,7 @@ def quantize(g: Graph, calib: dict[str, np.ndarray]) -> Graph:
     env = run_graph(g, calib)
     scales = {name: calibration_scale(env[name]) for name in g.values}
     for n in g.nodes:  # topological, so the source scale is final when copied
-        if n.op in SAME_SCALE:
+        if n.op.spec.same_scale:
             scales[n.output] = scales[n.inputs[0]]
     values = {k: replace(v, dtype="int8", scale=scales[k]) for k, v in g.values.items()}
     return g.with_nodes(g.nodes, values=values)

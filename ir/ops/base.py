@@ -1,0 +1,120 @@
+"""The contract of an IR op definition, and the helpers op files share.
+
+Each op (or small op family) is one `OpDef` subclass in one file of this package, in the
+style of onnx's reference evaluator: the file is the single place that says
+
+- `onnx`: the ONNX op types the front end lowers to it, and `from_onnx`, how;
+- `attrs` / `arity`: the attributes it must carry and how many inputs it takes;
+- `infer`: its output shape (the front end and the verifier both use it);
+- `reference`: its float semantics on a batch (the interpreter, calibration);
+- `lower`: the accelerator instructions it becomes (code generation);
+- `cost`: the arithmetic work of one sample (reports, PE utilisation);
+- `alias` / `same_scale`: facts the memory planner and the quantiser read.
+
+Subclasses register themselves; `seedcc.ir.ops` discovers every module of this package,
+so adding an op is adding one file. `from_onnx` and `lower` receive a context object from
+the layer that calls them (the front end's `OnnxContext`, the back end's `Emitter`), so
+this layer imports neither onnx nor the back end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from seedcc.errors import ModelStructureError
+
+Shape = tuple[int, ...]
+
+#: every OpDef subclass by IR op name, in definition order
+REGISTRY: dict[str, type[OpDef]] = {}
+
+
+class OpDef:
+    """One IR op. Methods are static: an op definition has no state."""
+
+    name: ClassVar[str] = ""  # IR op name (the `Op` enum's value)
+    onnx: ClassVar[tuple[str, ...]] = ()  # ONNX op types on activations lowered to this op
+    attrs: ClassVar[tuple[str, ...]] = ()  # attributes every node of this op carries
+    arity: ClassVar[int] = 1
+    alias: ClassVar[bool] = False  # the output is the input's bytes: no code, shared storage
+    same_scale: ClassVar[bool] = False  # the int8 output keeps the input's scale
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            if cls.name in REGISTRY:
+                raise TypeError(f"two definitions of IR op {cls.name!r}")
+            REGISTRY[cls.name] = cls
+
+    @staticmethod
+    def from_onnx(ctx: Any, node: Any, name: str, attrs: Mapping[str, Any]) -> None:
+        """Lower one ONNX node (whose op type is in `onnx`) through the front end's context."""
+        raise NotImplementedError
+
+    @staticmethod
+    def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+        """Output shape for these input shapes; ValueError says what does not fit."""
+        return ins[0]
+
+    @staticmethod
+    def reference(node: Any, ins: list[np.ndarray]) -> np.ndarray:
+        """Float32 output for a batch of inputs (batch axis first)."""
+        raise NotImplementedError
+
+    @classmethod
+    def lower(cls, node: Any, em: Any) -> None:
+        """Emit the node's instructions. Ops that only exist before `fuse_epilogues` folds
+        them into a neighbour keep this default, which explains why they cannot run."""
+        raise ModelStructureError(
+            f"node {node.name}: a standalone {cls.name} (not right after a Conv/Gemm/MatMul or Add) "
+            f"cannot run on the accelerator")
+
+    @staticmethod
+    def cost(node: Any, ins: list[Shape], out: Shape) -> int:
+        """Arithmetic operations of one sample (a MAC counts one)."""
+        return 0
+
+
+# -- shared helpers ----------------------------------------------------------------------
+def window_out(size: int, k: int, stride: int, pad_lo: int, pad_hi: int) -> int:
+    return (size + pad_lo + pad_hi - k) // stride + 1
+
+
+def as_chw(shape: Shape) -> tuple[int, int, int]:
+    """View a (C, H, W) or (F,) activation as (C, H, W); vectors are (F, 1, 1)."""
+    if len(shape) == 3:
+        return shape  # type: ignore[return-value]
+    if len(shape) == 1:
+        return (shape[0], 1, 1)
+    raise ValueError(f"activation shape {shape} is neither (C, H, W) nor (F,)")
+
+
+def pads4(attrs: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """ONNX `pads` of a 2-D window op as (top, left, bottom, right)."""
+    p = list(attrs.get("pads", [0, 0, 0, 0]))
+    return (int(p[0]), int(p[1]), int(p[2]), int(p[3]))
+
+
+def pair(attrs: Mapping[str, Any], key: str, default: int = 1) -> tuple[int, int]:
+    v = attrs.get(key, [default, default])
+    return (int(v[0]), int(v[1]))
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, stride: tuple[int, int], pads: tuple[int, int, int, int],
+           fill: float = 0.0) -> np.ndarray:
+    """(B, C, H, W) -> (B, OH, OW, C, kh, kw) windows (a view where possible)."""
+    pt, pl, pb, pr = pads
+    if any(pads):
+        x = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=fill)
+    win = sliding_window_view(x, (kh, kw), axis=(2, 3))  # B, C, OH', OW', kh, kw
+    win = win[:, :, :: stride[0], :: stride[1]]
+    return win.transpose(0, 2, 3, 1, 4, 5)
+
+
+def channel(v: np.ndarray, ndim: int) -> np.ndarray:
+    """Broadcast a per-channel vector against (B, C, ...) of rank `ndim`."""
+    return np.asarray(v).reshape((1, -1) + (1,) * (ndim - 2))

@@ -1,0 +1,47 @@
+"""BATCHNORM: inference batch normalisation (ONNX BatchNormalization).
+
+Attributes `gamma`, `beta`, `mean`, `var` (float64 per channel) and `eps`. It never runs on
+its own: `fuse_epilogues` folds it into the layer before it (requantisation absorbs it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from seedcc.errors import ModelStructureError
+from seedcc.ir.ops.base import OpDef, Shape, as_chw, channel
+
+
+class BatchNorm(OpDef):
+    name = "batchnorm"
+    onnx = ("BatchNormalization",)
+    attrs = ("gamma", "beta", "mean", "var", "eps")
+
+    @staticmethod
+    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+        if a.get("training_mode", 0):
+            raise ModelStructureError(f"{ctx.where}: node {name}: training-mode BatchNormalization")
+        g, b, m, v = (ctx.const(i, name).astype(np.float64) for i in node.input[1:5])
+        ctx.emit(BatchNorm, name, node.input[:1], node.output[0], gamma=g, beta=b, mean=m, var=v,
+                 eps=float(a.get("epsilon", 1e-5)))
+
+    @staticmethod
+    def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+        c = as_chw(ins[0])[0]
+        for key in ("gamma", "beta", "mean", "var"):
+            if len(attrs[key]) != c:
+                raise ValueError(f"{key} has {len(attrs[key])} entries for {c} channels")
+        return ins[0]
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        x, a = ins[0], n.attrs
+        s = a["gamma"] / np.sqrt(a["var"] + a["eps"])
+        return (x - channel(a["mean"], x.ndim)) * channel(s, x.ndim) + channel(a["beta"], x.ndim)
+
+    @staticmethod
+    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
+        return 2 * int(np.prod(out))

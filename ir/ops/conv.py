@@ -1,0 +1,172 @@
+"""CONV: a masked convolution or dense layer (ONNX Conv, Gemm, MatMul with a constant weight).
+
+Attributes: `weight` (a `WeightSpec`, canonical (O, I, KH, KW)), `stride`, `pads`, `bias`;
+after `fuse_epilogues` also `affine` = (a, b) per output channel (y = a·(W x) + b) and
+`relu`; after `pack_masks` `mask_blocks`, `code_bits`, `stored_signs`; in a fold group
+`fold` = (group, iteration). A dense layer reads its (F,) input as F channels of 1x1.
+
+Lowering (docs/compiler.md): the layer's parameter table (lane start states of every
+input-channel split, then one requantisation record per output channel) goes to the
+param SRAM; per channel block the mask rows are loaded and the lanes set (SETGEN), then
+MAC + REQ run over pixel chunks that fit the accumulators. A layer split by input channel
+accumulates its parts, each starting its lanes from jumped-ahead states (the regeneration
+schedule); `em.conv_tiling` (the back end's tiling planner) chooses blocks, chunks and
+splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from seedcc.errors import ModelStructureError
+from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, pads4, pair, window_out
+from seedcc.rtl_models import numerics
+from seedcc.rtl_models.generators import get_generator, group_start_states
+from seedcc.rtl_models.hwconfig import GROUP
+from seedcc.rtl_models.masks import row_bytes
+
+
+def conv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads: tuple[int, int, int, int]) -> np.ndarray:
+    """x (B, C, H, W) or (B, F); w (O, I, KH, KW) -> (B, O, OH, OW) or (B, O)."""
+    o = w.shape[0]
+    if x.ndim == 2:
+        return x @ w.reshape(o, -1).T
+    cols = im2col(x, w.shape[2], w.shape[3], stride, pads)
+    b, oh, ow = cols.shape[:3]
+    out = cols.reshape(b * oh * ow, -1) @ w.reshape(o, -1).T
+    return out.reshape(b, oh, ow, o).transpose(0, 3, 1, 2)
+
+
+def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Per-channel REQ records for y = a·(W x) + b, and (a, b, weight scale) for the float mode."""
+    w = n.attrs["weight"]
+    a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
+    wscale = w.scale * w.multiplier
+    acc_unit = a * wscale * x_scale  # real value of one accumulator step, per channel
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bias = np.where(acc_unit != 0, np.rint(b / acc_unit), 0)
+    rec = np.zeros(len(a), numerics.REQ_RECORD)
+    rec["bias"] = np.clip(bias, -(2**31), 2**31 - 1)
+    for ch in range(len(a)):
+        rec["mult"][ch], rec["shift"][ch] = numerics.quantize_multiplier(acc_unit[ch] / y_scale)
+    return rec, a, b, wscale
+
+
+class Conv(OpDef):
+    name = "conv"
+    onnx = ("Conv", "Gemm", "MatMul")
+    attrs = ("weight", "stride", "pads")
+
+    @staticmethod
+    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+        op, ins = node.op_type, list(node.input)
+        w = ctx.const(ins[1], name)
+        if op == "Conv":
+            if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
+                raise ModelStructureError(f"{ctx.where}: node {name}: grouped or dilated Conv is not supported")
+            if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+                raise ModelStructureError(f"{ctx.where}: node {name}: auto_pad is not supported; use explicit pads")
+            bias = ctx.const(ins[2], name) if len(ins) > 2 and ins[2] else None
+            spec = ctx.weight(node, name, w)
+            stride, pads = pair(a, "strides"), pads4(a)
+        else:
+            if op == "Gemm" and a.get("transA", 0):
+                raise ModelStructureError(f"{ctx.where}: node {name}: Gemm with transA=1 is not supported")
+            if w.ndim != 2:
+                raise ModelStructureError(f"{ctx.where}: node {name}: {op} weight must be 2-D, is {w.shape}")
+            spec = ctx.weight(node, name, w, trans_b=a.get("transB", 0), alpha=float(a.get("alpha", 1.0)))
+            bias = None
+            if op == "Gemm" and len(ins) > 2 and ins[2]:
+                bias = np.broadcast_to(ctx.const(ins[2], name) * a.get("beta", 1.0), (spec.shape[0],))
+            stride, pads = (1, 1), (0, 0, 0, 0)
+        ctx.emit(Conv, name, ins[:1], node.output[0], weight=spec, stride=stride, pads=pads,
+                 bias=None if bias is None else np.asarray(bias, np.float32))
+
+    @staticmethod
+    def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+        o, i, kh, kw = attrs["weight"].shape
+        if len(ins[0]) == 1:
+            if ins[0][0] != i * kh * kw or (kh, kw) != (1, 1):
+                raise ValueError(f"dense layer expects {i} features, input has {ins[0][0]}")
+            return (o,)
+        c, h, wd = as_chw(ins[0])
+        if c != i:
+            raise ValueError(f"weight expects {i} input channels, input has {c}")
+        (sh, sw), (pt, pl, pb, pr) = attrs["stride"], attrs["pads"]
+        return (o, window_out(h, kh, sh, pt, pb), window_out(wd, kw, sw, pl, pr))
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        a = n.attrs
+        y = conv2d(ins[0], a["weight"].effective(), a["stride"], a["pads"])
+        shape = (1, -1) + (1,) * (y.ndim - 2)
+        if a.get("affine") is not None:
+            scale, shift = a["affine"]
+            y = y * np.reshape(scale, shape) + np.reshape(shift, shape)
+        elif a.get("bias") is not None:
+            y = y + np.reshape(a["bias"], shape)
+        return np.maximum(y, 0) if a.get("relu") else y
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        w, x, y = n.attrs["weight"], em.value(n.inputs[0]), em.value(n.output)
+        o, _, kh, kw = w.shape
+        _, h, wd = as_chw(x.shape)
+        _, _, ow = as_chw(y.shape)
+        npix, steps = int(np.prod(as_chw(y.shape)[1:])), kh * kw
+        plan = em.conv_tiling(n)
+        rec, a, b, wscale = requant_records(n, x.scale, y.scale)
+        groups = -(-o // GROUP)
+        table = b""
+        if w.regenerated:  # lane start states for each input-channel split (jump-ahead)
+            gen = get_generator(w.generator)
+            starts = group_start_states(w.generator, w.seed, groups)
+            table = b"".join(np.array([gen.jump(int(st), i0 * steps) for st in starts], "<u8").tobytes()
+                             for i0, _ in plan.splits)
+        param = em.load("param", table + rec.tobytes(), f"layer {n.name}")
+        gen_id = get_generator(w.generator).gen_id if w.regenerated else 0
+        code_bits, signs = n.attrs["code_bits"], n.attrs["stored_signs"]
+        mask_bytes = 0
+
+        def load_rows(blk: int, k: int, oc0: int, occ: int) -> int:
+            nonlocal mask_bytes
+            i0, i1 = plan.splits[k]
+            rb = row_bytes(occ, code_bits, signs)
+            part = n.attrs["mask_blocks"][blk][i0 * steps * rb:i1 * steps * rb]
+            at = em.load("mask", part, f"layer {n.name} block {blk}", shared="fold" in n.attrs)
+            mask_bytes += len(part)
+            if w.regenerated:
+                em.emit("SETGEN", gen_id=gen_id, param_addr=param + 8 * (k * groups + oc0 // GROUP),
+                        count=-(-occ // GROUP))
+            return at
+
+        for blk, (oc0, occ) in enumerate(plan.blocks):
+            rows = load_rows(blk, 0, oc0, occ) if len(plan.splits) == 1 else None
+            for p0, pc in plan.chunks[blk]:
+                for k, (i0, i1) in enumerate(plan.splits):
+                    at = rows if rows is not None else load_rows(blk, k, oc0, occ)
+                    em.emit("MAC", in_addr=em.addr(n.inputs[0]) + i0 * h * wd, acc_addr=0, in_c=i1 - i0,
+                            in_h=h, in_w=wd, out_w=ow, kh=kh, kw=kw, stride_h=n.attrs["stride"][0],
+                            stride_w=n.attrs["stride"][1], pad_t=n.attrs["pads"][0], pad_l=n.attrs["pads"][1],
+                            oc_count=occ, pix_start=p0, pix_count=pc, mask_addr=at, code_bits=code_bits,
+                            stored_signs=int(signs), accumulate=int(k > 0))
+                    if rows is None:
+                        em.release("mask", at)
+                em.emit("REQ", acc_addr=0, out_addr=em.addr(n.output) + oc0 * npix + p0, oc_count=occ,
+                        pix_count=pc, out_plane=npix, param_addr=param + len(table) + 8 * oc0,
+                        relu=int(bool(n.attrs.get("relu"))))
+                em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
+            if rows is not None:
+                em.release("mask", rows)
+        em.release("param", param)
+        em.layer_done(n, mask_bytes=mask_bytes, param_bytes=len(table) + o * 8,
+                      blocks=len(plan.blocks), input_splits=len(plan.splits))
+
+    @staticmethod
+    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
+        o, i, kh, kw = n.attrs["weight"].shape
+        _, oh, ow = as_chw(out)
+        return o * i * kh * kw * oh * ow

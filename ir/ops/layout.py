@@ -1,0 +1,67 @@
+"""FLATTEN and RESHAPE (ONNX Flatten, Reshape): a new shape over the same bytes.
+
+Row-major (C, H, W) is already flat, so both are aliases: the memory planner gives the
+output its input's storage, the quantiser its input's scale, and they emit no code.
+RESHAPE carries `shape` (one sample); a reshape to a vector is a FLATTEN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from seedcc.errors import ModelStructureError
+from seedcc.ir.ops.base import OpDef, Shape
+
+
+def _from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+    if node.op_type == "Flatten" and a.get("axis", 1) != 1:
+        raise ModelStructureError(f"{ctx.where}: node {name}: Flatten must keep the batch axis (axis=1)")
+    target = ctx.sample_shape(node.output[0], name)
+    if len(target) == 1:
+        ctx.emit(Flatten, name, node.input[:1], node.output[0])
+    else:
+        ctx.emit(Reshape, name, node.input[:1], node.output[0], shape=target)
+
+
+class Flatten(OpDef):
+    name = "flatten"
+    onnx = ("Flatten", "Reshape")
+    alias = same_scale = True
+    from_onnx = staticmethod(_from_onnx)
+
+    @staticmethod
+    def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+        return (math.prod(ins[0]),)
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        return ins[0].reshape(ins[0].shape[0], -1)
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        pass
+
+
+class Reshape(OpDef):
+    name = "reshape"
+    attrs = ("shape",)
+    alias = same_scale = True
+
+    @staticmethod
+    def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+        target = tuple(attrs["shape"])
+        if math.prod(target) != math.prod(ins[0]):
+            raise ValueError(f"cannot reshape {ins[0]} to {target}")
+        return target
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        return ins[0].reshape((ins[0].shape[0], *n.attrs["shape"]))
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        pass

@@ -1,0 +1,135 @@
+"""Pooling: MAXPOOL and AVGPOOL over windows (ONNX MaxPool, AveragePool), GLOBALAVGPOOL
+(ONNX GlobalAveragePool).
+
+Attributes `kernel`, `stride`, `pads` (MAXPOOL/AVGPOOL). A max never changes the scale, so
+MAXPOOL keeps its input's; an average rescales through one multiplier and shift (1/window
+and the scale change). Lowering: one MAXPOOL or AVGPOOL instruction; a global average is an
+AVGPOOL whose window is the whole plane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from seedcc.errors import ModelStructureError
+from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, pads4, pair, window_out
+from seedcc.rtl_models import numerics
+
+
+def _window_shape(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+    c, h, wd = as_chw(ins[0])
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = attrs["kernel"], attrs["stride"], attrs["pads"]
+    return (c, window_out(h, kh, sh, pt, pb), window_out(wd, kw, sw, pl, pr))
+
+
+def _window_reference(n: Any, x: np.ndarray, is_max: bool) -> np.ndarray:
+    kh, kw = n.attrs["kernel"]
+    win = im2col(x, kh, kw, n.attrs["stride"], n.attrs["pads"], fill=-np.inf if is_max else 0.0)
+    red = win.max(axis=(4, 5)) if is_max else win.mean(axis=(4, 5))  # B, OH, OW, C
+    return red.transpose(0, 3, 1, 2)
+
+
+def _window_from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any], op: type[OpDef]) -> None:
+    if a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1, 1])):
+        raise ModelStructureError(f"{ctx.where}: node {name}: {node.op_type} with ceil_mode or dilations")
+    pads = pads4(a)
+    if op is AvgPool and any(pads):
+        raise ModelStructureError(f"{ctx.where}: node {name}: padded AveragePool is not supported")
+    ctx.emit(op, name, node.input[:1], node.output[0], kernel=tuple(int(k) for k in a["kernel_shape"]),
+             stride=pair(a, "strides"), pads=pads)
+
+
+def _lower(n: Any, em: Any, kernel: tuple[int, int], stride: tuple[int, int],
+           pads: tuple[int, int, int, int], opcode: str) -> None:
+    x, y = em.value(n.inputs[0]), em.value(n.output)
+    c, h, wd = as_chw(x.shape)
+    _, oh, ow = as_chw(y.shape)
+    fields = dict(in_addr=em.addr(n.inputs[0]), out_addr=em.addr(n.output), channels=c, in_h=h,
+                  in_w=wd, out_h=oh, out_w=ow, kh=kernel[0], kw=kernel[1], stride_h=stride[0],
+                  stride_w=stride[1], pad_t=pads[0], pad_l=pads[1])
+    if opcode == "AVGPOOL":
+        fields["mult"], fields["shift"] = numerics.quantize_multiplier(
+            x.scale / (y.scale * kernel[0] * kernel[1]))
+    em.emit(opcode, **fields)
+
+
+def _cost(kernel: tuple[int, int], out: Shape) -> int:
+    return int(np.prod(out)) * kernel[0] * kernel[1]
+
+
+class MaxPool(OpDef):
+    name = "maxpool"
+    onnx = ("MaxPool",)
+    attrs = ("kernel", "stride", "pads")
+    same_scale = True
+
+    @staticmethod
+    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+        _window_from_onnx(ctx, node, name, a, MaxPool)
+
+    infer = staticmethod(_window_shape)
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        return _window_reference(n, ins[0], is_max=True)
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        _lower(n, em, n.attrs["kernel"], n.attrs["stride"], n.attrs["pads"], "MAXPOOL")
+
+    @staticmethod
+    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
+        return _cost(n.attrs["kernel"], out)
+
+
+class AvgPool(OpDef):
+    name = "avgpool"
+    onnx = ("AveragePool",)
+    attrs = ("kernel", "stride", "pads")
+
+    @staticmethod
+    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+        _window_from_onnx(ctx, node, name, a, AvgPool)
+
+    infer = staticmethod(_window_shape)
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        return _window_reference(n, ins[0], is_max=False)
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        _lower(n, em, n.attrs["kernel"], n.attrs["stride"], n.attrs["pads"], "AVGPOOL")
+
+    @staticmethod
+    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
+        return _cost(n.attrs["kernel"], out)
+
+
+class GlobalAvgPool(OpDef):
+    name = "globalavgpool"
+    onnx = ("GlobalAveragePool",)
+
+    @staticmethod
+    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+        ctx.emit(GlobalAvgPool, name, node.input[:1], node.output[0])
+
+    @staticmethod
+    def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+        return (as_chw(ins[0])[0], 1, 1)
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        return ins[0].mean(axis=(2, 3), keepdims=True)
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        _, h, wd = as_chw(em.value(n.inputs[0]).shape)
+        _lower(n, em, (h, wd), (1, 1), (0, 0, 0, 0), "AVGPOOL")
+
+    @staticmethod
+    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
+        return int(np.prod(ins[0]))
