@@ -127,7 +127,7 @@ class Simulator:
 
     @staticmethod
     def _float_params(raw: Any) -> dict[int, tuple[int, int]]:
-        """Manifest ``float_params`` -> {REQ index: (offset, channels)}.
+        """Manifest ``float_params`` -> {instruction index: (offset, channels)} (REQ and ADD).
 
         Accepts the list form of backends/program.py (``{"instr", "offset", "channels"}``)
         and a mapping form ``{"<instr>": offset}`` or ``{"<instr>": {"offset", "channels"}}``;

@@ -275,6 +275,18 @@ class Machine:
         ab = np.frombuffer(self.float_section, dtype="<f4", count=2 * channels, offset=offset)
         return ab[:channels].astype(np.float64), ab[channels:].astype(np.float64)
 
+    def add_coefficients(self, idx: int, ins: Instruction) -> tuple[float, float]:
+        """Float mode: ADD computes a·fa + b·fb; (fa, fb) come from the float section when
+        the manifest has a one-channel entry for this instruction, else (1, 1)."""
+        if idx not in self.float_params:
+            return 1.0, 1.0
+        offset, channels = self.float_params[idx]
+        if channels != 1 or offset + 8 > len(self.float_section):
+            raise self.fail(idx, ins, f"float_params entry (offset {offset}, {channels} channels) of an "
+                                      f"ADD must be one (fa, fb) pair inside the float section")
+        fa, fb = np.frombuffer(self.float_section, dtype="<f4", count=2, offset=offset)
+        return float(fa), float(fb)
+
     def exec_add(self, idx: int, ins: Instruction) -> None:
         n = ins.length
         for what, addr in (("a", ins.a_addr), ("b", ins.b_addr), ("output", ins.out_addr)):
@@ -282,7 +294,8 @@ class Machine:
         a = self.act[:, ins.a_addr:ins.a_addr + n]
         b = self.act[:, ins.b_addr:ins.b_addr + n]
         if self.float_mode:
-            res = a + b
+            fa, fb = self.add_coefficients(idx, ins)
+            res = a * fa + b * fb
             self.act[:, ins.out_addr:ins.out_addr + n] = np.maximum(res, 0) if ins.relu else res
         else:
             out = np.empty_like(a)  # a, b and out may overlap: write back after computing

@@ -584,3 +584,26 @@ def test_empty_batch_and_float64_inputs() -> None:
     wide = refsim.run(prog, {"x": x.astype(np.float64)})
     np.testing.assert_array_equal(wide.outputs["y"], refsim.run(prog, {"x": x}).outputs["y"])
     assert empty.cycles == wide.cycles and empty.counters == wide.counters
+
+
+def test_float_mode_add_takes_its_coefficients_from_the_float_section() -> None:
+    """ADD without a float_params entry is a + b; with one it is a·fa + b·fb (here fa = -0.75,
+    fb = 0: a scaled copy of a, which is how a Mul by a constant runs)."""
+    def program(coeffs: tuple[float, float] | None) -> Program:
+        b = Builder()
+        b.input("a", (8,), 0.1, 0)
+        b.input("b", (8,), 0.1, 16)
+        idx = b.emit("ADD", a_addr=0, b_addr=16, out_addr=32, length=8, mult_a=1, mult_b=1, shift=0)
+        if coeffs is not None:
+            b.manifest["float_params"].append({"instr": idx, "offset": len(b.floats), "channels": 1})
+            b.floats.extend(np.array(coeffs, "<f4").tobytes())
+        b.output("y", (8,), 0.1, 32)
+        b.emit("HALT")
+        return b.program()
+
+    xa = np.arange(8, dtype=np.float32)[None] - 3.5
+    xb = np.full((1, 8), 2.0, np.float32)
+    plain = refsim.run(program(None), {"a": xa, "b": xb}, mode="float").outputs["y"]
+    scaled = refsim.run(program((-0.75, 0.0)), {"a": xa, "b": xb}, mode="float").outputs["y"]
+    np.testing.assert_array_equal(plain, xa + xb)
+    np.testing.assert_array_equal(scaled, xa * np.float32(-0.75))
