@@ -1,0 +1,56 @@
+"""SCALE: multiply an activation by a constant scalar (ONNX Mul or Div by a one-element
+constant), e.g. attention's 1/sqrt(d) or a fixed gain between layers.
+
+Attribute `factor` (float). Lowering needs no new hardware: the ADD instruction with both
+operands at the input and `mult_b = 0` computes sat8(x·m >> shift), m·2^-shift ≈
+factor·s_x/s_y; its float-mode coefficients (fa, fb) = (factor, 0) go to the float section.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from seedcc.errors import ModelStructureError
+from seedcc.ir.ops.base import OpDef, Shape
+from seedcc.rtl_models import numerics
+
+
+class Scale(OpDef):
+    name = "scale"
+    onnx = ("Mul", "Div")
+    attrs = ("factor",)
+
+    @staticmethod
+    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+        consts = [i for i in node.input if ctx.is_const(i)]
+        dyn = [i for i in node.input if not ctx.is_const(i)]
+        divisor_ok = node.op_type == "Mul" or (consts and node.input[1] == consts[0])
+        if len(dyn) != 1 or not divisor_ok or ctx.const(consts[0], name).size != 1:
+            raise ModelStructureError(
+                f"{ctx.where}: node {name}: {node.op_type} is supported only between an activation "
+                f"and a one-element constant{' divisor' if node.op_type == 'Div' else ''}")
+        c = float(ctx.const(consts[0], name).reshape(()))
+        if node.op_type == "Div" and c == 0.0:
+            raise ModelStructureError(f"{ctx.where}: node {name}: division by the constant 0")
+        ctx.emit(Scale, name, dyn, node.output[0], factor=c if node.op_type == "Mul" else 1.0 / c)
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        return ins[0] * np.float32(n.attrs["factor"])
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        x, y = em.value(n.inputs[0]), em.value(n.output)
+        mult, shift = numerics.quantize_multiplier(n.attrs["factor"] * x.scale / y.scale)
+        at = em.addr(n.inputs[0])
+        em.emit("ADD", a_addr=at, b_addr=at, out_addr=em.addr(n.output), length=math.prod(y.shape),
+                mult_a=mult, mult_b=0, shift=shift, relu=0)
+        em.float_affine(np.array([n.attrs["factor"]]), np.array([0.0]))
+
+    @staticmethod
+    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
+        return math.prod(out)
