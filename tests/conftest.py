@@ -24,7 +24,7 @@ from seedcc.rtl_models.generators import random_weights
 
 TESTS = Path(__file__).resolve().parent
 REPO_ROOT = TESTS.parent
-SAMPLES = REPO_ROOT.parent / "shared" / "samples"
+FIXTURES = TESTS / "fixtures"
 SNAPSHOTS = TESTS / "snapshots"
 UPDATE_SNAPSHOTS = os.environ.get("SEEDCC_UPDATE_SNAPSHOTS") == "1"
 
@@ -34,23 +34,25 @@ EXAMPLE_MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "small_cnn": small_cnn,
     "small_cnn_codes3": lambda: small_cnn(codes=3),
 }
-#: torch.onnx.export output in ../shared/samples (see its README.md)
+#: torch.onnx.export output in tests/fixtures (see its README.md)
 SAMPLE_MODELS = ("torch_export_unfolded", "torch_export_folded")
 
 
 # -- models ------------------------------------------------------------------------------
 def sample_path(name: str) -> Path:
-    """Path of a shared sample model; a missing file fails the test (never skips it)."""
-    path = SAMPLES / f"{name}.onnx"
+    """Path of a committed exporter sample model; a missing file fails the test (never
+    skips it)."""
+    path = FIXTURES / f"{name}.onnx"
     if not path.is_file():
-        pytest.fail(f"sample model {path} is missing: the front-end tests need the shared "
-                    f"samples folder {SAMPLES} (sibling of the repository, see its README.md)",
+        pytest.fail(f"sample model {path} is missing: it is committed in tests/fixtures; "
+                    f"restore it from git or regenerate it with "
+                    f"tests/fixtures/make_torch_samples.py (see tests/fixtures/README.md)",
                     pytrace=False)
     return path
 
 
 def load_model(name: str) -> onnx.ModelProto:
-    """A fresh copy of an example model or a shared sample, by name."""
+    """A fresh copy of an example model or an exporter sample, by name."""
     if name in EXAMPLE_MODELS:
         return EXAMPLE_MODELS[name]()
     return onnx.load(sample_path(name))

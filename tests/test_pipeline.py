@@ -1,12 +1,12 @@
 """End to end: ONNX -> compile_model -> program -> refsim, against onnxruntime.
 
-Every example model and both shared exporter samples are compiled and run on the reference
-model. Float mode must equal onnxruntime up to float32 summation order; int8 mode must
-agree on the top-1 class and stay within a few quantisation steps per layer. Compiling is
-deterministic (in process and across processes), a saved program runs like the original,
-tiling (DEFAULT vs SMALL vs a config that forces channel blocks and pixel chunks) never
-changes an integer, capacity errors name what does not fit, and `verify` catches a
-program whose float-mode affine was tampered with at the layer where it happens.
+Every example model and both exporter samples (tests/fixtures) are compiled and run on the
+reference model. Float mode must equal onnxruntime up to float32 summation order; int8
+mode must agree on the top-1 class and stay within a few quantisation steps per layer.
+Compiling is deterministic (in process and across processes), a saved program runs like
+the original, tiling (DEFAULT vs SMALL vs a config that forces channel blocks and pixel
+chunks) never changes an integer, capacity errors name what does not fit, and `verify`
+catches a program whose float-mode affine was tampered with at the layer where it happens.
 """
 
 from __future__ import annotations
