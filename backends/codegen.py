@@ -1,7 +1,7 @@
 """Code generation: a quantised, packed IR graph -> a `Program` (instructions + memory image).
 
 Inputs are DMA'd into the act SRAM, every node is lowered by its op's `lower` (the op
-table, `seedcc.ir.ops`; conv layers with the tiling planner, `seedcc.backends.tiling`),
+table, `seedcc.ir.ops`; conv layers following the `schedule_regeneration` pass's tiling and lane states),
 and outputs are DMA'd back. Activations sit where the memory planner put them
 (`seedcc.compiler.memplan.plan_activations`); mask rows and parameter tables get SRAM
 regions from an `Arena` per memory for as long as their instructions read them. The
@@ -16,7 +16,6 @@ import numpy as np
 
 from seedcc.backends import isa
 from seedcc.backends.program import Program
-from seedcc.backends.tiling import ConvTiling, plan_conv
 from seedcc.compiler.memplan import Arena, plan_activations
 from seedcc.errors import CapacityError
 from seedcc.ir import Graph, Node, Value
@@ -47,9 +46,6 @@ class Emitter:
     def addr(self, name: str) -> int:
         """Act SRAM address of an activation."""
         return self.act[name]
-
-    def conv_tiling(self, n: Node) -> ConvTiling:
-        return plan_conv(n, self.g.values[n.output].shape, self.cfg)
 
     # -- what lowering writes --------------------------------------------------------------
     def emit(self, op: str, **fields: int) -> None:

@@ -35,7 +35,8 @@ def test_fold_masks_are_stored_once_and_outputs_unchanged():
     folded = compile_model(model, config=SMALL).program
     front = import_onnx(model)
     opts = Options(config=SMALL, calib=generated_calibration(front))
-    unfolded = generate(run_passes(front, opts, ("fuse_epilogues", "quantize", "pack_masks")), SMALL)
+    unfolded = generate(run_passes(front, opts, ("fuse_epilogues", "quantize", "pack_masks",
+                                                         "schedule_regeneration")), SMALL)
 
     def mask_addrs(prog):
         return [ins.dram_addr for ins in prog.instructions if ins.op == "DMA_LOAD" and ins.space == 1]

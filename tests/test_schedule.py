@@ -1,17 +1,20 @@
-"""Regeneration schedule: layers whose mask rows exceed the mask SRAM are split by input
-channel; each part starts its generator lanes from jumped-ahead states and accumulates.
-Splitting must not change a single output bit."""
+"""Regeneration schedule (the `schedule_regeneration` pass): tiles, lane start states and
+generator steps. Layers whose mask rows exceed the mask SRAM are split by input channel;
+each part starts its generator lanes from jumped-ahead states and accumulates. Splitting
+must not change a single output bit."""
 
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from onnx import TensorProto, helper
 
 from seedcc.backends import refsim
-from seedcc.backends.tiling import input_splits
+from seedcc.compiler.tiling import input_splits
 from seedcc.errors import CapacityError
 from seedcc.flow import compile_model
-from seedcc.models import mlp, small_cnn
+from seedcc.ir import Op
+from seedcc.models import ModelBuilder, mlp, small_cnn
 from seedcc.rtl_models.generators import get_generator, group_start_states
 from seedcc.rtl_models.hwconfig import SMALL
 
@@ -62,3 +65,52 @@ def test_split_parts_start_from_jumped_lane_states():
 def test_one_input_channel_too_big_for_the_mask_sram():
     with pytest.raises(CapacityError, match="mask rows of one input channel"):
         compile_model(small_cnn(), config=replace(SMALL, mask_sram_bytes=16))
+
+
+def one_conv(cin: int = 16, cout: int = 32, hw: int = 6):
+    b = ModelBuilder("one_conv", seed=5)
+    y = b.node("Relu", [b.batchnorm(b.conv("x", cin, cout, 3, "c"), cout, "bn")], "relu")
+    return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", cin, hw, hw])],
+                   [helper.make_tensor_value_info(y, TensorProto.FLOAT, ["N", cout, hw, hw])])
+
+
+def test_regeneration_plan_counts_lane_steps_by_hand():
+    """16->32 channels, 3x3, 6x6 output on SMALL (2 lanes x 16 channels, 4 pixels): one block
+    of 32 channels = 2 lanes; 36 pixels fit the accumulators in one chunk = 9 pixel tiles;
+    each tile steps every lane once per (input channel, kernel position) = 16*9 = 144 times.
+    2 lanes x 144 steps x 9 tiles = 2592 steps for 32*16*9 = 4608 weights."""
+    c = compile_model(one_conv(), config=SMALL)
+    (layer,) = c.graph.ops(Op.CONV)
+    plan = layer.attrs["regen"]
+    assert (plan.policy, plan.lane_steps, plan.weights) == ("regenerate", 2592, 4608)
+    assert plan.steps_per_weight == pytest.approx(2592 / 4608)
+    x = {"x": np.random.default_rng(0).standard_normal((1, 16, 6, 6)).astype(np.float32)}
+    assert refsim.run(c.program, x).counters["gen_steps"] == 2592  # counted by executing MACs
+
+
+def test_lane_states_are_the_generator_stepped_i0_kh_kw_times():
+    """Each split's start states, checked by stepping the scalar generator one step at a time
+    (not through the jump tables the pass uses)."""
+    c = compile_model(small_cnn(), config=TINY_MASK)
+    layer = next(n for n in c.graph.ops(Op.CONV) if len(n.attrs["tiling"].splits) > 2)
+    w = layer.attrs["weight"]
+    gen = get_generator(w.generator)
+    steps = w.shape[2] * w.shape[3]
+    starts = group_start_states(w.generator, w.seed, -(-w.shape[0] // 16))
+    for (i0, _), states in zip(layer.attrs["tiling"].splits, layer.attrs["lane_states"]):
+        expect = []
+        for s in starts:
+            s = int(s)
+            for _ in range(i0 * steps):
+                s = gen.step(s)
+            expect.append(s)
+        assert list(states) == expect
+
+
+def test_refsim_generator_steps_match_the_schedule_on_every_layer():
+    for build, cfg in ((small_cnn, SMALL), (small_cnn, TINY_MASK), (mlp, SMALL)):
+        c = compile_model(build(), config=cfg)
+        planned = sum(n.attrs["regen"].lane_steps for n in c.graph.ops(Op.CONV))
+        decl = c.program.manifest["inputs"][0]
+        x = {decl["name"]: np.zeros((1, *decl["shape"]), np.float32)}
+        assert refsim.run(c.program, x).counters["gen_steps"] == planned

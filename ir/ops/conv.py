@@ -10,8 +10,8 @@ input-channel split, then one requantisation record per output channel) goes to 
 param SRAM; per channel block the mask rows are loaded and the lanes set (SETGEN), then
 MAC + REQ run over pixel chunks that fit the accumulators. A layer split by input channel
 accumulates its parts, each starting its lanes from jumped-ahead states (the regeneration
-schedule); `em.conv_tiling` (the back end's tiling planner) chooses blocks, chunks and
-splits.
+schedule). The `schedule_regeneration` pass has chosen the blocks, chunks and splits
+(`tiling`) and the lane start states of every split (`lane_states`); lowering follows them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, pads4, pair, window_out
 from seedcc.rtl_models import numerics
-from seedcc.rtl_models.generators import get_generator, group_start_states
+from seedcc.rtl_models.generators import get_generator
 from seedcc.rtl_models.hwconfig import GROUP
 from seedcc.rtl_models.masks import row_bytes
 
@@ -117,15 +117,11 @@ class Conv(OpDef):
         _, h, wd = as_chw(x.shape)
         _, _, ow = as_chw(y.shape)
         npix, steps = int(np.prod(as_chw(y.shape)[1:])), kh * kw
-        plan = em.conv_tiling(n)
+        assert "tiling" in n.attrs, f"{n.name}: code generation needs the schedule_regeneration pass"
+        plan, states = n.attrs["tiling"], n.attrs["lane_states"]
         rec, a, b, wscale = requant_records(n, x.scale, y.scale)
         groups = -(-o // GROUP)
-        table = b""
-        if w.regenerated:  # lane start states for each input-channel split (jump-ahead)
-            gen = get_generator(w.generator)
-            starts = group_start_states(w.generator, w.seed, groups)
-            table = b"".join(np.array([gen.jump(int(st), i0 * steps) for st in starts], "<u8").tobytes()
-                             for i0, _ in plan.splits)
+        table = b"".join(np.array(split, "<u8").tobytes() for split in states)
         param = em.load("param", table + rec.tobytes(), f"layer {n.name}")
         gen_id = get_generator(w.generator).gen_id if w.regenerated else 0
         code_bits, signs = n.attrs["code_bits"], n.attrs["stored_signs"]
