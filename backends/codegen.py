@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from seedcc.backends import isa
+from seedcc.backends.manifest import Checkpoint, FloatParam, LayerInfo, Manifest, TensorIO
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import ALIAS_OPS, plan_activations
 from seedcc.errors import CapacityError, ModelStructureError
@@ -44,9 +45,9 @@ class _Emitter:
         self.instrs: list[isa.Instruction] = []
         self.image = bytearray()
         self.floats = bytearray()
-        self.float_params: list[dict] = []
-        self.checkpoints: list[dict] = []
-        self.layers: list[dict] = []
+        self.float_params: list[FloatParam] = []
+        self.checkpoints: list[Checkpoint] = []
+        self.layers: list[LayerInfo] = []
         self.addr = plan_activations(g, cfg.act_sram_bytes)
         self.shared: dict[bytes, int] = {}
 
@@ -78,8 +79,8 @@ class _Emitter:
 
     def checkpoint(self, value: str) -> None:
         v = self.g.values[value]
-        self.checkpoints.append({"name": value, "onnx": v.onnx_name, "after": len(self.instrs) - 1,
-                                 "addr": self.addr[value], "shape": list(v.shape), "scale": v.scale})
+        self.checkpoints.append(Checkpoint(name=value, onnx=v.onnx_name, after=len(self.instrs) - 1,
+                                           addr=self.addr[value], shape=tuple(v.shape), scale=v.scale))
 
     # -- ops -------------------------------------------------------------------------------
     def conv(self, n: Node) -> None:
@@ -151,17 +152,17 @@ class _Emitter:
                 self.emit("REQ", acc_addr=0, out_addr=self.addr[n.output] + oc0 * npix + p0, oc_count=occ,
                           pix_count=pc, out_plane=npix, param_addr=req_base + 8 * oc0,
                           relu=int(bool(n.attrs.get("relu"))))
-                self.float_params.append({"instr": len(self.instrs) - 1, "offset": len(self.floats),
-                                          "channels": occ})
+                self.float_params.append(FloatParam(instr=len(self.instrs) - 1, offset=len(self.floats),
+                                                    channels=occ))
                 self.floats.extend((a[oc0:oc0 + occ] * wscale).astype("<f4").tobytes())
                 self.floats.extend(b[oc0:oc0 + occ].astype("<f4").tobytes())
-        self.layers.append({
-            "name": n.name, "record": w.record, "kind": w.kind, "generator": w.generator, "seed": w.seed,
-            "shape": list(w.shape), "weights": int(np.prod(w.shape)), "nonzero": int(np.count_nonzero(w.mask)),
-            "code_bits": n.attrs["code_bits"], "mask_bytes": mask_bytes, "param_bytes": len(table) + o * 8,
-            "blocks": len(n.attrs["mask_blocks"]), "input_splits": len(splits),
-            "fold": list(n.attrs["fold"]) if "fold" in n.attrs else None,
-            "fingerprint": w.fingerprint()})
+        self.layers.append(LayerInfo(
+            name=n.name, record=w.record, kind=w.kind, generator=w.generator, seed=w.seed,
+            shape=tuple(w.shape), weights=int(np.prod(w.shape)), nonzero=int(np.count_nonzero(w.mask)),
+            code_bits=n.attrs["code_bits"], mask_bytes=mask_bytes, param_bytes=len(table) + o * 8,
+            blocks=len(n.attrs["mask_blocks"]), input_splits=len(splits),
+            fold=tuple(n.attrs["fold"]) if "fold" in n.attrs else None,
+            fingerprint=w.fingerprint()))
 
     def add(self, n: Node) -> None:
         va, vb, vy = (self.g.values[v] for v in (*n.inputs, n.output))
@@ -190,7 +191,7 @@ class _Emitter:
             mult, shift = numerics.quantize_multiplier(x.scale / (y.scale * kernel[0] * kernel[1]))
             self.emit("AVGPOOL", mult=mult, shift=shift, **fields)
 
-    def io(self, names: tuple[str, ...], store: bool) -> list[dict]:
+    def io(self, names: tuple[str, ...], store: bool) -> list[TensorIO]:
         out = []
         for name in names:
             v = self.g.values[name]
@@ -198,8 +199,8 @@ class _Emitter:
             at = self.dram(b"\0" * size)
             self.emit("DMA_STORE" if store else "DMA_LOAD", space=isa.SPACE_ACT, sram_addr=self.addr[name],
                       dram_addr=at, length=size)
-            out.append({"name": v.onnx_name or name, "shape": list(v.shape), "scale": v.scale,
-                        "dram_addr": at})
+            out.append(TensorIO(name=v.onnx_name or name, shape=tuple(v.shape), scale=v.scale,
+                                dram_addr=at))
         return out
 
 
@@ -226,6 +227,7 @@ def generate(g: Graph, cfg: HwConfig) -> Program:
     if len(e.instrs) > cfg.instr_words:
         raise CapacityError(f"the program has {len(e.instrs)} instructions; the instruction memory "
                             f"holds {cfg.instr_words}")
-    manifest = {"model": g.name, "inputs": inputs, "outputs": outputs, "checkpoints": e.checkpoints,
-                "float_params": e.float_params, "layers": e.layers, "notes": list(g.notes)}
+    manifest = Manifest(model=g.name, inputs=tuple(inputs), outputs=tuple(outputs),
+                        checkpoints=tuple(e.checkpoints), float_params=tuple(e.float_params),
+                        layers=tuple(e.layers), notes=tuple(g.notes))
     return Program(cfg, tuple(e.instrs), bytes(e.image), bytes(e.floats), manifest)

@@ -29,6 +29,7 @@ import numpy as np
 
 from seedcc.backends import timing
 from seedcc.backends.isa import OPCODES, SPACE_ACT
+from seedcc.backends.manifest import Checkpoint
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine, MacWeights
 from seedcc.errors import BadInputError, ProgramFormatError
@@ -109,44 +110,23 @@ class Simulator:
         self.executed = instrs[:self.halt + 1]
         self.cycles = sum(timing.cycles(ins, program.config) for ins in self.executed)
         man = program.manifest
-        self.inputs: list[dict[str, Any]] = list(man.get("inputs", []))
-        self.outputs: list[dict[str, Any]] = list(man.get("outputs", []))
-        ranges = [(int(d["dram_addr"]), int(d["dram_addr"]) + _size(d["shape"])) for d in self.inputs]
+        self.inputs, self.outputs = man.inputs, man.outputs
+        ranges = [(d.dram_addr, d.dram_addr + _size(d.shape)) for d in self.inputs]
         ranges += [(ins.dram_addr, ins.dram_addr + ins.length) for ins in self.executed
                    if ins.op == "DMA_STORE" and ins.space == SPACE_ACT]
         self.segments = _merge(ranges)
-        self.float_params = self._float_params(man.get("float_params", []))
-        self.checkpoints: dict[int, list[dict[str, Any]]] = {}
-        for ck in man.get("checkpoints", []):
-            if not 0 <= int(ck["after"]) <= self.halt:
+        self.float_params = {fp.instr: (fp.offset, fp.channels) for fp in man.float_params}
+        self.checkpoints: dict[int, list[Checkpoint]] = {}
+        for ck in man.checkpoints:
+            if not 0 <= ck.after <= self.halt:
                 raise ProgramFormatError(
-                    f"checkpoint {ck['name']!r} is taken after instruction {ck['after']}, which "
+                    f"checkpoint {ck.name!r} is taken after instruction {ck.after}, which "
                     f"never executes (the program halts at instruction {self.halt})")
-            self.checkpoints.setdefault(int(ck["after"]), []).append(ck)
+            self.checkpoints.setdefault(ck.after, []).append(ck)
         self.mac_cache: dict[int, MacWeights] = {}
 
-    @staticmethod
-    def _float_params(raw: Any) -> dict[int, tuple[int, int]]:
-        """Manifest ``float_params`` -> {REQ index: (offset, channels)}.
-
-        Accepts the list form of backends/program.py (``{"instr", "offset", "channels"}``)
-        and a mapping form ``{"<instr>": offset}`` or ``{"<instr>": {"offset", "channels"}}``;
-        without ``channels`` the REQ's oc_count is assumed (marked -1 here).
-        """
-        out: dict[int, tuple[int, int]] = {}
-        if isinstance(raw, Mapping):
-            for key, val in raw.items():
-                if isinstance(val, Mapping):
-                    out[int(key)] = (int(val["offset"]), int(val.get("channels", -1)))
-                else:
-                    out[int(key)] = (int(val), -1)
-        else:
-            for entry in raw:
-                out[int(entry["instr"])] = (int(entry["offset"]), int(entry.get("channels", -1)))
-        return out
-
     def _check_inputs(self, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
-        names = [d["name"] for d in self.inputs]
+        names = [d.name for d in self.inputs]
         expected = ", ".join(repr(n) for n in names) or "none"
         for name in inputs:
             if name not in names:
@@ -154,7 +134,7 @@ class Simulator:
         arrays: dict[str, np.ndarray] = {}
         batch: int | None = None
         for d in self.inputs:
-            name, shape = d["name"], tuple(int(s) for s in d["shape"])
+            name, shape = d.name, d.shape
             if name not in inputs:
                 raise BadInputError(f"missing input {name!r}; the program expects: {expected}")
             arr = np.asarray(inputs[name])
@@ -179,22 +159,20 @@ class Simulator:
         m = Machine(self.config, self.image, self.float_section, batch, float_mode,
                     self.segments, self.mac_cache, self.float_params)
         for d in self.inputs:
-            x = arrays[d["name"]].reshape(batch, _size(d["shape"]))
-            m.dram.write_samples(int(d["dram_addr"]),
-                                 x if float_mode else numerics.quantize_input(x, float(d["scale"])))
+            x = arrays[d.name].reshape(batch, _size(d.shape))
+            m.dram.write_samples(d.dram_addr, x if float_mode else numerics.quantize_input(x, d.scale))
         taken: dict[str, np.ndarray] = {}
         handlers = [getattr(m, "exec_" + ins.op.lower()) for ins in self.executed]
         for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
             handler(idx, ins)
             if checkpoints and idx in self.checkpoints:
                 for ck in self.checkpoints[idx]:
-                    taken[ck["name"]] = self._snapshot(m, ck, float_mode)
+                    taken[ck.name] = self._snapshot(m, ck, float_mode)
         outputs = {}
         for d in self.outputs:
-            raw = m.dram.read_samples(int(d["dram_addr"]), _size(d["shape"]),
-                                      f"output {d['name']!r}")
-            raw = raw.reshape((batch,) + tuple(int(s) for s in d["shape"]))
-            outputs[d["name"]] = raw if float_mode else numerics.dequantize(raw, float(d["scale"]))
+            raw = m.dram.read_samples(d.dram_addr, _size(d.shape), f"output {d.name!r}")
+            raw = raw.reshape((batch, *d.shape))
+            outputs[d.name] = raw if float_mode else numerics.dequantize(raw, d.scale)
         counters = {name: int(m.counters.get(name, 0)) for name in COUNTERS}
         counters["instructions"] = len(self.executed)
         for d in ("read", "write"):
@@ -203,15 +181,14 @@ class Simulator:
                          energy_pj(counters, self.config.energy), taken)
 
     @staticmethod
-    def _snapshot(m: Machine, ck: Mapping[str, Any], float_mode: bool) -> np.ndarray:
-        shape = tuple(int(s) for s in ck["shape"])
-        addr, n = int(ck["addr"]), _size(shape)
+    def _snapshot(m: Machine, ck: Checkpoint, float_mode: bool) -> np.ndarray:
+        addr, n = ck.addr, _size(ck.shape)
         if addr + n > m.act.shape[1]:
             raise ProgramFormatError(
-                f"checkpoint {ck['name']!r} reads act SRAM [{addr}, {addr + n}), past its "
+                f"checkpoint {ck.name!r} reads act SRAM [{addr}, {addr + n}), past its "
                 f"{m.act.shape[1]} bytes")
-        raw = m.act[:, addr:addr + n].reshape((m.batch,) + shape)
-        return raw.copy() if float_mode else numerics.dequantize(raw, float(ck["scale"]))
+        raw = m.act[:, addr:addr + n].reshape((m.batch, *ck.shape))
+        return raw.copy() if float_mode else numerics.dequantize(raw, ck.scale)
 
 
 _SIMULATORS: dict[int, tuple[weakref.ref[Program], Simulator]] = {}
@@ -229,7 +206,7 @@ def simulator(program: Program) -> Simulator:
     return sim
 
 
-def run(program: Program, inputs: dict[str, np.ndarray], mode: str = "int8",
+def run(program: Program, inputs: Mapping[str, np.ndarray], mode: str = "int8",
         checkpoints: bool = False) -> RunResult:
     """Execute ``program`` on a batch of float32 ``inputs`` (keyed by manifest input name,
     batch axis first) in ``mode`` ``"int8"`` or ``"float"``; returns outputs (float32,

@@ -13,6 +13,7 @@ import pytest
 
 from seedcc.backends import isa
 from seedcc.backends import program as pio
+from seedcc.backends.manifest import Manifest, TensorIO
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.rtl_models.hwconfig import SMALL
@@ -27,16 +28,15 @@ def sample_program() -> Program:
         isa.make("HALT"),
     )
     image = bytes(np.random.default_rng(7).integers(0, 256, 200, dtype=np.uint8))
-    manifest = {"model": "tiny", "inputs": [{"name": "x", "shape": [3, 2, 2], "scale": 0.125,
-                                             "dram_addr": 64}],
-                "outputs": [], "checkpoints": [], "float_params": [], "notes": ["ünïcode ok"]}
+    manifest = Manifest(model="tiny", inputs=(TensorIO("x", (3, 2, 2), 0.125, 64),),
+                        notes=("ünïcode ok",))
     return Program(SMALL, instrs, image, struct.pack("<4f", 1.5, -2.0, 0.25, 3.0), manifest)
 
 
 def test_layout_is_the_documented_one() -> None:
     prog = sample_program()
     data = pio.to_bytes(prog)
-    assert data[:8] == b"SEEDCC\0\0" and struct.unpack_from("<H", data, 8)[0] == 1
+    assert data[:8] == b"SEEDCC\0\0" and struct.unpack_from("<H", data, 8)[0] == 2
     pos, bodies = 10, []
     for _ in range(5):
         (n,) = struct.unpack_from("<Q", data, pos)
@@ -46,8 +46,8 @@ def test_layout_is_the_documented_one() -> None:
     assert bodies[1] == isa.encode_stream(list(prog.instructions))
     assert bodies[2] == prog.image and bodies[3] == prog.float_section
     assert bodies[4] == b'{"checkpoints":[],"float_params":[],"inputs":[{"dram_addr":64,' \
-        b'"name":"x","scale":0.125,"shape":[3,2,2]}],"model":"tiny","notes":' \
-        b'["\\u00fcn\\u00efcode ok"],"outputs":[]}'
+        b'"name":"x","scale":0.125,"shape":[3,2,2]}],"layers":[],"model":"tiny","notes":' \
+        b'["\\u00fcn\\u00efcode ok"],"outputs":[],"schema_version":1}'
     assert data[pos:] == hashlib.sha256(data[:pos]).digest() and len(data) == pos + 32
 
 
@@ -128,8 +128,8 @@ def test_wrong_magic_and_unknown_version(tmp_path: Path) -> None:
     path.write_bytes(b"SEEDCX\0\0" + data[8:])
     with pytest.raises(ProgramFormatError, match=r"x\.sdc.* is not a seedcc program"):
         pio.load(path)
-    path.write_bytes(data[:8] + struct.pack("<H", 2) + data[10:])
-    with pytest.raises(ProgramFormatError, match="format version 2 .* only version 1"):
+    path.write_bytes(data[:8] + struct.pack("<H", 3) + data[10:])
+    with pytest.raises(ProgramFormatError, match="format version 3 .* only version 2"):
         pio.load(path)
 
 

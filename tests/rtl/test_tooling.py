@@ -49,7 +49,7 @@ def test_vectors_round_trip(tmp_path):
     assert vec.expected_cycles == case.cycles and vec.source == "explicit"
     assert vec.config == case.program.config
     x = case.inputs["x"]
-    addr = case.program.manifest["inputs"][0]["dram_addr"]
+    addr = case.program.manifest.inputs[0].dram_addr
     assert vec.dram[addr:addr + x.size] == x.tobytes()
     for out in vec.outputs:
         assert out.expected == case.expected[out.name].tobytes()
@@ -68,3 +68,4 @@ def test_wrong_input_size_is_a_bad_input(tmp_path):
     case = CASES["dma"]()
     with pytest.raises(BadInputError, match="one sample of shape"):
         write_vectors(case.program, np.zeros(5, np.int8), tmp_path)
+
