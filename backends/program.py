@@ -47,7 +47,8 @@ _DIGEST_BYTES = 32
 
 @dataclass(frozen=True)
 class Program:
-    """A compiled program (immutable)."""
+    """A compiled program. Immutable, so results derived from it (the reference model's
+    per-program state) can be cached on the object; equal programs hash alike."""
 
     config: HwConfig
     instructions: tuple[Instruction, ...]
@@ -61,6 +62,12 @@ class Program:
         for name in ("image", "float_section"):
             if type(getattr(self, name)) is not bytes:
                 raise TypeError(f"Program.{name} must be bytes, got {type(getattr(self, name)).__name__}")
+
+    def __hash__(self) -> int:
+        # Instructions hold a field mapping, which does not hash; their count is enough for a
+        # hash consistent with the generated (field by field) equality.
+        return hash((self.config, len(self.instructions), self.image, self.float_section,
+                     self.manifest))
 
 
 def to_bytes(program: Program) -> bytes:

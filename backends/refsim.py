@@ -14,8 +14,9 @@ Contract (docs/refsim.md has the details):
   execute raises :class:`~seedcc.errors.ProgramFormatError` naming the instruction index.
 
 MAC operands are cached per instruction index for the lifetime of the program object
-(:func:`simulator`): mask and param SRAM are only ever filled from the static memory image
-(enforced), so a MAC sees the same mask rows and lane states on every run.
+(:func:`simulator`, a weak-keyed cache over the immutable :class:`Program`): mask and param
+SRAM are only ever filled from the static memory image (enforced), so a MAC sees the same
+mask rows and lane states on every run.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class Simulator:
     """The reference model bound to one program: static checks done once, MAC cache kept.
 
     It keeps the program's parts but not the :class:`Program` object itself, so the
-    module cache of :func:`simulator` can drop it when the program is garbage-collected.
+    weak-keyed cache of :func:`simulator` can drop it when the program is garbage-collected.
     """
 
     def __init__(self, program: Program) -> None:
@@ -191,18 +192,16 @@ class Simulator:
         return raw.copy() if float_mode else numerics.dequantize(raw, ck.scale)
 
 
-_SIMULATORS: dict[int, tuple[weakref.ref[Program], Simulator]] = {}
+# Keyed by the program itself: programs are immutable (equal programs share an entry) and an
+# entry goes when its program is garbage-collected.
+_SIMULATORS: weakref.WeakKeyDictionary[Program, Simulator] = weakref.WeakKeyDictionary()
 
 
 def simulator(program: Program) -> Simulator:
     """The :class:`Simulator` of ``program``, created once and kept while the object lives."""
-    key = id(program)
-    hit = _SIMULATORS.get(key)
-    if hit is not None and hit[0]() is program:
-        return hit[1]
-    sim = Simulator(program)
-    _SIMULATORS[key] = (weakref.ref(program), sim)
-    weakref.finalize(program, _SIMULATORS.pop, key, None)
+    sim = _SIMULATORS.get(program)
+    if sim is None:
+        sim = _SIMULATORS[program] = Simulator(program)
     return sim
 
 

@@ -200,7 +200,7 @@ def test_example_manifest_round_trips(name: str) -> None:
     assert Manifest.from_dict(json.loads(json.dumps(man.to_dict()))) == man
     data = pio.to_bytes(prog)
     back = pio.from_bytes(data)
-    assert back.manifest == man and back == prog
+    assert back.manifest == man and back == prog and hash(back) == hash(prog)
     assert pio.to_bytes(back) == data
 
 

@@ -11,8 +11,10 @@ compared with rtol 1e-5 because numpy's matmul sums in a different order than th
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
@@ -491,6 +493,21 @@ def test_mac_cache_is_per_instruction_and_reused() -> None:
     second = refsim.run(prog, inputs)
     assert all(sim.mac_cache[i] is cached[i] for i in macs)
     np.testing.assert_array_equal(first.outputs["y"], second.outputs["y"])
+
+
+def test_simulator_cache_lives_with_the_program() -> None:
+    """The cache is keyed on the immutable program: equal programs share an entry, and the
+    entry goes when the program is garbage-collected (no id() reuse to go wrong)."""
+    prog = case_conv3x3(np.random.default_rng(0))
+    sim = refsim.simulator(prog)
+    assert refsim.simulator(prog) is sim
+    assert refsim.simulator(dataclasses.replace(prog)) is sim  # an equal copy
+    other = dataclasses.replace(prog, manifest=dataclasses.replace(prog.manifest, float_params=()))
+    assert refsim.simulator(other) is not sim
+    gone = weakref.ref(sim)
+    del prog, sim, other
+    gc.collect()
+    assert gone() is None
 
 
 def test_default_config_and_float64_bound() -> None:
