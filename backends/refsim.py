@@ -2,10 +2,13 @@
 
 Contract (docs/refsim.md has the details):
 
-* :func:`run` executes the program on a whole batch at once and returns a
-  :class:`RunResult`. In ``"int8"`` mode every integer is exactly what the RTL computes
-  (``rtl_models/numerics.py`` rules, int32 accumulators); ``"float"`` mode runs the same
-  instruction stream on float values (docs/isa.md "Float mode").
+* :func:`run_int` executes the program on a whole batch of int8 inputs and returns a
+  :class:`RunResult` of raw int8 outputs and checkpoints, the bytes the hardware writes:
+  every integer is exactly what the RTL computes (``rtl_models/numerics.py`` rules, int32
+  accumulators). :func:`run` takes float inputs: ``"int8"`` mode quantises them with each
+  input's scale, calls the same integer path and dequantises the results with each
+  output's (checkpoint's) scale; ``"float"`` mode runs the same instruction stream on float
+  values (docs/isa.md "Float mode").
 * Batch execution equals running each sample alone: samples never interact.
 * ``cycles`` and ``counters`` are per sample and data-independent; ``cycles`` is the sum of
   :func:`seedcc.backends.timing.cycles` over the instructions up to and including the first
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -51,7 +54,8 @@ COUNTERS: tuple[str, ...] = (
 
 @dataclass
 class RunResult:
-    """What one :func:`run` returns. Arrays have the batch axis first."""
+    """What :func:`run` and :func:`run_int` return. Arrays have the batch axis first; they
+    are float32 from :func:`run` and int8 (as stored in memory) from :func:`run_int`."""
 
     outputs: dict[str, np.ndarray]
     cycles: int
@@ -126,7 +130,10 @@ class Simulator:
             self.checkpoints.setdefault(ck.after, []).append(ck)
         self.mac_cache: dict[int, MacWeights] = {}
 
-    def _check_inputs(self, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+    def _check_inputs(self, inputs: Mapping[str, np.ndarray], dtype: type[np.generic]
+                      ) -> tuple[dict[str, np.ndarray], int]:
+        """Inputs by name as ``dtype`` arrays (batch, *shape) and the batch size. ``np.int8``
+        takes int8 arrays only; ``np.float32`` takes any float dtype and converts it."""
         names = [d.name for d in self.inputs]
         expected = ", ".join(repr(n) for n in names) or "none"
         for name in inputs:
@@ -139,41 +146,57 @@ class Simulator:
             if name not in inputs:
                 raise BadInputError(f"missing input {name!r}; the program expects: {expected}")
             arr = np.asarray(inputs[name])
-            want = f"float32 of shape (batch, {', '.join(map(str, shape))})".replace(", )", ")")
-            if arr.dtype.kind != "f" or arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
+            kind_ok = arr.dtype == np.int8 if dtype is np.int8 else arr.dtype.kind == "f"
+            want = (f"{np.dtype(dtype).name} of shape (batch, {', '.join(map(str, shape))})"
+                    .replace(", )", ")"))
+            if not kind_ok or arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
                 raise BadInputError(f"input {name!r} must be {want}, got {arr.dtype} of shape "
                                     f"{arr.shape}")
             if batch is not None and arr.shape[0] != batch:
                 raise BadInputError(f"input {name!r} has batch size {arr.shape[0]} but the other "
                                     f"inputs have {batch}; give every input the same batch")
             batch = arr.shape[0]
-            arrays[name] = arr.astype(np.float32, copy=False)
+            arrays[name] = arr.astype(dtype, copy=False)
         return arrays, (1 if batch is None else batch)
+
+    def run_int(self, inputs: Mapping[str, np.ndarray], checkpoints: bool = False) -> RunResult:
+        """Run a batch of int8 inputs; see :func:`run_int`."""
+        arrays, batch = self._check_inputs(inputs, np.int8)
+        return self._execute(arrays, batch, False, checkpoints)
 
     def run(self, inputs: Mapping[str, np.ndarray], mode: str = "int8",
             checkpoints: bool = False) -> RunResult:
-        """Run the batch; see :func:`run`."""
+        """Run a batch of float inputs; see :func:`run`."""
         if mode not in MODES:
             raise BadInputError(f"unknown run mode {mode!r}; valid modes: {', '.join(MODES)}")
-        arrays, batch = self._check_inputs(inputs)
-        float_mode = mode == "float"
+        arrays, batch = self._check_inputs(inputs, np.float32)
+        if mode == "float":
+            return self._execute(arrays, batch, True, checkpoints)
+        q = {d.name: numerics.quantize_input(arrays[d.name], d.scale) for d in self.inputs}
+        res = self._execute(q, batch, False, checkpoints)
+        ck_scale = {ck.name: ck.scale for cks in self.checkpoints.values() for ck in cks}
+        return replace(
+            res, outputs={d.name: numerics.dequantize(res.outputs[d.name], d.scale) for d in self.outputs},
+            checkpoints={k: numerics.dequantize(v, ck_scale[k]) for k, v in res.checkpoints.items()})
+
+    def _execute(self, arrays: Mapping[str, np.ndarray], batch: int, float_mode: bool,
+                 checkpoints: bool) -> RunResult:
+        """Run checked inputs (int8, or float32 in float mode); raw outputs and checkpoints."""
         m = Machine(self.config, self.image, self.float_section, batch, float_mode,
                     self.segments, self.mac_cache, self.float_params)
         for d in self.inputs:
-            x = arrays[d.name].reshape(batch, _size(d.shape))
-            m.dram.write_samples(d.dram_addr, x if float_mode else numerics.quantize_input(x, d.scale))
+            m.dram.write_samples(d.dram_addr, arrays[d.name].reshape(batch, _size(d.shape)))
         taken: dict[str, np.ndarray] = {}
         handlers = [getattr(m, "exec_" + ins.op.lower()) for ins in self.executed]
         for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
             handler(idx, ins)
             if checkpoints and idx in self.checkpoints:
                 for ck in self.checkpoints[idx]:
-                    taken[ck.name] = self._snapshot(m, ck, float_mode)
+                    taken[ck.name] = self._snapshot(m, ck)
         outputs = {}
         for d in self.outputs:
             raw = m.dram.read_samples(d.dram_addr, _size(d.shape), f"output {d.name!r}")
-            raw = raw.reshape((batch, *d.shape))
-            outputs[d.name] = raw if float_mode else numerics.dequantize(raw, d.scale)
+            outputs[d.name] = raw.reshape((batch, *d.shape))
         counters = {name: int(m.counters.get(name, 0)) for name in COUNTERS}
         counters["instructions"] = len(self.executed)
         for d in ("read", "write"):
@@ -182,14 +205,13 @@ class Simulator:
                          energy_pj(counters, self.config.energy), taken)
 
     @staticmethod
-    def _snapshot(m: Machine, ck: Checkpoint, float_mode: bool) -> np.ndarray:
+    def _snapshot(m: Machine, ck: Checkpoint) -> np.ndarray:
         addr, n = ck.addr, _size(ck.shape)
         if addr + n > m.act.shape[1]:
             raise ProgramFormatError(
                 f"checkpoint {ck.name!r} reads act SRAM [{addr}, {addr + n}), past its "
                 f"{m.act.shape[1]} bytes")
-        raw = m.act[:, addr:addr + n].reshape((m.batch, *ck.shape))
-        return raw.copy() if float_mode else numerics.dequantize(raw, ck.scale)
+        return m.act[:, addr:addr + n].reshape((m.batch, *ck.shape)).copy()
 
 
 # Keyed by the program itself: programs are immutable (equal programs share an entry) and an
@@ -205,12 +227,22 @@ def simulator(program: Program) -> Simulator:
     return sim
 
 
+def run_int(program: Program, inputs: Mapping[str, np.ndarray],
+            checkpoints: bool = False) -> RunResult:
+    """Execute ``program`` on a batch of int8 ``inputs`` (keyed by manifest input name, batch
+    axis first, the values the hardware reads from each input's ``dram_addr``); returns the
+    int8 outputs the hardware writes, per-sample cycles, counters and energy, and (if
+    ``checkpoints``) every manifest checkpoint as int8. No float conversion happens."""
+    return simulator(program).run_int(inputs, checkpoints)
+
+
 def run(program: Program, inputs: Mapping[str, np.ndarray], mode: str = "int8",
         checkpoints: bool = False) -> RunResult:
     """Execute ``program`` on a batch of float32 ``inputs`` (keyed by manifest input name,
     batch axis first) in ``mode`` ``"int8"`` or ``"float"``; returns outputs (float32,
     dequantised in int8 mode), per-sample cycles, counters and energy, and (if
-    ``checkpoints``) every manifest checkpoint."""
+    ``checkpoints``) every manifest checkpoint. ``"int8"`` mode is :func:`run_int` on the
+    inputs quantised with ``numerics.quantize_input`` and each input's scale."""
     return simulator(program).run(inputs, mode, checkpoints)
 
 

@@ -31,6 +31,7 @@ from seedcc.compiler import pipeline
 from seedcc.errors import CapacityError
 from seedcc.flow import Compiled, compile_model
 from seedcc.golden import ort_run
+from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
 ALL_MODELS = [*EXAMPLE_MODELS, *SAMPLE_MODELS]
@@ -214,6 +215,24 @@ def test_saved_and_loaded_program_runs_identically(tmp_path: Path) -> None:
         assert a.checkpoints.keys() == b.checkpoints.keys()
         for k in a.checkpoints:
             np.testing.assert_array_equal(a.checkpoints[k], b.checkpoints[k])
+
+
+@pytest.mark.parametrize("name", list(EXAMPLE_MODELS))
+def test_int_entry_equals_int8_mode(name: str) -> None:
+    """refsim.run_int on the quantised inputs gives exactly the integers int8 mode dequantises."""
+    prog = compiled(name).program
+    man = prog.manifest
+    x = inputs_for(prog, 16, seed=4)
+    q = {d.name: numerics.quantize_input(x[d.name], d.scale) for d in man.inputs}
+    raw = refsim.run_int(prog, q, checkpoints=True)
+    res = refsim.run(prog, x, mode="int8", checkpoints=True)
+    pairs = [(raw.outputs[d.name], res.outputs[d.name], d.scale) for d in man.outputs]
+    pairs += [(raw.checkpoints[c.name], res.checkpoints[c.name], c.scale) for c in man.checkpoints]
+    for ints, floats, scale in pairs:
+        assert ints.dtype == np.int8
+        np.testing.assert_array_equal(numerics.dequantize(ints, scale), floats)
+        np.testing.assert_array_equal(np.rint(floats.astype(np.float64) / scale), ints)
+    assert (raw.cycles, raw.counters) == (res.cycles, res.counters)
 
 
 def test_tiling_does_not_change_int8_numerics() -> None:

@@ -418,6 +418,27 @@ def test_matches_slow_model(case, mode: str) -> None:
     assert got.counters["pe_ops"] == want["pe_ops"]
 
 
+def test_int_entry_gives_the_integers_of_int8_mode(case) -> None:
+    """run_int on the quantised inputs returns exactly the int8 values that int8 mode
+    dequantises, and the integers of the slow model; cycles and counters are the same."""
+    prog, inputs = case
+    man = prog.manifest
+    q = {d.name: numerics.quantize_input(inputs[d.name], d.scale) for d in man.inputs}
+    raw = refsim.run_int(prog, q, checkpoints=True)
+    got = refsim.run(prog, inputs, mode="int8", checkpoints=True)
+    want = slow_batch(prog, inputs, False)
+    scales = {d.name: d.scale for d in (*man.outputs, *man.checkpoints)}
+    assert raw.outputs.keys() == got.outputs.keys() and raw.checkpoints.keys() == got.checkpoints.keys()
+    for name, ints in chain(raw.outputs.items(), raw.checkpoints.items()):
+        dequantised = got.outputs.get(name, got.checkpoints.get(name))
+        assert ints.dtype == np.int8 and ints.shape == dequantised.shape
+        np.testing.assert_array_equal(numerics.dequantize(ints, scales[name]), dequantised, err_msg=name)
+        slow = want["outputs"].get(name, want["checkpoints"].get(name))
+        np.testing.assert_array_equal(ints, np.rint(slow.astype(np.float64) / scales[name]),
+                                      err_msg=name)
+    assert (raw.cycles, raw.counters, raw.energy_pj) == (got.cycles, got.counters, got.energy_pj)
+
+
 def test_cycles_and_counters(case) -> None:
     prog, inputs = case
     res = refsim.run(prog, inputs)
@@ -577,6 +598,19 @@ def test_bad_inputs(bad: dict, fragment: str) -> None:
     prog = case_conv3x3(np.random.default_rng(0))
     with pytest.raises(BadInputError, match=fragment):
         refsim.run(prog, bad)
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ({"x": np.zeros((2, 3, 6, 5), np.float32)},
+     r"input 'x' must be int8 of shape \(batch, 3, 6, 5\), got float32 of shape \(2, 3, 6, 5\)"),
+    ({"x": np.zeros((2, 3, 6, 5), np.int16)}, "got int16"),
+    ({"x": np.zeros((3, 6, 5), np.int8)}, r"got int8 of shape \(3, 6, 5\)"),
+    ({}, "missing input 'x'"),
+])
+def test_bad_int_inputs(bad: dict, fragment: str) -> None:
+    prog = case_conv3x3(np.random.default_rng(0))
+    with pytest.raises(BadInputError, match=fragment):
+        refsim.run_int(prog, bad)
 
 
 def test_bad_mode() -> None:
