@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from seedcc.backends import isa
+from seedcc.backends.manifest import Checkpoint, FloatParam, LayerInfo, Manifest, TensorIO
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import Arena, plan_activations
 from seedcc.errors import CapacityError
@@ -32,9 +33,9 @@ class Emitter:
         self.instrs: list[isa.Instruction] = []
         self.image = bytearray()
         self.floats = bytearray()
-        self.float_params: list[dict] = []
-        self.checkpoints: list[dict] = []
-        self.layers: list[dict] = []
+        self.float_params: list[FloatParam] = []
+        self.checkpoints: list[Checkpoint] = []
+        self.layers: list[LayerInfo] = []
         self.act = plan_activations(g, cfg.act_sram_bytes)
         self.sram = {"mask": Arena("mask", cfg.mask_sram_bytes), "param": Arena("param", cfg.param_sram_bytes)}
         self.shared: dict[bytes, int] = {}
@@ -80,28 +81,26 @@ class Emitter:
 
     def float_affine(self, a: np.ndarray, b: np.ndarray) -> None:
         """The float mode's per-channel a·acc + b for the REQ just emitted."""
-        self.float_params.append({"instr": len(self.instrs) - 1, "offset": len(self.floats),
-                                  "channels": len(a)})
+        self.float_params.append(FloatParam(instr=len(self.instrs) - 1, offset=len(self.floats),
+                                            channels=len(a)))
         self.floats.extend(np.asarray(a).astype("<f4").tobytes())
         self.floats.extend(np.asarray(b).astype("<f4").tobytes())
 
     def layer_done(self, n: Node, **sizes: int) -> None:
         w = n.attrs["weight"]
-        self.layers.append({
-            "name": n.name, "record": w.record, "kind": w.kind, "generator": w.generator, "seed": w.seed,
-            "shape": list(w.shape), "weights": int(np.prod(w.shape)), "nonzero": int(np.count_nonzero(w.mask)),
-            "code_bits": n.attrs["code_bits"], "mask_bytes": sizes["mask_bytes"],
-            "param_bytes": sizes["param_bytes"], "blocks": sizes["blocks"],
-            "input_splits": sizes["input_splits"],
-            "fold": list(n.attrs["fold"]) if "fold" in n.attrs else None,
-            "fingerprint": w.fingerprint()})
+        self.layers.append(LayerInfo(
+            name=n.name, record=w.record, kind=w.kind, generator=w.generator, seed=w.seed,
+            shape=tuple(w.shape), weights=int(np.prod(w.shape)), nonzero=int(np.count_nonzero(w.mask)),
+            code_bits=n.attrs["code_bits"], mask_bytes=sizes["mask_bytes"],
+            param_bytes=sizes["param_bytes"], blocks=sizes["blocks"], input_splits=sizes["input_splits"],
+            fold=tuple(n.attrs["fold"]) if "fold" in n.attrs else None, fingerprint=w.fingerprint()))
 
     def checkpoint(self, value: str) -> None:
         v = self.g.values[value]
-        self.checkpoints.append({"name": value, "onnx": v.onnx_name, "after": len(self.instrs) - 1,
-                                 "addr": self.act[value], "shape": list(v.shape), "scale": v.scale})
+        self.checkpoints.append(Checkpoint(name=value, onnx=v.onnx_name, after=len(self.instrs) - 1,
+                                           addr=self.act[value], shape=tuple(v.shape), scale=v.scale))
 
-    def io(self, names: tuple[str, ...], store: bool) -> list[dict]:
+    def io(self, names: tuple[str, ...], store: bool) -> list[TensorIO]:
         out = []
         for name in names:
             v = self.g.values[name]
@@ -109,8 +108,8 @@ class Emitter:
             at = self.dram(b"\0" * size)
             self.emit("DMA_STORE" if store else "DMA_LOAD", space=isa.SPACE_ACT, sram_addr=self.act[name],
                       dram_addr=at, length=size)
-            out.append({"name": v.onnx_name or name, "shape": list(v.shape), "scale": v.scale,
-                        "dram_addr": at})
+            out.append(TensorIO(name=v.onnx_name or name, shape=tuple(v.shape), scale=v.scale,
+                                dram_addr=at))
         return out
 
 
@@ -127,6 +126,7 @@ def generate(g: Graph, cfg: HwConfig) -> Program:
     if len(e.instrs) > cfg.instr_words:
         raise CapacityError(f"the program has {len(e.instrs)} instructions; the instruction memory "
                             f"holds {cfg.instr_words}")
-    manifest = {"model": g.name, "inputs": inputs, "outputs": outputs, "checkpoints": e.checkpoints,
-                "float_params": e.float_params, "layers": e.layers, "notes": list(g.notes)}
+    manifest = Manifest(model=g.name, inputs=tuple(inputs), outputs=tuple(outputs),
+                        checkpoints=tuple(e.checkpoints), float_params=tuple(e.float_params),
+                        layers=tuple(e.layers), notes=tuple(g.notes))
     return Program(cfg, tuple(e.instrs), bytes(e.image), bytes(e.floats), manifest)

@@ -1,49 +1,44 @@
 """A compiled program: hardware config, instruction stream, memory image, manifest.
 
-The manifest is a JSON-able dict (written with sorted keys, so programs are byte-stable):
-- ``model``: model name; ``generator_notes`` etc.: free-form report data.
-- ``inputs`` / ``outputs``: lists of ``{"name", "shape" (one sample, no batch axis),
-  "scale", "dram_addr"}``; the runner writes each quantised input sample at its
-  ``dram_addr`` before running and reads each output sample from its ``dram_addr`` after.
-- ``checkpoints``: ``{"name" (IR value), "onnx" (ONNX tensor name), "after" (instruction
-  index after which the act SRAM holds it), "addr", "shape", "scale"}``.
-- ``float_params``: ``{"instr" (index of a REQ), "offset" (bytes into float_section),
-  "channels"}``; the float section holds ``a`` then ``b`` (float32, one per channel) for
-  the float mode's per-channel affine ``a*acc + b``.
+The manifest is a :class:`~seedcc.backends.manifest.Manifest` (typed, frozen, validated
+when loaded; backends/manifest.py describes its fields).
 
-The ``.sdc`` file format (version 1), all integers little-endian::
+The ``.sdc`` file format (version 2), all integers little-endian::
 
     b"SEEDCC\\0\\0"                      magic, 8 bytes
     uint16 version                      FORMAT_VERSION
     5 x (uint64 length, bytes)          config JSON (HwConfig.to_json), instruction stream
                                         (isa.encode_stream), memory image, float section,
-                                        manifest JSON (sorted keys, no spaces)
+                                        manifest JSON (Manifest.to_json: sorted keys, no spaces)
     32 bytes                            sha256 of everything before it
+
+Version 2 added ``schema_version`` to the manifest JSON; version 1 files do not load
+(recompile them).
 
 :func:`to_bytes` is byte-deterministic; :func:`from_bytes` / :func:`load` raise
 :class:`~seedcc.errors.ProgramFormatError` for a wrong magic, an unknown version, a
-truncated or over-long file, a checksum mismatch or an undecodable section, and
-:func:`save` replaces the target atomically (temp file in the same directory, then
-``os.replace``), so a half-written program never exists under the target name.
+truncated or over-long file, a checksum mismatch, an undecodable section or a manifest
+that fails validation, and :func:`save` replaces the target atomically (temp file in the
+same directory, then ``os.replace``), so a half-written program never exists under the
+target name.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 from seedcc.backends import isa
 from seedcc.backends.isa import Instruction
+from seedcc.backends.manifest import Manifest
 from seedcc.errors import BadInputError, ProgramFormatError, SeedccError
 from seedcc.files import atomic_write
 from seedcc.rtl_models.hwconfig import HwConfig
 
 MAGIC = b"SEEDCC\0\0"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SECTIONS = ("config", "instructions", "image", "float section", "manifest")
 _VERSION = struct.Struct("<H")
 _LENGTH = struct.Struct("<Q")
@@ -52,16 +47,27 @@ _DIGEST_BYTES = 32
 
 @dataclass(frozen=True)
 class Program:
+    """A compiled program. Immutable, so results derived from it (the reference model's
+    per-program state) can be cached on the object; equal programs hash alike."""
+
     config: HwConfig
     instructions: tuple[Instruction, ...]
     image: bytes
     float_section: bytes
-    manifest: dict[str, Any]
+    manifest: Manifest
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.manifest, Manifest):
+            raise TypeError(f"Program.manifest must be a Manifest, got {type(self.manifest).__name__}")
+        for name in ("image", "float_section"):
+            if type(getattr(self, name)) is not bytes:
+                raise TypeError(f"Program.{name} must be bytes, got {type(getattr(self, name)).__name__}")
 
-def manifest_json(manifest: dict[str, Any]) -> bytes:
-    """The canonical manifest encoding stored in the file (sorted keys, no spaces)."""
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    def __hash__(self) -> int:
+        # Instructions hold a field mapping, which does not hash; their count is enough for a
+        # hash consistent with the generated (field by field) equality.
+        return hash((self.config, len(self.instructions), self.image, self.float_section,
+                     self.manifest))
 
 
 def to_bytes(program: Program) -> bytes:
@@ -71,7 +77,7 @@ def to_bytes(program: Program) -> bytes:
         isa.encode_stream(list(program.instructions)),
         bytes(program.image),
         bytes(program.float_section),
-        manifest_json(program.manifest),
+        program.manifest.to_json(),
     )
     parts = [MAGIC, _VERSION.pack(FORMAT_VERSION)]
     for body in sections:
@@ -125,11 +131,11 @@ def from_bytes(data: bytes, where: str = "program") -> Program:
     except ProgramFormatError as err:
         raise ProgramFormatError(f"{where} has an undecodable instruction stream ({err})") from None
     try:
-        manifest = json.loads(manifest_raw.decode("utf-8"))
-    except ValueError as err:
+        manifest = Manifest.from_json(manifest_raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
         raise ProgramFormatError(f"{where} has an unreadable manifest section ({err})") from None
-    if not isinstance(manifest, dict):
-        raise ProgramFormatError(f"{where} has a manifest that is not a JSON object")
+    except ProgramFormatError as err:
+        raise ProgramFormatError(f"{where} has an invalid manifest: {err}") from None
     return Program(config, instructions, image, float_section, manifest)
 
 

@@ -2,10 +2,13 @@
 
 Contract (docs/refsim.md has the details):
 
-* :func:`run` executes the program on a whole batch at once and returns a
-  :class:`RunResult`. In ``"int8"`` mode every integer is exactly what the RTL computes
-  (``rtl_models/numerics.py`` rules, int32 accumulators); ``"float"`` mode runs the same
-  instruction stream on float values (docs/isa.md "Float mode").
+* :func:`run_int` executes the program on a whole batch of int8 inputs and returns a
+  :class:`RunResult` of raw int8 outputs and checkpoints, the bytes the hardware writes:
+  every integer is exactly what the RTL computes (``rtl_models/numerics.py`` rules, int32
+  accumulators). :func:`run` takes float inputs: ``"int8"`` mode quantises them with each
+  input's scale, calls the same integer path and dequantises the results with each
+  output's (checkpoint's) scale; ``"float"`` mode runs the same instruction stream on float
+  values (docs/isa.md "Float mode").
 * Batch execution equals running each sample alone: samples never interact.
 * ``cycles`` and ``counters`` are per sample and data-independent; ``cycles`` is the sum of
   :func:`seedcc.backends.timing.cycles` over the instructions up to and including the first
@@ -14,21 +17,23 @@ Contract (docs/refsim.md has the details):
   execute raises :class:`~seedcc.errors.ProgramFormatError` naming the instruction index.
 
 MAC operands are cached per instruction index for the lifetime of the program object
-(:func:`simulator`): mask and param SRAM are only ever filled from the static memory image
-(enforced), so a MAC sees the same mask rows and lane states on every run.
+(:func:`simulator`, a weak-keyed cache over the immutable :class:`Program`): mask and param
+SRAM are only ever filled from the static memory image (enforced), so a MAC sees the same
+mask rows and lane states on every run.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from seedcc.backends import timing
 from seedcc.backends.isa import OPCODES, SPACE_ACT
+from seedcc.backends.manifest import Checkpoint
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine, MacWeights
 from seedcc.errors import BadInputError, ProgramFormatError
@@ -49,7 +54,8 @@ COUNTERS: tuple[str, ...] = (
 
 @dataclass
 class RunResult:
-    """What one :func:`run` returns. Arrays have the batch axis first."""
+    """What :func:`run` and :func:`run_int` return. Arrays have the batch axis first; they
+    are float32 from :func:`run` and int8 (as stored in memory) from :func:`run_int`."""
 
     outputs: dict[str, np.ndarray]
     cycles: int
@@ -89,7 +95,7 @@ class Simulator:
     """The reference model bound to one program: static checks done once, MAC cache kept.
 
     It keeps the program's parts but not the :class:`Program` object itself, so the
-    module cache of :func:`simulator` can drop it when the program is garbage-collected.
+    weak-keyed cache of :func:`simulator` can drop it when the program is garbage-collected.
     """
 
     def __init__(self, program: Program) -> None:
@@ -109,44 +115,26 @@ class Simulator:
         self.executed = instrs[:self.halt + 1]
         self.cycles = sum(timing.cycles(ins, program.config) for ins in self.executed)
         man = program.manifest
-        self.inputs: list[dict[str, Any]] = list(man.get("inputs", []))
-        self.outputs: list[dict[str, Any]] = list(man.get("outputs", []))
-        ranges = [(int(d["dram_addr"]), int(d["dram_addr"]) + _size(d["shape"])) for d in self.inputs]
+        self.inputs, self.outputs = man.inputs, man.outputs
+        ranges = [(d.dram_addr, d.dram_addr + _size(d.shape)) for d in self.inputs]
         ranges += [(ins.dram_addr, ins.dram_addr + ins.length) for ins in self.executed
                    if ins.op == "DMA_STORE" and ins.space == SPACE_ACT]
         self.segments = _merge(ranges)
-        self.float_params = self._float_params(man.get("float_params", []))
-        self.checkpoints: dict[int, list[dict[str, Any]]] = {}
-        for ck in man.get("checkpoints", []):
-            if not 0 <= int(ck["after"]) <= self.halt:
+        self.float_params = {fp.instr: (fp.offset, fp.channels) for fp in man.float_params}
+        self.checkpoints: dict[int, list[Checkpoint]] = {}
+        for ck in man.checkpoints:
+            if not 0 <= ck.after <= self.halt:
                 raise ProgramFormatError(
-                    f"checkpoint {ck['name']!r} is taken after instruction {ck['after']}, which "
+                    f"checkpoint {ck.name!r} is taken after instruction {ck.after}, which "
                     f"never executes (the program halts at instruction {self.halt})")
-            self.checkpoints.setdefault(int(ck["after"]), []).append(ck)
+            self.checkpoints.setdefault(ck.after, []).append(ck)
         self.mac_cache: dict[int, MacWeights] = {}
 
-    @staticmethod
-    def _float_params(raw: Any) -> dict[int, tuple[int, int]]:
-        """Manifest ``float_params`` -> {instruction index: (offset, channels)} (REQ and ADD).
-
-        Accepts the list form of backends/program.py (``{"instr", "offset", "channels"}``)
-        and a mapping form ``{"<instr>": offset}`` or ``{"<instr>": {"offset", "channels"}}``;
-        without ``channels`` the REQ's oc_count is assumed (marked -1 here).
-        """
-        out: dict[int, tuple[int, int]] = {}
-        if isinstance(raw, Mapping):
-            for key, val in raw.items():
-                if isinstance(val, Mapping):
-                    out[int(key)] = (int(val["offset"]), int(val.get("channels", -1)))
-                else:
-                    out[int(key)] = (int(val), -1)
-        else:
-            for entry in raw:
-                out[int(entry["instr"])] = (int(entry["offset"]), int(entry.get("channels", -1)))
-        return out
-
-    def _check_inputs(self, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
-        names = [d["name"] for d in self.inputs]
+    def _check_inputs(self, inputs: Mapping[str, np.ndarray], dtype: type[np.generic]
+                      ) -> tuple[dict[str, np.ndarray], int]:
+        """Inputs by name as ``dtype`` arrays (batch, *shape) and the batch size. ``np.int8``
+        takes int8 arrays only; ``np.float32`` takes any float dtype and converts it."""
+        names = [d.name for d in self.inputs]
         expected = ", ".join(repr(n) for n in names) or "none"
         for name in inputs:
             if name not in names:
@@ -154,47 +142,61 @@ class Simulator:
         arrays: dict[str, np.ndarray] = {}
         batch: int | None = None
         for d in self.inputs:
-            name, shape = d["name"], tuple(int(s) for s in d["shape"])
+            name, shape = d.name, d.shape
             if name not in inputs:
                 raise BadInputError(f"missing input {name!r}; the program expects: {expected}")
             arr = np.asarray(inputs[name])
-            want = f"float32 of shape (batch, {', '.join(map(str, shape))})".replace(", )", ")")
-            if arr.dtype.kind != "f" or arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
+            kind_ok = arr.dtype == np.int8 if dtype is np.int8 else arr.dtype.kind == "f"
+            want = (f"{np.dtype(dtype).name} of shape (batch, {', '.join(map(str, shape))})"
+                    .replace(", )", ")"))
+            if not kind_ok or arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
                 raise BadInputError(f"input {name!r} must be {want}, got {arr.dtype} of shape "
                                     f"{arr.shape}")
             if batch is not None and arr.shape[0] != batch:
                 raise BadInputError(f"input {name!r} has batch size {arr.shape[0]} but the other "
                                     f"inputs have {batch}; give every input the same batch")
             batch = arr.shape[0]
-            arrays[name] = arr.astype(np.float32, copy=False)
+            arrays[name] = arr.astype(dtype, copy=False)
         return arrays, (1 if batch is None else batch)
+
+    def run_int(self, inputs: Mapping[str, np.ndarray], checkpoints: bool = False) -> RunResult:
+        """Run a batch of int8 inputs; see :func:`run_int`."""
+        arrays, batch = self._check_inputs(inputs, np.int8)
+        return self._execute(arrays, batch, False, checkpoints)
 
     def run(self, inputs: Mapping[str, np.ndarray], mode: str = "int8",
             checkpoints: bool = False) -> RunResult:
-        """Run the batch; see :func:`run`."""
+        """Run a batch of float inputs; see :func:`run`."""
         if mode not in MODES:
             raise BadInputError(f"unknown run mode {mode!r}; valid modes: {', '.join(MODES)}")
-        arrays, batch = self._check_inputs(inputs)
-        float_mode = mode == "float"
+        arrays, batch = self._check_inputs(inputs, np.float32)
+        if mode == "float":
+            return self._execute(arrays, batch, True, checkpoints)
+        q = {d.name: numerics.quantize_input(arrays[d.name], d.scale) for d in self.inputs}
+        res = self._execute(q, batch, False, checkpoints)
+        ck_scale = {ck.name: ck.scale for cks in self.checkpoints.values() for ck in cks}
+        return replace(
+            res, outputs={d.name: numerics.dequantize(res.outputs[d.name], d.scale) for d in self.outputs},
+            checkpoints={k: numerics.dequantize(v, ck_scale[k]) for k, v in res.checkpoints.items()})
+
+    def _execute(self, arrays: Mapping[str, np.ndarray], batch: int, float_mode: bool,
+                 checkpoints: bool) -> RunResult:
+        """Run checked inputs (int8, or float32 in float mode); raw outputs and checkpoints."""
         m = Machine(self.config, self.image, self.float_section, batch, float_mode,
                     self.segments, self.mac_cache, self.float_params)
         for d in self.inputs:
-            x = arrays[d["name"]].reshape(batch, _size(d["shape"]))
-            m.dram.write_samples(int(d["dram_addr"]),
-                                 x if float_mode else numerics.quantize_input(x, float(d["scale"])))
+            m.dram.write_samples(d.dram_addr, arrays[d.name].reshape(batch, _size(d.shape)))
         taken: dict[str, np.ndarray] = {}
         handlers = [getattr(m, "exec_" + ins.op.lower()) for ins in self.executed]
         for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
             handler(idx, ins)
             if checkpoints and idx in self.checkpoints:
                 for ck in self.checkpoints[idx]:
-                    taken[ck["name"]] = self._snapshot(m, ck, float_mode)
+                    taken[ck.name] = self._snapshot(m, ck)
         outputs = {}
         for d in self.outputs:
-            raw = m.dram.read_samples(int(d["dram_addr"]), _size(d["shape"]),
-                                      f"output {d['name']!r}")
-            raw = raw.reshape((batch,) + tuple(int(s) for s in d["shape"]))
-            outputs[d["name"]] = raw if float_mode else numerics.dequantize(raw, float(d["scale"]))
+            raw = m.dram.read_samples(d.dram_addr, _size(d.shape), f"output {d.name!r}")
+            outputs[d.name] = raw.reshape((batch, *d.shape))
         counters = {name: int(m.counters.get(name, 0)) for name in COUNTERS}
         counters["instructions"] = len(self.executed)
         for d in ("read", "write"):
@@ -203,38 +205,44 @@ class Simulator:
                          energy_pj(counters, self.config.energy), taken)
 
     @staticmethod
-    def _snapshot(m: Machine, ck: Mapping[str, Any], float_mode: bool) -> np.ndarray:
-        shape = tuple(int(s) for s in ck["shape"])
-        addr, n = int(ck["addr"]), _size(shape)
+    def _snapshot(m: Machine, ck: Checkpoint) -> np.ndarray:
+        addr, n = ck.addr, _size(ck.shape)
         if addr + n > m.act.shape[1]:
             raise ProgramFormatError(
-                f"checkpoint {ck['name']!r} reads act SRAM [{addr}, {addr + n}), past its "
+                f"checkpoint {ck.name!r} reads act SRAM [{addr}, {addr + n}), past its "
                 f"{m.act.shape[1]} bytes")
-        raw = m.act[:, addr:addr + n].reshape((m.batch,) + shape)
-        return raw.copy() if float_mode else numerics.dequantize(raw, float(ck["scale"]))
+        return m.act[:, addr:addr + n].reshape((m.batch, *ck.shape)).copy()
 
 
-_SIMULATORS: dict[int, tuple[weakref.ref[Program], Simulator]] = {}
+# Keyed by the program itself: programs are immutable (equal programs share an entry) and an
+# entry goes when its program is garbage-collected.
+_SIMULATORS: weakref.WeakKeyDictionary[Program, Simulator] = weakref.WeakKeyDictionary()
 
 
 def simulator(program: Program) -> Simulator:
     """The :class:`Simulator` of ``program``, created once and kept while the object lives."""
-    key = id(program)
-    hit = _SIMULATORS.get(key)
-    if hit is not None and hit[0]() is program:
-        return hit[1]
-    sim = Simulator(program)
-    _SIMULATORS[key] = (weakref.ref(program), sim)
-    weakref.finalize(program, _SIMULATORS.pop, key, None)
+    sim = _SIMULATORS.get(program)
+    if sim is None:
+        sim = _SIMULATORS[program] = Simulator(program)
     return sim
 
 
-def run(program: Program, inputs: dict[str, np.ndarray], mode: str = "int8",
+def run_int(program: Program, inputs: Mapping[str, np.ndarray],
+            checkpoints: bool = False) -> RunResult:
+    """Execute ``program`` on a batch of int8 ``inputs`` (keyed by manifest input name, batch
+    axis first, the values the hardware reads from each input's ``dram_addr``); returns the
+    int8 outputs the hardware writes, per-sample cycles, counters and energy, and (if
+    ``checkpoints``) every manifest checkpoint as int8. No float conversion happens."""
+    return simulator(program).run_int(inputs, checkpoints)
+
+
+def run(program: Program, inputs: Mapping[str, np.ndarray], mode: str = "int8",
         checkpoints: bool = False) -> RunResult:
     """Execute ``program`` on a batch of float32 ``inputs`` (keyed by manifest input name,
     batch axis first) in ``mode`` ``"int8"`` or ``"float"``; returns outputs (float32,
     dequantised in int8 mode), per-sample cycles, counters and energy, and (if
-    ``checkpoints``) every manifest checkpoint."""
+    ``checkpoints``) every manifest checkpoint. ``"int8"`` mode is :func:`run_int` on the
+    inputs quantised with ``numerics.quantize_input`` and each input's scale."""
     return simulator(program).run(inputs, mode, checkpoints)
 
 

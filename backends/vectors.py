@@ -13,9 +13,10 @@
                    parameters), inputs and outputs (name, dram_addr, length, shape, file),
                    ``expected_cycles`` and where the expectations came from.
 
-Expectations come from the reference model (``seedcc.backends.refsim``) unless given
-explicitly (hand-built programs in tests compute them independently). A program from the
-compiler plugs in as is: :func:`load_vectors` reads a directory back for the testbench.
+Expectations come from the reference model's integer entry (``refsim.run_int``: int8 in,
+the int8 bytes the hardware writes out, no float round trip) unless given explicitly
+(hand-built programs in tests compute them independently). A program from the compiler
+plugs in as is: :func:`load_vectors` reads a directory back for the testbench.
 """
 
 from __future__ import annotations
@@ -68,8 +69,7 @@ def _size(shape: Sequence[int]) -> int:
 
 
 def _by_name(program: Program, inputs: Arrays) -> dict[str, np.ndarray]:
-    decls = program.manifest.get("inputs", [])
-    names = [d["name"] for d in decls]
+    names = [d.name for d in program.manifest.inputs]
     if isinstance(inputs, np.ndarray):
         if len(names) != 1:
             raise BadInputError(f"one array given but the program has {len(names)} inputs "
@@ -93,39 +93,28 @@ def quantised_inputs(program: Program, inputs: Arrays) -> dict[str, np.ndarray]:
     """Each input as one int8 sample of its manifest shape (floats are quantised with the
     input's scale exactly as the reference model does; a leading batch axis of 1 is dropped)."""
     out = {}
-    for d in program.manifest.get("inputs", []):
-        arr = _by_name(program, inputs)[d["name"]]
-        shape = tuple(int(s) for s in d["shape"])
+    by_name = _by_name(program, inputs)
+    for d in program.manifest.inputs:
+        arr, shape = by_name[d.name], d.shape
         if arr.size != _size(shape):
-            raise BadInputError(f"input {d['name']!r} has {arr.size} elements, one sample of shape "
+            raise BadInputError(f"input {d.name!r} has {arr.size} elements, one sample of shape "
                                 f"{shape} has {_size(shape)}; vectors hold one sample")
         if arr.dtype.kind == "f":
-            arr = numerics.quantize_input(arr.astype(np.float32), float(d["scale"]))
+            arr = numerics.quantize_input(arr.astype(np.float32), d.scale)
         elif arr.dtype != np.int8:
             if arr.min(initial=0) < -128 or arr.max(initial=0) > 127:
-                raise BadInputError(f"input {d['name']!r} of dtype {arr.dtype} has values "
+                raise BadInputError(f"input {d.name!r} of dtype {arr.dtype} has values "
                                     "outside int8")
             arr = arr.astype(np.int8)
-        out[d["name"]] = arr.reshape(shape)
+        out[d.name] = arr.reshape(shape)
     return out
 
 
 def reference_expectations(program: Program, q_inputs: Mapping[str, np.ndarray]
                            ) -> tuple[dict[str, np.ndarray], int]:
     """Expected int8 outputs and cycles of one sample from the reference model."""
-
-    floats = {}
-    for d in program.manifest.get("inputs", []):
-        q = q_inputs[d["name"]].astype(np.float32)
-        floats[d["name"]] = (q * np.float32(d["scale"]))[None]
-    res = refsim.run(program, floats, mode="int8")
-    outs = {}
-    for d in program.manifest.get("outputs", []):
-        y = np.asarray(res.outputs[d["name"]], np.float64)[0]
-        scale = float(d["scale"])
-        q = np.rint(y / scale) if scale else np.zeros_like(y)
-        outs[d["name"]] = q.astype(np.int8)
-    return outs, int(res.cycles)
+    res = refsim.run_int(program, {name: q[None] for name, q in q_inputs.items()})
+    return {name: y[0] for name, y in res.outputs.items()}, res.cycles
 
 
 def _hex_lines(data: bytes) -> str:
@@ -157,27 +146,27 @@ def write_vectors(program: Program, inputs: Arrays, out_dir: str | Path, *,
             expected_cycles = ref_cycles
             source = "refsim" if source == "refsim" else "explicit+refsim cycles"
 
-    decl_out = program.manifest.get("outputs", [])
+    man = program.manifest
     end = len(program.image)
-    for d in list(program.manifest.get("inputs", [])) + list(decl_out):
-        end = max(end, int(d["dram_addr"]) + _size(d["shape"]))
+    for d in man.inputs + man.outputs:
+        end = max(end, d.dram_addr + _size(d.shape))
     image = bytearray(program.image) + bytes(end - len(program.image))
     in_entries = []
-    for d in program.manifest.get("inputs", []):
-        addr, data = int(d["dram_addr"]), q_inputs[d["name"]].tobytes()
-        image[addr:addr + len(data)] = data
-        in_entries.append({"name": d["name"], "dram_addr": addr, "length": len(data),
-                           "shape": [int(s) for s in d["shape"]]})
+    for d in man.inputs:
+        data = q_inputs[d.name].tobytes()
+        image[d.dram_addr:d.dram_addr + len(data)] = data
+        in_entries.append({"name": d.name, "dram_addr": d.dram_addr, "length": len(data),
+                           "shape": list(d.shape)})
     out_entries = []
-    for k, d in enumerate(decl_out):
-        shape = [int(s) for s in d["shape"]]
-        exp = np.asarray(expected_outputs[d["name"]])
+    for k, d in enumerate(man.outputs):
+        shape = list(d.shape)
+        exp = np.asarray(expected_outputs[d.name])
         if exp.size != _size(shape):
-            raise BadInputError(f"expected output {d['name']!r} has {exp.size} elements, shape "
+            raise BadInputError(f"expected output {d.name!r} has {exp.size} elements, shape "
                                 f"{shape} has {_size(shape)}")
         fname = f"out{k}.hex"
         (out / fname).write_text(_hex_lines(exp.astype(np.int8).tobytes()))
-        out_entries.append({"name": d["name"], "dram_addr": int(d["dram_addr"]),
+        out_entries.append({"name": d.name, "dram_addr": d.dram_addr,
                             "length": _size(shape), "shape": shape, "file": fname})
 
     words = [int.from_bytes(encode(ins), "little") for ins in program.instructions]
@@ -186,7 +175,7 @@ def write_vectors(program: Program, inputs: Arrays, out_dir: str | Path, *,
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
-        "model": program.manifest.get("model", ""),
+        "model": man.model,
         "config": json.loads(cfg.to_json()),
         "verilog_params": cfg.verilog_params(),
         "instructions": len(words),

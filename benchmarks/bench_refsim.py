@@ -41,7 +41,7 @@ def main() -> None:
     t0 = time.perf_counter()
     compiled = compile_model(model)
     t_compile = time.perf_counter() - t0
-    n_weights = sum(layer["weights"] for layer in compiled.program.manifest["layers"])
+    n_weights = sum(layer.weights for layer in compiled.program.manifest.layers)
     x = np.random.default_rng(0).standard_normal((a.batch, 3, a.size, a.size)).astype(np.float32)
 
     t0 = time.perf_counter()

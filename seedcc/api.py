@@ -38,7 +38,7 @@ def load_program(source: Program | str | os.PathLike) -> Program:
 
 
 def as_input_dict(program: Program, inputs: np.ndarray | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    names = [i["name"] for i in program.manifest["inputs"]]
+    names = [i.name for i in program.manifest.inputs]
     if isinstance(inputs, dict):
         return inputs
     if len(names) != 1:
@@ -119,28 +119,28 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
     prog = compiled.program
     if inputs is None:
         rng = np.random.default_rng(seed)
-        inputs = {i["name"]: rng.standard_normal((samples, *i["shape"])).astype(np.float32)
-                  for i in prog.manifest["inputs"]}
+        inputs = {i.name: rng.standard_normal((samples, *i.shape)).astype(np.float32)
+                  for i in prog.manifest.inputs}
     n = len(next(iter(inputs.values())))
-    cps = prog.manifest["checkpoints"]
+    cps = prog.manifest.checkpoints
     log(f"onnxruntime and the reference model (float, int8) on {n} sample(s)")
-    golden = ort_run(model, inputs, [c["onnx"] for c in cps])
+    golden = ort_run(model, inputs, [c.onnx for c in cps])
     fl = refsim.run(prog, inputs, mode="float", checkpoints=True)
     q = refsim.run(prog, inputs, mode="int8", checkpoints=True)
     layers, unchecked = [], []
     for c in cps:
-        if c["onnx"] not in golden:
-            unchecked.append(c["onnx"] or c["name"])
+        if c.onnx not in golden:
+            unchecked.append(c.onnx or c.name)
             continue
-        ref = golden[c["onnx"]].reshape(n, *c["shape"])
-        err = np.abs(q.checkpoints[c["name"]] - ref)
-        layers.append(LayerCheck(c["onnx"], _max_rel(fl.checkpoints[c["name"]], ref),
-                                 float(err.max() / c["scale"]), _max_rel(q.checkpoints[c["name"]], ref)))
-    out0 = prog.manifest["outputs"][0]["name"]
+        ref = golden[c.onnx].reshape(n, *c.shape)
+        err = np.abs(q.checkpoints[c.name] - ref)
+        layers.append(LayerCheck(c.onnx, _max_rel(fl.checkpoints[c.name], ref),
+                                 float(err.max() / c.scale), _max_rel(q.checkpoints[c.name], ref)))
+    out0 = prog.manifest.outputs[0].name
     agreement = None
     if golden[out0].ndim == 2 and golden[out0].shape[1] > 1:
         agreement = float(np.mean(np.argmax(golden[out0], 1) == np.argmax(q.outputs[out0], 1)))
-    report = VerifyReport(str(model) if not isinstance(model, onnx.ModelProto) else prog.manifest["model"],
+    report = VerifyReport(str(model) if not isinstance(model, onnx.ModelProto) else prog.manifest.model,
                           n, layers, agreement, q.cycles, notes=list(compiled.notes))
     if unchecked:
         report.notes.append(f"onnxruntime could not expose {len(unchecked)} intermediate tensor(s), "

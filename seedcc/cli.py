@@ -43,9 +43,9 @@ def cmd_compile(a: argparse.Namespace) -> int:
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
     t0 = time.perf_counter()
     prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output, log=_progress)
-    for note in prog.manifest["notes"]:
+    for note in prog.manifest.notes:
         print(f"note: {note}")
-    layers = prog.manifest["layers"]
+    layers = prog.manifest.layers
     print(f"compiled {a.model} -> {a.output}: {len(layers)} layers, {len(prog.instructions)} instructions, "
           f"{len(prog.image)} byte memory image ({time.perf_counter() - t0:.2f} s)")
     return 0
@@ -54,7 +54,7 @@ def cmd_compile(a: argparse.Namespace) -> int:
 def cmd_run(a: argparse.Namespace) -> int:
     check_writable(a.output)
     prog = api.load_program(a.program)
-    inputs = read_arrays(a.input, [i["name"] for i in prog.manifest["inputs"]])
+    inputs = read_arrays(a.input, [i.name for i in prog.manifest.inputs])
     res = api.run(prog, inputs, mode=a.mode)
     write_arrays(a.output, res.outputs)
     n = len(next(iter(inputs.values())))
@@ -83,7 +83,7 @@ def cmd_report(a: argparse.Namespace) -> int:
 def cmd_disasm(a: argparse.Namespace) -> int:
     prog = api.load_program(a.program)
     if a.manifest:
-        print(json.dumps(prog.manifest, indent=1, sort_keys=True))
+        print(json.dumps(prog.manifest.to_dict(), indent=1, sort_keys=True))
     print(disassemble(prog.instructions))
     return 0
 

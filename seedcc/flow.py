@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import onnx
@@ -60,5 +60,5 @@ def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, 
     program = generate(g, config)
     notes = notes + [n for n in g.notes if n not in notes]
     log(f"code generation: {len(program.instructions)} instructions ({time.perf_counter() - t0:.2f} s)")
-    program.manifest["notes"] = notes
+    program = replace(program, manifest=replace(program.manifest, notes=tuple(notes)))
     return Compiled(program, g, front, tuple(notes))

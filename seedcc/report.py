@@ -11,26 +11,26 @@ from seedcc.backends.program import Program
 
 def format_report(prog: Program, result) -> str:
     """`result` is a refsim RunResult of one sample of `prog`."""
-    layers = prog.manifest["layers"]
+    layers = prog.manifest.layers
     cfg = prog.config
-    lines = [f"model {prog.manifest['model']}: {len(layers)} weight layers, {len(prog.instructions)} instructions",
+    lines = [f"model {prog.manifest.model}: {len(layers)} weight layers, {len(prog.instructions)} instructions",
              f"{'layer':<22} {'weights':>9} {'kind':<15} {'nonzero':>8} {'mask B':>8} {'param B':>8} {'fp32 B':>9}"]
     total_w = total_mask = total_param = 0
     for layer in layers:
-        total_w += layer["weights"]
-        folded = layer.get("fold") is not None and layer["fold"][1] > 0
-        total_mask += 0 if folded else layer["mask_bytes"]  # a fold group's masks are stored once
-        total_param += layer["param_bytes"]
-        lines.append(f"{layer['name'][:22]:<22} {layer['weights']:>9} {layer['kind']:<15} "
-                     f"{layer['nonzero'] / layer['weights']:>7.1%} {layer['mask_bytes']:>8} "
-                     f"{layer['param_bytes']:>8} {4 * layer['weights']:>9}")
+        total_w += layer.weights
+        folded = layer.fold is not None and layer.fold[1] > 0
+        total_mask += 0 if folded else layer.mask_bytes  # a fold group's masks are stored once
+        total_param += layer.param_bytes
+        lines.append(f"{layer.name[:22]:<22} {layer.weights:>9} {layer.kind:<15} "
+                     f"{layer.nonzero / layer.weights:>7.1%} {layer.mask_bytes:>8} "
+                     f"{layer.param_bytes:>8} {4 * layer.weights:>9}")
     stored = total_mask + total_param
     lines.append(f"size: {stored} bytes stored (masks {total_mask}, parameters {total_param}) vs "
                  f"{4 * total_w} bytes fp32: {4 * total_w / max(stored, 1):.1f}x smaller")
     shared = defaultdict(list)
     for layer in layers:
-        if layer.get("fold") is not None:
-            shared[layer["fold"][0]].append(layer["name"])
+        if layer.fold is not None:
+            shared[layer.fold[0]].append(layer.name)
     for k, names in sorted(shared.items()):
         lines.append(f"fold group {k}: {len(names)} layers share random weights and mask, stored once: "
                      f"{', '.join(names)}")
@@ -46,10 +46,10 @@ def format_report(prog: Program, result) -> str:
         f"on-chip read {c['sram_read_bytes']} B, write {c['sram_write_bytes']} B",
         f"energy per sample: {result.energy_pj / 1e6:.3f} uJ (cost table: docs/refsim.md)",
     ]
-    lines.extend(f"note: {n}" for n in prog.manifest.get("notes", []))
+    lines.extend(f"note: {n}" for n in prog.manifest.notes)
     return "\n".join(lines)
 
 
 def sample_input(prog: Program, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {i["name"]: rng.standard_normal((1, *i["shape"])).astype(np.float32) for i in prog.manifest["inputs"]}
+    return {i.name: rng.standard_normal((1, *i.shape)).astype(np.float32) for i in prog.manifest.inputs}

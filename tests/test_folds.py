@@ -44,7 +44,7 @@ def test_fold_masks_are_stored_once_and_outputs_unchanged():
     addrs = mask_addrs(folded)
     assert len(addrs) == 8 and len(set(addrs)) == 4  # stem, fc, and one per fold group
     assert len(set(mask_addrs(unfolded))) == 8
-    saved = sum(layer["mask_bytes"] for layer in folded.manifest["layers"] if layer["fold"] and layer["fold"][1])
+    saved = sum(layer.mask_bytes for layer in folded.manifest.layers if layer.fold and layer.fold[1])
     assert len(unfolded.image) - len(folded.image) >= saved
     x = {"x": np.random.default_rng(4).standard_normal((8, 3, 16, 16)).astype(np.float32)}
     for mode in ("int8", "float"):
@@ -58,7 +58,7 @@ def test_fold_masks_are_stored_once_and_outputs_unchanged():
 def test_report_counts_fold_masks_once():
     prog = compile_model(hidden_fold_cnn(iterations=3), config=SMALL).program
     text = format_report(prog, refsim.run(prog, {"x": np.zeros((1, 3, 16, 16), np.float32)}))
-    layers = prog.manifest["layers"]
-    unique = sum(layer["mask_bytes"] for layer in layers if not (layer["fold"] and layer["fold"][1]))
+    layers = prog.manifest.layers
+    unique = sum(layer.mask_bytes for layer in layers if not (layer.fold and layer.fold[1]))
     assert f"masks {unique}," in text
     assert "fold group 0: 3 layers" in text and "fold group 1: 3 layers" in text

@@ -31,6 +31,7 @@ from seedcc.compiler import pipeline
 from seedcc.errors import CapacityError
 from seedcc.flow import Compiled, compile_model
 from seedcc.golden import ort_run
+from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
 ALL_MODELS = [*EXAMPLE_MODELS, *SAMPLE_MODELS]
@@ -61,17 +62,17 @@ def compiled(name: str, config: str = "small") -> Compiled:
 
 def inputs_for(prog: Program, n: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {i["name"]: rng.standard_normal((n, *i["shape"])).astype(np.float32)
-            for i in prog.manifest["inputs"]}
+    return {i.name: rng.standard_normal((n, *i.shape)).astype(np.float32)
+            for i in prog.manifest.inputs}
 
 
 def golden(name: str, prog: Program, x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """onnxruntime's outputs plus every checkpoint tensor of the program."""
-    return ort_run(model(name), x, [c["onnx"] for c in prog.manifest["checkpoints"]])
+    return ort_run(model(name), x, [c.onnx for c in prog.manifest.checkpoints])
 
 
 def output_name(prog: Program) -> str:
-    return prog.manifest["outputs"][0]["name"]
+    return prog.manifest.outputs[0].name
 
 
 def assert_float_close(actual: np.ndarray, ref: np.ndarray, what: str) -> None:
@@ -92,13 +93,13 @@ def test_float_mode_matches_onnxruntime(name: str, config: str) -> None:
     x = inputs_for(prog, 64, seed=0)
     ref = golden(name, prog, x)
     res = refsim.run(prog, x, mode="float", checkpoints=True)
-    for out in prog.manifest["outputs"]:
-        assert_float_close(res.outputs[out["name"]], ref[out["name"]], f"output {out['name']}")
-    assert prog.manifest["checkpoints"], "the program has no checkpoints"
-    for ck in prog.manifest["checkpoints"]:
-        assert ck["onnx"] in ref, f"checkpoint {ck['name']}: ONNX tensor {ck['onnx']!r} not found"
-        assert_float_close(res.checkpoints[ck["name"]], ref[ck["onnx"]].reshape(64, *ck["shape"]),
-                           f"checkpoint {ck['onnx']}")
+    for out in prog.manifest.outputs:
+        assert_float_close(res.outputs[out.name], ref[out.name], f"output {out.name}")
+    assert prog.manifest.checkpoints, "the program has no checkpoints"
+    for ck in prog.manifest.checkpoints:
+        assert ck.onnx in ref, f"checkpoint {ck.name}: ONNX tensor {ck.onnx!r} not found"
+        assert_float_close(res.checkpoints[ck.name], ref[ck.onnx].reshape(64, *ck.shape),
+                           f"checkpoint {ck.onnx}")
 
 
 # -- int8 mode -----------------------------------------------------------------------------
@@ -146,21 +147,21 @@ def test_int8_checkpoints_within_a_few_steps_where_not_saturated(name: str) -> N
     x = inputs_for(prog, n, seed=2)
     ref = golden(name, prog, x)
     res = refsim.run(prog, x, mode="int8", checkpoints=True)
-    (inp,) = prog.manifest["inputs"]
-    clean = np.all(np.abs(x[inp["name"]].reshape(n, -1)) < 127 * inp["scale"], axis=1)
+    (inp,) = prog.manifest.inputs
+    clean = np.all(np.abs(x[inp.name].reshape(n, -1)) < 127 * inp.scale, axis=1)
     report = []
-    for k, ck in enumerate(prog.manifest["checkpoints"]):
-        s = ck["scale"]
-        want = ref[ck["onnx"]].reshape(n, -1)
-        got = res.checkpoints[ck["name"]].reshape(n, -1)
+    for k, ck in enumerate(prog.manifest.checkpoints):
+        s = ck.scale
+        want = ref[ck.onnx].reshape(n, -1)
+        got = res.checkpoints[ck.name].reshape(n, -1)
         q = np.rint(got / s)
-        assert np.all(np.abs(got - q * s) <= 1e-5 * s), f"{ck['onnx']}: not on the int8 grid"
+        assert np.all(np.abs(got - q * s) <= 1e-5 * s), f"{ck.onnx}: not on the int8 grid"
         assert q.min() >= -128 and q.max() <= 127
         sat = (want >= 127 * s) | (want <= -128 * s)
-        assert sat.mean() < 0.01, f"{ck['onnx']}: {sat.mean():.2%} saturated, bad calibration"
-        assert clean.mean() >= 0.8, f"{ck['onnx']}: only {clean.mean():.0%} samples left to check"
+        assert sat.mean() < 0.01, f"{ck.onnx}: {sat.mean():.2%} saturated, bad calibration"
+        assert clean.mean() >= 0.8, f"{ck.onnx}: only {clean.mean():.0%} samples left to check"
         err = (np.abs(got - want) / s)[clean][~sat[clean]]
-        report.append(f"{ck['onnx']}: mean {err.mean():.2f} p99.9 {np.percentile(err, 99.9):.2f} "
+        report.append(f"{ck.onnx}: mean {err.mean():.2f} p99.9 {np.percentile(err, 99.9):.2f} "
                       f"max {err.max():.2f} LSB over {clean.sum()} samples")
         assert err.mean() <= 1.0, report[-1]
         assert np.percentile(err, 99.9) <= 4.0, report[-1]
@@ -206,13 +207,32 @@ def test_saved_and_loaded_program_runs_identically(tmp_path: Path) -> None:
     x = inputs_for(prog, 8, seed=3)
     for mode in ("int8", "float"):
         a = refsim.run(prog, x, mode=mode, checkpoints=True)
-        b = refsim.run(back, x, mode=mode, checkpoints=True)
+        # a fresh Simulator: refsim.run would reuse prog's, since the programs are equal
+        b = refsim.Simulator(back).run(x, mode=mode, checkpoints=True)
         assert (a.cycles, a.counters, a.energy_pj) == (b.cycles, b.counters, b.energy_pj)
         for k in a.outputs:
             np.testing.assert_array_equal(a.outputs[k], b.outputs[k])
         assert a.checkpoints.keys() == b.checkpoints.keys()
         for k in a.checkpoints:
             np.testing.assert_array_equal(a.checkpoints[k], b.checkpoints[k])
+
+
+@pytest.mark.parametrize("name", list(EXAMPLE_MODELS))
+def test_int_entry_equals_int8_mode(name: str) -> None:
+    """refsim.run_int on the quantised inputs gives exactly the integers int8 mode dequantises."""
+    prog = compiled(name).program
+    man = prog.manifest
+    x = inputs_for(prog, 16, seed=4)
+    q = {d.name: numerics.quantize_input(x[d.name], d.scale) for d in man.inputs}
+    raw = refsim.run_int(prog, q, checkpoints=True)
+    res = refsim.run(prog, x, mode="int8", checkpoints=True)
+    pairs = [(raw.outputs[d.name], res.outputs[d.name], d.scale) for d in man.outputs]
+    pairs += [(raw.checkpoints[c.name], res.checkpoints[c.name], c.scale) for c in man.checkpoints]
+    for ints, floats, scale in pairs:
+        assert ints.dtype == np.int8
+        np.testing.assert_array_equal(numerics.dequantize(ints, scale), floats)
+        np.testing.assert_array_equal(np.rint(floats.astype(np.float64) / scale), ints)
+    assert (raw.cycles, raw.counters) == (res.cycles, res.counters)
 
 
 def test_tiling_does_not_change_int8_numerics() -> None:
@@ -260,7 +280,7 @@ def test_capacity_errors_name_what_does_not_fit(change: dict, pattern: str) -> N
 def test_verify_names_every_checkpoint_layer_and_float_is_ok(name: str) -> None:
     report = api.verify(model(name), samples=16, config=SMALL)
     prog = compiled(name).program
-    assert [c.name for c in report.layers] == [c["onnx"] for c in prog.manifest["checkpoints"]]
+    assert [c.name for c in report.layers] == [c.onnx for c in prog.manifest.checkpoints]
     assert report.float_ok and report.first_float_divergence() is None
     assert report.samples == 16 and report.cycles == refsim.simulator(prog).cycles
     text = report.format()
@@ -272,16 +292,16 @@ def test_verify_names_every_checkpoint_layer_and_float_is_ok(name: str) -> None:
 def tampered(prog: Program, layer_index: int) -> tuple[Program, str]:
     """A copy of `prog` whose float-mode bias `b` of channel 0 of the first REQ of weight
     layer `layer_index` is shifted by +5.0; returns it and that layer's ONNX output name."""
-    cks = prog.manifest["checkpoints"]
+    cks = prog.manifest.checkpoints
     req_layers = [(k, ck) for k, ck in enumerate(cks)
                   if any(prog.instructions[j].op == "REQ"
-                         for j in range((cks[k - 1]["after"] + 1) if k else 0, ck["after"] + 1))]
+                         for j in range((cks[k - 1].after + 1) if k else 0, ck.after + 1))]
     k, ck = req_layers[layer_index]
-    first = (cks[k - 1]["after"] + 1) if k else 0
-    entry = next(fp for fp in prog.manifest["float_params"] if first <= fp["instr"] <= ck["after"])
+    first = (cks[k - 1].after + 1) if k else 0
+    entry = next(fp for fp in prog.manifest.float_params if first <= fp.instr <= ck.after)
     floats = np.frombuffer(prog.float_section, "<f4").copy()
-    floats[entry["offset"] // 4 + entry["channels"]] += 5.0  # b[0] follows the `channels` a's
-    return dataclasses.replace(prog, float_section=floats.astype("<f4").tobytes()), ck["onnx"]
+    floats[entry.offset // 4 + entry.channels] += 5.0  # b[0] follows the `channels` a's
+    return dataclasses.replace(prog, float_section=floats.astype("<f4").tobytes()), ck.onnx
 
 
 @pytest.mark.parametrize("name,layer_index", [("mlp", 1), ("small_cnn", 2),
@@ -312,10 +332,10 @@ def test_tampered_program_diverges_at_that_checkpoint_without_verify() -> None:
     ref = golden("small_cnn", prog, x)
     res = refsim.run(bad, x, mode="float", checkpoints=True)
     first = None
-    for ck in prog.manifest["checkpoints"]:
-        want = ref[ck["onnx"]].reshape(16, *ck["shape"])
-        if np.max(np.abs(res.checkpoints[ck["name"]] - want)) > FLOAT_RTOL * np.max(np.abs(want)):
-            first = ck["onnx"]
+    for ck in prog.manifest.checkpoints:
+        want = ref[ck.onnx].reshape(16, *ck.shape)
+        if np.max(np.abs(res.checkpoints[ck.name] - want)) > FLOAT_RTOL * np.max(np.abs(want)):
+            first = ck.onnx
             break
     assert first == layer
 
@@ -323,7 +343,7 @@ def test_tampered_program_diverges_at_that_checkpoint_without_verify() -> None:
 def test_compile_notes_generated_calibration() -> None:
     c = compiled("mlp")
     assert any(f"{pipeline.CALIB_SAMPLES} generated" in n for n in c.notes)
-    assert c.program.manifest["notes"] == list(c.notes)
+    assert c.program.manifest.notes == c.notes
     x = inputs_for(c.program, 64, seed=0)
     with_calib = compile_model(model("mlp"), calib=x, config=SMALL)
     assert not any("generated" in n for n in with_calib.notes)

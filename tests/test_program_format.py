@@ -1,8 +1,11 @@
-"""Tests of the .sdc program container (seedcc.backends.program)."""
+"""Tests of the .sdc program container (seedcc.backends.program) and of the typed manifest
+it carries (seedcc.backends.manifest)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
 import re
 import struct
@@ -10,12 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import EXAMPLE_MODELS
 
 from seedcc.backends import isa
 from seedcc.backends import program as pio
+from seedcc.backends.manifest import SCHEMA_VERSION, Manifest, TensorIO
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError, ProgramFormatError
+from seedcc.flow import compile_model
+from seedcc.models import hidden_fold_cnn
 from seedcc.rtl_models.hwconfig import SMALL
+
+EXAMPLES = {**EXAMPLE_MODELS, "hidden_fold_cnn": hidden_fold_cnn}
 
 
 def sample_program() -> Program:
@@ -27,27 +36,40 @@ def sample_program() -> Program:
         isa.make("HALT"),
     )
     image = bytes(np.random.default_rng(7).integers(0, 256, 200, dtype=np.uint8))
-    manifest = {"model": "tiny", "inputs": [{"name": "x", "shape": [3, 2, 2], "scale": 0.125,
-                                             "dram_addr": 64}],
-                "outputs": [], "checkpoints": [], "float_params": [], "notes": ["ünïcode ok"]}
+    manifest = Manifest(model="tiny", inputs=(TensorIO("x", (3, 2, 2), 0.125, 64),),
+                        notes=("ünïcode ok",))
     return Program(SMALL, instrs, image, struct.pack("<4f", 1.5, -2.0, 0.25, 3.0), manifest)
 
 
-def test_layout_is_the_documented_one() -> None:
-    prog = sample_program()
-    data = pio.to_bytes(prog)
-    assert data[:8] == b"SEEDCC\0\0" and struct.unpack_from("<H", data, 8)[0] == 1
+def sections(data: bytes) -> tuple[list[bytes], int]:
+    """The five section bodies of an .sdc byte string and where the checksum starts."""
     pos, bodies = 10, []
     for _ in range(5):
         (n,) = struct.unpack_from("<Q", data, pos)
         bodies.append(data[pos + 8:pos + 8 + n])
         pos += 8 + n
+    return bodies, pos
+
+
+def container(bodies: list[bytes], version: int = pio.FORMAT_VERSION) -> bytes:
+    """An .sdc byte string with a valid checksum around arbitrary section bodies."""
+    payload = b"SEEDCC\0\0" + struct.pack("<H", version)
+    payload += b"".join(struct.pack("<Q", len(b)) + b for b in bodies)
+    return payload + hashlib.sha256(payload).digest()
+
+
+def test_layout_is_the_documented_one() -> None:
+    prog = sample_program()
+    data = pio.to_bytes(prog)
+    assert data[:8] == b"SEEDCC\0\0" and struct.unpack_from("<H", data, 8)[0] == 2
+    bodies, pos = sections(data)
+    assert container(bodies) == data
     assert bodies[0] == SMALL.to_json().encode()
     assert bodies[1] == isa.encode_stream(list(prog.instructions))
     assert bodies[2] == prog.image and bodies[3] == prog.float_section
     assert bodies[4] == b'{"checkpoints":[],"float_params":[],"inputs":[{"dram_addr":64,' \
-        b'"name":"x","scale":0.125,"shape":[3,2,2]}],"model":"tiny","notes":' \
-        b'["\\u00fcn\\u00efcode ok"],"outputs":[]}'
+        b'"name":"x","scale":0.125,"shape":[3,2,2]}],"layers":[],"model":"tiny","notes":' \
+        b'["\\u00fcn\\u00efcode ok"],"outputs":[],"schema_version":1}'
     assert data[pos:] == hashlib.sha256(data[:pos]).digest() and len(data) == pos + 32
 
 
@@ -128,8 +150,8 @@ def test_wrong_magic_and_unknown_version(tmp_path: Path) -> None:
     path.write_bytes(b"SEEDCX\0\0" + data[8:])
     with pytest.raises(ProgramFormatError, match=r"x\.sdc.* is not a seedcc program"):
         pio.load(path)
-    path.write_bytes(data[:8] + struct.pack("<H", 2) + data[10:])
-    with pytest.raises(ProgramFormatError, match="format version 2 .* only version 1"):
+    path.write_bytes(data[:8] + struct.pack("<H", 3) + data[10:])
+    with pytest.raises(ProgramFormatError, match="format version 3 .* only version 2"):
         pio.load(path)
 
 
@@ -148,3 +170,129 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match=r"nodir does not exist"):
         pio.save(sample_program(), tmp_path / "nodir" / "m.sdc")
     assert not (tmp_path / "nodir").exists()
+
+
+def test_version_1_files_ask_for_a_recompile(tmp_path: Path) -> None:
+    """Version 1 had no manifest schema_version; such files are refused before parsing."""
+    bodies, _ = sections(pio.to_bytes(sample_program()))
+    old = json.loads(bodies[4])
+    del old["schema_version"], old["layers"]
+    bodies[4] = json.dumps(old, sort_keys=True, separators=(",", ":")).encode()
+    path = tmp_path / "old.sdc"
+    path.write_bytes(container(bodies, version=1))
+    with pytest.raises(ProgramFormatError, match=r"old\.sdc.* has format version 1 but this seedcc "
+                       r"reads only version 2; recompile the model"):
+        pio.load(path)
+
+
+# -- the manifest ---------------------------------------------------------------------------
+@functools.cache
+def example_program(name: str) -> Program:
+    return compile_model(EXAMPLES[name](), config=SMALL).program
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_example_manifest_round_trips(name: str) -> None:
+    prog = example_program(name)
+    man = prog.manifest
+    assert man.schema_version == SCHEMA_VERSION and man.layers and man.checkpoints
+    assert Manifest.from_json(man.to_json()) == man
+    assert Manifest.from_dict(json.loads(json.dumps(man.to_dict()))) == man
+    data = pio.to_bytes(prog)
+    back = pio.from_bytes(data)
+    assert back.manifest == man and back == prog and hash(back) == hash(prog)
+    assert pio.to_bytes(back) == data
+
+
+def test_manifest_is_frozen() -> None:
+    man = example_program("small_cnn").manifest
+    with pytest.raises(AttributeError):
+        man.notes = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        man.layers[0].code_bits = 2  # type: ignore[misc]
+    with pytest.raises(TypeError, match="must be a Manifest, got dict"):
+        Program(SMALL, (), b"", b"", man.to_dict())  # type: ignore[arg-type]
+
+
+DELETE = object()
+
+#: (path into the manifest JSON of the small_cnn example, new value or DELETE, message)
+BAD_MANIFESTS = [
+    # wrong type
+    (("layers", 3, "code_bits"), "4", "manifest.layers[3].code_bits: expected int, got str"),
+    (("layers", 0, "code_bits"), 4.0, "manifest.layers[0].code_bits: expected int, got float"),
+    (("inputs", 0, "dram_addr"), True, "manifest.inputs[0].dram_addr: expected int, got bool"),
+    (("checkpoints", 1, "scale"), "0.5", "manifest.checkpoints[1].scale: expected float, got str"),
+    (("inputs", 0, "shape"), 3, "manifest.inputs[0].shape: expected a list, got int"),
+    (("inputs", 0, "shape", 1), None, "manifest.inputs[0].shape[1]: expected int, got null"),
+    (("layers", 1, "fold"), [0, 1, 2], "manifest.layers[1].fold: expected a list of 2 items, got 3"),
+    (("float_params", 0), [1, 2, 3], "manifest.float_params[0]: expected an object, got list"),
+    (("notes",), "one note", "manifest.notes: expected a list, got str"),
+    (("model",), None, "manifest.model: expected str, got null"),
+    # missing key
+    (("layers", 2, "fingerprint"), DELETE, "manifest.layers[2]: missing key 'fingerprint'"),
+    (("outputs",), DELETE, "manifest: missing key 'outputs'"),
+    (("schema_version",), DELETE, "manifest: missing key 'schema_version'"),
+    # unknown key
+    (("inputs", 0, "zero_point"), 0,
+     "manifest.inputs[0]: unknown key 'zero_point'; valid keys: dram_addr, name, scale, shape"),
+    (("extra",), {}, "manifest: unknown key 'extra'"),
+    # unknown schema version
+    (("schema_version",), 2, ("manifest.schema_version: this seedcc reads manifest schema 1, "
+                              "got 2; recompile the model with this seedcc")),
+    (("schema_version",), "1", "manifest.schema_version: this seedcc reads manifest schema 1, got '1'"),
+]
+
+
+def edited_manifest(path: tuple, value: object) -> dict:
+    raw = json.loads(example_program("small_cnn").manifest.to_json())
+    *parents, last = path
+    node = raw
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return raw
+
+
+@pytest.mark.parametrize("path, value, message", BAD_MANIFESTS,
+                         ids=[f"{'.'.join(map(str, p))}" for p, _, _ in BAD_MANIFESTS])
+def test_invalid_manifest_names_section_and_key(path: tuple, value: object, message: str) -> None:
+    raw = edited_manifest(path, value)
+    with pytest.raises(ProgramFormatError) as err:
+        Manifest.from_dict(raw)
+    assert str(err.value).startswith(message)
+
+
+def test_invalid_manifest_in_a_file_names_the_file(tmp_path: Path) -> None:
+    prog = example_program("small_cnn")
+    bodies, _ = sections(pio.to_bytes(prog))
+    bodies[4] = json.dumps(edited_manifest(("layers", 3, "code_bits"), "4")).encode()
+    path = tmp_path / "edited.sdc"
+    path.write_bytes(container(bodies))
+    with pytest.raises(ProgramFormatError, match=r"edited\.sdc.* has an invalid manifest: "
+                       r"manifest\.layers\[3\]\.code_bits: expected int, got str"):
+        pio.load(path)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"[]", "invalid manifest: manifest: expected an object, got list"),
+    (b"{", "invalid manifest: manifest is not valid JSON"),
+    (b"\xff", "unreadable manifest section"),
+])
+def test_manifest_section_that_is_no_manifest(body: bytes, message: str) -> None:
+    bodies, _ = sections(pio.to_bytes(sample_program()))
+    bodies[4] = body
+    with pytest.raises(ProgramFormatError, match=re.escape(message)):
+        pio.from_bytes(container(bodies))
+
+
+def test_manifest_accepts_what_json_cannot_tell_apart() -> None:
+    """A JSON integer is a valid float (JSON has one number type); null is a valid optional."""
+    raw = edited_manifest(("checkpoints", 0, "scale"), 1)
+    raw["layers"][0]["generator"] = raw["layers"][0]["seed"] = None
+    man = Manifest.from_dict(raw)
+    assert man.checkpoints[0].scale == 1.0 and isinstance(man.checkpoints[0].scale, float)
+    assert man.layers[0].generator is None and man.layers[0].seed is None

@@ -10,8 +10,11 @@ compared with rtol 1e-5 because numpy's matmul sums in a different order than th
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import math
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
@@ -20,6 +23,7 @@ import numpy as np
 import pytest
 
 from seedcc.backends import isa, refsim, timing
+from seedcc.backends.manifest import Checkpoint, FloatParam, Manifest, TensorIO
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.rtl_models import numerics
@@ -36,8 +40,10 @@ class Builder:
     image: bytearray = field(default_factory=bytearray)
     instrs: list[isa.Instruction] = field(default_factory=list)
     floats: bytearray = field(default_factory=bytearray)
-    manifest: dict = field(default_factory=lambda: {"inputs": [], "outputs": [], "checkpoints": [],
-                                                    "float_params": []})
+    inputs: list[TensorIO] = field(default_factory=list)
+    outputs: list[TensorIO] = field(default_factory=list)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    float_params: list[FloatParam] = field(default_factory=list)
 
     def data(self, raw: bytes) -> int:
         self.image.extend(b"\0" * (-len(self.image) % 8))
@@ -56,20 +62,17 @@ class Builder:
     def input(self, name: str, shape: tuple[int, ...], scale: float, act_addr: int) -> None:
         n = math.prod(shape)
         at = self.data(b"\0" * n)
-        self.manifest["inputs"].append({"name": name, "shape": list(shape), "scale": scale,
-                                        "dram_addr": at})
+        self.inputs.append(TensorIO(name, tuple(shape), scale, at))
         self.emit("DMA_LOAD", space=isa.SPACE_ACT, sram_addr=act_addr, dram_addr=at, length=n)
 
     def output(self, name: str, shape: tuple[int, ...], scale: float, act_addr: int) -> None:
         n = math.prod(shape)
         at = self.data(b"\0" * n)
-        self.manifest["outputs"].append({"name": name, "shape": list(shape), "scale": scale,
-                                         "dram_addr": at})
+        self.outputs.append(TensorIO(name, tuple(shape), scale, at))
         self.emit("DMA_STORE", space=isa.SPACE_ACT, sram_addr=act_addr, dram_addr=at, length=n)
 
     def checkpoint(self, name: str, addr: int, shape: tuple[int, ...], scale: float) -> None:
-        self.manifest["checkpoints"].append({"name": name, "onnx": name, "after": len(self.instrs) - 1,
-                                             "addr": addr, "shape": list(shape), "scale": scale})
+        self.checkpoints.append(Checkpoint(name, name, len(self.instrs) - 1, addr, tuple(shape), scale))
 
     def req(self, rng: np.random.Generator, **f: int) -> None:
         """A REQ whose records sit at param_addr (loaded here) plus its float-mode affine."""
@@ -80,13 +83,14 @@ class Builder:
         rec["shift"] = rng.integers(8, 14, oc)
         self.load(isa.SPACE_PARAM, f["param_addr"], rec.tobytes())
         idx = self.emit("REQ", **f)
-        self.manifest["float_params"].append({"instr": idx, "offset": len(self.floats), "channels": oc})
+        self.float_params.append(FloatParam(idx, len(self.floats), oc))
         self.floats.extend(rng.normal(0, 0.1, oc).astype("<f4").tobytes())
         self.floats.extend(rng.normal(0, 0.5, oc).astype("<f4").tobytes())
 
     def program(self) -> Program:
-        return Program(self.cfg, tuple(self.instrs), bytes(self.image), bytes(self.floats),
-                       self.manifest)
+        manifest = Manifest(inputs=tuple(self.inputs), outputs=tuple(self.outputs),
+                            checkpoints=tuple(self.checkpoints), float_params=tuple(self.float_params))
+        return Program(self.cfg, tuple(self.instrs), bytes(self.image), bytes(self.floats), manifest)
 
 
 def pack_rows(codes: np.ndarray, code_bits: int, signs: np.ndarray | None) -> bytes:
@@ -130,12 +134,12 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
     acc: list = [0] * cfg.acc_sram_words
     mem = {1: bytearray(cfg.mask_sram_bytes), 2: bytearray(cfg.param_sram_bytes)}
     lanes: list = [None] * cfg.lanes
-    fp = {e["instr"]: e for e in man["float_params"]}
+    fp = {e.instr: e for e in man.float_params}
     pe_ops, ckpts, cycles = 0, {}, 0
-    for d in man["inputs"]:
-        x = np.asarray(sample[d["name"]], np.float32).reshape(-1)
-        vals = x.tolist() if float_mode else [int(v) & 0xFF for v in numerics.quantize_input(x, d["scale"])]
-        dram[d["dram_addr"]:d["dram_addr"] + len(vals)] = vals
+    for d in man.inputs:
+        x = np.asarray(sample[d.name], np.float32).reshape(-1)
+        vals = x.tolist() if float_mode else [int(v) & 0xFF for v in numerics.quantize_input(x, d.scale)]
+        dram[d.dram_addr:d.dram_addr + len(vals)] = vals
 
     def rd(a: int):  # an activation read from DRAM
         v = dram[a]
@@ -203,7 +207,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                 r = bytes(mem[2][f["param_addr"] + 8 * o:f["param_addr"] + 8 * o + 8])
                 rec = np.frombuffer(r, REC)[0]
                 if float_mode:
-                    ab = np.frombuffer(prog.float_section, "<f4", 2 * f["oc_count"], fp[idx]["offset"])
+                    ab = np.frombuffer(prog.float_section, "<f4", 2 * f["oc_count"], fp[idx].offset)
                 for p in range(f["pix_count"]):
                     v = acc[f["acc_addr"] + o * f["pix_count"] + p]
                     if float_mode:
@@ -242,18 +246,18 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                         else:
                             y = int(numerics.scale_sum(np.array(sum(vals)), f["mult"], f["shift"]))
                         act[f["out_addr"] + (c * f["out_h"] + oy) * f["out_w"] + ox] = y
-        for ck in man["checkpoints"]:
-            if ck["after"] == idx:
-                n = math.prod(ck["shape"])
-                raw = np.array(act[ck["addr"]:ck["addr"] + n]).reshape(ck["shape"])
-                ckpts[ck["name"]] = raw.astype(np.float32) if float_mode else numerics.dequantize(
-                    raw.astype(np.int8), ck["scale"])
+        for ck in man.checkpoints:
+            if ck.after == idx:
+                n = math.prod(ck.shape)
+                raw = np.array(act[ck.addr:ck.addr + n]).reshape(ck.shape)
+                ckpts[ck.name] = raw.astype(np.float32) if float_mode else numerics.dequantize(
+                    raw.astype(np.int8), ck.scale)
     outs = {}
-    for d in man["outputs"]:
-        n = math.prod(d["shape"])
-        raw = np.array([rd(d["dram_addr"] + j) for j in range(n)]).reshape(d["shape"])
-        outs[d["name"]] = raw.astype(np.float32) if float_mode else numerics.dequantize(
-            raw.astype(np.int8), d["scale"])
+    for d in man.outputs:
+        n = math.prod(d.shape)
+        raw = np.array([rd(d.dram_addr + j) for j in range(n)]).reshape(d.shape)
+        outs[d.name] = raw.astype(np.float32) if float_mode else numerics.dequantize(
+            raw.astype(np.int8), d.scale)
     return {"outputs": outs, "checkpoints": ckpts, "cycles": cycles, "pe_ops": pe_ops}
 
 
@@ -384,8 +388,8 @@ CASES = [Case(f.__name__[5:], f) for f in (case_conv3x3, case_stride2_multicoat_
 
 
 def make_inputs(prog: Program, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {d["name"]: rng.normal(0, 2.0, (batch, *d["shape"])).astype(np.float32)
-            for d in prog.manifest["inputs"]}
+    return {d.name: rng.normal(0, 2.0, (batch, *d.shape)).astype(np.float32)
+            for d in prog.manifest.inputs}
 
 
 @pytest.fixture(params=CASES, ids=lambda c: c.name)
@@ -412,6 +416,27 @@ def test_matches_slow_model(case, mode: str) -> None:
     assert got.checkpoints.keys() == want["checkpoints"].keys()
     assert got.cycles == want["cycles"]
     assert got.counters["pe_ops"] == want["pe_ops"]
+
+
+def test_int_entry_gives_the_integers_of_int8_mode(case) -> None:
+    """run_int on the quantised inputs returns exactly the int8 values that int8 mode
+    dequantises, and the integers of the slow model; cycles and counters are the same."""
+    prog, inputs = case
+    man = prog.manifest
+    q = {d.name: numerics.quantize_input(inputs[d.name], d.scale) for d in man.inputs}
+    raw = refsim.run_int(prog, q, checkpoints=True)
+    got = refsim.run(prog, inputs, mode="int8", checkpoints=True)
+    want = slow_batch(prog, inputs, False)
+    scales = {d.name: d.scale for d in (*man.outputs, *man.checkpoints)}
+    assert raw.outputs.keys() == got.outputs.keys() and raw.checkpoints.keys() == got.checkpoints.keys()
+    for name, ints in chain(raw.outputs.items(), raw.checkpoints.items()):
+        dequantised = got.outputs.get(name, got.checkpoints.get(name))
+        assert ints.dtype == np.int8 and ints.shape == dequantised.shape
+        np.testing.assert_array_equal(numerics.dequantize(ints, scales[name]), dequantised, err_msg=name)
+        slow = want["outputs"].get(name, want["checkpoints"].get(name))
+        np.testing.assert_array_equal(ints, np.rint(slow.astype(np.float64) / scales[name]),
+                                      err_msg=name)
+    assert (raw.cycles, raw.counters, raw.energy_pj) == (got.cycles, got.counters, got.energy_pj)
 
 
 def test_cycles_and_counters(case) -> None:
@@ -491,6 +516,21 @@ def test_mac_cache_is_per_instruction_and_reused() -> None:
     np.testing.assert_array_equal(first.outputs["y"], second.outputs["y"])
 
 
+def test_simulator_cache_lives_with_the_program() -> None:
+    """The cache is keyed on the immutable program: equal programs share an entry, and the
+    entry goes when the program is garbage-collected (no id() reuse to go wrong)."""
+    prog = case_conv3x3(np.random.default_rng(0))
+    sim = refsim.simulator(prog)
+    assert refsim.simulator(prog) is sim
+    assert refsim.simulator(dataclasses.replace(prog)) is sim  # an equal copy
+    other = dataclasses.replace(prog, manifest=dataclasses.replace(prog.manifest, float_params=()))
+    assert refsim.simulator(other) is not sim
+    gone = weakref.ref(sim)
+    del prog, sim, other
+    gc.collect()
+    assert gone() is None
+
+
 def test_default_config_and_float64_bound() -> None:
     """A wide multicoat MAC whose exact bound exceeds 2**24 takes the float64 path."""
     rng = np.random.default_rng(5)
@@ -510,7 +550,7 @@ def test_default_config_and_float64_bound() -> None:
 
 def _error_program(*body: isa.Instruction, halt: bool = True) -> Program:
     instrs = (*body, isa.make("HALT")) if halt else body
-    return Program(SMALL, instrs, bytes(64), b"", {"inputs": [], "outputs": []})
+    return Program(SMALL, instrs, bytes(64), b"", Manifest())
 
 
 @pytest.mark.parametrize("body, fragment", [
@@ -543,7 +583,7 @@ def test_program_without_halt() -> None:
 def test_float_mode_needs_float_params() -> None:
     prog = case_conv3x3(np.random.default_rng(0))
     bare = Program(prog.config, prog.instructions, prog.image, prog.float_section,
-                   {**prog.manifest, "float_params": []})
+                   dataclasses.replace(prog.manifest, float_params=()))
     with pytest.raises(ProgramFormatError, match=r"instruction \d+ \(REQ\).*float_params"):
         refsim.run(bare, make_inputs(prog, 1, np.random.default_rng(0)), mode="float")
 
@@ -560,6 +600,19 @@ def test_bad_inputs(bad: dict, fragment: str) -> None:
         refsim.run(prog, bad)
 
 
+@pytest.mark.parametrize("bad, fragment", [
+    ({"x": np.zeros((2, 3, 6, 5), np.float32)},
+     r"input 'x' must be int8 of shape \(batch, 3, 6, 5\), got float32 of shape \(2, 3, 6, 5\)"),
+    ({"x": np.zeros((2, 3, 6, 5), np.int16)}, "got int16"),
+    ({"x": np.zeros((3, 6, 5), np.int8)}, r"got int8 of shape \(3, 6, 5\)"),
+    ({}, "missing input 'x'"),
+])
+def test_bad_int_inputs(bad: dict, fragment: str) -> None:
+    prog = case_conv3x3(np.random.default_rng(0))
+    with pytest.raises(BadInputError, match=fragment):
+        refsim.run_int(prog, bad)
+
+
 def test_bad_mode() -> None:
     prog = case_conv3x3(np.random.default_rng(0))
     with pytest.raises(BadInputError, match="mode 'fp16'"):
@@ -569,7 +622,7 @@ def test_bad_mode() -> None:
 def test_mask_data_must_not_depend_on_inputs() -> None:
     b = Builder()
     b.input("x", (8,), 0.1, 0)
-    at = b.manifest["inputs"][0]["dram_addr"]
+    at = b.inputs[0].dram_addr
     b.emit("DMA_LOAD", space=isa.SPACE_MASK, sram_addr=0, dram_addr=at + 2, length=4)
     b.emit("HALT")
     with pytest.raises(ProgramFormatError, match=r"instruction 1 \(DMA_LOAD\).*holds inputs"):
@@ -595,7 +648,7 @@ def test_float_mode_add_takes_its_coefficients_from_the_float_section() -> None:
         b.input("b", (8,), 0.1, 16)
         idx = b.emit("ADD", a_addr=0, b_addr=16, out_addr=32, length=8, mult_a=1, mult_b=1, shift=0)
         if coeffs is not None:
-            b.manifest["float_params"].append({"instr": idx, "offset": len(b.floats), "channels": 1})
+            b.float_params.append(FloatParam(idx, len(b.floats), 1))
             b.floats.extend(np.array(coeffs, "<f4").tobytes())
         b.output("y", (8,), 0.1, 32)
         b.emit("HALT")

@@ -25,10 +25,10 @@ TINY_MASK = replace(SMALL, mask_sram_bytes=128)
 def test_split_layers_give_identical_outputs(build):
     model = build()
     whole, split = compile_model(model, config=SMALL), compile_model(model, config=TINY_MASK)
-    assert any(layer["input_splits"] > 1 for layer in split.program.manifest["layers"])
-    assert all(layer["input_splits"] == 1 for layer in whole.program.manifest["layers"])
-    decl = whole.program.manifest["inputs"][0]
-    x = {decl["name"]: np.random.default_rng(3).standard_normal((16, *decl["shape"])).astype(np.float32)}
+    assert any(layer.input_splits > 1 for layer in split.program.manifest.layers)
+    assert all(layer.input_splits == 1 for layer in whole.program.manifest.layers)
+    decl = whole.program.manifest.inputs[0]
+    x = {decl.name: np.random.default_rng(3).standard_normal((16, *decl.shape)).astype(np.float32)}
     for mode in ("int8", "float"):
         a = refsim.run(whole.program, x, mode=mode).outputs
         b = refsim.run(split.program, x, mode=mode).outputs
@@ -41,13 +41,13 @@ def test_split_layers_give_identical_outputs(build):
 
 def test_split_parts_start_from_jumped_lane_states():
     prog = compile_model(small_cnn(), config=TINY_MASK).program
-    layers = prog.manifest["layers"]
-    li = next(k for k, layer in enumerate(layers) if layer["name"] == "conv3/Conv")
-    o, i, kh, kw = layers[li]["shape"]
+    layers = prog.manifest.layers
+    li = next(k for k, layer in enumerate(layers) if layer.name == "conv3/Conv")
+    o, i, kh, kw = layers[li].shape
     parts = input_splits(i, kh * kw * 4, TINY_MASK.mask_sram_bytes, "conv3")  # 2 lanes: 4-byte rows
-    assert len(parts) == layers[li]["input_splits"] > 1
+    assert len(parts) == layers[li].input_splits > 1
     gen, groups = get_generator("xorshift16"), -(-o // 16)
-    starts = group_start_states("xorshift16", layers[li]["seed"], groups)
+    starts = group_start_states("xorshift16", layers[li].seed, groups)
     # each layer loads one parameter table (param-space DMA): lane states per part, then records
     ins = list(prog.instructions)
     at = [k for k, x in enumerate(ins) if x.op == "DMA_LOAD" and x.space == 2][li]
@@ -111,6 +111,6 @@ def test_refsim_generator_steps_match_the_schedule_on_every_layer():
     for build, cfg in ((small_cnn, SMALL), (small_cnn, TINY_MASK), (mlp, SMALL)):
         c = compile_model(build(), config=cfg)
         planned = sum(n.attrs["regen"].lane_steps for n in c.graph.ops(Op.CONV))
-        decl = c.program.manifest["inputs"][0]
-        x = {decl["name"]: np.zeros((1, *decl["shape"]), np.float32)}
+        decl = c.program.manifest.inputs[0]
+        x = {decl.name: np.zeros((1, *decl.shape), np.float32)}
         assert refsim.run(c.program, x).counters["gen_steps"] == planned

@@ -16,6 +16,7 @@ import numpy as np
 
 from seedcc.backends import timing
 from seedcc.backends.isa import Instruction, make
+from seedcc.backends.manifest import Manifest, TensorIO
 from seedcc.backends.program import Program
 from seedcc.rtl_models import masks, numerics
 from seedcc.rtl_models.generators import generator_by_id
@@ -104,14 +105,14 @@ def pool_ref(x: np.ndarray, kh, kw, sh, sw, pt, pl, out_h, out_w, avg, mult=0, s
     return out
 
 
-def _program(cfg: HwConfig, instrs: list[Instruction], image: Image, inputs: list[dict],
-             outputs: list[dict], name: str) -> Program:
-    manifest = {"model": name, "inputs": inputs, "outputs": outputs}
+def _program(cfg: HwConfig, instrs: list[Instruction], image: Image, inputs: list[TensorIO],
+             outputs: list[TensorIO], name: str) -> Program:
+    manifest = Manifest(model=name, inputs=tuple(inputs), outputs=tuple(outputs))
     return Program(cfg, tuple(instrs), bytes(image.data), b"", manifest)
 
 
-def _io(name: str, shape, addr: int) -> dict:
-    return {"name": name, "shape": list(shape), "scale": 1.0, "dram_addr": addr}
+def _io(name: str, shape, addr: int) -> TensorIO:
+    return TensorIO(name, tuple(int(s) for s in shape), 1.0, addr)
 
 
 def _finish(name, cfg, instrs, image, ins, outs, inputs, expected) -> Case:

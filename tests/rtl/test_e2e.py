@@ -34,11 +34,11 @@ MODELS = {
 @pytest.mark.parametrize("name", list(MODELS))
 def test_example_model_on_rtl(name, tmp_path):
     program = seedcc.compile(MODELS[name](), config=SMALL)
-    decl = program.manifest["inputs"][0]
-    x = np.random.default_rng(0).standard_normal([SAMPLES, *decl["shape"]]).astype(np.float32)
-    outcome = run_on_rtl(program, {decl["name"]: x}, work_dir=tmp_path)
+    decl = program.manifest.inputs[0]
+    x = np.random.default_rng(0).standard_normal([SAMPLES, *decl.shape]).astype(np.float32)
+    outcome = run_on_rtl(program, {decl.name: x}, work_dir=tmp_path)
     assert outcome.ok, outcome.summary
-    predicted = refsim.run(program, {decl["name"]: x}).cycles
+    predicted = refsim.run(program, {decl.name: x}).cycles
     assert outcome.cycles == [predicted] * SAMPLES, "RTL cycle counter differs from the model"
     assert load_vectors(tmp_path / "vectors0").source == "refsim"
 
@@ -56,7 +56,7 @@ def test_input_channel_split_on_rtl(tmp_path):
     MACs) run bit-exactly on an RTL built for that configuration."""
     tiny = replace(SMALL, mask_sram_bytes=128)
     program = seedcc.compile(models.small_cnn(codes=3), config=tiny)
-    assert any(layer["input_splits"] > 1 for layer in program.manifest["layers"])
+    assert any(layer.input_splits > 1 for layer in program.manifest.layers)
     x = np.random.default_rng(2).standard_normal((1, 3, 16, 16)).astype(np.float32)
     outcome = run_on_rtl(program, {"x": x}, work_dir=tmp_path)
     assert outcome.ok, outcome.summary
