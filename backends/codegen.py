@@ -15,9 +15,9 @@ import math
 import numpy as np
 
 from seedcc.backends import isa
-from seedcc.backends.manifest import Checkpoint, FloatParam, LayerInfo, Manifest, TensorIO
+from seedcc.backends.manifest import Checkpoint, FloatParam, LayerInfo, Manifest, SramUse, TensorIO
 from seedcc.backends.program import Program
-from seedcc.compiler.memplan import Arena, plan_activations
+from seedcc.compiler.memplan import Arena, activation_peak, plan_activations
 from seedcc.errors import CapacityError
 from seedcc.ir import Graph, Node, Value
 from seedcc.rtl_models.hwconfig import HwConfig
@@ -39,6 +39,7 @@ class Emitter:
         self.act = plan_activations(g, cfg.act_sram_bytes)
         self.sram = {"mask": Arena("mask", cfg.mask_sram_bytes), "param": Arena("param", cfg.param_sram_bytes)}
         self.shared: dict[bytes, int] = {}
+        self.acc_peak = 0
 
     # -- what lowering reads ---------------------------------------------------------------
     def value(self, name: str) -> Value:
@@ -93,7 +94,11 @@ class Emitter:
             shape=tuple(w.shape), weights=int(np.prod(w.shape)), nonzero=int(np.count_nonzero(w.mask)),
             code_bits=n.attrs["code_bits"], mask_bytes=sizes["mask_bytes"],
             param_bytes=sizes["param_bytes"], blocks=sizes["blocks"], input_splits=sizes["input_splits"],
-            fold=tuple(n.attrs["fold"]) if "fold" in n.attrs else None, fingerprint=w.fingerprint()))
+            fold=tuple(n.attrs["fold"]) if "fold" in n.attrs else None, fingerprint=w.fingerprint(),
+            lane_steps=n.attrs["regen"].lane_steps, regen=n.attrs["regen"].reason))
+        self.acc_peak = max(self.acc_peak, max(occ * pc for (_, occ), chunks in
+                                               zip(n.attrs["tiling"].blocks, n.attrs["tiling"].chunks)
+                                               for _, pc in chunks))
 
     def checkpoint(self, value: str) -> None:
         v = self.g.values[value]
@@ -126,7 +131,11 @@ def generate(g: Graph, cfg: HwConfig) -> Program:
     if len(e.instrs) > cfg.instr_words:
         raise CapacityError(f"the program has {len(e.instrs)} instructions; the instruction memory "
                             f"holds {cfg.instr_words}")
+    sram = (SramUse("act", activation_peak(g), cfg.act_sram_bytes),
+            SramUse("mask", e.sram["mask"].peak, cfg.mask_sram_bytes),
+            SramUse("param", e.sram["param"].peak, cfg.param_sram_bytes),
+            SramUse("acc", e.acc_peak, cfg.acc_sram_words))
     manifest = Manifest(model=g.name, inputs=tuple(inputs), outputs=tuple(outputs),
                         checkpoints=tuple(e.checkpoints), float_params=tuple(e.float_params),
-                        layers=tuple(e.layers), notes=tuple(g.notes))
+                        layers=tuple(e.layers), sram=sram, notes=tuple(g.notes))
     return Program(cfg, tuple(e.instrs), bytes(e.image), bytes(e.floats), manifest)

@@ -11,6 +11,7 @@ read it by attribute. Nothing reads a program by string keys.
 - ``float_params``: :class:`FloatParam`, where a REQ's float-mode affine ``a*acc + b`` sits
   in the float section (``a`` then ``b``, float32, one per channel).
 - ``layers``: :class:`LayerInfo`, one per weight layer (for the report and the tests).
+- ``sram``: :class:`SramUse`, the peak use of each on-chip memory (what the schedule needs).
 - ``schema_version``: :data:`SCHEMA_VERSION`; a manifest of another schema does not load.
 
 In the file the manifest is JSON: :meth:`Manifest.to_json` writes every field under its
@@ -89,6 +90,17 @@ class LayerInfo:
     input_splits: int  # input-channel parts that fit the mask SRAM
     fold: tuple[int, int] | None  # (fold group, iteration), None outside fold groups
     fingerprint: str  # WeightSpec.fingerprint(): equal for equal effective weights
+    lane_steps: int  # generator lane steps per sample (the schedule_regeneration pass)
+    regen: str  # the regeneration policy and why
+
+
+@dataclass(frozen=True)
+class SramUse:
+    """The most of one on-chip memory the program ever uses (bytes, or words for acc)."""
+
+    memory: str  # "act", "mask", "param" or "acc"
+    peak: int
+    capacity: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ class Manifest:
     checkpoints: tuple[Checkpoint, ...] = ()
     float_params: tuple[FloatParam, ...] = ()
     layers: tuple[LayerInfo, ...] = ()
+    sram: tuple[SramUse, ...] = ()
     notes: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 

@@ -135,6 +135,18 @@ class Arena:
         del self.live[addr]
 
 
-def activation_peak(g: Graph, addr: dict[str, int]) -> int:
-    """The highest act SRAM byte any planned activation occupies."""
-    return max((addr[v] + math.prod(g.values[v].shape) for v in addr), default=0)
+def activation_peak(g: Graph) -> int:
+    """The most act SRAM bytes live at once (distinct storage, over the node schedule)."""
+    root = roots(g)
+    first, last = {}, {}
+    for v in g.inputs:
+        first[root[v]] = 0
+    for i, n in enumerate(g.nodes):
+        first.setdefault(root[n.output], i)
+        for v in n.inputs:
+            last[root[v]] = i
+    for v in g.outputs:
+        last[root[v]] = len(g.nodes)
+    size = {r: math.prod(g.values[r].shape) for r in first}
+    return max((sum(size[r] for r in first if first[r] <= i <= last.get(r, first[r]))
+                for i in range(len(g.nodes) + 1)), default=0)

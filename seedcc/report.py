@@ -45,7 +45,15 @@ def format_report(prog: Program, result) -> str:
         f"traffic per sample: off-chip read {c['dram_read_bytes']} B, write {c['dram_write_bytes']} B; "
         f"on-chip read {c['sram_read_bytes']} B, write {c['sram_write_bytes']} B",
         f"energy per sample: {result.energy_pj / 1e6:.3f} uJ (cost table: docs/refsim.md)",
+        "on-chip memory, peak use of capacity: " + ", ".join(
+            f"{m.memory} {m.peak}/{m.capacity}{' words' if m.memory == 'acc' else ' B'} "
+            f"({m.peak / max(m.capacity, 1):.0%})" for m in prog.manifest.sram),
+        f"generator lane steps per sample: {c['gen_steps']} "
+        f"({c['gen_steps'] / max(total_w, 1):.3f} per weight)",
     ]
+    lines.extend(f"regeneration {layer.name}: {layer.lane_steps} lane steps, "
+                 f"{layer.lane_steps / max(layer.weights, 1):.3f} per weight: {layer.regen}"
+                 for layer in layers)
     lines.extend(f"note: {n}" for n in prog.manifest.notes)
     return "\n".join(lines)
 

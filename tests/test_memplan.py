@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 from onnx import TensorProto, helper
+from test_schedule import one_conv
 
 from seedcc.backends import refsim
 from seedcc.compiler.memplan import plan_activations, roots
@@ -65,3 +66,15 @@ def test_live_tensors_never_overlap():
                     f"{a} {spans[a]} and {b} {spans[b]} overlap while both live"
                 in_place += 1
     assert in_place == 1  # small_cnn's residual add reuses one operand's buffer
+
+
+def test_peak_use_of_every_memory_by_hand():
+    """One 3x3 conv, 16 -> 32 channels on a 6x6 image, SMALL (2 lanes, 4 pixels):
+    act: input 16*36 + output 32*36 bytes live together = 1728;
+    mask: 16*9 rows of 2 lanes x 16 one-bit codes = 4 bytes each = 576;
+    param: 2 lane start states of 8 bytes + 32 requantisation records of 8 bytes = 272;
+    acc: 32 channels x 36 pixels in one chunk = 1152 words."""
+    prog = compile_model(one_conv(), config=SMALL).program
+    peaks = {m.memory: (m.peak, m.capacity) for m in prog.manifest.sram}
+    assert peaks == {"act": (1728, SMALL.act_sram_bytes), "mask": (576, SMALL.mask_sram_bytes),
+                     "param": (272, SMALL.param_sram_bytes), "acc": (1152, SMALL.acc_sram_words)}
