@@ -20,6 +20,7 @@ from seedcc.backends.program import Program
 from seedcc.compiler.memplan import Arena, activation_peak, plan_activations
 from seedcc.errors import CapacityError
 from seedcc.ir import Graph, Node, Value
+from seedcc.rtl_models.generators import FREE, freeze_pattern
 from seedcc.rtl_models.hwconfig import HwConfig
 
 
@@ -94,6 +95,9 @@ class Emitter:
             shape=tuple(w.shape), weights=int(np.prod(w.shape)), nonzero=int(np.count_nonzero(w.mask)),
             code_bits=n.attrs["code_bits"], mask_bytes=sizes["mask_bytes"],
             param_bytes=sizes["param_bytes"], blocks=sizes["blocks"], input_splits=sizes["input_splits"],
+            mask_stored=sum(len(b) for b in n.attrs["mask_blocks"]), seed_bytes=sizes["seed_bytes"],
+            frozen=0 if w.freeze is None else int(np.count_nonzero(
+                freeze_pattern(w.freeze.seed, w.freeze.prune, w.freeze.lock, w.shape) != FREE)),
             fold=tuple(n.attrs["fold"]) if "fold" in n.attrs else None, fingerprint=w.fingerprint(),
             lane_steps=n.attrs["regen"].lane_steps, regen=n.attrs["regen"].reason))
         self.acc_peak = max(self.acc_peak, max(occ * pc for (_, occ), chunks in

@@ -84,12 +84,15 @@ class LayerInfo:
     weights: int  # O*I*KH*KW
     nonzero: int  # weights with a nonzero mask code
     code_bits: int
-    mask_bytes: int  # mask rows loaded by this layer (a fold group stores them once)
+    mask_bytes: int  # mask-row bytes this layer loads per sample (split layers reload theirs)
     param_bytes: int  # lane start states + requantisation records
     blocks: int  # output-channel blocks
     input_splits: int  # input-channel parts that fit the mask SRAM
     fold: tuple[int, int] | None  # (fold group, iteration), None outside fold groups
     fingerprint: str  # WeightSpec.fingerprint(): equal for equal effective weights
+    mask_stored: int  # bytes of mask rows in the memory image (rows padded to whole lanes)
+    seed_bytes: int  # of param_bytes, the lane start states (the seeds the hardware uses)
+    frozen: int  # positions the freeze record fixes (pruned or locked)
     lane_steps: int  # generator lane steps per sample (the schedule_regeneration pass)
     regen: str  # the regeneration policy and why
 

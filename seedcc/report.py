@@ -7,6 +7,7 @@ from collections import defaultdict
 import numpy as np
 
 from seedcc.backends.program import Program
+from seedcc.sizes import size_breakdown
 
 
 def format_report(prog: Program, result) -> str:
@@ -15,18 +16,12 @@ def format_report(prog: Program, result) -> str:
     cfg = prog.config
     lines = [f"model {prog.manifest.model}: {len(layers)} weight layers, {len(prog.instructions)} instructions",
              f"{'layer':<22} {'weights':>9} {'kind':<15} {'nonzero':>8} {'mask B':>8} {'param B':>8} {'fp32 B':>9}"]
-    total_w = total_mask = total_param = 0
+    total_w = sum(layer.weights for layer in layers)
     for layer in layers:
-        total_w += layer.weights
-        folded = layer.fold is not None and layer.fold[1] > 0
-        total_mask += 0 if folded else layer.mask_bytes  # a fold group's masks are stored once
-        total_param += layer.param_bytes
         lines.append(f"{layer.name[:22]:<22} {layer.weights:>9} {layer.kind:<15} "
                      f"{layer.nonzero / layer.weights:>7.1%} {layer.mask_bytes:>8} "
                      f"{layer.param_bytes:>8} {4 * layer.weights:>9}")
-    stored = total_mask + total_param
-    lines.append(f"size: {stored} bytes stored (masks {total_mask}, parameters {total_param}) vs "
-                 f"{4 * total_w} bytes fp32: {4 * total_w / max(stored, 1):.1f}x smaller")
+    lines.append(size_breakdown(prog.manifest).format())
     shared = defaultdict(list)
     for layer in layers:
         if layer.fold is not None:

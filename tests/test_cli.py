@@ -119,7 +119,7 @@ def test_verify_prints_the_layer_table_and_pass() -> None:
 def test_report_prints_sizes_against_fp32_and_cycles(files: Files) -> None:
     proc = ok(seedcc("report", files.model, cwd=files.root))
     weights = FEATURES * 48 + 48 * 48 + 48 * CLASSES  # fc1, fc2, fc3 of mlp()
-    assert f"vs {4 * weights} bytes fp32" in proc.stdout
+    assert f"vs fp32 {4 * weights} bytes" in proc.stdout
     assert "x smaller" in proc.stdout
     prog = program_io.load(files.program)  # compiled for DEFAULT, as report does
     assert prog.config == DEFAULT

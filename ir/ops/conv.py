@@ -158,7 +158,7 @@ class Conv(OpDef):
             if rows is not None:
                 em.release("mask", rows)
         em.release("param", param)
-        em.layer_done(n, mask_bytes=mask_bytes, param_bytes=len(table) + o * 8,
+        em.layer_done(n, mask_bytes=mask_bytes, param_bytes=len(table) + o * 8, seed_bytes=len(table),
                       blocks=len(plan.blocks), input_splits=len(plan.splits))
 
     @staticmethod
