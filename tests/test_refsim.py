@@ -213,13 +213,13 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                     acc[a] = v if float_mode else wrap32(v)
             mac_cycles += cycles - start
         elif ins.op == "REQ":
-            cycles += f["oc_count"] * len(range(0, f["pix_count"], cfg.pixels))  # channel x tile
             for o in range(f["oc_count"]):
                 r = bytes(mem[2][f["param_addr"] + 8 * o:f["param_addr"] + 8 * o + 8])
                 rec = np.frombuffer(r, REC)[0]
                 if float_mode:
                     ab = np.frombuffer(prog.float_section, "<f4", 2 * f["oc_count"], fp[idx]["offset"])
                 for p in range(f["pix_count"]):
+                    cycles += p % cfg.pixels == 0  # one channel's tile of PIXELS a cycle
                     v = acc[f["acc_addr"] + o * f["pix_count"] + p]
                     if float_mode:
                         y = float(ab[o]) * v + float(ab[f["oc_count"] + o])
