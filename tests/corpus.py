@@ -185,29 +185,31 @@ def _model(name: str) -> Callable[[], onnx.ModelProto]:
     return partial(load_model, name)
 
 
+# one builder object per model, so cases that differ only in configuration share it
+MLP, SMALL_CNN, CODES3 = _model("mlp"), _model("small_cnn"), _model("small_cnn_codes3")
+UNFOLDED, FOLDED = _model("torch_export_unfolded"), _model("torch_export_folded")
+
+
 # Measured figures (N(0, 1) inputs, seed 1): top-1 agreement / most frequent ORT class:
 # mlp 97.9% / 43% on 1000 inputs; small_cnn 98% / 73% and small_cnn_codes3 99% / 87% on 300;
 # hidden_fold_cnn and both torch exports 100% / 99-100% (collapsed, so no top-1 claim).
 CASES: tuple[Case, ...] = (
-    _case("mlp", _model("mlp"), SMALL, BitExact(2), top1=0.97, top1_samples=1000),
+    _case("mlp", MLP, SMALL, BitExact(2), top1=0.97, top1_samples=1000),
     # residual add, max pool, global average pool
-    _case("small_cnn", _model("small_cnn"), SMALL, BitExact(2), top1=0.96, top1_samples=300),
+    _case("small_cnn", SMALL_CNN, SMALL, BitExact(2), top1=0.96, top1_samples=300),
     # a multicoat mask (codes 0..3) in the residual block
-    _case("small_cnn_codes3", _model("small_cnn_codes3"), SMALL, BitExact(2), top1=0.96,
-          top1_samples=300),
+    _case("small_cnn_codes3", CODES3, SMALL, BitExact(2), top1=0.96, top1_samples=300),
     # fold groups: two convs whose random weights and masks are shared by three iterations
     _case("hidden_fold_cnn", hidden_fold_cnn, SMALL, BitExact(2), lsb=DEEP, lsb_why=DEEP_WHY),
     # real torch.onnx.export output, without and with constant folding
-    _case("torch_export_unfolded", _model("torch_export_unfolded"), SMALL, BitExact(1)),
-    _case("torch_export_folded", _model("torch_export_folded"), SMALL, BitExact(1)),
+    _case("torch_export_unfolded", UNFOLDED, SMALL, BitExact(1)),
+    _case("torch_export_folded", FOLDED, SMALL, BitExact(1)),
     # a mask SRAM too small for whole layers: layers split by input channel
-    _case("small_cnn_codes3_split", _model("small_cnn_codes3"), TINY_MASK, BitExact(1),
-          top1=0.96, top1_samples=300),
+    _case("small_cnn_codes3_split", CODES3, TINY_MASK, BitExact(1), top1=0.96, top1_samples=300),
     # the default (large) configuration: one MAC covers a whole layer's channels
-    _case("mlp_default", _model("mlp"), None, DEFAULT_NO_RTL, top1=0.97, top1_samples=1000),
-    _case("small_cnn_default", _model("small_cnn"), None, DEFAULT_NO_RTL, top1=0.96,
-          top1_samples=300),
-    _case("torch_export_folded_default", _model("torch_export_folded"), None, DEFAULT_NO_RTL),
+    _case("mlp_default", MLP, None, DEFAULT_NO_RTL, top1=0.97, top1_samples=1000),
+    _case("small_cnn_default", SMALL_CNN, None, DEFAULT_NO_RTL, top1=0.96, top1_samples=300),
+    _case("torch_export_folded_default", FOLDED, None, DEFAULT_NO_RTL),
 )
 
 

@@ -11,6 +11,7 @@ process; all SMALL cases share one RTL build (cached on disk by backends/simulat
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnx
 import pytest
-from corpus import CASES, BitExact, Case, FloatClose, Golden, Int8Close, pairs
+from corpus import CASES, BitExact, Case, FloatClose, Golden, Int8Close, SeededNormal, pairs
 
 from seedcc.backends import refsim
 from seedcc.backends.rtlrun import run_on_rtl
@@ -31,10 +32,15 @@ if TYPE_CHECKING:
 BY_ID = {c.id: c for c in CASES}
 
 
-# -- built once per process ---------------------------------------------------------------
+# -- built once per process (models, inputs and onnxruntime runs are shared by the cases
+# -- that differ only in their configuration) ------------------------------------------------
 @functools.cache
+def _built(build: Callable[[], onnx.ModelProto]) -> onnx.ModelProto:
+    return build()
+
+
 def model(case_id: str) -> onnx.ModelProto:
-    return BY_ID[case_id].build()
+    return _built(BY_ID[case_id].build)
 
 
 @functools.cache
@@ -45,13 +51,25 @@ def program(case_id: str) -> Program:
 
 
 @functools.cache
+def _drawn(build: Callable[[], onnx.ModelProto], gen: SeededNormal, n: int
+           ) -> dict[str, np.ndarray]:
+    return gen.draw(_built(build), n)
+
+
 def inputs(case_id: str, n: int) -> dict[str, np.ndarray]:
-    return BY_ID[case_id].inputs.draw(model(case_id), n)
+    return _drawn(BY_ID[case_id].build, BY_ID[case_id].inputs, n)
 
 
 @functools.cache
+def _ort(build: Callable[[], onnx.ModelProto], gen: SeededNormal, n: int,
+         extra: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return ort_run(_built(build), _drawn(build, gen, n), list(extra))
+
+
 def golden(case_id: str, n: int, extra: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    return ort_run(model(case_id), inputs(case_id, n), list(extra))
+    """onnxruntime's outputs, plus the intermediate tensors named in `extra`."""
+    case = BY_ID[case_id]
+    return _ort(case.build, case.inputs, n, tuple(sorted(extra)))
 
 
 def output_names(m: onnx.ModelProto) -> list[str]:
