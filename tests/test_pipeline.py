@@ -1,12 +1,11 @@
-"""End to end: ONNX -> compile_model -> program -> refsim, against onnxruntime.
+"""The compile flow as a whole: ONNX -> compile_model -> program -> refsim.
 
-Every example model and both exporter samples (tests/fixtures) are compiled and run on the
-reference model. Float mode must equal onnxruntime up to float32 summation order; int8
-mode must agree on the top-1 class and stay within a few quantisation steps per layer.
-Compiling is deterministic (in process and across processes), a saved program runs like
-the original, tiling (DEFAULT vs SMALL vs a config that forces channel blocks and pixel
-chunks) never changes an integer, capacity errors name what does not fit, and `verify`
-catches a program whose float-mode affine was tampered with at the layer where it happens.
+Each model against onnxruntime (float and int8) and the RTL is in the corpus
+(tests/corpus.py, tests/test_corpus.py). Here: compiling is deterministic (in process and
+across processes), a saved program runs like the original, tiling (DEFAULT vs SMALL vs a
+config that forces channel blocks and pixel chunks) never changes an integer, capacity
+errors name what does not fit, and `verify` catches a program whose float-mode affine was
+tampered with at the layer where it happens.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
 ALL_MODELS = [*EXAMPLE_MODELS, *SAMPLE_MODELS]
-CNN_MODELS = ["small_cnn", "small_cnn_codes3", *SAMPLE_MODELS]
 
 #: Float mode vs onnxruntime, relative to the tensor's largest magnitude. Both compute in
 #: float32-or-better but sum in different orders (refsim: float64 matmul of the exact
@@ -71,103 +69,11 @@ def golden(name: str, prog: Program, x: dict[str, np.ndarray]) -> dict[str, np.n
     return ort_run(model(name), x, [c.onnx for c in prog.manifest.checkpoints])
 
 
-def output_name(prog: Program) -> str:
-    return prog.manifest.outputs[0].name
-
-
 def assert_float_close(actual: np.ndarray, ref: np.ndarray, what: str) -> None:
     assert actual.shape == ref.shape, f"{what}: shape {actual.shape} != {ref.shape}"
     err = float(np.max(np.abs(actual - ref)))
     limit = FLOAT_RTOL * float(np.max(np.abs(ref)))
     assert err <= limit, f"{what}: max |refsim - ORT| = {err:.3g} > {limit:.3g} (1e-5 x max|ORT|)"
-
-
-# -- float mode ----------------------------------------------------------------------------
-FLOAT_CASES = [(m, "small") for m in ALL_MODELS] + [("mlp", "default"), ("small_cnn", "default"),
-                                                      ("torch_export_folded", "default")]
-
-
-@pytest.mark.parametrize("name,config", FLOAT_CASES)
-def test_float_mode_matches_onnxruntime(name: str, config: str) -> None:
-    prog = compiled(name, config).program
-    x = inputs_for(prog, 64, seed=0)
-    ref = golden(name, prog, x)
-    res = refsim.run(prog, x, mode="float", checkpoints=True)
-    for out in prog.manifest.outputs:
-        assert_float_close(res.outputs[out.name], ref[out.name], f"output {out.name}")
-    assert prog.manifest.checkpoints, "the program has no checkpoints"
-    for ck in prog.manifest.checkpoints:
-        assert ck.onnx in ref, f"checkpoint {ck.name}: ONNX tensor {ck.onnx!r} not found"
-        assert_float_close(res.checkpoints[ck.name], ref[ck.onnx].reshape(64, *ck.shape),
-                           f"checkpoint {ck.onnx}")
-
-
-# -- int8 mode -----------------------------------------------------------------------------
-def top1_agreement(name: str, n: int, seed: int) -> float:
-    prog = compiled(name).program
-    x = inputs_for(prog, n, seed)
-    out = output_name(prog)
-    ref = ort_run(model(name), x)[out]
-    got = refsim.run(prog, x, mode="int8").outputs[out]
-    return float(np.mean(np.argmax(ref, 1) == np.argmax(got, 1)))
-
-
-def test_int8_top1_agreement_mlp() -> None:
-    agreement = top1_agreement("mlp", 1000, seed=1)
-    print(f"mlp int8 top-1 agreement with onnxruntime on 1000 inputs: {agreement:.1%}")
-    # Known figure: 97.9% (calibration on 64 generated inputs). The limit is the int8 format,
-    # not the arithmetic: simulating exact float layers with only int8 rounding of every
-    # activation gives the same figure, and the reference model equals that simulation to
-    # 1 LSB. The issue's 99% target needs finer activations (unsigned post-ReLU values,
-    # wider logits); this bound guards against regressions below today's figure.
-    assert agreement >= 0.97
-
-
-@pytest.mark.parametrize("name", CNN_MODELS)
-def test_int8_top1_agreement_cnns(name: str) -> None:
-    n = 300
-    agreement = top1_agreement(name, n, seed=1)
-    print(f"{name} int8 top-1 agreement with onnxruntime on {n} inputs: {agreement:.1%}")
-    # ~98% (BatchNorm statistics measured, so predictions spread over classes); same limit
-    # as the MLP's above.
-    assert agreement >= 0.96
-
-
-@pytest.mark.parametrize("name", ALL_MODELS)
-def test_int8_checkpoints_within_a_few_steps_where_not_saturated(name: str) -> None:
-    """Every layer's int8 values, dequantised, stay within a few quantisation steps (LSB)
-    of ORT's float values where nothing saturated: elements ORT puts outside the int8 range
-    are skipped, and so are whole samples once any earlier tensor (the input included)
-    saturated, since a clipped value upstream legitimately moves everything downstream.
-    Bounds: mean <= 1 LSB, 99.9% within 4 LSB, max 8 LSB (errors add up over layers;
-    observed max 1.9 to 5.8 for these models); the first layer, whose only error sources
-    are the quantised input and its own rounding, within 2.5 LSB everywhere."""
-    prog = compiled(name).program
-    n = 64
-    x = inputs_for(prog, n, seed=2)
-    ref = golden(name, prog, x)
-    res = refsim.run(prog, x, mode="int8", checkpoints=True)
-    (inp,) = prog.manifest.inputs
-    clean = np.all(np.abs(x[inp.name].reshape(n, -1)) < 127 * inp.scale, axis=1)
-    report = []
-    for k, ck in enumerate(prog.manifest.checkpoints):
-        s = ck.scale
-        want = ref[ck.onnx].reshape(n, -1)
-        got = res.checkpoints[ck.name].reshape(n, -1)
-        q = np.rint(got / s)
-        assert np.all(np.abs(got - q * s) <= 1e-5 * s), f"{ck.onnx}: not on the int8 grid"
-        assert q.min() >= -128 and q.max() <= 127
-        sat = (want >= 127 * s) | (want <= -128 * s)
-        assert sat.mean() < 0.01, f"{ck.onnx}: {sat.mean():.2%} saturated, bad calibration"
-        assert clean.mean() >= 0.8, f"{ck.onnx}: only {clean.mean():.0%} samples left to check"
-        err = (np.abs(got - want) / s)[clean][~sat[clean]]
-        report.append(f"{ck.onnx}: mean {err.mean():.2f} p99.9 {np.percentile(err, 99.9):.2f} "
-                      f"max {err.max():.2f} LSB over {clean.sum()} samples")
-        assert err.mean() <= 1.0, report[-1]
-        assert np.percentile(err, 99.9) <= 4.0, report[-1]
-        assert err.max() <= (2.5 if k == 0 else 8.0), report[-1]
-        clean &= ~sat.any(axis=1)
-    print("\n".join(report))
 
 
 # -- determinism, save/load, tiling --------------------------------------------------------

@@ -3,7 +3,10 @@
 Every case is a small program built by hand with ``isa.make`` over a memory image laid out
 here, written once as data (CASES) and checked against ``slow_run``: a literal,
 per-element transcription of docs/isa.md (Python loops, one sample at a time) that uses
-only ``numerics`` for the integer rules and the generators' scalar ``step``/``bits``.
+only ``numerics`` for the integer rules and the generators' scalar ``step``/``bits``, and
+counts cycles itself as its loops go (bus beats, pixel tiles, window positions; never
+``backends/timing.py``, which the reference model uses). A hand-built one-layer program
+has its cycles and counters written out from docs/isa.md's table.
 Integer outputs, checkpoints, cycles and counters must match exactly; float mode is
 compared with rtol 1e-5 because numpy's matmul sums in a different order than the loops.
 """
@@ -22,7 +25,7 @@ from itertools import chain
 import numpy as np
 import pytest
 
-from seedcc.backends import isa, refsim, timing
+from seedcc.backends import isa, refsim
 from seedcc.backends.manifest import Checkpoint, FloatParam, Manifest, TensorIO
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError, ProgramFormatError
@@ -127,7 +130,12 @@ def wrap32(v: int) -> int:
 
 
 def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> dict:
-    """One sample, one instruction at a time, one element at a time (docs/isa.md)."""
+    """One sample, one instruction at a time, one element at a time (docs/isa.md).
+
+    Cycles are counted where the work happens: one issue cycle per instruction, then one
+    per DMA bus beat after DMA_LATENCY, one per lane loaded, per MAC tile one restart, one
+    per (i, k) step and one write-back, one per REQ channel and pixel tile, one per ADD
+    group of PIXELS elements, one per pool window position plus one write per output."""
     cfg, man = prog.config, prog.manifest
     dram: list = list(prog.image)
     act: list = [0] * cfg.act_sram_bytes
@@ -135,7 +143,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
     mem = {1: bytearray(cfg.mask_sram_bytes), 2: bytearray(cfg.param_sram_bytes)}
     lanes: list = [None] * cfg.lanes
     fp = {e.instr: e for e in man.float_params}
-    pe_ops, ckpts, cycles = 0, {}, 0
+    pe_ops, ckpts, cycles, mac_cycles = 0, {}, 0, 0
     for d in man.inputs:
         x = np.asarray(sample[d.name], np.float32).reshape(-1)
         vals = x.tolist() if float_mode else [int(v) & 0xFF for v in numerics.quantize_input(x, d.scale)]
@@ -147,22 +155,24 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
 
     for idx, ins in enumerate(prog.instructions):
         f = ins.fields
-        cycles += timing.cycles(ins, cfg)
+        cycles += 1  # issue
         if ins.op == "HALT":
             break
-        if ins.op == "DMA_LOAD":
+        if ins.op in ("DMA_LOAD", "DMA_STORE"):
+            cycles += cfg.dma_latency
             for j in range(f["length"]):
-                if f["space"] == 0:
+                cycles += j % cfg.bus_bytes == 0  # a new bus beat
+                if ins.op == "DMA_LOAD" and f["space"] == 0:
                     act[f["sram_addr"] + j] = rd(f["dram_addr"] + j)
-                else:
+                elif ins.op == "DMA_LOAD":
                     mem[f["space"]][f["sram_addr"] + j] = dram[f["dram_addr"] + j]
-        elif ins.op == "DMA_STORE":
-            for j in range(f["length"]):
-                v = act[f["sram_addr"] + j] if f["space"] == 0 else mem[f["space"]][f["sram_addr"] + j]
-                dram[f["dram_addr"] + j] = v if float_mode and f["space"] == 0 else int(v) & 0xFF
+                else:
+                    v = act[f["sram_addr"] + j] if f["space"] == 0 else mem[f["space"]][f["sram_addr"] + j]
+                    dram[f["dram_addr"] + j] = v if float_mode and f["space"] == 0 else int(v) & 0xFF
         elif ins.op == "SETGEN":
             gen = generator_by_id(f["gen_id"])
             for j in range(f["count"]):
+                cycles += 1
                 a = f["param_addr"] + 8 * j
                 s = int.from_bytes(mem[2][a:a + 8], "little") & ((1 << gen.state_bits) - 1)
                 lanes[j] = (gen, s)
@@ -174,9 +184,12 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
             rb = sb + 2 * ng * cb
             bit = lambda a, n: (mem[1][a + n // 8] >> (n % 8)) & 1
             sums = {}
+            start = cycles
             for tile0 in range(0, pc, cfg.pixels):
+                cycles += 2  # restart, and the write-back at the end of the tile
                 state = [lanes[j][1] if lanes[j] else None for j in range(ng)]  # restart
                 for t in range(nsteps):
+                    cycles += 1
                     i, k = divmod(t, kk)
                     ky, kx = divmod(k, f["kw"])
                     row = f["mask_addr"] + t * rb
@@ -202,6 +215,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                     a = f["acc_addr"] + o * pc + p
                     v = (acc[a] if f["accumulate"] else 0) + sums.get((o, p), 0)
                     acc[a] = v if float_mode else wrap32(v)
+            mac_cycles += cycles - start
         elif ins.op == "REQ":
             for o in range(f["oc_count"]):
                 r = bytes(mem[2][f["param_addr"] + 8 * o:f["param_addr"] + 8 * o + 8])
@@ -209,6 +223,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                 if float_mode:
                     ab = np.frombuffer(prog.float_section, "<f4", 2 * f["oc_count"], fp[idx].offset)
                 for p in range(f["pix_count"]):
+                    cycles += p % cfg.pixels == 0  # one channel's tile of PIXELS a cycle
                     v = acc[f["acc_addr"] + o * f["pix_count"] + p]
                     if float_mode:
                         y = float(ab[o]) * v + float(ab[f["oc_count"] + o])
@@ -219,6 +234,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                     act[f["out_addr"] + o * f["out_plane"] + p] = y
         elif ins.op == "ADD":
             for j in range(f["length"]):
+                cycles += j % cfg.pixels == 0  # PIXELS elements a cycle
                 a, b = act[f["a_addr"] + j], act[f["b_addr"] + j]
                 if float_mode:
                     y = float(np.float32(a) + np.float32(b))
@@ -232,9 +248,11 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
             for c in range(f["channels"]):
                 for oy in range(f["out_h"]):
                     for ox in range(f["out_w"]):
+                        cycles += 1  # the write
                         vals = []
                         for ky in range(f["kh"]):
                             for kx in range(f["kw"]):
+                                cycles += 1  # every window position, in range or not
                                 iy = oy * f["stride_h"] - f["pad_t"] + ky
                                 ix = ox * f["stride_w"] - f["pad_l"] + kx
                                 if 0 <= iy < h and 0 <= ix < w:
@@ -258,7 +276,8 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
         raw = np.array([rd(d.dram_addr + j) for j in range(n)]).reshape(d.shape)
         outs[d.name] = raw.astype(np.float32) if float_mode else numerics.dequantize(
             raw.astype(np.int8), d.scale)
-    return {"outputs": outs, "checkpoints": ckpts, "cycles": cycles, "pe_ops": pe_ops}
+    return {"outputs": outs, "checkpoints": ckpts, "cycles": cycles, "pe_ops": pe_ops,
+            "mac_cycles": mac_cycles}
 
 
 def slow_batch(prog: Program, inputs: dict[str, np.ndarray], float_mode: bool) -> dict:
@@ -266,7 +285,8 @@ def slow_batch(prog: Program, inputs: dict[str, np.ndarray], float_mode: bool) -
     runs = [slow_run(prog, {k: v[b] for k, v in inputs.items()}, float_mode) for b in range(batch)]
     stack = lambda key: {n: np.stack([r[key][n] for r in runs]) for n in runs[0][key]}
     return {"outputs": stack("outputs"), "checkpoints": stack("checkpoints"),
-            "cycles": runs[0]["cycles"], "pe_ops": runs[0]["pe_ops"]}
+            "cycles": runs[0]["cycles"], "pe_ops": runs[0]["pe_ops"],
+            "mac_cycles": runs[0]["mac_cycles"]}
 
 
 # -- the corpus -----------------------------------------------------------------------------
@@ -416,6 +436,7 @@ def test_matches_slow_model(case, mode: str) -> None:
     assert got.checkpoints.keys() == want["checkpoints"].keys()
     assert got.cycles == want["cycles"]
     assert got.counters["pe_ops"] == want["pe_ops"]
+    assert got.counters["mac_cycles"] == want["mac_cycles"]
 
 
 def test_int_entry_gives_the_integers_of_int8_mode(case) -> None:
@@ -439,24 +460,70 @@ def test_int_entry_gives_the_integers_of_int8_mode(case) -> None:
     assert (raw.cycles, raw.counters, raw.energy_pj) == (got.cycles, got.counters, got.energy_pj)
 
 
-def test_cycles_and_counters(case) -> None:
+def test_counters(case) -> None:
+    """Counters recomputed from the instruction fields (cycles and mac_cycles: see
+    test_matches_slow_model and the hand-counted program below)."""
     prog, inputs = case
     res = refsim.run(prog, inputs)
     halt = next(i for i, ins in enumerate(prog.instructions) if ins.op == "HALT")
     run_ = prog.instructions[:halt + 1]
-    assert res.cycles == sum(timing.cycles(ins, prog.config) for ins in run_)
     c = res.counters
     assert set(c) == set(refsim.COUNTERS)
     assert c["instructions"] == halt + 1
-    assert c["mac_cycles"] == sum(timing.exec_cycles(i, prog.config) for i in run_ if i.op == "MAC")
     assert c["dram_read_bytes"] == sum(i.length for i in run_ if i.op == "DMA_LOAD")
     assert c["dram_write_bytes"] == sum(i.length for i in run_ if i.op == "DMA_STORE")
     assert c["gen_steps"] == sum(-(-i.oc_count // 16) * i.in_c * i.kh * i.kw
                                  * -(-i.pix_count // prog.config.pixels)
                                  for i in run_ if i.op == "MAC" and not i.stored_signs)
     assert c["sram_read_bytes"] == sum(c[f"{m}_sram_read_bytes"] for m in refsim.MEMORIES)
-    assert res.energy_pj == pytest.approx(refsim.energy_pj(c, prog.config.energy))
-    assert res.energy_pj > 0
+    e = prog.config.energy  # docs/refsim.md "Energy", written out
+    want = (c["pe_ops"] * e.pe_op + c["gen_steps"] * e.gen_step + c["requant_ops"] * e.requant
+            + c["alu_ops"] * e.alu_op
+            + (c["sram_read_bytes"] + c["sram_write_bytes"]) * e.sram_byte
+            + (c["dram_read_bytes"] + c["dram_write_bytes"]) * e.dram_byte)
+    assert res.energy_pj == pytest.approx(want) and res.energy_pj > 0
+
+
+def test_cycles_of_a_one_layer_program_counted_by_hand() -> None:
+    """A 3x3 conv (3 -> 20 channels on 4x4, pad 1, xorshift16) on SMALL, cycles from the
+    table of docs/isa.md. SMALL: PIXELS 4, BUS_BYTES 8, DMA_LATENCY 4; every instruction
+    costs 1 issue cycle plus its execute cycles; 20 channels need 2 lanes (16 each), so a
+    binary mask row is 2 lanes x 2 bytes = 4 bytes, and there are 3 x 3 x 3 = 27 rows."""
+    assert (SMALL.pixels, SMALL.bus_bytes, SMALL.dma_latency) == (4, 8, 4)
+    b = Builder(SMALL)
+    b.input("x", (3, 4, 4), 0.05, 0)
+    conv_layer(b, np.random.default_rng(9), x_addr=0, y_addr=100, in_chw=(3, 4, 4), oc=20,
+               k=(3, 3), stride=(1, 1), pad=(1, 1), out_hw=(4, 4), gen="xorshift16",
+               code_bits=1, chunk=16)
+    b.output("y", (20, 4, 4), 0.1, 100)
+    b.emit("HALT")
+    b.emit("MAXPOOL", channels=20, in_h=4, in_w=4, out_h=2, out_w=2, kh=2, kw=2, stride_h=2,
+           stride_w=2)  # after HALT: never issued, costs nothing
+    prog = b.program()
+    assert [i.op for i in prog.instructions] == [
+        "DMA_LOAD", "DMA_LOAD", "DMA_LOAD", "SETGEN", "MAC", "DMA_LOAD", "REQ", "DMA_STORE",
+        "HALT", "MAXPOOL"]
+    cycles = (
+        1 + 4 + 6           # DMA_LOAD x: 3*4*4 = 48 bytes = 6 beats
+        + 1 + 4 + 14        # DMA_LOAD mask: 27 rows x 4 bytes = 108 bytes = 14 beats (13.5)
+        + 1 + 4 + 2         # DMA_LOAD lane table: 2 lanes x 8 bytes = 2 beats
+        + 1 + 2             # SETGEN count 2: one cycle a lane
+        + 1 + 4 * (27 + 2)  # MAC, 16 pixels = 4 tiles of 4, each restart + 27 steps + write-back
+        + 1 + 4 + 20        # DMA_LOAD requantisation records: 20 x 8 = 160 bytes = 20 beats
+        + 1 + 20 * 4        # REQ: 20 channels x 4 pixel tiles
+        + 1 + 4 + 40        # DMA_STORE y: 20*16 = 320 bytes = 40 beats
+        + 1                 # HALT: issue only
+    )
+    assert cycles == 309
+    res = refsim.run(prog, make_inputs(prog, 2, np.random.default_rng(0)))
+    assert res.cycles == 309
+    c = res.counters
+    assert c["instructions"] == 9
+    assert c["mac_cycles"] == 4 * (27 + 2)
+    assert c["gen_steps"] == 2 * 27 * 4  # 2 lanes step once per row, again in every tile
+    assert c["dram_read_bytes"] == 48 + 108 + 16 + 160
+    assert c["dram_write_bytes"] == 320
+    assert c["requant_ops"] == 20 * 16
 
 
 def test_batch_equals_per_sample(case) -> None:
