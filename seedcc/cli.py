@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from seedcc import api
 from seedcc.arrays import read_arrays, write_arrays
@@ -13,8 +14,12 @@ from seedcc.backends.isa import disassemble
 from seedcc.compiler.frontend import import_onnx
 from seedcc.errors import BadInputError, SeedccError
 from seedcc.files import check_writable
+from seedcc.plots import require_matplotlib
+from seedcc.progress import Stages
 from seedcc.report import format_report, sample_input
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL, HwConfig
+from seedcc.sweep import SerialExecutor, load_grid, run_sweep, summary, write_plot
+from seedcc.sweep_ray import RayExecutor
 
 CONFIGS = {"default": DEFAULT, "small": SMALL}
 
@@ -80,6 +85,18 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(a: argparse.Namespace) -> int:
+    grid = load_grid(a.grid)
+    executor = SerialExecutor() if a.serial else RayExecutor(address=a.address)
+    require_matplotlib("sweep")
+    with Stages(len(grid.points()), "sweep", quiet=a.quiet, unit="point") as bar:
+        result = run_sweep(a.model, grid, Path(a.output), executor, progress=bar)
+    plot = write_plot(result, Path(a.model).name)
+    print(summary(result))
+    print(f"wrote {result.csv} and {plot}")
+    return 0
+
+
 def cmd_disasm(a: argparse.Namespace) -> int:
     prog = api.load_program(a.program)
     if a.manifest:
@@ -125,10 +142,20 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--config", **cfg)
     rp.set_defaults(func=cmd_report)
 
+    sw = sub.add_parser("sweep", help="compile and run the model over a grid of hardware configs")
+    sw.add_argument("model")
+    sw.add_argument("--grid", required=True, help="TOML grid file (docs/sweep.md)")
+    sw.add_argument("-o", "--output", required=True, help="folder for sweep.csv and pareto.png")
+    sw.add_argument("--address", help="an existing Ray cluster (default: a local Ray instance)")
+    sw.add_argument("--serial", action="store_true", help="run the points in this process, no Ray")
+    sw.set_defaults(func=cmd_sweep)
+
     d = sub.add_parser("disasm", help="print a program's instructions")
     d.add_argument("program")
     d.add_argument("--manifest", action="store_true", help="print the manifest too")
     d.set_defaults(func=cmd_disasm)
+    for sp in (c, v, rp, sw):
+        sp.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
 
