@@ -33,6 +33,7 @@ class Segment:
     """The instructions ``first..last`` (inclusive) that finish one layer's output."""
 
     name: str  # ONNX tensor name of the checkpoint (IR value name if it has none)
+    values: tuple[str, ...]  # the IR values whose checkpoints end the segment
     first: int
     last: int
     cycles: int
@@ -48,19 +49,19 @@ def _checkpoints(program: Program) -> list[dict[str, Any]]:
     return list(program.manifest.get("checkpoints", []))
 
 
-def _cuts(program: Program, halt: int) -> list[tuple[str, int]]:
-    """(segment name, last instruction) in program order; later checkpoints taken after the
-    same instruction join the first one's segment."""
-    cuts: list[tuple[str, int]] = []
+def _cuts(program: Program, halt: int) -> list[tuple[str, tuple[str, ...], int]]:
+    """(segment name, IR values, last instruction) in program order; checkpoints taken after
+    the same instruction share one segment."""
+    cuts: list[tuple[str, tuple[str, ...], int]] = []
     for ck in sorted(_checkpoints(program), key=lambda c: int(c["after"])):
         after = int(ck["after"])
         name = ck.get("onnx") or ck["name"]
-        if cuts and cuts[-1][1] == after:
-            cuts[-1] = (f"{cuts[-1][0]}+{name}", after)
+        if cuts and cuts[-1][2] == after:
+            cuts[-1] = (f"{cuts[-1][0]}+{name}", (*cuts[-1][1], ck["name"]), after)
         else:
-            cuts.append((name, after))
-    if not cuts or cuts[-1][1] < halt:
-        cuts.append((OUTPUTS, halt))
+            cuts.append((name, (ck["name"],), after))
+    if not cuts or cuts[-1][2] < halt:
+        cuts.append((OUTPUTS, (), halt))
     return cuts
 
 
@@ -76,7 +77,7 @@ def layer_segments(program: Program) -> list[Segment]:
     out: list[Segment] = []
     first = 0
     before: Counter[str] = Counter()
-    for name, last in _cuts(program, sim.halt):
+    for name, values, last in _cuts(program, sim.halt):
         cycles = 0
         for idx in range(first, last + 1):
             ins = sim.executed[idx]
@@ -87,7 +88,7 @@ def layer_segments(program: Program) -> list[Segment]:
         delta["instructions"] = last - first + 1
         for d in ("read", "write"):
             delta[f"sram_{d}_bytes"] = sum(delta[f"{mem}_sram_{d}_bytes"] for mem in refsim.MEMORIES)
-        out.append(Segment(name, first, last, cycles, delta))
+        out.append(Segment(name, values, first, last, cycles, delta))
         before, first = now, last + 1
     return out
 

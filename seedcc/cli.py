@@ -12,11 +12,14 @@ from seedcc import api
 from seedcc.arrays import read_arrays, write_arrays
 from seedcc.backends.isa import disassemble
 from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.pipeline import PIPELINE
 from seedcc.errors import BadInputError, SeedccError
-from seedcc.files import check_writable
+from seedcc.files import atomic_write, check_writable
+from seedcc.flow import compile_model
 from seedcc.plots import require_matplotlib
-from seedcc.progress import Stages
+from seedcc.progress import Stages, busy
 from seedcc.report import format_report, sample_input
+from seedcc.report_html import render_html, report_data
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL, HwConfig
 from seedcc.sweep import SerialExecutor, load_grid, run_sweep, summary, write_plot
 from seedcc.sweep_ray import RayExecutor
@@ -80,8 +83,27 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    prog = api.compile(a.model, config=_config(a.config))
-    print(format_report(prog, api.run(prog, sample_input(prog))))
+    for path in (a.html, a.json):
+        if path:
+            check_writable(path)
+    if a.html:
+        require_matplotlib("report")
+    with Stages(len(PIPELINE) + 2, "compile", quiet=a.quiet) as bar:
+        compiled = compile_model(a.model, config=_config(a.config), log=bar)
+    prog = compiled.program
+    with busy("reference model", quiet=a.quiet):
+        result = api.run(prog, sample_input(prog))
+    print(format_report(prog, result))
+    if a.html or a.json:
+        data = report_data(compiled, result)
+        if a.json:
+            text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+            atomic_write(a.json, lambda f: f.write(text.encode()))
+            print(f"wrote {a.json}")
+        if a.html:
+            page = render_html(data)
+            atomic_write(a.html, lambda f: f.write(page.encode()))
+            print(f"wrote {a.html}")
     return 0
 
 
@@ -140,6 +162,8 @@ def parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="sizes vs fp32, shared weights, traffic, cycles, energy")
     rp.add_argument("model")
     rp.add_argument("--config", **cfg)
+    rp.add_argument("--html", help="also write a self-contained HTML report with figures")
+    rp.add_argument("--json", help="also write the report data as JSON")
     rp.set_defaults(func=cmd_report)
 
     sw = sub.add_parser("sweep", help="compile and run the model over a grid of hardware configs")
