@@ -38,8 +38,9 @@ def _config(text: str) -> HwConfig:
                             f"HwConfig JSON file ({e})") from None
 
 
-def _progress(message: str) -> None:
-    print(f"  {message}", file=sys.stderr, flush=True)
+def _stages(a: argparse.Namespace, total: int, desc: str) -> Stages:
+    """Stage lines on stderr and, for work over ~2 s, a progress bar; none with --quiet."""
+    return Stages(total, desc, quiet=a.quiet, echo=True)
 
 
 def _model_inputs(model: str) -> list[str]:
@@ -50,7 +51,8 @@ def cmd_compile(a: argparse.Namespace) -> int:
     check_writable(a.output)
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
     t0 = time.perf_counter()
-    prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output, log=_progress)
+    with _stages(a, len(PIPELINE) + 2, "compile") as log:
+        prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output, log=log)
     for note in prog.manifest["notes"]:
         print(f"note: {note}")
     layers = prog.manifest["layers"]
@@ -63,7 +65,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     check_writable(a.output)
     prog = api.load_program(a.program)
     inputs = read_arrays(a.input, [i["name"] for i in prog.manifest["inputs"]])
-    res = api.run(prog, inputs, mode=a.mode)
+    with busy("reference model", quiet=a.quiet):
+        res = api.run(prog, inputs, mode=a.mode)
     write_arrays(a.output, res.outputs)
     n = len(next(iter(inputs.values())))
     print(f"ran {n} sample(s) in {a.mode} mode: {res.cycles} cycles per sample, "
@@ -74,8 +77,9 @@ def cmd_run(a: argparse.Namespace) -> int:
 def cmd_verify(a: argparse.Namespace) -> int:
     inputs = read_arrays(a.input, _model_inputs(a.model)) if a.input else None
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
-    rep = api.verify(a.model, inputs=inputs, samples=a.samples, calib=calib, config=_config(a.config),
-                     rtl=a.rtl, rtl_samples=a.rtl_samples, log=_progress)
+    with _stages(a, len(PIPELINE) + 3 + a.rtl, "verify") as log:
+        rep = api.verify(a.model, inputs=inputs, samples=a.samples, calib=calib,
+                         config=_config(a.config), rtl=a.rtl, rtl_samples=a.rtl_samples, log=log)
     print(rep.format())
     ok = rep.ok(a.min_agreement)
     print("PASS" if ok else "FAIL")
@@ -178,7 +182,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("program")
     d.add_argument("--manifest", action="store_true", help="print the manifest too")
     d.set_defaults(func=cmd_disasm)
-    for sp in (c, v, rp, sw):
+    for sp in (c, r, v, rp, sw):
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
