@@ -60,10 +60,11 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
     ax1.scatter([cyc[k] for k in ring], [energy[k] for k in ring], s=[sizes[k] + 60 for k in ring],
                 facecolors="none", edgecolors="crimson", linewidths=1.8)
     fig.colorbar(sc, ax=ax1, label="PEs (area proxy)")
-    ax2.scatter(cyc, pes, s=sizes, c=["crimson" if b else "0.6" for b in best], alpha=0.85)
-    for r, x, y1, y2 in zip(ok, cyc, energy, pes):
-        ax1.annotate(str(r["point"]), (x, y1), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        ax2.annotate(str(r["point"]), (x, y2), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    order = sorted(range(len(ok)), key=lambda k: best[k])  # Pareto points drawn last, on top
+    ax2.scatter([cyc[k] for k in order], [pes[k] for k in order], s=[sizes[k] for k in order],
+                c=["crimson" if best[k] else "0.6" for k in order], alpha=0.85)
+    _label(ax1, ok, cyc, energy)
+    _label(ax2, ok, cyc, pes)
     ax1.set(xlabel="cycles per sample", ylabel="energy per sample (uJ)", title="cycles vs energy")
     ax2.set(xlabel="cycles per sample", ylabel="PEs (area proxy)", title="cycles vs area proxy")
     for ax in (ax1, ax2):
@@ -71,9 +72,20 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], title: str) -> Figure:
         ax.grid(True, alpha=0.3)
     failed = len(rows) - len(ok)
     fig.suptitle(f"{title}: {len(ok)} points" + (f", {failed} failed" if failed else "")
-                 + f"; red = Pareto-optimal (cycles, energy, PEs, SRAM); marker size = SRAM; {AREA_NOTE}", fontsize=9)
+                 + "; red = Pareto-optimal in (cycles, energy, PEs, SRAM bits)\n"
+                 + f"marker size = SRAM; {AREA_NOTE}", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _label(ax: Any, rows: Sequence[Mapping[str, Any]], xs: Sequence[float],
+           ys: Sequence[float]) -> None:
+    """Point numbers beside the markers; points at the same place share one label."""
+    at: dict[tuple[float, float], list[str]] = {}
+    for r, x, y in zip(rows, xs, ys):
+        at.setdefault((x, y), []).append(str(r["point"]))
+    for (x, y), names in at.items():
+        ax.annotate(",".join(names), (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
 
 
 def size_figure(sizes: Mapping[str, Any]) -> Figure:
