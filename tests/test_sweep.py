@@ -173,4 +173,4 @@ def test_ray_sweep_runs_points_in_parallel(tmp_path: Path, model_path: Path) -> 
     assert [r["status"] for r in ray_rows] == ["ok"] * 8
     for a, b in zip(ray_rows, serial_rows):
         assert {k: a[k] for k in MEASURED} == {k: b[k] for k in MEASURED}
-    assert len({r["worker"] for r in ray_rows}) == 2  # two worker processes shared the points
+    assert len({r["worker"] for r in ray_rows}) >= 2  # worker processes shared the points
