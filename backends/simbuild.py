@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -74,8 +74,14 @@ def rtl_sources() -> list[Path]:
 
 
 def build_spec(sim: Simulator, top: str, parameters: Mapping[str, int], waves: bool,
-               public: bool = True) -> BuildSpec:
-    """The cache entry for building `top` of rtl_models/ with these settings."""
+               public: bool = True, sources: Sequence[Path] | None = None,
+               includes: Sequence[Path] = (), extra_flags: Sequence[str] = ()) -> BuildSpec:
+    """The cache entry for building `top` with these settings: of rtl_models/ by default,
+    of the given Verilog `sources` (and `includes` directories) for a user's own RTL."""
+    files = tuple(rtl_sources()) if sources is None else tuple(Path(f).resolve() for f in sources)
+    for f in files:
+        if not f.is_file():
+            raise SeedccError(f"Verilog source {f} does not exist")
     # Verilator writes FST when liblz4 (headers + library) is installed, else VCD.
     fmt = "vcd" if sim.name == "verilator" and not verilator_fst_available(sim) else "fst"
     return BuildSpec(
@@ -83,14 +89,17 @@ def build_spec(sim: Simulator, top: str, parameters: Mapping[str, int], waves: b
         cocotb=f"{metadata.version('cocotb')} {cocotb_tools.config.libs_dir}", top=top,
         parameters=tuple(sorted(parameters.items())), waves=waves, wave_format=fmt,
         public=public or sim.name != "verilator",
-        flags=VERILATOR_FLAGS if sim.name == "verilator" else (),
-        sources=tuple(rtl_sources()), headers=tuple(sorted(RTL_DIR.glob("*.vh"))))
+        flags=(*(VERILATOR_FLAGS if sim.name == "verilator" else ()), *extra_flags),
+        sources=files, headers=tuple(sorted(RTL_DIR.glob("*.vh"))),
+        includes=tuple(Path(i).resolve() for i in includes))
 
 
 def build(top: str, parameters: Mapping[str, int] | None = None, *,
           sim: Simulator | str | None = None, waves: bool | None = None,
-          root: Path | None = None, public: bool = True) -> Build:
-    """Build `top` (a module in rtl_models/) once per configuration; reuse the cached build.
+          root: Path | None = None, public: bool = True, sources: Sequence[Path] | None = None,
+          includes: Sequence[Path] = (), extra_flags: Sequence[str] = ()) -> Build:
+    """Build `top` (a module in rtl_models/, or of `sources` with `includes` and
+    `extra_flags` for a user's own RTL) once per configuration; reuse the cached build.
 
     `waves` defaults to whether :func:`waves_mode` is "always"; `root` to
     :func:`simcache.build_root`.
@@ -100,7 +109,7 @@ def build(top: str, parameters: Mapping[str, int] | None = None, *,
         sim = find_simulator(sim)
     params = dict(parameters or {})
     waves = waves_mode() == "always" if waves is None else waves
-    spec = build_spec(sim, top, params, waves, public)
+    spec = build_spec(sim, top, params, waves, public, sources, includes, extra_flags)
     build_dir = spec.folder(root or build_root())
     with locked(build_dir):
         if not (build_dir / STAMP).exists():
@@ -134,7 +143,7 @@ def verilator_commands(sim: Simulator, spec: BuildSpec, build_dir: Path,
         "--top-module", spec.top, "--vpi", *visibility, "--prefix", "Vtop", "-o", spec.top,
         "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
         *trace, *spec.flags, "--timescale", "/".join(TIMESCALE),
-        f"-I{RTL_DIR}",
+        f"-I{RTL_DIR}", *(f"-I{d}" for d in spec.includes),
         *(f"-G{name}={value}" for name, value in spec.parameters),
         str(main_cpp), *(str(p) for p in spec.sources),
     ]
@@ -161,6 +170,6 @@ def _build_verilator(sim: Simulator, spec: BuildSpec, build_dir: Path, log: Path
 
 def _build_icarus(spec: BuildSpec, build_dir: Path, log: Path) -> None:
     get_runner("icarus").build(
-        sources=list(spec.sources), includes=[RTL_DIR], hdl_toplevel=spec.top,
+        sources=list(spec.sources), includes=[RTL_DIR, *spec.includes], hdl_toplevel=spec.top,
         parameters=dict(spec.parameters), build_dir=build_dir, waves=spec.waves,
         timescale=TIMESCALE, log_file=log, always=True)

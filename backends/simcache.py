@@ -53,12 +53,13 @@ class BuildSpec:
     flags: tuple[str, ...]
     sources: tuple[Path, ...]
     headers: tuple[Path, ...] = ()
+    includes: tuple[Path, ...] = ()  # extra include directories (user RTL)
 
     def key(self) -> str:
         h = hashlib.sha256()
         settings = [self.simulator, self.version, self.executable, self.cocotb, self.top,
                     sorted(self.parameters), self.waves, self.wave_format, self.public,
-                    list(self.flags)]
+                    list(self.flags), [str(p) for p in self.includes]]
         h.update(json.dumps(settings).encode())
         for group in (self.sources, self.headers):
             h.update(b"\0group")

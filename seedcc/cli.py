@@ -6,15 +6,23 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from seedcc import api
 from seedcc.arrays import read_arrays, write_arrays
 from seedcc.backends.isa import disassemble
 from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.pipeline import PIPELINE
 from seedcc.errors import BadInputError, SeedccError
-from seedcc.files import check_writable
+from seedcc.files import atomic_write, check_writable
+from seedcc.flow import compile_model
+from seedcc.plots import require_matplotlib
+from seedcc.progress import Stages, busy
 from seedcc.report import format_report, sample_input
+from seedcc.report_html import render_html, report_data
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL, HwConfig
+from seedcc.sweep import SerialExecutor, load_grid, run_sweep, summary, write_plot
+from seedcc.sweep_ray import RayExecutor
 
 CONFIGS = {"default": DEFAULT, "small": SMALL}
 
@@ -30,8 +38,9 @@ def _config(text: str) -> HwConfig:
                             f"HwConfig JSON file ({e})") from None
 
 
-def _progress(message: str) -> None:
-    print(f"  {message}", file=sys.stderr, flush=True)
+def _stages(a: argparse.Namespace, total: int, desc: str) -> Stages:
+    """Stage lines on stderr and, for work over ~2 s, a progress bar; none with --quiet."""
+    return Stages(total, desc, quiet=a.quiet, echo=True)
 
 
 def _model_inputs(model: str) -> list[str]:
@@ -42,7 +51,8 @@ def cmd_compile(a: argparse.Namespace) -> int:
     check_writable(a.output)
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
     t0 = time.perf_counter()
-    prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output, log=_progress)
+    with _stages(a, len(PIPELINE) + 2, "compile") as log:
+        prog = api.compile(a.model, calib=calib, config=_config(a.config), output=a.output, log=log)
     for note in prog.manifest.notes:
         print(f"note: {note}")
     layers = prog.manifest.layers
@@ -55,7 +65,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     check_writable(a.output)
     prog = api.load_program(a.program)
     inputs = read_arrays(a.input, [i.name for i in prog.manifest.inputs])
-    res = api.run(prog, inputs, mode=a.mode)
+    with busy("reference model", quiet=a.quiet):
+        res = api.run(prog, inputs, mode=a.mode)
     write_arrays(a.output, res.outputs)
     n = len(next(iter(inputs.values())))
     print(f"ran {n} sample(s) in {a.mode} mode: {res.cycles} cycles per sample, "
@@ -66,8 +77,9 @@ def cmd_run(a: argparse.Namespace) -> int:
 def cmd_verify(a: argparse.Namespace) -> int:
     inputs = read_arrays(a.input, _model_inputs(a.model)) if a.input else None
     calib = read_arrays(a.calib, _model_inputs(a.model), "calibration input") if a.calib else None
-    rep = api.verify(a.model, inputs=inputs, samples=a.samples, calib=calib, config=_config(a.config),
-                     rtl=a.rtl, rtl_samples=a.rtl_samples, log=_progress)
+    with _stages(a, len(PIPELINE) + 3 + a.rtl, "verify") as log:
+        rep = api.verify(a.model, inputs=inputs, samples=a.samples, calib=calib,
+                         config=_config(a.config), rtl=a.rtl, rtl_samples=a.rtl_samples, log=log)
     print(rep.format())
     ok = rep.ok(a.min_agreement)
     print("PASS" if ok else "FAIL")
@@ -75,8 +87,39 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    prog = api.compile(a.model, config=_config(a.config))
-    print(format_report(prog, api.run(prog, sample_input(prog))))
+    for path in (a.html, a.json):
+        if path:
+            check_writable(path)
+    if a.html:
+        require_matplotlib("report")
+    with Stages(len(PIPELINE) + 2, "compile", quiet=a.quiet) as bar:
+        compiled = compile_model(a.model, config=_config(a.config), log=bar)
+    prog = compiled.program
+    with busy("reference model", quiet=a.quiet):
+        result = api.run(prog, sample_input(prog))
+    print(format_report(prog, result))
+    if a.html or a.json:
+        data = report_data(compiled, result)
+        if a.json:
+            text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+            atomic_write(a.json, lambda f: f.write(text.encode()))
+            print(f"wrote {a.json}")
+        if a.html:
+            page = render_html(data)
+            atomic_write(a.html, lambda f: f.write(page.encode()))
+            print(f"wrote {a.html}")
+    return 0
+
+
+def cmd_sweep(a: argparse.Namespace) -> int:
+    grid = load_grid(a.grid)
+    executor = SerialExecutor() if a.serial else RayExecutor(address=a.address)
+    require_matplotlib("sweep")
+    with Stages(len(grid.points()), "sweep", quiet=a.quiet, unit="point") as bar:
+        result = run_sweep(a.model, grid, Path(a.output), executor, progress=bar)
+    plot = write_plot(result, Path(a.model).name)
+    print(summary(result))
+    print(f"wrote {result.csv} and {plot}")
     return 0
 
 
@@ -123,12 +166,24 @@ def parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="sizes vs fp32, shared weights, traffic, cycles, energy")
     rp.add_argument("model")
     rp.add_argument("--config", **cfg)
+    rp.add_argument("--html", help="also write a self-contained HTML report with figures")
+    rp.add_argument("--json", help="also write the report data as JSON")
     rp.set_defaults(func=cmd_report)
+
+    sw = sub.add_parser("sweep", help="compile and run the model over a grid of hardware configs")
+    sw.add_argument("model")
+    sw.add_argument("--grid", required=True, help="TOML grid file (docs/sweep.md)")
+    sw.add_argument("-o", "--output", required=True, help="folder for sweep.csv and pareto.png")
+    sw.add_argument("--address", help="an existing Ray cluster (default: a local Ray instance)")
+    sw.add_argument("--serial", action="store_true", help="run the points in this process, no Ray")
+    sw.set_defaults(func=cmd_sweep)
 
     d = sub.add_parser("disasm", help="print a program's instructions")
     d.add_argument("program")
     d.add_argument("--manifest", action="store_true", help="print the manifest too")
     d.set_defaults(func=cmd_disasm)
+    for sp in (c, r, v, rp, sw):
+        sp.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
 

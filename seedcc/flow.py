@@ -17,6 +17,7 @@ import onnx
 from seedcc.backends.codegen import generate
 from seedcc.backends.program import Program
 from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.passes.set_generator import set_generator
 from seedcc.compiler.pipeline import (
     CALIB_SAMPLES,
     CALIB_SEED,
@@ -42,10 +43,14 @@ class Compiled:
 
 
 def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.ndarray] | None = None,
-                  config: HwConfig = DEFAULT, log: Callable[[str], None] = _quiet) -> Compiled:
-    """Compile `source`; `log` receives one line per stage (the CLI prints them)."""
+                  config: HwConfig = DEFAULT, log: Callable[[str], None] = _quiet,
+                  generator: str | None = None) -> Compiled:
+    """Compile `source`; `log` receives one line per stage (the CLI prints them).
+    `generator` (sweeps' what-if) regenerates every random layer with that generator."""
     t0 = time.perf_counter()
     front = import_onnx(source)
+    if generator is not None:
+        front = set_generator(front, generator)
     log(f"front end: {len(front.nodes)} IR nodes, {len(front.ops(Op.CONV))} weight layers "
         f"({time.perf_counter() - t0:.2f} s)")
     notes = list(front.notes)

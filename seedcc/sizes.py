@@ -27,7 +27,7 @@ class SizeBreakdown:
     fp32_bytes: int
     stored_weights_bytes: int  # fp32 random weights + 1-bit mask, fold groups once
     mask_bits_by_width: tuple[tuple[int, int], ...]  # (code bits, mask bits), fold groups once
-    mask_stored_bytes: int  # mask rows as laid out in the memory image
+    mask_stored_by_width: tuple[tuple[int, int], ...]  # (code bits, bytes of rows in the image)
     frozen_positions: int
     frozen_bits: int  # mask bits spent today on frozen positions
     param_bytes: int  # requantisation records
@@ -36,6 +36,11 @@ class SizeBreakdown:
     @property
     def mask_bits(self) -> int:
         return sum(bits for _, bits in self.mask_bits_by_width)
+
+    @property
+    def mask_stored_bytes(self) -> int:
+        """Mask rows as laid out in the memory image (padded to whole lanes)."""
+        return sum(n for _, n in self.mask_stored_by_width)
 
     @property
     def stored_bytes(self) -> int:
@@ -67,14 +72,16 @@ def _unique(layers: tuple[LayerInfo, ...]) -> list[LayerInfo]:
 def size_breakdown(manifest: Manifest) -> SizeBreakdown:
     layers, unique = manifest.layers, _unique(manifest.layers)
     by_width: Counter[int] = Counter()
+    stored: Counter[int] = Counter()
     for la in unique:
         by_width[la.code_bits] += la.code_bits * la.weights
+        stored[la.code_bits] += la.mask_stored
     return SizeBreakdown(
         weights=sum(la.weights for la in layers),
         fp32_bytes=4 * sum(la.weights for la in layers),
         stored_weights_bytes=sum(4 * la.weights + -(-la.weights // 8) for la in unique),
         mask_bits_by_width=tuple(sorted(by_width.items())),
-        mask_stored_bytes=sum(la.mask_stored for la in unique),
+        mask_stored_by_width=tuple(sorted(stored.items())),
         frozen_positions=sum(la.frozen for la in unique),
         frozen_bits=sum(la.frozen * la.code_bits for la in unique),
         param_bytes=sum(REQ_RECORD_BYTES * la.shape[0] for la in layers),
