@@ -60,53 +60,42 @@ def _cost(kernel: tuple[int, int], out: Shape) -> int:
     return int(np.prod(out)) * kernel[0] * kernel[1]
 
 
-class MaxPool(OpDef):
+class _WindowPool(OpDef):
+    """MAXPOOL and AVGPOOL: the same window over (C, H, W), a different reduction."""
+
+    attrs = ("kernel", "stride", "pads")
+    opcode: str = ""
+
+    @classmethod
+    def from_onnx(cls, ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+        _window_from_onnx(ctx, node, name, a, cls)
+
+    infer = staticmethod(_window_shape)
+
+    @classmethod
+    def reference(cls, n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        return _window_reference(n, ins[0], is_max=cls.opcode == "MAXPOOL")
+
+    @classmethod
+    def lower(cls, n: Any, em: Any) -> None:
+        _lower(n, em, n.attrs["kernel"], n.attrs["stride"], n.attrs["pads"], cls.opcode)
+
+    @staticmethod
+    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
+        return _cost(n.attrs["kernel"], out)
+
+
+class MaxPool(_WindowPool):
     name = "maxpool"
     onnx = ("MaxPool",)
-    attrs = ("kernel", "stride", "pads")
-    same_scale = True
-
-    @staticmethod
-    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
-        _window_from_onnx(ctx, node, name, a, MaxPool)
-
-    infer = staticmethod(_window_shape)
-
-    @staticmethod
-    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
-        return _window_reference(n, ins[0], is_max=True)
-
-    @staticmethod
-    def lower(n: Any, em: Any) -> None:
-        _lower(n, em, n.attrs["kernel"], n.attrs["stride"], n.attrs["pads"], "MAXPOOL")
-
-    @staticmethod
-    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
-        return _cost(n.attrs["kernel"], out)
+    opcode = "MAXPOOL"
+    same_scale = True  # a max never changes the scale
 
 
-class AvgPool(OpDef):
+class AvgPool(_WindowPool):
     name = "avgpool"
     onnx = ("AveragePool",)
-    attrs = ("kernel", "stride", "pads")
-
-    @staticmethod
-    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
-        _window_from_onnx(ctx, node, name, a, AvgPool)
-
-    infer = staticmethod(_window_shape)
-
-    @staticmethod
-    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
-        return _window_reference(n, ins[0], is_max=False)
-
-    @staticmethod
-    def lower(n: Any, em: Any) -> None:
-        _lower(n, em, n.attrs["kernel"], n.attrs["stride"], n.attrs["pads"], "AVGPOOL")
-
-    @staticmethod
-    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
-        return _cost(n.attrs["kernel"], out)
+    opcode = "AVGPOOL"
 
 
 class GlobalAvgPool(OpDef):
