@@ -21,10 +21,18 @@ from seedcc.errors import CapacityError, ModelStructureError
 from seedcc.ir import Graph, Node, Op, as_chw
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import get_generator, group_start_states
-from seedcc.rtl_models.hwconfig import GROUP, HwConfig
+from seedcc.rtl_models.hwconfig import HwConfig
+from seedcc.rtl_models.hwfacts import (
+    GROUP,
+    LANE_STATE_BYTES,
+    LANE_STATE_DTYPE,
+    MULT_MAX,
+    REQ_LIMITS,
+    REQ_RECORD,
+    REQ_RECORD_BYTES,
+    req_record_bytes,
+)
 from seedcc.rtl_models.masks import row_bytes
-
-REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
 
 
 def input_splits(in_c: int, bytes_per_channel: int, capacity: int, layer: str) -> list[tuple[int, int]]:
@@ -95,7 +103,7 @@ class _Emitter:
         with np.errstate(divide="ignore", invalid="ignore"):
             bias = np.where(acc_unit != 0, np.rint(b / acc_unit), 0)
         rec = np.zeros(o, REQ_RECORD)
-        rec["bias"] = np.clip(bias, -(2**31), 2**31 - 1)
+        rec["bias"] = np.clip(bias, *REQ_LIMITS["bias"])
         for ch in range(o):
             rec["mult"][ch], rec["shift"][ch] = numerics.quantize_multiplier(acc_unit[ch] / y.scale)
         groups = -(-o // GROUP)
@@ -108,9 +116,9 @@ class _Emitter:
             gen = get_generator(w.generator)
             starts = group_start_states(w.generator, w.seed, groups)
             table = b"".join(
-                np.array([gen.jump(int(st), i0 * steps) for st in starts], "<u8").tobytes()
+                np.array([gen.jump(int(st), i0 * steps) for st in starts], LANE_STATE_DTYPE).tobytes()
                 for i0, _ in splits)
-        self.load("param", 0, table + rec.tobytes(), cfg.param_sram_bytes, f"layer {n.name}")
+        self.load("param", 0, table + req_record_bytes(rec, f"layer {n.name}"), cfg.param_sram_bytes, f"layer {n.name}")
         req_base = len(table)
         pads, stride = n.attrs["pads"], n.attrs["stride"]
         gen_id = get_generator(w.generator).gen_id if w.regenerated else 0
@@ -126,7 +134,7 @@ class _Emitter:
                       shared="fold" in n.attrs)
             mask_bytes += len(part)
             if w.regenerated:
-                self.emit("SETGEN", gen_id=gen_id, param_addr=8 * (k * groups + oc0 // GROUP),
+                self.emit("SETGEN", gen_id=gen_id, param_addr=LANE_STATE_BYTES * (k * groups + oc0 // GROUP),
                           count=-(-occ // GROUP))
 
         for blk, packed in enumerate(n.attrs["mask_blocks"]):
@@ -149,7 +157,7 @@ class _Emitter:
                               pix_start=p0, pix_count=pc, mask_addr=0, code_bits=n.attrs["code_bits"],
                               stored_signs=int(n.attrs["stored_signs"]), accumulate=int(k > 0))
                 self.emit("REQ", acc_addr=0, out_addr=self.addr[n.output] + oc0 * npix + p0, oc_count=occ,
-                          pix_count=pc, out_plane=npix, param_addr=req_base + 8 * oc0,
+                          pix_count=pc, out_plane=npix, param_addr=req_base + REQ_RECORD_BYTES * oc0,
                           relu=int(bool(n.attrs.get("relu"))))
                 self.float_params.append({"instr": len(self.instrs) - 1, "offset": len(self.floats),
                                           "channels": occ})
@@ -158,7 +166,7 @@ class _Emitter:
         self.layers.append({
             "name": n.name, "record": w.record, "kind": w.kind, "generator": w.generator, "seed": w.seed,
             "shape": list(w.shape), "weights": int(np.prod(w.shape)), "nonzero": int(np.count_nonzero(w.mask)),
-            "code_bits": n.attrs["code_bits"], "mask_bytes": mask_bytes, "param_bytes": len(table) + o * 8,
+            "code_bits": n.attrs["code_bits"], "mask_bytes": mask_bytes, "param_bytes": len(table) + o * REQ_RECORD_BYTES,
             "blocks": len(n.attrs["mask_blocks"]), "input_splits": len(splits),
             "fold": list(n.attrs["fold"]) if "fold" in n.attrs else None,
             "fingerprint": w.fingerprint()})
@@ -167,8 +175,7 @@ class _Emitter:
         va, vb, vy = (self.g.values[v] for v in (*n.inputs, n.output))
         ra, rb = va.scale / vy.scale, vb.scale / vy.scale
         _, shift = numerics.quantize_multiplier(max(ra, rb))
-        limit = (1 << (numerics.MULT_BITS - 1)) - 1
-        ma, mb = (min(limit, int(round(r * 2**shift))) for r in (ra, rb))
+        ma, mb = (min(MULT_MAX, int(round(r * 2**shift))) for r in (ra, rb))
         self.emit("ADD", a_addr=self.addr[n.inputs[0]], b_addr=self.addr[n.inputs[1]],
                   out_addr=self.addr[n.output], length=math.prod(vy.shape), mult_a=ma, mult_b=mb,
                   shift=shift, relu=int(bool(n.attrs.get("relu"))))

@@ -22,12 +22,21 @@ from seedcc.backends.refsim_dram import Dram
 from seedcc.errors import ProgramFormatError
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import Generator, UnknownGeneratorError, generator_by_id
-from seedcc.rtl_models.hwconfig import GROUP, HwConfig
+from seedcc.rtl_models.hwconfig import HwConfig
+from seedcc.rtl_models.hwfacts import (
+    ACC_BYTES,
+    ACT_MIN,
+    GROUP,
+    LANE_STATE_BYTES,
+    LANE_STATE_DTYPE,
+    REQ_RECORD,
+    REQ_RECORD_BYTES,
+    SHIFT_MAX,
+)
 from seedcc.rtl_models.masks import row_bytes as mask_row_bytes
 from seedcc.rtl_models.masks import unpack_block
 
 SPACE_NAMES = {SPACE_ACT: "act", SPACE_MASK: "mask", SPACE_PARAM: "param"}
-REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
 
 
 @dataclass
@@ -148,12 +157,13 @@ class Machine:
             gen = generator_by_id(ins.gen_id)
         except UnknownGeneratorError as err:
             raise self.fail(idx, ins, str(err)) from None
-        self.check_range(idx, ins, "lane state table", "param", addr, 8 * count)
-        states = np.frombuffer(self.param[addr:addr + 8 * count].tobytes(), dtype="<u8")
+        nbytes = LANE_STATE_BYTES * count
+        self.check_range(idx, ins, "lane state table", "param", addr, nbytes)
+        states = np.frombuffer(self.param[addr:addr + nbytes].tobytes(), dtype=LANE_STATE_DTYPE)
         keep = (1 << gen.state_bits) - 1  # e.g. xorshift16 uses the low 16 bits
         for j, s in enumerate(states.tolist()):
             self.lanes[j] = (gen, s & keep)
-        self.counters["param_sram_read_bytes"] += 8 * count
+        self.counters["param_sram_read_bytes"] += nbytes
 
     def _mac_weights(self, idx: int, ins: Instruction, win: ops.Window) -> MacWeights:
         f = ins.fields
@@ -196,7 +206,7 @@ class Machine:
         self.check_positive(idx, ins, "kh", "kw", "stride_h", "stride_w", "out_w", "code_bits")
         oc, p, in_c = f["oc_count"], f["pix_count"], f["in_c"]
         if oc > self.cfg.block_channels:
-            raise self.fail(idx, ins, f"oc_count={oc} exceeds 16*LANES={self.cfg.block_channels}")
+            raise self.fail(idx, ins, f"oc_count={oc} exceeds {GROUP}*LANES={self.cfg.block_channels}")
         win = ops.Window(f["in_h"], f["in_w"], f["kh"], f["kw"], f["stride_h"], f["stride_w"],
                          f["pad_t"], f["pad_l"])
         self.check_range(idx, ins, "input", "act", f["in_addr"], in_c * win.in_h * win.in_w)
@@ -227,8 +237,8 @@ class Machine:
         row_bytes = mask_row_bytes(oc, f["code_bits"], bool(f["stored_signs"]))
         c["mask_sram_read_bytes"] += tiles * t * row_bytes
         c["act_sram_read_bytes"] += entry.act_reads
-        c["acc_sram_write_bytes"] += 4 * oc * p
-        c["acc_sram_read_bytes"] += 4 * oc * p if f["accumulate"] else 0
+        c["acc_sram_write_bytes"] += ACC_BYTES * oc * p
+        c["acc_sram_read_bytes"] += ACC_BYTES * oc * p if f["accumulate"] else 0
 
     def exec_req(self, idx: int, ins: Instruction) -> None:
         oc, p, plane = ins.oc_count, ins.pix_count, ins.out_plane
@@ -236,7 +246,8 @@ class Machine:
             raise self.fail(idx, ins, f"out_plane={plane} < pix_count={p} makes output channels "
                                       "overlap")
         self.check_range(idx, ins, "accumulators", "acc", ins.acc_addr, oc * p)
-        self.check_range(idx, ins, "requantisation records", "param", ins.param_addr, 8 * oc)
+        self.check_range(idx, ins, "requantisation records", "param", ins.param_addr,
+                         REQ_RECORD_BYTES * oc)
         self.check_range(idx, ins, "output", "act", ins.out_addr, (oc - 1) * plane + p if oc else 0)
         if oc and p:
             acc = self.acc_window(ins.acc_addr, (oc, p))
@@ -246,18 +257,18 @@ class Machine:
                 res = a[:, None] * acc + b[:, None]
                 out[...] = np.maximum(res, 0) if ins.relu else res
             else:
-                rec = self.param[ins.param_addr:ins.param_addr + 8 * oc].view(REQ_RECORD)
-                if rec["shift"].max() > numerics.SHIFT_MAX:
+                rec = self.param[ins.param_addr:ins.param_addr + REQ_RECORD_BYTES * oc].view(REQ_RECORD)
+                if rec["shift"].max() > SHIFT_MAX:
                     raise self.fail(idx, ins, f"a requantisation record has shift "
-                                              f"{int(rec['shift'].max())} > {numerics.SHIFT_MAX}")
+                                              f"{int(rec['shift'].max())} > {SHIFT_MAX}")
                 bias, mult = rec["bias"][:, None], rec["mult"][:, None]
                 shift = rec["shift"][:, None]
                 for smp, ch in ops.tiles(self.batch, oc, p):
                     out[smp, ch] = numerics.requantize(acc[smp, ch], bias[ch], mult[ch], shift[ch],
                                                        bool(ins.relu))
         c = self.counters
-        c["acc_sram_read_bytes"] += 4 * oc * p
-        c["param_sram_read_bytes"] += 8 * oc
+        c["acc_sram_read_bytes"] += ACC_BYTES * oc * p
+        c["param_sram_read_bytes"] += REQ_RECORD_BYTES * oc
         c["act_sram_write_bytes"] += oc * p
         c["requant_ops"] += oc * p
 
@@ -317,7 +328,7 @@ class Machine:
         if ins.channels * oh * ow == 0:
             return
         # Padding never wins: it is the smallest value (an all-padding window gives it).
-        fill = -np.inf if self.float_mode else numerics.INT8_MIN
+        fill = -np.inf if self.float_mode else ACT_MIN
         if win.kh * win.kw > ops.MANY_TAPS:
             out = win.windows(x, 0, oh, ow, fill).max(axis=(-2, -1))
         else:
