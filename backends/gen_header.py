@@ -5,6 +5,8 @@ body that needs it (no include guard: every module gets its own copy). It declar
 
 * ``OP_<NAME>``: the 8-bit opcode of every instruction;
 * ``<OP>_<FIELD>_LO`` / ``_W`` / ``_SIGNED``: the bit range of every field of every opcode;
+* ``<OP>_<FIELD>_MIN`` / ``_MAX`` where a field accepts fewer values than its bits hold
+  (the decoder flags a word outside them as illegal);
 * ``<OP>_USED``: a 256-bit mask of the opcode and field bits (any other bit set is illegal);
 * ``F_<FIELD>_W``: the widest use of each field name across opcodes (decoder port widths);
 * ``SPACE_*``, ``GROUP`` and the word/opcode widths.
@@ -39,6 +41,13 @@ def union_fields() -> dict[str, tuple[int, bool]]:
     return out
 
 
+def field_limits(op: isa.Opcode, f: isa.Field) -> dict[str, int]:
+    """The narrowed bounds of a field: {"MIN": lo} and/or {"MAX": hi} where they differ
+    from what the bits hold (limited fields are unsigned, see isa._opcode)."""
+    (lo, hi), (bit_lo, bit_hi) = f.valid, f.bit_range
+    return {k: v for k, v, full in (("MIN", lo, bit_lo), ("MAX", hi, bit_hi)) if v != full}
+
+
 def render() -> str:
     """The full text of isa.vh."""
     lines = [
@@ -67,6 +76,8 @@ def render() -> str:
                 f"localparam integer {stem}_W = {f.width}; "
                 f"localparam integer {stem}_SIGNED = {int(f.signed)};"
             )
+            for bound, value in field_limits(op, f).items():
+                lines.append(f"localparam [{f.width - 1}:0] {stem}_{bound} = {f.width}'d{value};")
             used |= ((1 << f.width) - 1) << f.lo
         lines.append(f"localparam [{isa.WORD_BITS - 1}:0] {op.name}_USED = "
                      f"{isa.WORD_BITS}'h{used:0{isa.WORD_BITS // 4}x};")

@@ -4,7 +4,10 @@ Every instruction is one 256-bit word, stored as 32 little-endian bytes. Bits 0.
 the opcode; each opcode's fields follow from bit 8 upwards in table order, so bit ranges
 are derived from the widths below and nothing else. Widths that are hardware facts (the
 multiplier, the shift, the mask-code width, the generator select) come from
-``seedcc.rtl_models.hwfacts``. The encoder (``make``, ``encode``) range-checks every value.
+``seedcc.rtl_models.hwfacts``. A field may accept fewer values than its bits hold
+(``Field.limits``: ``code_bits`` is 1..7, ``space`` 0..2, a kernel size at least 1); the
+encoder (``make``, ``encode``) and the decoder check every value against that one range,
+and the RTL decoder treats an out-of-range word as illegal, like a stray bit.
 
 Each opcode also carries its cycle rule (``Opcode.cycles``: execute cycles from the fields
 and the ``HwConfig``; ``cycles_doc`` is the formula as documented). Derived from
@@ -53,6 +56,8 @@ class Field:
     width: int
     signed: bool
     doc: str
+    limits: tuple[int, int] | None = None
+    """The valid values when they are fewer than the bits hold (else None)."""
 
     @property
     def hi(self) -> int:
@@ -65,9 +70,14 @@ class Field:
             return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
         return 0, (1 << self.width) - 1
 
+    @property
+    def valid(self) -> tuple[int, int]:
+        """The values the hardware accepts: ``limits``, else the whole bit range."""
+        return self.limits or self.bit_range
+
     def check(self, opname: str, value: int) -> int:
-        """Range-check `value` and return its unsigned bit pattern."""
-        check_range(f"{opname}.{self.name}", value, *self.bit_range)
+        """Range-check `value` against ``valid`` and return its unsigned bit pattern."""
+        check_range(f"{opname}.{self.name}", value, *self.valid)
         return value & ((1 << self.width) - 1)
 
 
@@ -99,12 +109,21 @@ class _F(NamedTuple):
     width: int
     doc: str
     signed: bool = False
+    limits: tuple[int, int] | None = None
+
+
+def _at_least_1(name: str, width: int, doc: str) -> _F:
+    return _F(name, width, doc, limits=(1, (1 << width) - 1))
 
 
 def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str) -> Opcode:
     lo, out = OPCODE_BITS, []
     for item in spec:
-        out.append(Field(item.name, lo, item.width, item.signed, item.doc))
+        f = Field(item.name, lo, item.width, item.signed, item.doc, item.limits)
+        if f.limits is not None:
+            assert not f.signed and f.bit_range[0] <= f.limits[0] <= f.limits[1] <= f.bit_range[1], \
+                f"{name}.{f.name}: limits {f.limits} must narrow an unsigned field"
+        out.append(f)
         lo += item.width
     assert lo <= WORD_BITS, f"{name} needs {lo} bits"
     return Opcode(name, code, tuple(out), doc, cycles, cycles_doc)
@@ -125,7 +144,7 @@ def _pool_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
 
 
 _DMA = (
-    _F("space", 2, "0 act, 1 mask, 2 param"),
+    _F("space", 2, "0 act, 1 mask, 2 param", limits=(0, len(SPACES) - 1)),
     _F("sram_addr", 24, "on-chip byte address"),
     _F("dram_addr", 32, "off-chip byte address"),
     _F("length", 24, "bytes"),
@@ -137,8 +156,8 @@ _POOL = (
     _F("out_addr", 24, "act SRAM byte address of the output (C, OH, OW)"),
     _F("channels", 16, "C"),
     _F("in_h", 12, "H"), _F("in_w", 12, "W"), _F("out_h", 12, "OH"), _F("out_w", 12, "OW"),
-    _F("kh", 5, "window height"), _F("kw", 5, "window width"),
-    _F("stride_h", 4, "vertical stride"), _F("stride_w", 4, "horizontal stride"),
+    _at_least_1("kh", 5, "window height"), _at_least_1("kw", 5, "window width"),
+    _at_least_1("stride_h", 4, "vertical stride"), _at_least_1("stride_w", 4, "horizontal stride"),
     _F("pad_t", 3, "top padding"), _F("pad_l", 3, "left padding"),
 )
 _POOL_TIMING = {"cycles": _pool_cycles, "cycles_doc": "channels · out_h · out_w · (kh·kw + 1)"}
@@ -155,7 +174,8 @@ OPCODES: tuple[Opcode, ...] = (
         "SETGEN", 0x03,
         f"load lane start states 0..count-1 from the param SRAM ({LANE_STATE_BYTES} bytes each)",
         _F("gen_id", hwfacts.GEN_ID_BITS,
-           "generator: " + ", ".join(f"{g.gen_id} {g.name}" for g in GENERATORS.values())),
+           "generator: " + ", ".join(f"{g.gen_id} {g.name}" for g in GENERATORS.values()),
+           limits=(0, GEN_IDS[-1])),
         _F("param_addr", 16,
            f"param SRAM byte address of the state table ({LANE_STATE_BYTES}-byte aligned)"),
         _F("count", 8, "lanes to load (<= LANES)"),
@@ -169,15 +189,16 @@ OPCODES: tuple[Opcode, ...] = (
         _F("acc_addr", 20, "acc SRAM word address; acc[acc_addr + oc*pix_count + p]"),
         _F("in_c", 16, "input channels I"),
         _F("in_h", 12, "H"), _F("in_w", 12, "W"),
-        _F("out_w", 12, "OW (pixel p -> oy=p//OW, ox=p%OW)"),
-        _F("kh", 5, "kernel height"), _F("kw", 5, "kernel width"),
-        _F("stride_h", 4, "vertical stride"), _F("stride_w", 4, "horizontal stride"),
+        _at_least_1("out_w", 12, "OW (pixel p -> oy=p//OW, ox=p%OW)"),
+        _at_least_1("kh", 5, "kernel height"), _at_least_1("kw", 5, "kernel width"),
+        _at_least_1("stride_h", 4, "vertical stride"), _at_least_1("stride_w", 4, "horizontal stride"),
         _F("pad_t", 3, "top padding"), _F("pad_l", 3, "left padding"),
         _F("oc_count", 16, f"output channels of this block (<= {GROUP}*LANES)"),
         _F("pix_start", 20, "first output pixel (row-major over OH, OW)"),
         _F("pix_count", 20, "output pixels"),
         _F("mask_addr", 24, "mask SRAM byte address of this block's rows"),
-        _F("code_bits", hwfacts.CODE_BITS_FIELD, "bits per mask code: 1 binary, 2+ multicoat"),
+        _F("code_bits", hwfacts.CODE_BITS_FIELD, "bits per mask code: 1 binary, 2+ multicoat",
+           limits=(1, hwfacts.CODE_BITS_MAX)),
         _F("stored_signs", 1, "1: sign bits are stored before each mask row (no generator)"),
         _F("accumulate", 1, "1: add to the accumulators instead of overwriting"),
         cycles=_mac_cycles,
@@ -243,7 +264,8 @@ class Instruction:
 
 def make(op: str, **values: int) -> Instruction:
     """Build an instruction; omitted fields are 0, unknown fields are an error, and every
-    value is range-checked (FieldRangeError, a ValueError, names the opcode and field)."""
+    value is checked against its field's valid range (FieldRangeError, a ValueError, names
+    the opcode and field)."""
     spec = BY_NAME[op]
     names = {f.name for f in spec.fields}
     unknown = set(values) - names
@@ -287,6 +309,11 @@ def decode(raw: bytes, where: str = "instruction") -> Instruction:
         used |= ((1 << f.width) - 1) << f.lo
     if word & ~used:
         raise ProgramFormatError(f"{where}: {spec.name} has bits set outside its fields")
+    for f in spec.fields:
+        lo, hi = f.valid
+        if not lo <= values[f.name] <= hi:
+            raise ProgramFormatError(f"{where}: {spec.name}.{f.name}={values[f.name]} out of "
+                                     f"range [{lo}, {hi}]")
     return Instruction(spec.name, MappingProxyType(values))
 
 

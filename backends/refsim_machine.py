@@ -21,7 +21,7 @@ from seedcc.backends.isa import SPACE_ACT, SPACE_MASK, SPACE_PARAM, Instruction
 from seedcc.backends.refsim_dram import Dram
 from seedcc.errors import ProgramFormatError
 from seedcc.rtl_models import numerics
-from seedcc.rtl_models.generators import Generator, UnknownGeneratorError, generator_by_id
+from seedcc.rtl_models.generators import Generator, generator_by_id
 from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import (
     ACC_BYTES,
@@ -89,11 +89,6 @@ class Machine:
             raise self.fail(idx, ins, f"{what} [{addr}, {addr + n}) runs past the {memory} SRAM "
                                       f"of {size} {unit}")
 
-    def check_positive(self, idx: int, ins: Instruction, *names: str) -> None:
-        for name in names:
-            if ins.fields[name] < 1:
-                raise self.fail(idx, ins, f"{name}={ins.fields[name]} must be at least 1")
-
     def sram(self, space: int) -> np.ndarray:
         return {SPACE_MASK: self.mask, SPACE_PARAM: self.param}[space]
 
@@ -122,9 +117,7 @@ class Machine:
         """Nothing to do: the run loop stops after the first HALT."""
 
     def _dma_space(self, idx: int, ins: Instruction, role: str) -> str:
-        """Check a DMA's space and SRAM range; return the memory's name."""
-        if ins.space not in SPACE_NAMES:
-            raise self.fail(idx, ins, f"space={ins.space} is not 0 (act), 1 (mask) or 2 (param)")
+        """Check a DMA's SRAM range (the ISA table limits ``space``); return the memory's name."""
         name = SPACE_NAMES[ins.space]
         self.check_range(idx, ins, role, name, ins.sram_addr, ins.length)
         return name
@@ -153,10 +146,7 @@ class Machine:
         count, addr = ins.count, ins.param_addr
         if count > self.cfg.lanes:
             raise self.fail(idx, ins, f"count={count} exceeds the {self.cfg.lanes} lanes")
-        try:
-            gen = generator_by_id(ins.gen_id)
-        except UnknownGeneratorError as err:
-            raise self.fail(idx, ins, str(err)) from None
+        gen = generator_by_id(ins.gen_id)  # the ISA table limits gen_id to the registry's ids
         nbytes = LANE_STATE_BYTES * count
         self.check_range(idx, ins, "lane state table", "param", addr, nbytes)
         states = np.frombuffer(self.param[addr:addr + nbytes].tobytes(), dtype=LANE_STATE_DTYPE)
@@ -203,7 +193,6 @@ class Machine:
 
     def exec_mac(self, idx: int, ins: Instruction) -> None:
         f = ins.fields
-        self.check_positive(idx, ins, "kh", "kw", "stride_h", "stride_w", "out_w", "code_bits")
         oc, p, in_c = f["oc_count"], f["pix_count"], f["in_c"]
         if oc > self.cfg.block_channels:
             raise self.fail(idx, ins, f"oc_count={oc} exceeds {GROUP}*LANES={self.cfg.block_channels}")
@@ -309,7 +298,6 @@ class Machine:
 
     def _pool(self, idx: int, ins: Instruction) -> tuple[np.ndarray, ops.Window, np.ndarray]:
         f = ins.fields
-        self.check_positive(idx, ins, "kh", "kw", "stride_h", "stride_w")
         ch, oh, ow = f["channels"], f["out_h"], f["out_w"]
         win = ops.Window(f["in_h"], f["in_w"], f["kh"], f["kw"], f["stride_h"], f["stride_w"],
                          f["pad_t"], f["pad_l"])

@@ -25,6 +25,7 @@ localparam [255:0] HALT_USED = 256'h00000000000000000000000000000000000000000000
 
 // DMA_LOAD: copy `length` bytes from off-chip memory to an on-chip SRAM
 localparam integer DMA_LOAD_SPACE_LO = 8; localparam integer DMA_LOAD_SPACE_W = 2; localparam integer DMA_LOAD_SPACE_SIGNED = 0;
+localparam [1:0] DMA_LOAD_SPACE_MAX = 2'd2;
 localparam integer DMA_LOAD_SRAM_ADDR_LO = 10; localparam integer DMA_LOAD_SRAM_ADDR_W = 24; localparam integer DMA_LOAD_SRAM_ADDR_SIGNED = 0;
 localparam integer DMA_LOAD_DRAM_ADDR_LO = 34; localparam integer DMA_LOAD_DRAM_ADDR_W = 32; localparam integer DMA_LOAD_DRAM_ADDR_SIGNED = 0;
 localparam integer DMA_LOAD_LENGTH_LO = 66; localparam integer DMA_LOAD_LENGTH_W = 24; localparam integer DMA_LOAD_LENGTH_SIGNED = 0;
@@ -32,6 +33,7 @@ localparam [255:0] DMA_LOAD_USED = 256'h0000000000000000000000000000000000000000
 
 // DMA_STORE: copy `length` bytes from an on-chip SRAM to off-chip memory
 localparam integer DMA_STORE_SPACE_LO = 8; localparam integer DMA_STORE_SPACE_W = 2; localparam integer DMA_STORE_SPACE_SIGNED = 0;
+localparam [1:0] DMA_STORE_SPACE_MAX = 2'd2;
 localparam integer DMA_STORE_SRAM_ADDR_LO = 10; localparam integer DMA_STORE_SRAM_ADDR_W = 24; localparam integer DMA_STORE_SRAM_ADDR_SIGNED = 0;
 localparam integer DMA_STORE_DRAM_ADDR_LO = 34; localparam integer DMA_STORE_DRAM_ADDR_W = 32; localparam integer DMA_STORE_DRAM_ADDR_SIGNED = 0;
 localparam integer DMA_STORE_LENGTH_LO = 66; localparam integer DMA_STORE_LENGTH_W = 24; localparam integer DMA_STORE_LENGTH_SIGNED = 0;
@@ -39,6 +41,7 @@ localparam [255:0] DMA_STORE_USED = 256'h000000000000000000000000000000000000000
 
 // SETGEN: load lane start states 0..count-1 from the param SRAM (8 bytes each)
 localparam integer SETGEN_GEN_ID_LO = 8; localparam integer SETGEN_GEN_ID_W = 2; localparam integer SETGEN_GEN_ID_SIGNED = 0;
+localparam [1:0] SETGEN_GEN_ID_MAX = 2'd2;
 localparam integer SETGEN_PARAM_ADDR_LO = 10; localparam integer SETGEN_PARAM_ADDR_W = 16; localparam integer SETGEN_PARAM_ADDR_SIGNED = 0;
 localparam integer SETGEN_COUNT_LO = 26; localparam integer SETGEN_COUNT_W = 8; localparam integer SETGEN_COUNT_SIGNED = 0;
 localparam [255:0] SETGEN_USED = 256'h00000000000000000000000000000000000000000000000000000003ffffffff;
@@ -50,10 +53,15 @@ localparam integer MAC_IN_C_LO = 52; localparam integer MAC_IN_C_W = 16; localpa
 localparam integer MAC_IN_H_LO = 68; localparam integer MAC_IN_H_W = 12; localparam integer MAC_IN_H_SIGNED = 0;
 localparam integer MAC_IN_W_LO = 80; localparam integer MAC_IN_W_W = 12; localparam integer MAC_IN_W_SIGNED = 0;
 localparam integer MAC_OUT_W_LO = 92; localparam integer MAC_OUT_W_W = 12; localparam integer MAC_OUT_W_SIGNED = 0;
+localparam [11:0] MAC_OUT_W_MIN = 12'd1;
 localparam integer MAC_KH_LO = 104; localparam integer MAC_KH_W = 5; localparam integer MAC_KH_SIGNED = 0;
+localparam [4:0] MAC_KH_MIN = 5'd1;
 localparam integer MAC_KW_LO = 109; localparam integer MAC_KW_W = 5; localparam integer MAC_KW_SIGNED = 0;
+localparam [4:0] MAC_KW_MIN = 5'd1;
 localparam integer MAC_STRIDE_H_LO = 114; localparam integer MAC_STRIDE_H_W = 4; localparam integer MAC_STRIDE_H_SIGNED = 0;
+localparam [3:0] MAC_STRIDE_H_MIN = 4'd1;
 localparam integer MAC_STRIDE_W_LO = 118; localparam integer MAC_STRIDE_W_W = 4; localparam integer MAC_STRIDE_W_SIGNED = 0;
+localparam [3:0] MAC_STRIDE_W_MIN = 4'd1;
 localparam integer MAC_PAD_T_LO = 122; localparam integer MAC_PAD_T_W = 3; localparam integer MAC_PAD_T_SIGNED = 0;
 localparam integer MAC_PAD_L_LO = 125; localparam integer MAC_PAD_L_W = 3; localparam integer MAC_PAD_L_SIGNED = 0;
 localparam integer MAC_OC_COUNT_LO = 128; localparam integer MAC_OC_COUNT_W = 16; localparam integer MAC_OC_COUNT_SIGNED = 0;
@@ -61,6 +69,7 @@ localparam integer MAC_PIX_START_LO = 144; localparam integer MAC_PIX_START_W = 
 localparam integer MAC_PIX_COUNT_LO = 164; localparam integer MAC_PIX_COUNT_W = 20; localparam integer MAC_PIX_COUNT_SIGNED = 0;
 localparam integer MAC_MASK_ADDR_LO = 184; localparam integer MAC_MASK_ADDR_W = 24; localparam integer MAC_MASK_ADDR_SIGNED = 0;
 localparam integer MAC_CODE_BITS_LO = 208; localparam integer MAC_CODE_BITS_W = 3; localparam integer MAC_CODE_BITS_SIGNED = 0;
+localparam [2:0] MAC_CODE_BITS_MIN = 3'd1;
 localparam integer MAC_STORED_SIGNS_LO = 211; localparam integer MAC_STORED_SIGNS_W = 1; localparam integer MAC_STORED_SIGNS_SIGNED = 0;
 localparam integer MAC_ACCUMULATE_LO = 212; localparam integer MAC_ACCUMULATE_W = 1; localparam integer MAC_ACCUMULATE_SIGNED = 0;
 localparam [255:0] MAC_USED = 256'h00000000001fffffffffffffffffffffffffffffffffffffffffffffffffffff;
@@ -95,9 +104,13 @@ localparam integer MAXPOOL_IN_W_LO = 84; localparam integer MAXPOOL_IN_W_W = 12;
 localparam integer MAXPOOL_OUT_H_LO = 96; localparam integer MAXPOOL_OUT_H_W = 12; localparam integer MAXPOOL_OUT_H_SIGNED = 0;
 localparam integer MAXPOOL_OUT_W_LO = 108; localparam integer MAXPOOL_OUT_W_W = 12; localparam integer MAXPOOL_OUT_W_SIGNED = 0;
 localparam integer MAXPOOL_KH_LO = 120; localparam integer MAXPOOL_KH_W = 5; localparam integer MAXPOOL_KH_SIGNED = 0;
+localparam [4:0] MAXPOOL_KH_MIN = 5'd1;
 localparam integer MAXPOOL_KW_LO = 125; localparam integer MAXPOOL_KW_W = 5; localparam integer MAXPOOL_KW_SIGNED = 0;
+localparam [4:0] MAXPOOL_KW_MIN = 5'd1;
 localparam integer MAXPOOL_STRIDE_H_LO = 130; localparam integer MAXPOOL_STRIDE_H_W = 4; localparam integer MAXPOOL_STRIDE_H_SIGNED = 0;
+localparam [3:0] MAXPOOL_STRIDE_H_MIN = 4'd1;
 localparam integer MAXPOOL_STRIDE_W_LO = 134; localparam integer MAXPOOL_STRIDE_W_W = 4; localparam integer MAXPOOL_STRIDE_W_SIGNED = 0;
+localparam [3:0] MAXPOOL_STRIDE_W_MIN = 4'd1;
 localparam integer MAXPOOL_PAD_T_LO = 138; localparam integer MAXPOOL_PAD_T_W = 3; localparam integer MAXPOOL_PAD_T_SIGNED = 0;
 localparam integer MAXPOOL_PAD_L_LO = 141; localparam integer MAXPOOL_PAD_L_W = 3; localparam integer MAXPOOL_PAD_L_SIGNED = 0;
 localparam [255:0] MAXPOOL_USED = 256'h0000000000000000000000000000ffffffffffffffffffffffffffffffffffff;
@@ -111,9 +124,13 @@ localparam integer AVGPOOL_IN_W_LO = 84; localparam integer AVGPOOL_IN_W_W = 12;
 localparam integer AVGPOOL_OUT_H_LO = 96; localparam integer AVGPOOL_OUT_H_W = 12; localparam integer AVGPOOL_OUT_H_SIGNED = 0;
 localparam integer AVGPOOL_OUT_W_LO = 108; localparam integer AVGPOOL_OUT_W_W = 12; localparam integer AVGPOOL_OUT_W_SIGNED = 0;
 localparam integer AVGPOOL_KH_LO = 120; localparam integer AVGPOOL_KH_W = 5; localparam integer AVGPOOL_KH_SIGNED = 0;
+localparam [4:0] AVGPOOL_KH_MIN = 5'd1;
 localparam integer AVGPOOL_KW_LO = 125; localparam integer AVGPOOL_KW_W = 5; localparam integer AVGPOOL_KW_SIGNED = 0;
+localparam [4:0] AVGPOOL_KW_MIN = 5'd1;
 localparam integer AVGPOOL_STRIDE_H_LO = 130; localparam integer AVGPOOL_STRIDE_H_W = 4; localparam integer AVGPOOL_STRIDE_H_SIGNED = 0;
+localparam [3:0] AVGPOOL_STRIDE_H_MIN = 4'd1;
 localparam integer AVGPOOL_STRIDE_W_LO = 134; localparam integer AVGPOOL_STRIDE_W_W = 4; localparam integer AVGPOOL_STRIDE_W_SIGNED = 0;
+localparam [3:0] AVGPOOL_STRIDE_W_MIN = 4'd1;
 localparam integer AVGPOOL_PAD_T_LO = 138; localparam integer AVGPOOL_PAD_T_W = 3; localparam integer AVGPOOL_PAD_T_SIGNED = 0;
 localparam integer AVGPOOL_PAD_L_LO = 141; localparam integer AVGPOOL_PAD_L_W = 3; localparam integer AVGPOOL_PAD_L_SIGNED = 0;
 localparam integer AVGPOOL_MULT_LO = 144; localparam integer AVGPOOL_MULT_W = 16; localparam integer AVGPOOL_MULT_SIGNED = 1;
