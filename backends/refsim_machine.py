@@ -247,9 +247,10 @@ class Machine:
                 out[...] = np.maximum(res, 0) if ins.relu else res
             else:
                 rec = self.param[ins.param_addr:ins.param_addr + REQ_RECORD_BYTES * oc].view(REQ_RECORD)
-                if rec["shift"].max() > SHIFT_MAX:
-                    raise self.fail(idx, ins, f"a requantisation record has shift "
-                                              f"{int(rec['shift'].max())} > {SHIFT_MAX}")
+                if rec["shift"].max() > SHIFT_MAX:  # the RTL stops with err on the same record
+                    ch = int(np.argmax(rec["shift"] > SHIFT_MAX))
+                    raise self.fail(idx, ins, f"the requantisation record of channel {ch} has "
+                                              f"shift {int(rec['shift'][ch])} > {SHIFT_MAX}")
                 bias, mult = rec["bias"][:, None], rec["mult"][:, None]
                 shift = rec["shift"][:, None]
                 for smp, ch in ops.tiles(self.batch, oc, p):

@@ -10,7 +10,8 @@
 // the ISA table, backends/isa.py) and `cycles` at `done` equals the reference model's
 // count, HALT's issue cycle included.
 // An illegal word (unknown opcode, a bit outside its fields, a field outside its valid
-// range) stops with `err` = 1 after its issue cycle.
+// range) stops with `err` = 1 after its issue cycle; so does a REQ whose requantisation
+// record has a shift above SHIFT_MAX, in the cycle it reads that record.
 // Widths come from the generated headers isa.vh (fields) and hwfacts.vh (hardware facts);
 // non-ANSI ports so that the port widths can use them.
 module seedcc_accel #(
@@ -179,6 +180,7 @@ module seedcc_accel #(
   wire start_pool = go && (opcode == OP_MAXPOOL || opcode == OP_AVGPOOL);
   wire last_dma, last_mac, last_req, last_add, last_pool;
   wire unit_last = last_dma | last_mac | last_req | last_add | last_pool;
+  wire unit_err;  // REQ read a record with shift > SHIFT_MAX
 
   always @(posedge clk) begin
     if (!rst_n) begin
@@ -213,7 +215,15 @@ module seedcc_accel #(
         end
         S_EXEC: begin
           cycles <= cycles + 64'd1;
-          if (unit_last) st <= S_ISSUE;
+          if (unit_err) begin  // stop on the failing instruction, like an illegal word
+            st <= S_IDLE;
+            done <= 1'b1;
+            busy <= 1'b0;
+            err <= 1'b1;
+            pc <= pc - 32'd1;
+          end else if (unit_last) begin
+            st <= S_ISSUE;
+          end
         end
         default: st <= S_IDLE;
       endcase
@@ -304,7 +314,7 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start(start_req),
     .f_acc_addr(f_acc_addr), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
     .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
-    .f_relu(f_relu), .last(last_req),
+    .f_relu(f_relu), .last(last_req), .err(unit_err),
     .acc_rd_addr(req_acc_addr), .acc_rd_data(req_acc_data),
     .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
     .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)

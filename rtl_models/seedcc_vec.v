@@ -7,6 +7,9 @@
 // accumulators acc[acc_addr + o*pix_count + p] and channel o's REQ_RECORD_BYTES record
 // (hwfacts.vh REQ_*_LO / _W: int32 bias, int16 mult, shift byte) and write PIXELS bytes at
 // out_addr + o*out_plane + p. = oc_count * ceil(pix_count / PIXELS) execute cycles.
+// A record whose shift byte exceeds SHIFT_MAX (only a hand-made memory image has one: the
+// compiler's record encoder rejects it) raises `err` for that cycle and writes nothing,
+// and the top level stops; the reference model rejects the same record.
 // Non-ANSI ports so that the widths can use isa.vh and hwfacts.vh.
 module seedcc_req #(
   parameter integer PIXELS = 4
@@ -22,6 +25,7 @@ module seedcc_req #(
   f_param_addr,
   f_relu,
   last,
+  err,
   acc_rd_addr,
   acc_rd_data,
   param_rd_addr,
@@ -44,6 +48,7 @@ module seedcc_req #(
   input  wire [F_PARAM_ADDR_W-1:0]     f_param_addr;
   input  wire                          f_relu;
   output wire                          last;
+  output wire                          err;             // this cycle's record is invalid
   output wire [F_ACC_ADDR_W-1:0]       acc_rd_addr;     // PIXELS consecutive words
   input  wire [PIXELS*ACC_BITS-1:0]    acc_rd_data;
   output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;   // one record
@@ -55,6 +60,7 @@ module seedcc_req #(
 
   localparam [F_PIX_COUNT_W-1:0] PIX = PIXELS[F_PIX_COUNT_W-1:0];
   localparam [F_PARAM_ADDR_W-1:0] RECORD = REQ_RECORD_BYTES[F_PARAM_ADDR_W-1:0];
+  localparam [REQ_SHIFT_W-1:0] SHIFT_LIMIT = SHIFT_MAX[REQ_SHIFT_W-1:0];
   localparam integer XW = 32;  // pixel-count comparisons against the PIXELS parameter
   reg                       busy;
   reg [F_OC_COUNT_W-1:0]    o;
@@ -70,10 +76,11 @@ module seedcc_req #(
   wire [REQ_SHIFT_W-1:0] rec_shift = param_rd_data[REQ_SHIFT_LO +: REQ_SHIFT_W];
   wire last_tile = ({{(XW-F_PIX_COUNT_W){1'b0}}, p0} + PIXELS)
                    >= {{(XW-F_PIX_COUNT_W){1'b0}}, r_pix_count};
+  assign err = busy && (rec_shift > SHIFT_LIMIT);
   assign last = busy && last_tile && (o == r_oc - 1'b1);
   assign acc_rd_addr = acc_base + p0;
   assign param_rd_addr = prm;
-  assign act_wr = busy;
+  assign act_wr = busy && !err;
   assign act_wr_addr = out_base + {{(F_OUT_ADDR_W-F_PIX_COUNT_W){1'b0}}, p0};
 
   integer p;
@@ -109,7 +116,7 @@ module seedcc_req #(
       out_base <= f_out_addr;
       prm <= f_param_addr;
     end else if (busy) begin
-      if (last) busy <= 1'b0;
+      if (last || err) busy <= 1'b0;
       if (last_tile) begin
         p0 <= {F_PIX_COUNT_W{1'b0}};
         o <= o + 1'b1;

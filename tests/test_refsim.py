@@ -532,6 +532,20 @@ def test_execution_errors(body: tuple, fragment: str) -> None:
         refsim.run(_error_program(*body), {})
 
 
+def test_a_requantisation_shift_above_the_limit_is_an_error() -> None:
+    """The record encoder never writes shift > 63; a hand-made image that does is rejected
+    (the RTL stops with err on the same record, tests/rtl/test_programs.py)."""
+    rec = np.zeros(3, REC)
+    rec["mult"], rec["shift"] = 1, (5, numerics.SHIFT_MAX + 1, 0)
+    body = (isa.make("DMA_LOAD", space=isa.SPACE_PARAM, sram_addr=0, dram_addr=0, length=24),
+            isa.make("REQ", oc_count=3, pix_count=1, out_plane=1))
+    prog = Program(SMALL, (*body, isa.make("HALT")), rec.tobytes() + bytes(40), b"",
+                   {"inputs": [], "outputs": []})
+    with pytest.raises(ProgramFormatError, match=re.escape(
+            "instruction 1 (REQ): the requantisation record of channel 1 has shift 64 > 63")):
+        refsim.run(prog, {})
+
+
 def test_program_without_halt() -> None:
     with pytest.raises(ProgramFormatError, match="instruction 1 .*no HALT"):
         refsim.run(_error_program(isa.make("SETGEN", count=0), halt=False), {})

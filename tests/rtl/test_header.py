@@ -114,7 +114,7 @@ def test_rtl_writes_no_hardware_fact_as_a_literal(path):
 def test_requant_unit_reads_the_record_through_the_header():
     src = _code(RTL / "seedcc_vec.v")
     assert not re.search(r"param_rd_data\s*\[\s*\d", src), "hard-coded record offsets"
-    for name in ("REQ_BIAS_LO", "REQ_MULT_LO", "REQ_SHIFT_LO"):
+    for name in ("REQ_BIAS_LO", "REQ_MULT_LO", "REQ_SHIFT_LO", "SHIFT_MAX"):
         assert name in src
 
 
