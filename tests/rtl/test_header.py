@@ -1,5 +1,5 @@
-"""The generated headers are exactly what gen_header renders: rtl_models/isa.vh from the ISA
-table and rtl_models/hwfacts.vh from the hardware facts.
+"""The generated files are exactly what gen_header renders: rtl_models/isa.vh from the ISA
+table, rtl_models/hwfacts.vh from the hardware facts, and the marked tables of docs/isa.md.
 The decoder has an output port for every field name of the table and checks every narrowed
 field range the header declares. The RTL writes no hardware fact as a literal: no module
 defines a header name itself, and the patterns the facts replaced (16·LANES, record byte
@@ -16,6 +16,7 @@ from seedcc.backends import gen_header
 from seedcc.rtl_models import hwfacts
 
 RTL = gen_header.RTL_DIR
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "isa.md"
 
 
 def _first_difference(path: Path, committed: bytes, fresh: bytes) -> str:
@@ -33,6 +34,15 @@ def _first_difference(path: Path, committed: bytes, fresh: bytes) -> str:
 def test_header_is_regenerated_byte_for_byte(path, render):
     committed, fresh = path.read_bytes(), render().encode()
     assert committed == fresh, _first_difference(path, committed, fresh)
+
+
+def test_docs_tables_are_regenerated_byte_for_byte():
+    assert gen_header.DOCS_PATH.resolve() == DOCS
+    committed = DOCS.read_bytes()
+    fresh = gen_header.render_docs(DOCS.read_text()).encode()
+    assert committed == fresh, _first_difference(DOCS, committed, fresh)
+    for name in gen_header.DOC_REGIONS:
+        assert f"<!-- BEGIN GENERATED: {name} -->" in DOCS.read_text()
 
 
 def test_gen_header_check_mode_reports_a_stale_file(tmp_path, monkeypatch, capsys):
