@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
+import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, with_timeout
 
-from seedcc.backends.isa import encode, make
+from seedcc.backends.isa import SPACE_PARAM, encode, make
 from seedcc.backends.simulator import load_test_args
 from seedcc.backends.vectors import Vectors, load_vectors
+from seedcc.rtl_models.hwfacts import REQ_RECORD, SHIFT_MAX
 
 CLOCK_NS = 10
 DRAM_IN = "seedcc_dram_in.hex"   # file names fixed in rtl_models/seedcc_dram.v
@@ -211,3 +213,35 @@ async def illegal_word_stops_with_err(dut) -> None:
         assert err, f"word {bad:#x} did not raise err"
         assert cycles == 2, f"word {bad:#x}: stopped after {cycles} cycles, expected 2"
         assert int(dut.pc.value) == 1, f"word {bad:#x}: pc {int(dut.pc.value)}, expected 1"
+
+
+@cocotb.test()
+async def bad_record_stops_with_err(dut) -> None:
+    """A REQ over two channels whose second requantisation record has shift SHIFT_MAX + 1
+    (a memory image the record encoder would refuse): the machine stops with done = err = 1
+    and pc on the REQ after the channel-0 cycle and the failing cycle, as refsim rejects
+    the same program; the RTL never truncates the shift."""
+    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    driver = AccelDriver(dut)
+    rec = np.zeros(2, REQ_RECORD)
+    rec["mult"], rec["shift"] = 1, (0, SHIFT_MAX + 1)
+    image = Path.cwd() / "bad_record.hex"
+    image.write_text("".join(f"{b:02x}\n" for b in rec.tobytes()))
+    words = [int.from_bytes(encode(i), "little") for i in (
+        make("DMA_LOAD", space=SPACE_PARAM, sram_addr=0, dram_addr=0, length=rec.nbytes),
+        make("REQ", oc_count=2, pix_count=1, out_plane=1, param_addr=0),
+        make("HALT"))]
+    await driver.reset()
+    await driver.load_program(words)
+    await driver.load_dram(image)
+    cycles, err, _ = await driver.run(max_cycles=1000)
+    assert err, "a record with shift > SHIFT_MAX did not raise err"
+    assert int(dut.pc.value) == 1, f"pc {int(dut.pc.value)}, expected 1 (the REQ)"
+    ok = make("REQ", oc_count=1, pix_count=1, out_plane=1)  # the same REQ without the bad record
+    await driver.reset()
+    await driver.load_program([words[0], int.from_bytes(encode(ok), "little"), words[2]])
+    await driver.load_dram(image)
+    good_cycles, good_err, _ = await driver.run(max_cycles=1000)
+    assert not good_err and cycles == good_cycles, (
+        f"stopped after {cycles} cycles; expected {good_cycles} (the DMA, the REQ's issue and "
+        f"channel-0 cycles, then the failing cycle in place of HALT's issue)")

@@ -2,20 +2,36 @@
 
 Every instruction is one 256-bit word, stored as 32 little-endian bytes. Bits 0..7 hold
 the opcode; each opcode's fields follow from bit 8 upwards in table order, so bit ranges
-are derived from the widths below and nothing else. The encoder, decoder, disassembler,
-the reference model's dispatch (``exec_<name>``), the cycle model (``seedcc.backends.timing``)
-and the generated Verilog header (``rtl_models/isa.vh``) all come from ``OPCODES``.
+are derived from the widths below and nothing else. Widths that are hardware facts (the
+multiplier, the shift, the mask-code width, the generator select) come from
+``seedcc.rtl_models.hwfacts``. A field may accept fewer values than its bits hold
+(``Field.limits``: ``code_bits`` is 1..7, ``space`` 0..2, a kernel size at least 1); the
+encoder (``make``, ``encode``) and the decoder check every value against that one range,
+and the RTL decoder treats an out-of-range word as illegal, like a stray bit.
+
+Each opcode also carries its cycle rule (``Opcode.cycles``: execute cycles from the fields
+and the ``HwConfig``; ``cycles_doc`` is the formula as documented). Derived from
+``OPCODES``: the encoder, decoder and disassembler here; the reference model's dispatch
+(``exec_<name>`` in ``backends/refsim_machine.py``); the cycle model
+(``backends/timing.py``); and, written by ``python -m seedcc.backends.gen_header``, the
+Verilog header ``rtl_models/isa.vh`` and the instruction and timing tables of docs/isa.md.
 Semantics of every instruction: docs/isa.md.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from types import MappingProxyType
+from typing import NamedTuple
 
 from seedcc.errors import ProgramFormatError
+from seedcc.rtl_models import hwfacts
+from seedcc.rtl_models.generators import GENERATORS
+from seedcc.rtl_models.hwconfig import HwConfig
+from seedcc.rtl_models.hwfacts import GROUP, LANE_STATE_BYTES, REQ_RECORD_BYTES, check_range
 
 WORD_BITS = 256
 WORD_BYTES = WORD_BITS // 8
@@ -25,6 +41,13 @@ OPCODE_BITS = 8
 SPACE_ACT, SPACE_MASK, SPACE_PARAM = 0, 1, 2
 SPACES = {"act": SPACE_ACT, "mask": SPACE_MASK, "param": SPACE_PARAM}
 
+GEN_IDS = sorted(g.gen_id for g in GENERATORS.values())
+assert GEN_IDS == list(range(len(GEN_IDS))) and len(GEN_IDS) <= 1 << hwfacts.GEN_ID_BITS
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
 
 @dataclass(frozen=True)
 class Field:
@@ -33,18 +56,32 @@ class Field:
     width: int
     signed: bool
     doc: str
+    limits: tuple[int, int] | None = None
+    """The valid values when they are fewer than the bits hold (else None)."""
 
     @property
     def hi(self) -> int:
         return self.lo + self.width - 1
 
+    @property
+    def bit_range(self) -> tuple[int, int]:
+        """Every value the bits can hold."""
+        if self.signed:
+            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
+        return 0, (1 << self.width) - 1
+
+    @property
+    def valid(self) -> tuple[int, int]:
+        """The values the hardware accepts: ``limits``, else the whole bit range."""
+        return self.limits or self.bit_range
+
     def check(self, opname: str, value: int) -> int:
-        """Range-check `value` and return its unsigned bit pattern."""
-        lo, hi = (-(1 << (self.width - 1)), (1 << (self.width - 1)) - 1) if self.signed else (
-            0, (1 << self.width) - 1)
-        if not isinstance(value, int) or not lo <= value <= hi:
-            raise ValueError(f"{opname}.{self.name}={value!r} out of range [{lo}, {hi}]")
+        """Range-check `value` against ``valid`` and return its unsigned bit pattern."""
+        check_range(f"{opname}.{self.name}", value, *self.valid)
         return value & ((1 << self.width) - 1)
+
+
+CycleRule = Callable[[Mapping[str, int], HwConfig], int]
 
 
 @dataclass(frozen=True)
@@ -53,6 +90,10 @@ class Opcode:
     code: int
     fields: tuple[Field, ...]
     doc: str
+    cycles: CycleRule = dataclass_field(compare=False)
+    """Execute cycles (without the issue cycle) of an instruction with these field values."""
+    cycles_doc: str = ""
+    """The same rule as docs/isa.md shows it."""
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -61,92 +102,142 @@ class Opcode:
         raise KeyError(f"{self.name} has no field {name!r}")
 
 
-def _opcode(name: str, code: int, doc: str, *spec: tuple[str, int, str] | tuple[str, int, str, bool]) -> Opcode:
+class _F(NamedTuple):
+    """One row of a field list: a Field before its bit position is known."""
+
+    name: str
+    width: int
+    doc: str
+    signed: bool = False
+    limits: tuple[int, int] | None = None
+
+
+def _at_least_1(name: str, width: int, doc: str) -> _F:
+    return _F(name, width, doc, limits=(1, (1 << width) - 1))
+
+
+def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str) -> Opcode:
     lo, out = OPCODE_BITS, []
     for item in spec:
-        fname, width, fdoc = item[:3]
-        signed = bool(item[3]) if len(item) > 3 else False
-        out.append(Field(fname, lo, width, signed, fdoc))
-        lo += width
+        f = Field(item.name, lo, item.width, item.signed, item.doc, item.limits)
+        if f.limits is not None:
+            assert not f.signed and f.bit_range[0] <= f.limits[0] <= f.limits[1] <= f.bit_range[1], \
+                f"{name}.{f.name}: limits {f.limits} must narrow an unsigned field"
+        out.append(f)
+        lo += item.width
     assert lo <= WORD_BITS, f"{name} needs {lo} bits"
-    return Opcode(name, code, tuple(out), doc)
+    return Opcode(name, code, tuple(out), doc, cycles, cycles_doc)
+
+
+# -- cycle rules (docs/isa.md "Timing model"; the RTL's FSMs take exactly these) -----------
+def _dma_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
+    return cfg.dma_latency + ceil_div(f["length"], cfg.bus_bytes)
+
+
+def _mac_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
+    tiles = ceil_div(f["pix_count"], cfg.pixels)
+    return tiles * (f["in_c"] * f["kh"] * f["kw"] + 2)  # restart + MACs + write-back
+
+
+def _pool_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
+    return f["channels"] * f["out_h"] * f["out_w"] * (f["kh"] * f["kw"] + 1)
 
 
 _DMA = (
-    ("space", 2, "0 act, 1 mask, 2 param"),
-    ("sram_addr", 24, "on-chip byte address"),
-    ("dram_addr", 32, "off-chip byte address"),
-    ("length", 24, "bytes"),
+    _F("space", 2, "0 act, 1 mask, 2 param", limits=(0, len(SPACES) - 1)),
+    _F("sram_addr", 24, "on-chip byte address"),
+    _F("dram_addr", 32, "off-chip byte address"),
+    _F("length", 24, "bytes"),
 )
-_IN = ("in_addr", 24, "act SRAM byte address of the input tensor (C, H, W)")
+_DMA_TIMING = {"cycles": _dma_cycles, "cycles_doc": "DMA_LATENCY + ceil(length / BUS_BYTES)"}
+_IN = _F("in_addr", 24, "act SRAM byte address of the input tensor (C, H, W)")
 _POOL = (
-    ("in_addr", 24, "act SRAM byte address of the input (C, H, W)"),
-    ("out_addr", 24, "act SRAM byte address of the output (C, OH, OW)"),
-    ("channels", 16, "C"),
-    ("in_h", 12, "H"), ("in_w", 12, "W"), ("out_h", 12, "OH"), ("out_w", 12, "OW"),
-    ("kh", 5, "window height"), ("kw", 5, "window width"),
-    ("stride_h", 4, "vertical stride"), ("stride_w", 4, "horizontal stride"),
-    ("pad_t", 3, "top padding"), ("pad_l", 3, "left padding"),
+    _F("in_addr", 24, "act SRAM byte address of the input (C, H, W)"),
+    _F("out_addr", 24, "act SRAM byte address of the output (C, OH, OW)"),
+    _F("channels", 16, "C"),
+    _F("in_h", 12, "H"), _F("in_w", 12, "W"), _F("out_h", 12, "OH"), _F("out_w", 12, "OW"),
+    _at_least_1("kh", 5, "window height"), _at_least_1("kw", 5, "window width"),
+    _at_least_1("stride_h", 4, "vertical stride"), _at_least_1("stride_w", 4, "horizontal stride"),
+    _F("pad_t", 3, "top padding"), _F("pad_l", 3, "left padding"),
 )
+_POOL_TIMING = {"cycles": _pool_cycles, "cycles_doc": "channels · out_h · out_w · (kh·kw + 1)"}
+_SHIFT = _F("shift", hwfacts.SHIFT_BITS, "rounding right shift")
 
 #: The instruction table. Codes are stable: append, never renumber.
 OPCODES: tuple[Opcode, ...] = (
-    _opcode("HALT", 0x00, "stop; the program is done"),
-    _opcode("DMA_LOAD", 0x01, "copy `length` bytes from off-chip memory to an on-chip SRAM", *_DMA),
-    _opcode("DMA_STORE", 0x02, "copy `length` bytes from an on-chip SRAM to off-chip memory", *_DMA),
+    _opcode("HALT", 0x00, "stop; the program is done", cycles=lambda f, cfg: 0, cycles_doc="0"),
+    _opcode("DMA_LOAD", 0x01, "copy `length` bytes from off-chip memory to an on-chip SRAM", *_DMA,
+            **_DMA_TIMING),
+    _opcode("DMA_STORE", 0x02, "copy `length` bytes from an on-chip SRAM to off-chip memory", *_DMA,
+            **_DMA_TIMING),
     _opcode(
-        "SETGEN", 0x03, "load lane start states 0..count-1 from the param SRAM (8 bytes each)",
-        ("gen_id", 2, "generator: 0 xorshift16, 1 xorshift32, 2 counter-based"),
-        ("param_addr", 16, "param SRAM byte address of the state table (8-byte aligned)"),
-        ("count", 8, "lanes to load (<= LANES)"),
+        "SETGEN", 0x03,
+        f"load lane start states 0..count-1 from the param SRAM ({LANE_STATE_BYTES} bytes each)",
+        _F("gen_id", hwfacts.GEN_ID_BITS,
+           "generator: " + ", ".join(f"{g.gen_id} {g.name}" for g in GENERATORS.values()),
+           limits=(0, GEN_IDS[-1])),
+        _F("param_addr", 16,
+           f"param SRAM byte address of the state table ({LANE_STATE_BYTES}-byte aligned)"),
+        _F("count", 8, "lanes to load (<= LANES)"),
+        cycles=lambda f, cfg: f["count"], cycles_doc="count",
     ),
     _opcode(
         "MAC", 0x04,
         "masked MAC of one channel block: acc[oc][p] (+)= sum_i,k sign*code*act over the "
         "output pixels pix_start..pix_start+pix_count-1, lanes restarted every pixel tile",
         _IN,
-        ("acc_addr", 20, "acc SRAM word address; acc[acc_addr + oc*pix_count + p]"),
-        ("in_c", 16, "input channels I"),
-        ("in_h", 12, "H"), ("in_w", 12, "W"), ("out_w", 12, "OW (pixel p -> oy=p//OW, ox=p%OW)"),
-        ("kh", 5, "kernel height"), ("kw", 5, "kernel width"),
-        ("stride_h", 4, "vertical stride"), ("stride_w", 4, "horizontal stride"),
-        ("pad_t", 3, "top padding"), ("pad_l", 3, "left padding"),
-        ("oc_count", 16, "output channels of this block (<= 16*LANES)"),
-        ("pix_start", 20, "first output pixel (row-major over OH, OW)"),
-        ("pix_count", 20, "output pixels"),
-        ("mask_addr", 24, "mask SRAM byte address of this block's rows"),
-        ("code_bits", 3, "bits per mask code: 1 binary, 2+ multicoat"),
-        ("stored_signs", 1, "1: sign bits are stored before each mask row (no generator)"),
-        ("accumulate", 1, "1: add to the accumulators instead of overwriting"),
+        _F("acc_addr", 20, "acc SRAM word address; acc[acc_addr + oc*pix_count + p]"),
+        _F("in_c", 16, "input channels I"),
+        _F("in_h", 12, "H"), _F("in_w", 12, "W"),
+        _at_least_1("out_w", 12, "OW (pixel p -> oy=p//OW, ox=p%OW)"),
+        _at_least_1("kh", 5, "kernel height"), _at_least_1("kw", 5, "kernel width"),
+        _at_least_1("stride_h", 4, "vertical stride"), _at_least_1("stride_w", 4, "horizontal stride"),
+        _F("pad_t", 3, "top padding"), _F("pad_l", 3, "left padding"),
+        _F("oc_count", 16, f"output channels of this block (<= {GROUP}*LANES)"),
+        _F("pix_start", 20, "first output pixel (row-major over OH, OW)"),
+        _F("pix_count", 20, "output pixels"),
+        _F("mask_addr", 24, "mask SRAM byte address of this block's rows"),
+        _F("code_bits", hwfacts.CODE_BITS_FIELD, "bits per mask code: 1 binary, 2+ multicoat",
+           limits=(1, hwfacts.CODE_BITS_MAX)),
+        _F("stored_signs", 1, "1: sign bits are stored before each mask row (no generator)"),
+        _F("accumulate", 1, "1: add to the accumulators instead of overwriting"),
+        cycles=_mac_cycles,
+        cycles_doc="ceil(pix_count / PIXELS) · (in_c·kh·kw + 2)",
     ),
     _opcode(
         "REQ", 0x05,
         "requantise accumulators to int8: out = sat8(relu?((acc+bias)*mult >>r shift))",
-        ("acc_addr", 20, "acc SRAM word address"),
-        ("out_addr", 24, "act SRAM byte address of out[0][0]"),
-        ("oc_count", 16, "channels"),
-        ("pix_count", 20, "pixels per channel"),
-        ("out_plane", 20, "act SRAM bytes between consecutive output channels"),
-        ("param_addr", 16, "param SRAM byte address: per channel int32 bias, int16 mult, uint8 shift, pad"),
-        ("relu", 1, "1: clamp negatives to 0 before saturation"),
+        _F("acc_addr", 20, "acc SRAM word address"),
+        _F("out_addr", 24, "act SRAM byte address of out[0][0]"),
+        _F("oc_count", 16, "channels"),
+        _F("pix_count", 20, "pixels per channel"),
+        _F("out_plane", 20, "act SRAM bytes between consecutive output channels"),
+        _F("param_addr", 16, f"param SRAM byte address of the channels' {REQ_RECORD_BYTES}-byte "
+                             "records (int32 bias, int16 mult, shift byte, zero byte)"),
+        _F("relu", 1, "1: clamp negatives to 0 before saturation"),
+        cycles=lambda f, cfg: f["oc_count"] * ceil_div(f["pix_count"], cfg.pixels),
+        cycles_doc="oc_count · ceil(pix_count / PIXELS)",
     ),
     _opcode(
         "ADD", 0x06, "residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))",
-        ("a_addr", 24, "act SRAM byte address of a"),
-        ("b_addr", 24, "act SRAM byte address of b"),
-        ("out_addr", 24, "act SRAM byte address of out"),
-        ("length", 24, "elements"),
-        ("mult_a", 16, "multiplier of a", True),
-        ("mult_b", 16, "multiplier of b", True),
-        ("shift", 6, "rounding right shift"),
-        ("relu", 1, "1: clamp negatives to 0"),
+        _F("a_addr", 24, "act SRAM byte address of a"),
+        _F("b_addr", 24, "act SRAM byte address of b"),
+        _F("out_addr", 24, "act SRAM byte address of out"),
+        _F("length", 24, "elements"),
+        _F("mult_a", hwfacts.MULT_BITS, "multiplier of a", signed=True),
+        _F("mult_b", hwfacts.MULT_BITS, "multiplier of b", signed=True),
+        _SHIFT,
+        _F("relu", 1, "1: clamp negatives to 0"),
+        cycles=lambda f, cfg: ceil_div(f["length"], cfg.pixels),
+        cycles_doc="ceil(length / PIXELS)",
     ),
-    _opcode("MAXPOOL", 0x07, "max over each window (padding never wins)", *_POOL),
+    _opcode("MAXPOOL", 0x07, "max over each window (padding never wins)", *_POOL, **_POOL_TIMING),
     _opcode(
         "AVGPOOL", 0x08, "out = sat8((sum over window * mult) >>r shift); no padding",
         *_POOL,
-        ("mult", 16, "multiplier (1/window and the scale change)", True),
-        ("shift", 6, "rounding right shift"),
+        _F("mult", hwfacts.MULT_BITS, "multiplier (1/window and the scale change)", signed=True),
+        _SHIFT,
+        **_POOL_TIMING,
     ),
 )
 
@@ -172,7 +263,9 @@ class Instruction:
 
 
 def make(op: str, **values: int) -> Instruction:
-    """Build an instruction; omitted fields are 0, unknown fields are an error."""
+    """Build an instruction; omitted fields are 0, unknown fields are an error, and every
+    value is checked against its field's valid range (FieldRangeError, a ValueError, names
+    the opcode and field)."""
     spec = BY_NAME[op]
     names = {f.name for f in spec.fields}
     unknown = set(values) - names
@@ -216,6 +309,11 @@ def decode(raw: bytes, where: str = "instruction") -> Instruction:
         used |= ((1 << f.width) - 1) << f.lo
     if word & ~used:
         raise ProgramFormatError(f"{where}: {spec.name} has bits set outside its fields")
+    for f in spec.fields:
+        lo, hi = f.valid
+        if not lo <= values[f.name] <= hi:
+            raise ProgramFormatError(f"{where}: {spec.name}.{f.name}={values[f.name]} out of "
+                                     f"range [{lo}, {hi}]")
     return Instruction(spec.name, MappingProxyType(values))
 
 

@@ -21,13 +21,22 @@ from seedcc.backends.isa import SPACE_ACT, SPACE_MASK, SPACE_PARAM, Instruction
 from seedcc.backends.refsim_dram import Dram
 from seedcc.errors import ProgramFormatError
 from seedcc.rtl_models import numerics
-from seedcc.rtl_models.generators import Generator, UnknownGeneratorError, generator_by_id
-from seedcc.rtl_models.hwconfig import GROUP, HwConfig
+from seedcc.rtl_models.generators import Generator, generator_by_id
+from seedcc.rtl_models.hwconfig import HwConfig
+from seedcc.rtl_models.hwfacts import (
+    ACC_BYTES,
+    ACT_MIN,
+    GROUP,
+    LANE_STATE_BYTES,
+    LANE_STATE_DTYPE,
+    REQ_RECORD,
+    REQ_RECORD_BYTES,
+    SHIFT_MAX,
+)
 from seedcc.rtl_models.masks import row_bytes as mask_row_bytes
 from seedcc.rtl_models.masks import unpack_block
 
 SPACE_NAMES = {SPACE_ACT: "act", SPACE_MASK: "mask", SPACE_PARAM: "param"}
-REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
 
 
 @dataclass
@@ -80,11 +89,6 @@ class Machine:
             raise self.fail(idx, ins, f"{what} [{addr}, {addr + n}) runs past the {memory} SRAM "
                                       f"of {size} {unit}")
 
-    def check_positive(self, idx: int, ins: Instruction, *names: str) -> None:
-        for name in names:
-            if ins.fields[name] < 1:
-                raise self.fail(idx, ins, f"{name}={ins.fields[name]} must be at least 1")
-
     def sram(self, space: int) -> np.ndarray:
         return {SPACE_MASK: self.mask, SPACE_PARAM: self.param}[space]
 
@@ -113,9 +117,7 @@ class Machine:
         """Nothing to do: the run loop stops after the first HALT."""
 
     def _dma_space(self, idx: int, ins: Instruction, role: str) -> str:
-        """Check a DMA's space and SRAM range; return the memory's name."""
-        if ins.space not in SPACE_NAMES:
-            raise self.fail(idx, ins, f"space={ins.space} is not 0 (act), 1 (mask) or 2 (param)")
+        """Check a DMA's SRAM range (the ISA table limits ``space``); return the memory's name."""
         name = SPACE_NAMES[ins.space]
         self.check_range(idx, ins, role, name, ins.sram_addr, ins.length)
         return name
@@ -144,16 +146,14 @@ class Machine:
         count, addr = ins.count, ins.param_addr
         if count > self.cfg.lanes:
             raise self.fail(idx, ins, f"count={count} exceeds the {self.cfg.lanes} lanes")
-        try:
-            gen = generator_by_id(ins.gen_id)
-        except UnknownGeneratorError as err:
-            raise self.fail(idx, ins, str(err)) from None
-        self.check_range(idx, ins, "lane state table", "param", addr, 8 * count)
-        states = np.frombuffer(self.param[addr:addr + 8 * count].tobytes(), dtype="<u8")
+        gen = generator_by_id(ins.gen_id)  # the ISA table limits gen_id to the registry's ids
+        nbytes = LANE_STATE_BYTES * count
+        self.check_range(idx, ins, "lane state table", "param", addr, nbytes)
+        states = np.frombuffer(self.param[addr:addr + nbytes].tobytes(), dtype=LANE_STATE_DTYPE)
         keep = (1 << gen.state_bits) - 1  # e.g. xorshift16 uses the low 16 bits
         for j, s in enumerate(states.tolist()):
             self.lanes[j] = (gen, s & keep)
-        self.counters["param_sram_read_bytes"] += 8 * count
+        self.counters["param_sram_read_bytes"] += nbytes
 
     def _mac_weights(self, idx: int, ins: Instruction, win: ops.Window) -> MacWeights:
         f = ins.fields
@@ -193,10 +193,9 @@ class Machine:
 
     def exec_mac(self, idx: int, ins: Instruction) -> None:
         f = ins.fields
-        self.check_positive(idx, ins, "kh", "kw", "stride_h", "stride_w", "out_w", "code_bits")
         oc, p, in_c = f["oc_count"], f["pix_count"], f["in_c"]
         if oc > self.cfg.block_channels:
-            raise self.fail(idx, ins, f"oc_count={oc} exceeds 16*LANES={self.cfg.block_channels}")
+            raise self.fail(idx, ins, f"oc_count={oc} exceeds {GROUP}*LANES={self.cfg.block_channels}")
         win = ops.Window(f["in_h"], f["in_w"], f["kh"], f["kw"], f["stride_h"], f["stride_w"],
                          f["pad_t"], f["pad_l"])
         self.check_range(idx, ins, "input", "act", f["in_addr"], in_c * win.in_h * win.in_w)
@@ -227,8 +226,8 @@ class Machine:
         row_bytes = mask_row_bytes(oc, f["code_bits"], bool(f["stored_signs"]))
         c["mask_sram_read_bytes"] += tiles * t * row_bytes
         c["act_sram_read_bytes"] += entry.act_reads
-        c["acc_sram_write_bytes"] += 4 * oc * p
-        c["acc_sram_read_bytes"] += 4 * oc * p if f["accumulate"] else 0
+        c["acc_sram_write_bytes"] += ACC_BYTES * oc * p
+        c["acc_sram_read_bytes"] += ACC_BYTES * oc * p if f["accumulate"] else 0
 
     def exec_req(self, idx: int, ins: Instruction) -> None:
         oc, p, plane = ins.oc_count, ins.pix_count, ins.out_plane
@@ -236,7 +235,8 @@ class Machine:
             raise self.fail(idx, ins, f"out_plane={plane} < pix_count={p} makes output channels "
                                       "overlap")
         self.check_range(idx, ins, "accumulators", "acc", ins.acc_addr, oc * p)
-        self.check_range(idx, ins, "requantisation records", "param", ins.param_addr, 8 * oc)
+        self.check_range(idx, ins, "requantisation records", "param", ins.param_addr,
+                         REQ_RECORD_BYTES * oc)
         self.check_range(idx, ins, "output", "act", ins.out_addr, (oc - 1) * plane + p if oc else 0)
         if oc and p:
             acc = self.acc_window(ins.acc_addr, (oc, p))
@@ -246,18 +246,19 @@ class Machine:
                 res = a[:, None] * acc + b[:, None]
                 out[...] = np.maximum(res, 0) if ins.relu else res
             else:
-                rec = self.param[ins.param_addr:ins.param_addr + 8 * oc].view(REQ_RECORD)
-                if rec["shift"].max() > numerics.SHIFT_MAX:
-                    raise self.fail(idx, ins, f"a requantisation record has shift "
-                                              f"{int(rec['shift'].max())} > {numerics.SHIFT_MAX}")
+                rec = self.param[ins.param_addr:ins.param_addr + REQ_RECORD_BYTES * oc].view(REQ_RECORD)
+                if rec["shift"].max() > SHIFT_MAX:  # the RTL stops with err on the same record
+                    ch = int(np.argmax(rec["shift"] > SHIFT_MAX))
+                    raise self.fail(idx, ins, f"the requantisation record of channel {ch} has "
+                                              f"shift {int(rec['shift'][ch])} > {SHIFT_MAX}")
                 bias, mult = rec["bias"][:, None], rec["mult"][:, None]
                 shift = rec["shift"][:, None]
                 for smp, ch in ops.tiles(self.batch, oc, p):
                     out[smp, ch] = numerics.requantize(acc[smp, ch], bias[ch], mult[ch], shift[ch],
                                                        bool(ins.relu))
         c = self.counters
-        c["acc_sram_read_bytes"] += 4 * oc * p
-        c["param_sram_read_bytes"] += 8 * oc
+        c["acc_sram_read_bytes"] += ACC_BYTES * oc * p
+        c["param_sram_read_bytes"] += REQ_RECORD_BYTES * oc
         c["act_sram_write_bytes"] += oc * p
         c["requant_ops"] += oc * p
 
@@ -311,7 +312,6 @@ class Machine:
 
     def _pool(self, idx: int, ins: Instruction) -> tuple[np.ndarray, ops.Window, np.ndarray]:
         f = ins.fields
-        self.check_positive(idx, ins, "kh", "kw", "stride_h", "stride_w")
         ch, oh, ow = f["channels"], f["out_h"], f["out_w"]
         win = ops.Window(f["in_h"], f["in_w"], f["kh"], f["kw"], f["stride_h"], f["stride_w"],
                          f["pad_t"], f["pad_l"])
@@ -330,7 +330,7 @@ class Machine:
         if ins.channels * oh * ow == 0:
             return
         # Padding never wins: it is the smallest value (an all-padding window gives it).
-        fill = -np.inf if self.float_mode else numerics.INT8_MIN
+        fill = -np.inf if self.float_mode else ACT_MIN
         if win.kh * win.kw > ops.MANY_TAPS:
             out = win.windows(x, 0, oh, ow, fill).max(axis=(-2, -1))
         else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from seedcc.rtl_models.hwconfig import GROUP
+from seedcc.rtl_models.hwfacts import ACT_MIN, GROUP
 
 MANY_TAPS = 16
 """Pools with more window taps than this reduce a window view (e.g. global pooling) instead
@@ -143,23 +143,23 @@ def tiles(batch: int, n: int, row: int = 1) -> Iterator[tuple[slice, slice]]:
 
 def generator_signs(words: np.ndarray, oc_count: int) -> np.ndarray:
     """Bool (oc_count, T), True = +1, from lane outputs uint16 (ng, T): bit b of lane j's
-    word at step t is the sign of block channel 16*j + b."""
+    word at step t is the sign of block channel GROUP*j + b."""
     ng, t = words.shape
     le_bytes = np.ascontiguousarray(words, dtype="<u2").view(np.uint8).reshape(ng, t, 2)
-    bits = np.unpackbits(le_bytes, axis=-1, bitorder="little")  # (ng, T, 16)
+    bits = np.unpackbits(le_bytes, axis=-1, bitorder="little")  # (ng, T, GROUP)
     per_channel = bits.transpose(0, 2, 1).reshape(ng * GROUP, t)[:oc_count]
     return per_channel.astype(bool)
 
 
 def signed_weights(signs: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """int8 (oc, T): sign * code (codes < 128 since code_bits <= 7)."""
+    """int8 (oc, T): sign * code (codes <= MAX_CODE fit int8)."""
     c = codes.astype(np.int8)
     return np.where(signs, c, -c)
 
 
 def matmul_dtype(weights: np.ndarray) -> type[np.floating]:
-    """float32 when ``128 * max|code| * T < 2**24`` (every partial sum is then an exact
+    """float32 when ``|ACT_MIN| * max|code| * T < 2**24`` (every partial sum is then an exact
     float32 integer, whatever the summation order), else float64 (exact below 2**53)."""
     t = weights.shape[1]
     peak = int(np.abs(weights).max()) if weights.size else 0
-    return np.float32 if 128 * peak * t < FLOAT32_EXACT else np.float64
+    return np.float32 if -ACT_MIN * peak * t < FLOAT32_EXACT else np.float64

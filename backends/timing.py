@@ -1,43 +1,25 @@
 """The cycle model: how many clock cycles each instruction takes.
 
-One definition shared by the reference model's counters and the RTL (whose FSM is built
-to take exactly these cycles; the cocotb end-to-end tests compare the two). Every
-instruction pays one issue cycle (fetch + decode) before it executes. docs/isa.md explains
-each term.
+The rule of each instruction is part of the ISA table (``Opcode.cycles`` in
+``seedcc.backends.isa``, shown in docs/isa.md "Timing model"); this module adds the issue
+cycle (fetch + decode) every instruction pays before it executes. The reference model's
+counters use it, and the RTL's FSMs are built to take exactly these cycles (the cocotb
+end-to-end tests compare the two).
 """
 
 from __future__ import annotations
 
-from seedcc.backends.isa import Instruction
+from seedcc.backends.isa import BY_NAME, Instruction, ceil_div
 from seedcc.rtl_models.hwconfig import HwConfig
+
+__all__ = ["ISSUE", "ceil_div", "cycles", "exec_cycles"]
 
 ISSUE = 1  # fetch + decode
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 def exec_cycles(ins: Instruction, cfg: HwConfig) -> int:
     """Execute cycles of one instruction (without the issue cycle)."""
-    f = ins.fields
-    op = ins.op
-    if op == "HALT":
-        return 0
-    if op in ("DMA_LOAD", "DMA_STORE"):
-        return cfg.dma_latency + ceil_div(f["length"], cfg.bus_bytes)
-    if op == "SETGEN":
-        return f["count"]
-    if op == "MAC":
-        tiles = ceil_div(f["pix_count"], cfg.pixels)
-        return tiles * (f["in_c"] * f["kh"] * f["kw"] + 2)  # restart + MACs + write-back
-    if op == "REQ":
-        return f["oc_count"] * ceil_div(f["pix_count"], cfg.pixels)
-    if op == "ADD":
-        return ceil_div(f["length"], cfg.pixels)
-    if op in ("MAXPOOL", "AVGPOOL"):
-        return f["channels"] * f["out_h"] * f["out_w"] * (f["kh"] * f["kw"] + 1)
-    raise AssertionError(f"no timing for {op}")
+    return BY_NAME[ins.op].cycles(ins.fields, cfg)
 
 
 def cycles(ins: Instruction, cfg: HwConfig) -> int:

@@ -35,6 +35,7 @@ from seedcc.backends.program import Program
 from seedcc.errors import BadInputError
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import HwConfig
+from seedcc.rtl_models.hwfacts import ACT_MAX, ACT_MIN
 
 FORMAT = "seedcc-vectors"
 VERSION = 1
@@ -102,7 +103,7 @@ def quantised_inputs(program: Program, inputs: Arrays) -> dict[str, np.ndarray]:
         if arr.dtype.kind == "f":
             arr = numerics.quantize_input(arr.astype(np.float32), d.scale)
         elif arr.dtype != np.int8:
-            if arr.min(initial=0) < -128 or arr.max(initial=0) > 127:
+            if arr.min(initial=0) < ACT_MIN or arr.max(initial=0) > ACT_MAX:
                 raise BadInputError(f"input {d.name!r} of dtype {arr.dtype} has values "
                                     "outside int8")
             arr = arr.astype(np.int8)

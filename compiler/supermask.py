@@ -16,9 +16,9 @@ import onnx
 from seedcc.compiler.records import Record, check_freeze, to_canonical
 from seedcc.errors import ModelStructureError
 from seedcc.ir.weights import WeightSpec
+from seedcc.rtl_models.hwfacts import MAX_CODE
 
 PASS_THROUGH = frozenset({"Identity", "Cast", "Transpose", "Reshape", "Unsqueeze", "Squeeze", "Flatten"})
-MAX_CODE = 7  # the ISA's 3-bit code field
 
 
 class Tracer:

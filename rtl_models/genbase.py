@@ -1,7 +1,7 @@
 """The weight-generator contract shared by every generator (see docs/generators.md).
 
 A generator fills a weight tensor in canonical (O, I, KH, KW) order. Output channels are
-split into groups of :data:`GROUP`; group ``g`` owns one *lane* whose state is
+split into groups of ``hwfacts.GROUP`` (16); group ``g`` owns one *lane* whose state is
 ``group_state(seed, g)``. The lane is stepped once per (input channel ``i`` outer, kernel
 position ``k = ky*KW + kx`` inner), *before* each use, and bit ``b`` of ``bits(state)``
 is the sign of channel ``16*g + b`` (1 = +scale). Bits for channels >= O are discarded.
@@ -17,9 +17,6 @@ from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
-
-GROUP = 16
-"""Output channels per generator group (one lane each); ``bits()`` yields one bit per channel."""
 
 MASK16 = 0xFFFF
 MASK32 = 0xFFFF_FFFF

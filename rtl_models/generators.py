@@ -22,7 +22,8 @@ import numpy as np
 from seedcc.errors import BadInputError, SeedccError
 
 from .ctrhash import CtrHash32
-from .genbase import GROUP, MASK16, Generator
+from .genbase import MASK16, Generator
+from .hwfacts import GROUP
 from .xorshift import Xorshift16, Xorshift32
 
 __all__ = [

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from seedcc.errors import BadInputError
 
-GROUP = 16  # output channels per generator lane (one 16-bit xorshift16 output per step)
+from .hwfacts import GROUP
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,10 @@ class EnergyTable:
 class HwConfig:
     """Sizes of the accelerator.
 
-    The PE array is ``lanes`` generator lanes x 16 output channels x ``pixels`` output
-    pixels; every cycle of a MAC each PE adds, subtracts or skips one int8 activation.
-    SRAM sizes are in bytes (the accumulator SRAM in 32-bit words).
+    The PE array is ``lanes`` generator lanes x GROUP (16) output channels x ``pixels``
+    output pixels; every cycle of a MAC each PE adds, subtracts or skips one int8
+    activation. SRAM sizes are in bytes (the accumulator SRAM in int32 words). Fixed
+    widths and layouts (the same for every configuration) are in ``hwfacts``.
     """
 
     lanes: int = 16

@@ -1,17 +1,18 @@
 """The mask row format of the MAC instruction (docs/isa.md): one definition used by the
 packing pass (writer) and the reference model and testbenches (reader).
 
-A block of oc_count ≤ 16·LANES output channels streams one row per (input channel i,
-kernel position k), i outer. A row holds the codes of 16·ng channels (ng = lanes used),
+A block of oc_count ≤ GROUP·LANES output channels streams one row per (input channel i,
+kernel position k), i outer. A row holds the codes of GROUP·ng channels (ng = lanes used),
 `code_bits` bits each, channel 0 in the least significant bits of the row's first byte;
-with stored signs the row is preceded by 16·ng sign bits (1 = +1) in the same order.
+with stored signs the row is preceded by GROUP·ng sign bits (1 = +1) in the same order.
+The sizes are hardware facts (``hwfacts.GROUP``, ``hwfacts.mask_row_bytes``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-GROUP = 16
+from .hwfacts import GROUP, mask_row_bytes
 
 
 def lanes_used(oc_count: int) -> int:
@@ -19,8 +20,7 @@ def lanes_used(oc_count: int) -> int:
 
 
 def row_bytes(oc_count: int, code_bits: int, stored_signs: bool = False) -> int:
-    ng = lanes_used(oc_count)
-    return 2 * ng * code_bits + (2 * ng if stored_signs else 0)
+    return mask_row_bytes(lanes_used(oc_count), code_bits, stored_signs)
 
 
 def code_bits_for(max_code: int) -> int:

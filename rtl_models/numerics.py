@@ -1,19 +1,18 @@
 """Golden integer arithmetic of the accelerator, imported by the compiler, the reference
 model and the cocotb scoreboards alike. The RTL implements exactly these rules.
 
-All functions take numpy arrays (or ints) and compute in int64, so no intermediate can
-overflow for the field widths the ISA allows (|acc + bias| < 2^33, |mult| < 2^15).
+All functions take numpy arrays (or ints) and compute in int64 (``hwfacts.WIDE_BITS``), so
+no intermediate can overflow for the widths the hardware has (|acc + bias| < 2^33,
+|mult| <= 2^15, shift <= SHIFT_MAX). The widths and limits are ``hwfacts``'.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-INT8_MIN, INT8_MAX = -128, 127
-MULT_BITS = 16  # signed multiplier width in REQ/ADD/AVGPOOL
-SHIFT_MAX = 63  # 6-bit shift field
-#: one REQ parameter record per output channel in the param SRAM (8 bytes, little-endian)
-REQ_RECORD = np.dtype([("bias", "<i4"), ("mult", "<i2"), ("shift", "u1"), ("pad", "u1")])
+from .hwfacts import ACT_MAX, ACT_MIN, MULT_BITS, SHIFT_MAX, WIDE_BITS
+
+assert np.iinfo(np.int64).bits == WIDE_BITS
 
 
 def _half(shift: np.ndarray) -> np.ndarray:
@@ -28,7 +27,7 @@ def round_shift(x: np.ndarray | int, shift: int | np.ndarray) -> np.ndarray:
 
 
 def saturate8(x: np.ndarray) -> np.ndarray:
-    return np.clip(x, INT8_MIN, INT8_MAX).astype(np.int8)
+    return np.clip(x, ACT_MIN, ACT_MAX).astype(np.int8)
 
 
 def _finish(t: np.ndarray, shift: int | np.ndarray, relu: bool) -> np.ndarray:
@@ -38,7 +37,7 @@ def _finish(t: np.ndarray, shift: int | np.ndarray, relu: bool) -> np.ndarray:
     t >>= shift
     if relu:
         np.maximum(t, 0, out=t)
-    np.clip(t, INT8_MIN, INT8_MAX, out=t)
+    np.clip(t, ACT_MIN, ACT_MAX, out=t)
     return t.astype(np.int8)
 
 
@@ -71,7 +70,7 @@ def scale_sum(total: np.ndarray, mult: int, shift: int) -> np.ndarray:
 
 
 def quantize_multiplier(real: float, bits: int = MULT_BITS) -> tuple[int, int]:
-    """Return (mult, shift) with mult * 2^-shift ~= real, |mult| < 2^(bits-1), 0 <= shift <= 63.
+    """Return (mult, shift) with mult * 2^-shift ~= real, |mult| < 2^(bits-1), 0 <= shift <= SHIFT_MAX.
 
     The multiplier is normalised to use all its bits, so the relative error is below
     2^-(bits-2). A zero (or vanishingly small) `real` gives (0, 0).

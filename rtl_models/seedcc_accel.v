@@ -1,14 +1,19 @@
 // seedcc accelerator top level (docs/rtl.md).
 //
 // Instruction memory (written by the host port), fetch/decode/issue FSM, a 64-bit cycle
-// counter, the behavioural on-chip SRAMs (act, mask, param: bytes; acc: int32 words) and
+// counter, the behavioural on-chip SRAMs (act, mask, param: bytes; acc: ACC_BITS words) and
 // the execution units: DMA engine, MAC unit (generator lanes + PE array), REQ, ADD and
 // pooling units. One instruction executes at a time:
 //   ISSUE  1 cycle   read imem[pc], decode, start the unit (or stop at HALT)
 //   EXEC   n cycles  the unit runs; its `last` ends the instruction
-// so every instruction takes exactly 1 + exec_cycles (backends/timing.py) and `cycles`
-// at `done` equals the reference model's count, HALT's issue cycle included.
-// An unknown opcode or a word with bits outside its fields stops with `err` = 1.
+// so every instruction takes exactly 1 + its execute cycles (the cycle rule of its row in
+// the ISA table, backends/isa.py) and `cycles` at `done` equals the reference model's
+// count, HALT's issue cycle included.
+// An illegal word (unknown opcode, a bit outside its fields, a field outside its valid
+// range) stops with `err` = 1 after its issue cycle; so does a REQ whose requantisation
+// record has a shift above SHIFT_MAX, in the cycle it reads that record.
+// Widths come from the generated headers isa.vh (fields) and hwfacts.vh (hardware facts);
+// non-ANSI ports so that the port widths can use them.
 module seedcc_accel #(
   parameter integer LANES = 2,
   parameter integer PIXELS = 4,
@@ -20,76 +25,119 @@ module seedcc_accel #(
   parameter integer BUS_BYTES = 8,
   parameter integer DMA_LATENCY = 4
 ) (
-  input  wire                   clk,
-  input  wire                   rst_n,
-  input  wire                   start,        // pulse: run from pc 0
-  output reg                    done,         // level: stopped (HALT or error) since the last start
-  output reg                    err,
-  output reg                    busy,
-  output reg  [63:0]            cycles,
-  output reg  [31:0]            pc,
-  // host port: write the instruction memory
-  input  wire                   host_imem_we,
-  input  wire [31:0]            host_imem_addr,
-  input  wire [255:0]           host_imem_wdata,
-  // off-chip memory (byte addressed, BUS_BYTES a beat, reads answered DMA_LATENCY later)
-  output wire                   dram_rd_req,
-  output wire [31:0]            dram_rd_addr,
-  input  wire                   dram_rd_valid,
-  input  wire [BUS_BYTES*8-1:0] dram_rd_data,
-  output wire                   dram_wr_req,
-  output wire [31:0]            dram_wr_addr,
-  output wire [BUS_BYTES*8-1:0] dram_wr_data,
-  output wire [BUS_BYTES-1:0]   dram_wr_be
+  clk,
+  rst_n,
+  start,
+  done,
+  err,
+  busy,
+  cycles,
+  pc,
+  host_imem_we,
+  host_imem_addr,
+  host_imem_wdata,
+  dram_rd_req,
+  dram_rd_addr,
+  dram_rd_valid,
+  dram_rd_data,
+  dram_wr_req,
+  dram_wr_addr,
+  dram_wr_data,
+  dram_wr_be
 );
 `include "isa.vh"
-  localparam integer NCH = 16 * LANES;
+`include "hwfacts.vh"
+  input  wire                       clk;
+  input  wire                       rst_n;
+  input  wire                       start;        // pulse: run from pc 0
+  output reg                        done;         // level: stopped (HALT or error) since the last start
+  output reg                        err;
+  output reg                        busy;
+  output reg  [63:0]                cycles;
+  output reg  [31:0]                pc;
+  // host port: write the instruction memory
+  input  wire                       host_imem_we;
+  input  wire [31:0]                host_imem_addr;
+  input  wire [ISA_WORD_BITS-1:0]   host_imem_wdata;
+  // off-chip memory (byte addressed, BUS_BYTES a beat, reads answered DMA_LATENCY later)
+  output wire                       dram_rd_req;
+  output wire [F_DRAM_ADDR_W-1:0]   dram_rd_addr;
+  input  wire                       dram_rd_valid;
+  input  wire [BUS_BYTES*8-1:0]     dram_rd_data;
+  output wire                       dram_wr_req;
+  output wire [F_DRAM_ADDR_W-1:0]   dram_wr_addr;
+  output wire [BUS_BYTES*8-1:0]     dram_wr_data;
+  output wire [BUS_BYTES-1:0]       dram_wr_be;
+
+  localparam integer NCH = GROUP * LANES;
   localparam integer NPE = NCH * PIXELS;
-  localparam integer MROW = 16 * LANES;
+  localparam integer MROW = MASK_ROW_LANE_BYTES * LANES;
 
   // ---- memories -------------------------------------------------------------------------
-  reg [255:0] imem      [0:INSTR_WORDS-1];
-  reg [7:0]   act_mem   [0:ACT_BYTES-1];
-  reg [7:0]   mask_mem  [0:MASK_BYTES-1];
-  reg [7:0]   param_mem [0:PARAM_BYTES-1];
-  reg [31:0]  acc_mem   [0:ACC_WORDS-1];
+  reg [ISA_WORD_BITS-1:0] imem      [0:INSTR_WORDS-1];
+  reg [ACT_BITS-1:0]      act_mem   [0:ACT_BYTES-1];
+  reg [7:0]               mask_mem  [0:MASK_BYTES-1];
+  reg [7:0]               param_mem [0:PARAM_BYTES-1];
+  reg [ACC_BITS-1:0]      acc_mem   [0:ACC_WORDS-1];
 
   // Addresses wrap at the memory size (sizes are powers of two in every HwConfig we build).
-  function integer act_ix(input [31:0] a);   act_ix = a % ACT_BYTES;     endfunction
-  function integer mask_ix(input [31:0] a);  mask_ix = a % MASK_BYTES;   endfunction
-  function integer param_ix(input [31:0] a); param_ix = a % PARAM_BYTES; endfunction
-  function integer acc_ix(input [31:0] a);   acc_ix = a % ACC_WORDS;     endfunction
+  // The index arithmetic is XA_W bits wide; zx_* widen a byte, param or acc address to it.
+  localparam integer XA_W = 32;
+  function integer act_ix(input [XA_W-1:0] a);   act_ix = a % ACT_BYTES;     endfunction
+  function integer mask_ix(input [XA_W-1:0] a);  mask_ix = a % MASK_BYTES;   endfunction
+  function integer param_ix(input [XA_W-1:0] a); param_ix = a % PARAM_BYTES; endfunction
+  function integer acc_ix(input [XA_W-1:0] a);   acc_ix = a % ACC_WORDS;     endfunction
+  function [XA_W-1:0] zx_byte(input [F_SRAM_ADDR_W-1:0] a);
+    zx_byte = {{(XA_W-F_SRAM_ADDR_W){1'b0}}, a};
+  endfunction
+  function [XA_W-1:0] zx_param(input [F_PARAM_ADDR_W-1:0] a);
+    zx_param = {{(XA_W-F_PARAM_ADDR_W){1'b0}}, a};
+  endfunction
+  function [XA_W-1:0] zx_acc(input [F_ACC_ADDR_W-1:0] a);
+    zx_acc = {{(XA_W-F_ACC_ADDR_W){1'b0}}, a};
+  endfunction
 
   // ---- fetch / decode -------------------------------------------------------------------
-  wire [255:0] ir = imem[pc % INSTR_WORDS];
-  wire [7:0] opcode;
+  wire [ISA_WORD_BITS-1:0] ir = imem[pc % INSTR_WORDS];
+  wire [ISA_OPCODE_BITS-1:0] opcode;
   wire known, illegal;
-  wire [1:0]  f_space;
-  wire [23:0] f_sram_addr;
-  wire [31:0] f_dram_addr;
-  wire [23:0] f_length;
-  wire [1:0]  f_gen_id;
-  wire [15:0] f_param_addr;
-  wire [7:0]  f_count;
-  wire [23:0] f_in_addr;
-  wire [19:0] f_acc_addr;
-  wire [15:0] f_in_c;
-  wire [11:0] f_in_h, f_in_w, f_out_w, f_out_h;
-  wire [4:0]  f_kh, f_kw;
-  wire [3:0]  f_stride_h, f_stride_w;
-  wire [2:0]  f_pad_t, f_pad_l;
-  wire [15:0] f_oc_count;
-  wire [19:0] f_pix_start, f_pix_count;
-  wire [23:0] f_mask_addr;
-  wire [2:0]  f_code_bits;
-  wire        f_stored_signs, f_accumulate;
-  wire [23:0] f_out_addr;
-  wire [19:0] f_out_plane;
-  wire        f_relu;
-  wire [23:0] f_a_addr, f_b_addr;
-  wire signed [15:0] f_mult_a, f_mult_b, f_mult;
-  wire [5:0]  f_shift;
-  wire [15:0] f_channels;
+  wire [F_SPACE_W-1:0] f_space;
+  wire [F_SRAM_ADDR_W-1:0] f_sram_addr;
+  wire [F_DRAM_ADDR_W-1:0] f_dram_addr;
+  wire [F_LENGTH_W-1:0] f_length;
+  wire [F_GEN_ID_W-1:0] f_gen_id;
+  wire [F_PARAM_ADDR_W-1:0] f_param_addr;
+  wire [F_COUNT_W-1:0] f_count;
+  wire [F_IN_ADDR_W-1:0] f_in_addr;
+  wire [F_ACC_ADDR_W-1:0] f_acc_addr;
+  wire [F_IN_C_W-1:0] f_in_c;
+  wire [F_IN_H_W-1:0] f_in_h;
+  wire [F_IN_W_W-1:0] f_in_w;
+  wire [F_OUT_W_W-1:0] f_out_w;
+  wire [F_OUT_H_W-1:0] f_out_h;
+  wire [F_KH_W-1:0] f_kh;
+  wire [F_KW_W-1:0] f_kw;
+  wire [F_STRIDE_H_W-1:0] f_stride_h;
+  wire [F_STRIDE_W_W-1:0] f_stride_w;
+  wire [F_PAD_T_W-1:0] f_pad_t;
+  wire [F_PAD_L_W-1:0] f_pad_l;
+  wire [F_OC_COUNT_W-1:0] f_oc_count;
+  wire [F_PIX_START_W-1:0] f_pix_start;
+  wire [F_PIX_COUNT_W-1:0] f_pix_count;
+  wire [F_MASK_ADDR_W-1:0] f_mask_addr;
+  wire [F_CODE_BITS_W-1:0] f_code_bits;
+  wire [F_STORED_SIGNS_W-1:0] f_stored_signs;
+  wire [F_ACCUMULATE_W-1:0] f_accumulate;
+  wire [F_OUT_ADDR_W-1:0] f_out_addr;
+  wire [F_OUT_PLANE_W-1:0] f_out_plane;
+  wire [F_RELU_W-1:0] f_relu;
+  wire [F_A_ADDR_W-1:0] f_a_addr;
+  wire [F_B_ADDR_W-1:0] f_b_addr;
+  wire signed [F_MULT_A_W-1:0] f_mult_a;
+  wire signed [F_MULT_B_W-1:0] f_mult_b;
+  wire signed [F_MULT_W-1:0] f_mult;
+  wire [F_SHIFT_W-1:0] f_shift;
+  wire [F_CHANNELS_W-1:0] f_channels;
 
   seedcc_decode u_dec (
     .word(ir), .opcode(opcode), .known(known), .illegal(illegal),
@@ -110,12 +158,12 @@ module seedcc_accel #(
   reg no_exec;
   always @* begin
     case (opcode)
-      OP_SETGEN:  no_exec = (f_count == 8'd0);
-      OP_MAC:     no_exec = (f_pix_count == 20'd0);
-      OP_REQ:     no_exec = (f_oc_count == 16'd0) || (f_pix_count == 20'd0);
-      OP_ADD:     no_exec = (f_length == 24'd0);
+      OP_SETGEN:  no_exec = ~|f_count;
+      OP_MAC:     no_exec = ~|f_pix_count;
+      OP_REQ:     no_exec = ~|f_oc_count || ~|f_pix_count;
+      OP_ADD:     no_exec = ~|f_length;
       OP_MAXPOOL, OP_AVGPOOL:
-                  no_exec = (f_channels == 16'd0) || (f_out_h == 12'd0) || (f_out_w == 12'd0);
+                  no_exec = ~|f_channels || ~|f_out_h || ~|f_out_w;
       default:    no_exec = 1'b0;  // DMA: DMA_LATENCY >= 1 cycles always
     endcase
   end
@@ -132,6 +180,7 @@ module seedcc_accel #(
   wire start_pool = go && (opcode == OP_MAXPOOL || opcode == OP_AVGPOOL);
   wire last_dma, last_mac, last_req, last_add, last_pool;
   wire unit_last = last_dma | last_mac | last_req | last_add | last_pool;
+  wire unit_err;  // REQ read a record with shift > SHIFT_MAX
 
   always @(posedge clk) begin
     if (!rst_n) begin
@@ -166,7 +215,15 @@ module seedcc_accel #(
         end
         S_EXEC: begin
           cycles <= cycles + 64'd1;
-          if (unit_last) st <= S_ISSUE;
+          if (unit_err) begin  // stop on the failing instruction, like an illegal word
+            st <= S_IDLE;
+            done <= 1'b1;
+            busy <= 1'b0;
+            err <= 1'b1;
+            pc <= pc - 32'd1;
+          end else if (unit_last) begin
+            st <= S_ISSUE;
+          end
         end
         default: st <= S_IDLE;
       endcase
@@ -174,12 +231,12 @@ module seedcc_accel #(
   end
 
   // ---- DMA ------------------------------------------------------------------------------
-  wire [1:0]  dma_space;
-  wire [23:0] dma_rd_addr, dma_wr_addr;
-  wire [BUS_BYTES*8-1:0] dma_rd_data;
-  wire dma_wr;
-  wire [BUS_BYTES-1:0] dma_wr_be;
-  wire [BUS_BYTES*8-1:0] dma_wr_data;
+  wire [F_SPACE_W-1:0]     dma_space;
+  wire [F_SRAM_ADDR_W-1:0] dma_rd_addr, dma_wr_addr;
+  wire [BUS_BYTES*8-1:0]   dma_rd_data;
+  wire                     dma_wr;
+  wire [BUS_BYTES-1:0]     dma_wr_be;
+  wire [BUS_BYTES*8-1:0]   dma_wr_data;
   seedcc_dma #(.BUS_BYTES(BUS_BYTES), .DMA_LATENCY(DMA_LATENCY)) u_dma (
     .clk(clk), .rst_n(rst_n), .start(start_dma), .is_store(opcode == OP_DMA_STORE),
     .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(f_dram_addr), .f_length(f_length),
@@ -196,23 +253,23 @@ module seedcc_accel #(
   generate
     for (gi = 0; gi < BUS_BYTES; gi = gi + 1) begin : dma_rd
       assign dma_rd_data[gi*8 +: 8] =
-        (dma_space == SPACE_ACT)   ? act_mem[act_ix({8'd0, dma_rd_addr} + gi)] :
-        (dma_space == SPACE_MASK)  ? mask_mem[mask_ix({8'd0, dma_rd_addr} + gi)] :
-        (dma_space == SPACE_PARAM) ? param_mem[param_ix({8'd0, dma_rd_addr} + gi)] : 8'd0;
+        (dma_space == SPACE_ACT)   ? act_mem[act_ix(zx_byte(dma_rd_addr) + gi)] :
+        (dma_space == SPACE_MASK)  ? mask_mem[mask_ix(zx_byte(dma_rd_addr) + gi)] :
+        (dma_space == SPACE_PARAM) ? param_mem[param_ix(zx_byte(dma_rd_addr) + gi)] : 8'd0;
     end
   endgenerate
 
   // ---- MAC unit (lanes, PE array; also SETGEN) ------------------------------------------
-  wire [15:0] mac_param_addr;
-  wire [63:0] mac_param_data;
-  wire [23:0] mac_mask_addr;
-  wire [MROW*8-1:0] mac_mask_data;
-  wire [PIXELS*24-1:0] mac_act_addr;
-  wire [PIXELS*8-1:0]  mac_act_data;
-  wire [NPE*20-1:0] mac_acc_addr;
-  wire [NPE*32-1:0] mac_acc_rd;
-  wire [NPE-1:0]    mac_acc_we;
-  wire [NPE*32-1:0] mac_acc_wd;
+  wire [F_PARAM_ADDR_W-1:0]     mac_param_addr;
+  wire [LANE_STATE_BITS-1:0]    mac_param_data;
+  wire [F_MASK_ADDR_W-1:0]      mac_mask_addr;
+  wire [MROW*8-1:0]             mac_mask_data;
+  wire [PIXELS*F_IN_ADDR_W-1:0] mac_act_addr;
+  wire [PIXELS*ACT_BITS-1:0]    mac_act_data;
+  wire [NPE*F_ACC_ADDR_W-1:0]   mac_acc_addr;
+  wire [NPE*ACC_BITS-1:0]       mac_acc_rd;
+  wire [NPE-1:0]                mac_acc_we;
+  wire [NPE*ACC_BITS-1:0]       mac_acc_wd;
   seedcc_mac #(.LANES(LANES), .PIXELS(PIXELS)) u_mac (
     .clk(clk), .rst_n(rst_n), .start_mac(start_mac), .start_setgen(start_setgen),
     .f_gen_id(f_gen_id), .f_param_addr(f_param_addr), .f_count(f_count),
@@ -228,54 +285,57 @@ module seedcc_accel #(
     .acc_addr(mac_acc_addr), .acc_rd_data(mac_acc_rd), .acc_wr_en(mac_acc_we), .acc_wr_data(mac_acc_wd)
   );
   generate
-    for (gi = 0; gi < 8; gi = gi + 1) begin : mac_prm
-      assign mac_param_data[gi*8 +: 8] = param_mem[param_ix({16'd0, mac_param_addr} + gi)];
+    for (gi = 0; gi < LANE_STATE_BYTES; gi = gi + 1) begin : mac_prm
+      assign mac_param_data[gi*8 +: 8] = param_mem[param_ix(zx_param(mac_param_addr) + gi)];
     end
     for (gi = 0; gi < MROW; gi = gi + 1) begin : mac_msk
-      assign mac_mask_data[gi*8 +: 8] = mask_mem[mask_ix({8'd0, mac_mask_addr} + gi)];
+      assign mac_mask_data[gi*8 +: 8] = mask_mem[mask_ix(zx_byte(mac_mask_addr) + gi)];
     end
     for (gi = 0; gi < PIXELS; gi = gi + 1) begin : mac_act
-      assign mac_act_data[gi*8 +: 8] = act_mem[act_ix({8'd0, mac_act_addr[gi*24 +: 24]})];
+      assign mac_act_data[gi*ACT_BITS +: ACT_BITS] =
+        act_mem[act_ix(zx_byte(mac_act_addr[gi*F_IN_ADDR_W +: F_IN_ADDR_W]))];
     end
     for (gi = 0; gi < NPE; gi = gi + 1) begin : mac_acc
-      assign mac_acc_rd[gi*32 +: 32] = acc_mem[acc_ix({12'd0, mac_acc_addr[gi*20 +: 20]})];
+      assign mac_acc_rd[gi*ACC_BITS +: ACC_BITS] =
+        acc_mem[acc_ix(zx_acc(mac_acc_addr[gi*F_ACC_ADDR_W +: F_ACC_ADDR_W]))];
     end
   endgenerate
 
   // ---- REQ ------------------------------------------------------------------------------
-  wire [19:0] req_acc_addr;
-  wire [PIXELS*32-1:0] req_acc_data;
-  wire [15:0] req_param_addr;
-  wire [63:0] req_param_data;
-  wire req_wr;
-  wire [23:0] req_wr_addr;
-  wire [PIXELS-1:0] req_wr_be;
-  wire [PIXELS*8-1:0] req_wr_data;
+  wire [F_ACC_ADDR_W-1:0]       req_acc_addr;
+  wire [PIXELS*ACC_BITS-1:0]    req_acc_data;
+  wire [F_PARAM_ADDR_W-1:0]     req_param_addr;
+  wire [REQ_RECORD_BYTES*8-1:0] req_param_data;
+  wire                          req_wr;
+  wire [F_OUT_ADDR_W-1:0]       req_wr_addr;
+  wire [PIXELS-1:0]             req_wr_be;
+  wire [PIXELS*ACT_BITS-1:0]    req_wr_data;
   seedcc_req #(.PIXELS(PIXELS)) u_req (
     .clk(clk), .rst_n(rst_n), .start(start_req),
     .f_acc_addr(f_acc_addr), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
     .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
-    .f_relu(f_relu), .last(last_req),
+    .f_relu(f_relu), .last(last_req), .err(unit_err),
     .acc_rd_addr(req_acc_addr), .acc_rd_data(req_acc_data),
     .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
     .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)
   );
   generate
     for (gi = 0; gi < PIXELS; gi = gi + 1) begin : req_acc
-      assign req_acc_data[gi*32 +: 32] = acc_mem[acc_ix({12'd0, req_acc_addr} + gi)];
+      assign req_acc_data[gi*ACC_BITS +: ACC_BITS] = acc_mem[acc_ix(zx_acc(req_acc_addr) + gi)];
     end
-    for (gi = 0; gi < 8; gi = gi + 1) begin : req_prm
-      assign req_param_data[gi*8 +: 8] = param_mem[param_ix({16'd0, req_param_addr} + gi)];
+    for (gi = 0; gi < REQ_RECORD_BYTES; gi = gi + 1) begin : req_prm
+      assign req_param_data[gi*8 +: 8] = param_mem[param_ix(zx_param(req_param_addr) + gi)];
     end
   endgenerate
 
   // ---- ADD ------------------------------------------------------------------------------
-  wire [23:0] add_a_addr, add_b_addr;
-  wire [PIXELS*8-1:0] add_a_data, add_b_data;
-  wire add_wr;
-  wire [23:0] add_wr_addr;
-  wire [PIXELS-1:0] add_wr_be;
-  wire [PIXELS*8-1:0] add_wr_data;
+  wire [F_A_ADDR_W-1:0]      add_a_addr;
+  wire [F_B_ADDR_W-1:0]      add_b_addr;
+  wire [PIXELS*ACT_BITS-1:0] add_a_data, add_b_data;
+  wire                       add_wr;
+  wire [F_OUT_ADDR_W-1:0]    add_wr_addr;
+  wire [PIXELS-1:0]          add_wr_be;
+  wire [PIXELS*ACT_BITS-1:0] add_wr_data;
   seedcc_add #(.PIXELS(PIXELS)) u_add (
     .clk(clk), .rst_n(rst_n), .start(start_add),
     .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_out_addr(f_out_addr), .f_length(f_length),
@@ -286,17 +346,17 @@ module seedcc_accel #(
   );
   generate
     for (gi = 0; gi < PIXELS; gi = gi + 1) begin : add_rd
-      assign add_a_data[gi*8 +: 8] = act_mem[act_ix({8'd0, add_a_addr} + gi)];
-      assign add_b_data[gi*8 +: 8] = act_mem[act_ix({8'd0, add_b_addr} + gi)];
+      assign add_a_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(add_a_addr) + gi)];
+      assign add_b_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(add_b_addr) + gi)];
     end
   endgenerate
 
   // ---- MAXPOOL / AVGPOOL ----------------------------------------------------------------
-  wire [23:0] pool_rd_addr;
-  wire [7:0]  pool_rd_data = act_mem[act_ix({8'd0, pool_rd_addr})];
-  wire pool_wr;
-  wire [23:0] pool_wr_addr;
-  wire [7:0]  pool_wr_data;
+  wire [F_IN_ADDR_W-1:0]  pool_rd_addr;
+  wire [ACT_BITS-1:0]     pool_rd_data = act_mem[act_ix(zx_byte(pool_rd_addr))];
+  wire                    pool_wr;
+  wire [F_OUT_ADDR_W-1:0] pool_wr_addr;
+  wire [ACT_BITS-1:0]     pool_wr_data;
   seedcc_pool u_pool (
     .clk(clk), .rst_n(rst_n), .start(start_pool), .is_avg(opcode == OP_AVGPOOL),
     .f_in_addr(f_in_addr), .f_out_addr(f_out_addr), .f_channels(f_channels),
@@ -316,21 +376,25 @@ module seedcc_accel #(
       for (wi = 0; wi < BUS_BYTES; wi = wi + 1)
         if (dma_wr_be[wi]) begin
           case (dma_space)
-            SPACE_ACT:   act_mem[act_ix({8'd0, dma_wr_addr} + wi)] <= dma_wr_data[wi*8 +: 8];
-            SPACE_MASK:  mask_mem[mask_ix({8'd0, dma_wr_addr} + wi)] <= dma_wr_data[wi*8 +: 8];
-            SPACE_PARAM: param_mem[param_ix({8'd0, dma_wr_addr} + wi)] <= dma_wr_data[wi*8 +: 8];
+            SPACE_ACT:   act_mem[act_ix(zx_byte(dma_wr_addr) + wi)] <= dma_wr_data[wi*8 +: 8];
+            SPACE_MASK:  mask_mem[mask_ix(zx_byte(dma_wr_addr) + wi)] <= dma_wr_data[wi*8 +: 8];
+            SPACE_PARAM: param_mem[param_ix(zx_byte(dma_wr_addr) + wi)] <= dma_wr_data[wi*8 +: 8];
             default: ;
           endcase
         end
     end
     if (req_wr)
       for (wi = 0; wi < PIXELS; wi = wi + 1)
-        if (req_wr_be[wi]) act_mem[act_ix({8'd0, req_wr_addr} + wi)] <= req_wr_data[wi*8 +: 8];
+        if (req_wr_be[wi])
+          act_mem[act_ix(zx_byte(req_wr_addr) + wi)] <= req_wr_data[wi*ACT_BITS +: ACT_BITS];
     if (add_wr)
       for (wi = 0; wi < PIXELS; wi = wi + 1)
-        if (add_wr_be[wi]) act_mem[act_ix({8'd0, add_wr_addr} + wi)] <= add_wr_data[wi*8 +: 8];
-    if (pool_wr) act_mem[act_ix({8'd0, pool_wr_addr})] <= pool_wr_data;
+        if (add_wr_be[wi])
+          act_mem[act_ix(zx_byte(add_wr_addr) + wi)] <= add_wr_data[wi*ACT_BITS +: ACT_BITS];
+    if (pool_wr) act_mem[act_ix(zx_byte(pool_wr_addr))] <= pool_wr_data;
     for (wi = 0; wi < NPE; wi = wi + 1)
-      if (mac_acc_we[wi]) acc_mem[acc_ix({12'd0, mac_acc_addr[wi*20 +: 20]})] <= mac_acc_wd[wi*32 +: 32];
+      if (mac_acc_we[wi])
+        acc_mem[acc_ix(zx_acc(mac_acc_addr[wi*F_ACC_ADDR_W +: F_ACC_ADDR_W]))]
+          <= mac_acc_wd[wi*ACC_BITS +: ACC_BITS];
   end
 endmodule

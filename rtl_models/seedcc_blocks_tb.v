@@ -1,39 +1,65 @@
 // Block-test harness: the decoder, one generator lane, one PE tile and one requantiser
 // side by side, so a single build serves every block test (tests/rtl/test_blocks.py).
 // Inputs are driven from cocotb; decoder outputs are read hierarchically (dec_*).
+// Widths come from isa.vh and hwfacts.vh (non-ANSI ports so that the port widths can use them).
 module seedcc_blocks_tb #(
   parameter integer PIXELS = 4
 ) (
-  input  wire                     clk,
-  input  wire                     rst_n,
-  // decoder
-  input  wire [255:0]             dec_word,
-  // generator lane
-  input  wire                     gl_load,
-  input  wire [63:0]              gl_load_state,
-  input  wire [1:0]               gl_load_gen,
-  input  wire                     gl_restart,
-  input  wire                     gl_step,
-  output wire [15:0]              gl_bits,
-  output wire [63:0]              gl_state,
-  // PE tile (16 channels x PIXELS pixels)
-  input  wire                     pe_load,
-  input  wire [16*PIXELS*32-1:0]  pe_load_val,
-  input  wire                     pe_en,
-  input  wire [15:0]              pe_signs,
-  input  wire [16*7-1:0]          pe_codes,
-  input  wire [PIXELS*8-1:0]      pe_x,
-  output wire [16*PIXELS*32-1:0]  pe_acc,
-  // requantiser
-  input  wire signed [31:0]       rq_acc,
-  input  wire signed [31:0]       rq_bias,
-  input  wire signed [15:0]       rq_mult,
-  input  wire [5:0]               rq_shift,
-  input  wire                     rq_relu,
-  output wire signed [7:0]        rq_out
+  clk,
+  rst_n,
+  dec_word,
+  gl_load,
+  gl_load_state,
+  gl_load_gen,
+  gl_restart,
+  gl_step,
+  gl_bits,
+  gl_state,
+  pe_load,
+  pe_load_val,
+  pe_en,
+  pe_signs,
+  pe_codes,
+  pe_x,
+  pe_acc,
+  rq_acc,
+  rq_bias,
+  rq_mult,
+  rq_shift,
+  rq_relu,
+  rq_out
 );
 `include "isa.vh"
-  wire [7:0] dec_opcode;
+`include "hwfacts.vh"
+  input  wire                             clk;
+  input  wire                             rst_n;
+  // decoder
+  input  wire [ISA_WORD_BITS-1:0]         dec_word;
+  // generator lane
+  input  wire                             gl_load;
+  input  wire [LANE_STATE_BITS-1:0]       gl_load_state;
+  input  wire [GEN_ID_BITS-1:0]           gl_load_gen;
+  input  wire                             gl_restart;
+  input  wire                             gl_step;
+  output wire [GROUP-1:0]                 gl_bits;
+  output wire [LANE_STATE_BITS-1:0]       gl_state;
+  // PE tile (GROUP channels x PIXELS pixels)
+  input  wire                             pe_load;
+  input  wire [GROUP*PIXELS*ACC_BITS-1:0] pe_load_val;
+  input  wire                             pe_en;
+  input  wire [GROUP-1:0]                 pe_signs;
+  input  wire [GROUP*CODE_BITS_MAX-1:0]   pe_codes;
+  input  wire [PIXELS*ACT_BITS-1:0]       pe_x;
+  output wire [GROUP*PIXELS*ACC_BITS-1:0] pe_acc;
+  // requantiser
+  input  wire signed [ACC_BITS-1:0]       rq_acc;
+  input  wire signed [ACC_BITS-1:0]       rq_bias;
+  input  wire signed [MULT_BITS-1:0]      rq_mult;
+  input  wire [SHIFT_BITS-1:0]            rq_shift;
+  input  wire                             rq_relu;
+  output wire signed [ACT_BITS-1:0]       rq_out;
+
+  wire [ISA_OPCODE_BITS-1:0] dec_opcode;
   wire dec_known, dec_illegal;
   wire [F_SPACE_W-1:0] dec_f_space;
   wire [F_SRAM_ADDR_W-1:0] dec_f_sram_addr;
@@ -118,7 +144,7 @@ module seedcc_blocks_tb #(
     .restart(gl_restart), .step(gl_step), .bits(gl_bits), .state(gl_state), .gen()
   );
 
-  seedcc_pe_tile #(.PIXELS(PIXELS), .CODE_W(7)) u_tile (
+  seedcc_pe_tile #(.PIXELS(PIXELS)) u_tile (
     .clk(clk), .load(pe_load), .load_val(pe_load_val), .en(pe_en), .signs(pe_signs),
     .codes(pe_codes), .x(pe_x), .acc(pe_acc)
   );

@@ -3,8 +3,9 @@
 // Bit ranges come from the generated isa.vh (never typed by hand). Each field name is one
 // output port at its widest width; a field the current opcode does not have reads 0.
 // Signed fields (mult_a, mult_b, mult) are signed ports. `known` is 0 for an opcode not in
-// the table; `illegal` is 1 for an unknown opcode or any bit set outside the opcode's
-// fields -- exactly the words that seedcc.backends.isa.decode rejects.
+// the table; `illegal` is 1 for an unknown opcode, any bit set outside the opcode's
+// fields, or a field outside its valid range (isa.vh's <OP>_<FIELD>_MIN / _MAX, e.g.
+// code_bits 0 or space 3) -- exactly the words that seedcc.backends.isa.decode rejects.
 // Non-ANSI ports so that the port widths can use the header's localparams.
 module seedcc_decode (
   word,
@@ -93,9 +94,10 @@ module seedcc_decode (
   output reg signed [F_MULT_W-1:0] f_mult;
 
   reg [ISA_WORD_BITS-1:0] used;
+  reg out_of_range;
 
   assign opcode = word[ISA_OPCODE_BITS-1:0];
-  assign illegal = !known || ((word & ~used) != {ISA_WORD_BITS{1'b0}});
+  assign illegal = !known || ((word & ~used) != {ISA_WORD_BITS{1'b0}}) || out_of_range;
 
   always @* begin
     f_space = {F_SPACE_W{1'b0}};
@@ -136,6 +138,7 @@ module seedcc_decode (
     f_out_h = {F_OUT_H_W{1'b0}};
     f_mult = {F_MULT_W{1'b0}};
     known = 1'b1;
+    out_of_range = 1'b0;
     used = HALT_USED;
     case (opcode)
       OP_HALT: begin
@@ -147,6 +150,7 @@ module seedcc_decode (
         f_sram_addr = word[DMA_LOAD_SRAM_ADDR_LO +: DMA_LOAD_SRAM_ADDR_W];
         f_dram_addr = word[DMA_LOAD_DRAM_ADDR_LO +: DMA_LOAD_DRAM_ADDR_W];
         f_length = word[DMA_LOAD_LENGTH_LO +: DMA_LOAD_LENGTH_W];
+        out_of_range = f_space > DMA_LOAD_SPACE_MAX;
       end
       OP_DMA_STORE: begin
         used = DMA_STORE_USED;
@@ -154,12 +158,14 @@ module seedcc_decode (
         f_sram_addr = word[DMA_STORE_SRAM_ADDR_LO +: DMA_STORE_SRAM_ADDR_W];
         f_dram_addr = word[DMA_STORE_DRAM_ADDR_LO +: DMA_STORE_DRAM_ADDR_W];
         f_length = word[DMA_STORE_LENGTH_LO +: DMA_STORE_LENGTH_W];
+        out_of_range = f_space > DMA_STORE_SPACE_MAX;
       end
       OP_SETGEN: begin
         used = SETGEN_USED;
         f_gen_id = word[SETGEN_GEN_ID_LO +: SETGEN_GEN_ID_W];
         f_param_addr = word[SETGEN_PARAM_ADDR_LO +: SETGEN_PARAM_ADDR_W];
         f_count = word[SETGEN_COUNT_LO +: SETGEN_COUNT_W];
+        out_of_range = f_gen_id > SETGEN_GEN_ID_MAX;
       end
       OP_MAC: begin
         used = MAC_USED;
@@ -182,6 +188,9 @@ module seedcc_decode (
         f_code_bits = word[MAC_CODE_BITS_LO +: MAC_CODE_BITS_W];
         f_stored_signs = word[MAC_STORED_SIGNS_LO +: MAC_STORED_SIGNS_W];
         f_accumulate = word[MAC_ACCUMULATE_LO +: MAC_ACCUMULATE_W];
+        out_of_range = (f_out_w < MAC_OUT_W_MIN) || (f_kh < MAC_KH_MIN) || (f_kw < MAC_KW_MIN)
+                    || (f_stride_h < MAC_STRIDE_H_MIN) || (f_stride_w < MAC_STRIDE_W_MIN)
+                    || (f_code_bits < MAC_CODE_BITS_MIN);
       end
       OP_REQ: begin
         used = REQ_USED;
@@ -219,6 +228,8 @@ module seedcc_decode (
         f_stride_w = word[MAXPOOL_STRIDE_W_LO +: MAXPOOL_STRIDE_W_W];
         f_pad_t = word[MAXPOOL_PAD_T_LO +: MAXPOOL_PAD_T_W];
         f_pad_l = word[MAXPOOL_PAD_L_LO +: MAXPOOL_PAD_L_W];
+        out_of_range = (f_kh < MAXPOOL_KH_MIN) || (f_kw < MAXPOOL_KW_MIN)
+                    || (f_stride_h < MAXPOOL_STRIDE_H_MIN) || (f_stride_w < MAXPOOL_STRIDE_W_MIN);
       end
       OP_AVGPOOL: begin
         used = AVGPOOL_USED;
@@ -237,6 +248,8 @@ module seedcc_decode (
         f_pad_l = word[AVGPOOL_PAD_L_LO +: AVGPOOL_PAD_L_W];
         f_mult = word[AVGPOOL_MULT_LO +: AVGPOOL_MULT_W];
         f_shift = word[AVGPOOL_SHIFT_LO +: AVGPOOL_SHIFT_W];
+        out_of_range = (f_kh < AVGPOOL_KH_MIN) || (f_kw < AVGPOOL_KW_MIN)
+                    || (f_stride_h < AVGPOOL_STRIDE_H_MIN) || (f_stride_w < AVGPOOL_STRIDE_W_MIN);
       end
       default: known = 1'b0;
     endcase

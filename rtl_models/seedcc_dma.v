@@ -9,58 +9,88 @@
 //          remaining DMA_LATENCY cycles wait for the write acknowledgements.
 // Addresses need no alignment on either side: a beat is BUS_BYTES consecutive bytes
 // from any byte address (the last beat is partial, with byte enables).
+// Field widths come from isa.vh (non-ANSI ports so that the port widths can use them).
 module seedcc_dma #(
   parameter integer BUS_BYTES = 8,
   parameter integer DMA_LATENCY = 4
 ) (
-  input  wire                     clk,
-  input  wire                     rst_n,
-  input  wire                     start,       // issue cycle of DMA_LOAD / DMA_STORE
-  input  wire                     is_store,
-  input  wire [1:0]               f_space,
-  input  wire [23:0]              f_sram_addr,
-  input  wire [31:0]              f_dram_addr,
-  input  wire [23:0]              f_length,
-  output wire                     last,        // last execute cycle
-  // SRAM side (space-selected by the top level)
-  output wire [1:0]               space,
-  output wire [23:0]              sram_rd_addr,  // BUS_BYTES consecutive bytes
-  input  wire [BUS_BYTES*8-1:0]   sram_rd_data,
-  output wire                     sram_wr,
-  output wire [23:0]              sram_wr_addr,
-  output wire [BUS_BYTES-1:0]     sram_wr_be,
-  output wire [BUS_BYTES*8-1:0]   sram_wr_data,
-  // DRAM side
-  output wire                     dram_rd_req,
-  output wire [31:0]              dram_rd_addr,
-  input  wire                     dram_rd_valid,
-  input  wire [BUS_BYTES*8-1:0]   dram_rd_data,
-  output wire                     dram_wr_req,
-  output wire [31:0]              dram_wr_addr,
-  output wire [BUS_BYTES*8-1:0]   dram_wr_data,
-  output wire [BUS_BYTES-1:0]     dram_wr_be
+  clk,
+  rst_n,
+  start,
+  is_store,
+  f_space,
+  f_sram_addr,
+  f_dram_addr,
+  f_length,
+  last,
+  space,
+  sram_rd_addr,
+  sram_rd_data,
+  sram_wr,
+  sram_wr_addr,
+  sram_wr_be,
+  sram_wr_data,
+  dram_rd_req,
+  dram_rd_addr,
+  dram_rd_valid,
+  dram_rd_data,
+  dram_wr_req,
+  dram_wr_addr,
+  dram_wr_data,
+  dram_wr_be
 );
-  reg        busy;
-  reg        store;
-  reg [1:0]  r_space;
-  reg [31:0] cnt;         // execute cycle
-  reg [31:0] total;       // DMA_LATENCY + beats
-  reg [31:0] beats;
-  reg [23:0] issue_left;  // bytes not yet requested / posted
-  reg [23:0] sram_ptr;    // next SRAM byte of the request side (STORE) ...
-  reg [31:0] dram_ptr;    // ... and next DRAM byte
-  reg [23:0] fill_ptr;    // LOAD: next SRAM byte to fill from a returning beat
-  reg [23:0] fill_left;
+`include "isa.vh"
+  input  wire                     clk;
+  input  wire                     rst_n;
+  input  wire                     start;         // issue cycle of DMA_LOAD / DMA_STORE
+  input  wire                     is_store;
+  input  wire [F_SPACE_W-1:0]     f_space;
+  input  wire [F_SRAM_ADDR_W-1:0] f_sram_addr;
+  input  wire [F_DRAM_ADDR_W-1:0] f_dram_addr;
+  input  wire [F_LENGTH_W-1:0]    f_length;
+  output wire                     last;          // last execute cycle
+  // SRAM side (space-selected by the top level)
+  output wire [F_SPACE_W-1:0]     space;
+  output wire [F_SRAM_ADDR_W-1:0] sram_rd_addr;  // BUS_BYTES consecutive bytes
+  input  wire [BUS_BYTES*8-1:0]   sram_rd_data;
+  output wire                     sram_wr;
+  output wire [F_SRAM_ADDR_W-1:0] sram_wr_addr;
+  output wire [BUS_BYTES-1:0]     sram_wr_be;
+  output wire [BUS_BYTES*8-1:0]   sram_wr_data;
+  // DRAM side
+  output wire                     dram_rd_req;
+  output wire [F_DRAM_ADDR_W-1:0] dram_rd_addr;
+  input  wire                     dram_rd_valid;
+  input  wire [BUS_BYTES*8-1:0]   dram_rd_data;
+  output wire                     dram_wr_req;
+  output wire [F_DRAM_ADDR_W-1:0] dram_wr_addr;
+  output wire [BUS_BYTES*8-1:0]   dram_wr_data;
+  output wire [BUS_BYTES-1:0]     dram_wr_be;
 
-  localparam [23:0] BUS24 = BUS_BYTES[23:0];
-  localparam [31:0] BUS32 = BUS_BYTES;
-  localparam [31:0] LAT32 = DMA_LATENCY;
-  wire [31:0] f_beats = ({8'd0, f_length} + BUS32 - 32'd1) / BUS32;
+  localparam integer CW = 32;  // cycle and beat counters
+  reg                     busy;
+  reg                     store;
+  reg [F_SPACE_W-1:0]     r_space;
+  reg [CW-1:0]            cnt;         // execute cycle
+  reg [CW-1:0]            total;       // DMA_LATENCY + beats
+  reg [CW-1:0]            beats;
+  reg [F_LENGTH_W-1:0]    issue_left;  // bytes not yet requested / posted
+  reg [F_SRAM_ADDR_W-1:0] sram_ptr;    // next SRAM byte of the request side (STORE) ...
+  reg [F_DRAM_ADDR_W-1:0] dram_ptr;    // ... and next DRAM byte
+  reg [F_SRAM_ADDR_W-1:0] fill_ptr;    // LOAD: next SRAM byte to fill from a returning beat
+  reg [F_LENGTH_W-1:0]    fill_left;
 
-  function [BUS_BYTES-1:0] enables(input [23:0] left);
+  localparam [F_SRAM_ADDR_W-1:0] BUS_S = BUS_BYTES[F_SRAM_ADDR_W-1:0];
+  localparam [F_LENGTH_W-1:0]    BUS_L = BUS_BYTES[F_LENGTH_W-1:0];
+  localparam [F_DRAM_ADDR_W-1:0] BUS_D = BUS_BYTES[F_DRAM_ADDR_W-1:0];
+  localparam [CW-1:0]            BUS_C = BUS_BYTES;
+  localparam [CW-1:0]            LAT_C = DMA_LATENCY;
+  wire [CW-1:0] f_beats = ({{(CW-F_LENGTH_W){1'b0}}, f_length} + BUS_C - 1'b1) / BUS_C;
+
+  function [BUS_BYTES-1:0] enables(input [F_LENGTH_W-1:0] left);
     integer j;
     begin
-      for (j = 0; j < BUS_BYTES; j = j + 1) enables[j] = ({8'd0, left} > j);
+      for (j = 0; j < BUS_BYTES; j = j + 1) enables[j] = ({{(CW-F_LENGTH_W){1'b0}}, left} > j);
     end
   endfunction
 
@@ -86,38 +116,38 @@ module seedcc_dma #(
     if (!rst_n) begin
       busy <= 1'b0;
       store <= 1'b0;
-      r_space <= 2'd0;
-      cnt <= 32'd0;
-      total <= 32'd0;
-      beats <= 32'd0;
-      issue_left <= 24'd0;
-      sram_ptr <= 24'd0;
-      dram_ptr <= 32'd0;
-      fill_ptr <= 24'd0;
-      fill_left <= 24'd0;
+      r_space <= {F_SPACE_W{1'b0}};
+      cnt <= {CW{1'b0}};
+      total <= {CW{1'b0}};
+      beats <= {CW{1'b0}};
+      issue_left <= {F_LENGTH_W{1'b0}};
+      sram_ptr <= {F_SRAM_ADDR_W{1'b0}};
+      dram_ptr <= {F_DRAM_ADDR_W{1'b0}};
+      fill_ptr <= {F_SRAM_ADDR_W{1'b0}};
+      fill_left <= {F_LENGTH_W{1'b0}};
     end else if (start) begin
       busy <= 1'b1;
       store <= is_store;
       r_space <= f_space;
-      cnt <= 32'd0;
+      cnt <= {CW{1'b0}};
       beats <= f_beats;
-      total <= f_beats + LAT32;
+      total <= f_beats + LAT_C;
       issue_left <= f_length;
       sram_ptr <= f_sram_addr;
       dram_ptr <= f_dram_addr;
       fill_ptr <= f_sram_addr;
       fill_left <= f_length;
     end else if (busy) begin
-      cnt <= cnt + 32'd1;
+      cnt <= cnt + 1'b1;
       if (last) busy <= 1'b0;
       if (issuing) begin
-        sram_ptr <= sram_ptr + BUS24;
-        dram_ptr <= dram_ptr + BUS32;
-        issue_left <= (issue_left > BUS24) ? issue_left - BUS24 : 24'd0;
+        sram_ptr <= sram_ptr + BUS_S;
+        dram_ptr <= dram_ptr + BUS_D;
+        issue_left <= (issue_left > BUS_L) ? issue_left - BUS_L : {F_LENGTH_W{1'b0}};
       end
       if (sram_wr) begin
-        fill_ptr <= fill_ptr + BUS24;
-        fill_left <= (fill_left > BUS24) ? fill_left - BUS24 : 24'd0;
+        fill_ptr <= fill_ptr + BUS_S;
+        fill_left <= (fill_left > BUS_L) ? fill_left - BUS_L : {F_LENGTH_W{1'b0}};
       end
     end
   end

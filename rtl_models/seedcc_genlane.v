@@ -1,29 +1,43 @@
-// One weight-generator lane: a 64-bit state register and the step/bits logic of every
-// generator the ISA can select (docs/generators.md, rtl_models/generators.py):
-//   gen 0 xorshift16  state[15:0]:  s ^= s<<7; s ^= s>>9; s ^= s<<8 (16 bit); bits = s
-//   gen 1 xorshift32  state[31:0]:  s ^= s<<13; s ^= s>>17; s ^= s<<5 (32 bit);
-//                                   bits = s[15:0] ^ s[31:16]
-//   gen 2 ctrhash32   key = state[63:32], ctr = state[31:0]: ctr += 1;
-//                                   bits = mix32(key ^ ctr)[15:0]  (lowbias32 hash)
-//   gen 3 reserved:   the state holds and bits are 0.
-// Bits unused by a generator are kept unchanged. `bits` is combinational: the sign bits
-// of the step being taken this cycle (the lane is stepped *before* each use), so a MAC
-// cycle that asserts `step` consumes `bits` and the register moves on at the clock edge.
+// One weight-generator lane: a LANE_STATE_BITS (64-bit) state register and the step/bits
+// logic of every generator the ISA can select (docs/generators.md, rtl_models/generators.py;
+// the ids GEN_* are generated into hwfacts.vh from the registry):
+//   GEN_XORSHIFT16  state[15:0]:  s ^= s<<7; s ^= s>>9; s ^= s<<8 (16 bit); bits = s
+//   GEN_XORSHIFT32  state[31:0]:  s ^= s<<13; s ^= s>>17; s ^= s<<5 (32 bit);
+//                                 bits = s[15:0] ^ s[31:16]
+//   GEN_CTRHASH32   key = state[63:32], ctr = state[31:0]: ctr += 1;
+//                                 bits = mix32(key ^ ctr)[15:0]  (lowbias32 hash)
+//   any other id:   the state holds and bits are 0 (the decoder rejects such a SETGEN).
+// Bits unused by a generator are kept unchanged. `bits` (GROUP of them) is combinational:
+// the sign bits of the step being taken this cycle (the lane is stepped *before* each use),
+// so a MAC cycle that asserts `step` consumes `bits` and the register moves on at the clock
+// edge. Non-ANSI ports so that the widths can use hwfacts.vh.
 module seedcc_genlane (
-  input  wire        clk,
-  input  wire        rst_n,
-  input  wire        load,        // SETGEN: start <= load_state, gen <= load_gen, state <= load_state
-  input  wire [63:0] load_state,
-  input  wire [1:0]  load_gen,
-  input  wire        restart,     // state <= start (every pixel tile of a MAC)
-  input  wire        step,        // state <= next
-  output wire [15:0] bits,
-  output reg  [63:0] state,
-  output reg  [1:0]  gen
+  clk,
+  rst_n,
+  load,
+  load_state,
+  load_gen,
+  restart,
+  step,
+  bits,
+  state,
+  gen
 );
-  reg [63:0] start;
-  reg [63:0] nxt;
-  reg [15:0] nbits;
+`include "hwfacts.vh"
+  input  wire                       clk;
+  input  wire                       rst_n;
+  input  wire                       load;        // SETGEN: start <= load_state, gen <= load_gen, state <= load_state
+  input  wire [LANE_STATE_BITS-1:0] load_state;
+  input  wire [GEN_ID_BITS-1:0]     load_gen;
+  input  wire                       restart;     // state <= start (every pixel tile of a MAC)
+  input  wire                       step;        // state <= next
+  output wire [GROUP-1:0]           bits;
+  output reg  [LANE_STATE_BITS-1:0] state;
+  output reg  [GEN_ID_BITS-1:0]     gen;
+
+  reg [LANE_STATE_BITS-1:0] start;
+  reg [LANE_STATE_BITS-1:0] nxt;
+  reg [GROUP-1:0] nbits;
 
   function [31:0] mix32(input [31:0] v);
     reg [31:0] x;
@@ -41,34 +55,34 @@ module seedcc_genlane (
   reg [31:0] h32;
   always @* begin
     nxt = state;
-    nbits = 16'h0000;
+    nbits = {GROUP{1'b0}};
     s16 = state[15:0];
     s32 = state[31:0];
     h32 = 32'd0;
     case (gen)
-      2'd0: begin
+      GEN_XORSHIFT16: begin
         s16 = s16 ^ (s16 << 7);
         s16 = s16 ^ (s16 >> 9);
         s16 = s16 ^ (s16 << 8);
-        nxt = {state[63:16], s16};
+        nxt = {state[LANE_STATE_BITS-1:16], s16};
         nbits = s16;
       end
-      2'd1: begin
+      GEN_XORSHIFT32: begin
         s32 = s32 ^ (s32 << 13);
         s32 = s32 ^ (s32 >> 17);
         s32 = s32 ^ (s32 << 5);
-        nxt = {state[63:32], s32};
+        nxt = {state[LANE_STATE_BITS-1:32], s32};
         nbits = s32[15:0] ^ s32[31:16];
       end
-      2'd2: begin
+      GEN_CTRHASH32: begin
         s32 = state[31:0] + 32'd1;
-        nxt = {state[63:32], s32};
+        nxt = {state[LANE_STATE_BITS-1:32], s32};
         h32 = mix32(state[63:32] ^ s32);
         nbits = h32[15:0];
       end
       default: begin
         nxt = state;
-        nbits = 16'h0000;
+        nbits = {GROUP{1'b0}};
       end
     endcase
   end
@@ -76,9 +90,9 @@ module seedcc_genlane (
 
   always @(posedge clk) begin
     if (!rst_n) begin
-      start <= 64'd0;
-      state <= 64'd0;
-      gen <= 2'd0;
+      start <= {LANE_STATE_BITS{1'b0}};
+      state <= {LANE_STATE_BITS{1'b0}};
+      gen <= {GEN_ID_BITS{1'b0}};
     end else if (load) begin
       start <= load_state;
       state <= load_state;

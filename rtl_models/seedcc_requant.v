@@ -1,36 +1,56 @@
 // Golden integer rules of rtl_models/numerics.py in hardware (all combinational).
 //
-// seedcc_round_sat: sat8(relu?(round_shift(v, shift))) on a 64-bit signed value, with
-//   round_shift(v, s) = (v + 2^(s-1)) >>> s for s > 0 (round half up), v for s = 0.
-//   64 bits hold every intermediate the ISA allows (|v| < 2^49, half <= 2^62).
+// seedcc_round_sat: sat8(relu?(round_shift(v, shift))) on a WIDE_BITS signed value, with
+//   round_shift(v, s) = (v + 2^(s-1)) >>> s for s > 0 (round half up), v for s = 0, and
+//   sat8 clamping to ACT_MIN..ACT_MAX. WIDE_BITS (64) hold every intermediate the ISA
+//   allows (|v| < 2^49, half <= 2^(SHIFT_MAX-1)).
 // seedcc_requant: REQ, one lane: sat8(relu?(round_shift((acc + bias) * mult, shift))).
+// Widths are the hardware facts of hwfacts.vh (non-ANSI ports so that they can use them).
 module seedcc_round_sat (
-  input  wire signed [63:0] v,
-  input  wire [5:0]         shift,
-  input  wire               relu,
-  output reg  signed [7:0]  out
+  v,
+  shift,
+  relu,
+  out
 );
-  reg signed [63:0] half;
-  reg signed [63:0] r;
+`include "hwfacts.vh"
+  input  wire signed [WIDE_BITS-1:0] v;
+  input  wire [SHIFT_BITS-1:0]       shift;
+  input  wire                        relu;
+  output reg  signed [ACT_BITS-1:0]  out;
+
+  localparam signed [WIDE_BITS-1:0] ONE = 1;
+  localparam signed [WIDE_BITS-1:0] SAT_HI = {{(WIDE_BITS-32){ACT_MAX[31]}}, ACT_MAX};
+  localparam signed [WIDE_BITS-1:0] SAT_LO = {{(WIDE_BITS-32){ACT_MIN[31]}}, ACT_MIN};
+  reg signed [WIDE_BITS-1:0] half;
+  reg signed [WIDE_BITS-1:0] r;
   always @* begin
-    half = (shift == 6'd0) ? 64'sd0 : (64'sd1 <<< (shift - 6'd1));
+    half = ~|shift ? {WIDE_BITS{1'b0}} : (ONE <<< (shift - 1'b1));
     r = (v + half) >>> shift;
-    if (relu && r < 0) r = 64'sd0;
-    if (r > 64'sd127) out = 8'sd127;
-    else if (r < -64'sd128) out = -8'sd128;
-    else out = r[7:0];
+    if (relu && r < 0) r = {WIDE_BITS{1'b0}};
+    if (r > SAT_HI) out = SAT_HI[ACT_BITS-1:0];
+    else if (r < SAT_LO) out = SAT_LO[ACT_BITS-1:0];
+    else out = r[ACT_BITS-1:0];
   end
 endmodule
 
 module seedcc_requant (
-  input  wire signed [31:0] acc,
-  input  wire signed [31:0] bias,
-  input  wire signed [15:0] mult,
-  input  wire [5:0]         shift,
-  input  wire               relu,
-  output wire signed [7:0]  out
+  acc,
+  bias,
+  mult,
+  shift,
+  relu,
+  out
 );
-  wire signed [63:0] sum = {{32{acc[31]}}, acc} + {{32{bias[31]}}, bias};
-  wire signed [63:0] prod = sum * {{48{mult[15]}}, mult};
+`include "hwfacts.vh"
+  input  wire signed [ACC_BITS-1:0]  acc;
+  input  wire signed [ACC_BITS-1:0]  bias;
+  input  wire signed [MULT_BITS-1:0] mult;
+  input  wire [SHIFT_BITS-1:0]       shift;
+  input  wire                        relu;
+  output wire signed [ACT_BITS-1:0]  out;
+
+  wire signed [WIDE_BITS-1:0] sum = {{(WIDE_BITS-ACC_BITS){acc[ACC_BITS-1]}}, acc}
+                                  + {{(WIDE_BITS-ACC_BITS){bias[ACC_BITS-1]}}, bias};
+  wire signed [WIDE_BITS-1:0] prod = sum * {{(WIDE_BITS-MULT_BITS){mult[MULT_BITS-1]}}, mult};
   seedcc_round_sat u_rs (.v(prod), .shift(shift), .relu(relu), .out(out));
 endmodule

@@ -1,6 +1,7 @@
 // Simulation top level: the accelerator wired to the off-chip memory model.
 // cocotb drives clk / rst_n / start, the host instruction port and the DRAM test hooks
 // (tests/rtl/tb_accel.py). Parameters: HwConfig.verilog_params() plus DRAM_BYTES.
+// Widths of the instruction word and DRAM addresses come from isa.vh (non-ANSI ports).
 module seedcc_tb #(
   parameter integer LANES = 2,
   parameter integer PIXELS = 4,
@@ -13,24 +14,41 @@ module seedcc_tb #(
   parameter integer DMA_LATENCY = 4,
   parameter integer DRAM_BYTES = 1048576
 ) (
-  input  wire         clk,
-  input  wire         rst_n,
-  input  wire         start,
-  output wire         done,
-  output wire         err,
-  output wire         busy,
-  output wire [63:0]  cycles,
-  output wire [31:0]  pc,
-  input  wire         host_imem_we,
-  input  wire [31:0]  host_imem_addr,
-  input  wire [255:0] host_imem_wdata,
-  input  wire         dram_load,
-  input  wire         dram_dump,
-  input  wire [31:0]  dram_dump_lo,
-  input  wire [31:0]  dram_dump_hi
+  clk,
+  rst_n,
+  start,
+  done,
+  err,
+  busy,
+  cycles,
+  pc,
+  host_imem_we,
+  host_imem_addr,
+  host_imem_wdata,
+  dram_load,
+  dram_dump,
+  dram_dump_lo,
+  dram_dump_hi
 );
+`include "isa.vh"
+  input  wire                     clk;
+  input  wire                     rst_n;
+  input  wire                     start;
+  output wire                     done;
+  output wire                     err;
+  output wire                     busy;
+  output wire [63:0]              cycles;
+  output wire [31:0]              pc;
+  input  wire                     host_imem_we;
+  input  wire [31:0]              host_imem_addr;
+  input  wire [ISA_WORD_BITS-1:0] host_imem_wdata;
+  input  wire                     dram_load;
+  input  wire                     dram_dump;
+  input  wire [31:0]              dram_dump_lo;
+  input  wire [31:0]              dram_dump_hi;
+
   wire                   rd_req, rd_valid, wr_req;
-  wire [31:0]            rd_addr, wr_addr;
+  wire [F_DRAM_ADDR_W-1:0] rd_addr, wr_addr;
   wire [BUS_BYTES*8-1:0] rd_data, wr_data;
   wire [BUS_BYTES-1:0]   wr_be;
 

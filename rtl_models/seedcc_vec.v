@@ -4,63 +4,99 @@
 // SRAMs in seedcc_accel), writes happen at the clock edge ending the cycle.
 
 // REQ: one cycle per (channel o, pixel tile): PIXELS requantisers read PIXELS consecutive
-// accumulators acc[acc_addr + o*pix_count + p] and channel o's 8-byte record
-// (bias int32, mult int16, shift uint8) and write PIXELS bytes at out_addr + o*out_plane + p.
-// = oc_count * ceil(pix_count / PIXELS) execute cycles.
+// accumulators acc[acc_addr + o*pix_count + p] and channel o's REQ_RECORD_BYTES record
+// (hwfacts.vh REQ_*_LO / _W: int32 bias, int16 mult, shift byte) and write PIXELS bytes at
+// out_addr + o*out_plane + p. = oc_count * ceil(pix_count / PIXELS) execute cycles.
+// A record whose shift byte exceeds SHIFT_MAX (only a hand-made memory image has one: the
+// compiler's record encoder rejects it) raises `err` for that cycle and writes nothing,
+// and the top level stops; the reference model rejects the same record.
+// Non-ANSI ports so that the widths can use isa.vh and hwfacts.vh.
 module seedcc_req #(
   parameter integer PIXELS = 4
 ) (
-  input  wire                 clk,
-  input  wire                 rst_n,
-  input  wire                 start,
-  input  wire [19:0]          f_acc_addr,
-  input  wire [23:0]          f_out_addr,
-  input  wire [15:0]          f_oc_count,
-  input  wire [19:0]          f_pix_count,
-  input  wire [19:0]          f_out_plane,
-  input  wire [15:0]          f_param_addr,
-  input  wire                 f_relu,
-  output wire                 last,
-  output wire [19:0]          acc_rd_addr,     // PIXELS consecutive words
-  input  wire [PIXELS*32-1:0] acc_rd_data,
-  output wire [15:0]          param_rd_addr,   // 8 bytes
-  input  wire [63:0]          param_rd_data,
-  output wire                 act_wr,
-  output wire [23:0]          act_wr_addr,     // PIXELS consecutive bytes
-  output reg  [PIXELS-1:0]    act_wr_be,
-  output wire [PIXELS*8-1:0]  act_wr_data
+  clk,
+  rst_n,
+  start,
+  f_acc_addr,
+  f_out_addr,
+  f_oc_count,
+  f_pix_count,
+  f_out_plane,
+  f_param_addr,
+  f_relu,
+  last,
+  err,
+  acc_rd_addr,
+  acc_rd_data,
+  param_rd_addr,
+  param_rd_data,
+  act_wr,
+  act_wr_addr,
+  act_wr_be,
+  act_wr_data
 );
-  localparam [19:0] PIX20 = PIXELS[19:0];
-  reg        busy;
-  reg [15:0] o;
-  reg [15:0] r_oc;
-  reg [19:0] r_pix_count, r_out_plane;
-  reg        r_relu;
-  reg [19:0] p0;
-  reg [19:0] acc_base;
-  reg [23:0] out_base;
-  reg [15:0] prm;
+`include "isa.vh"
+`include "hwfacts.vh"
+  input  wire                          clk;
+  input  wire                          rst_n;
+  input  wire                          start;
+  input  wire [F_ACC_ADDR_W-1:0]       f_acc_addr;
+  input  wire [F_OUT_ADDR_W-1:0]       f_out_addr;
+  input  wire [F_OC_COUNT_W-1:0]       f_oc_count;
+  input  wire [F_PIX_COUNT_W-1:0]      f_pix_count;
+  input  wire [F_OUT_PLANE_W-1:0]      f_out_plane;
+  input  wire [F_PARAM_ADDR_W-1:0]     f_param_addr;
+  input  wire                          f_relu;
+  output wire                          last;
+  output wire                          err;             // this cycle's record is invalid
+  output wire [F_ACC_ADDR_W-1:0]       acc_rd_addr;     // PIXELS consecutive words
+  input  wire [PIXELS*ACC_BITS-1:0]    acc_rd_data;
+  output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;   // one record
+  input  wire [REQ_RECORD_BYTES*8-1:0] param_rd_data;
+  output wire                          act_wr;
+  output wire [F_OUT_ADDR_W-1:0]       act_wr_addr;     // PIXELS consecutive bytes
+  output reg  [PIXELS-1:0]             act_wr_be;
+  output wire [PIXELS*ACT_BITS-1:0]    act_wr_data;
 
-  wire last_tile = ({12'd0, p0} + PIXELS) >= {12'd0, r_pix_count};
-  assign last = busy && last_tile && (o == r_oc - 16'd1);
+  localparam [F_PIX_COUNT_W-1:0] PIX = PIXELS[F_PIX_COUNT_W-1:0];
+  localparam [F_PARAM_ADDR_W-1:0] RECORD = REQ_RECORD_BYTES[F_PARAM_ADDR_W-1:0];
+  localparam [REQ_SHIFT_W-1:0] SHIFT_LIMIT = SHIFT_MAX[REQ_SHIFT_W-1:0];
+  localparam integer XW = 32;  // pixel-count comparisons against the PIXELS parameter
+  reg                       busy;
+  reg [F_OC_COUNT_W-1:0]    o;
+  reg [F_OC_COUNT_W-1:0]    r_oc;
+  reg [F_PIX_COUNT_W-1:0]   r_pix_count;
+  reg [F_OUT_PLANE_W-1:0]   r_out_plane;
+  reg                       r_relu;
+  reg [F_PIX_COUNT_W-1:0]   p0;
+  reg [F_ACC_ADDR_W-1:0]    acc_base;
+  reg [F_OUT_ADDR_W-1:0]    out_base;
+  reg [F_PARAM_ADDR_W-1:0]  prm;
+
+  wire [REQ_SHIFT_W-1:0] rec_shift = param_rd_data[REQ_SHIFT_LO +: REQ_SHIFT_W];
+  wire last_tile = ({{(XW-F_PIX_COUNT_W){1'b0}}, p0} + PIXELS)
+                   >= {{(XW-F_PIX_COUNT_W){1'b0}}, r_pix_count};
+  assign err = busy && (rec_shift > SHIFT_LIMIT);
+  assign last = busy && last_tile && (o == r_oc - 1'b1);
   assign acc_rd_addr = acc_base + p0;
   assign param_rd_addr = prm;
-  assign act_wr = busy;
-  assign act_wr_addr = out_base + {4'd0, p0};
+  assign act_wr = busy && !err;
+  assign act_wr_addr = out_base + {{(F_OUT_ADDR_W-F_PIX_COUNT_W){1'b0}}, p0};
 
   integer p;
-  always @* for (p = 0; p < PIXELS; p = p + 1) act_wr_be[p] = ({12'd0, p0} + p) < {12'd0, r_pix_count};
+  always @* for (p = 0; p < PIXELS; p = p + 1)
+    act_wr_be[p] = ({{(XW-F_PIX_COUNT_W){1'b0}}, p0} + p) < {{(XW-F_PIX_COUNT_W){1'b0}}, r_pix_count};
 
   genvar g;
   generate
     for (g = 0; g < PIXELS; g = g + 1) begin : lane
       seedcc_requant u_rq (
-        .acc(acc_rd_data[g*32 +: 32]),
-        .bias(param_rd_data[31:0]),
-        .mult(param_rd_data[47:32]),
-        .shift(param_rd_data[53:48]),
+        .acc(acc_rd_data[g*ACC_BITS +: ACC_BITS]),
+        .bias(param_rd_data[REQ_BIAS_LO +: REQ_BIAS_W]),
+        .mult(param_rd_data[REQ_MULT_LO +: REQ_MULT_W]),
+        .shift(rec_shift[SHIFT_BITS-1:0]),
         .relu(r_relu),
-        .out(act_wr_data[g*8 +: 8])
+        .out(act_wr_data[g*ACT_BITS +: ACT_BITS])
       );
     end
   endgenerate
@@ -70,8 +106,8 @@ module seedcc_req #(
       busy <= 1'b0;
     end else if (start) begin
       busy <= 1'b1;
-      o <= 16'd0;
-      p0 <= 20'd0;
+      o <= {F_OC_COUNT_W{1'b0}};
+      p0 <= {F_PIX_COUNT_W{1'b0}};
       r_oc <= f_oc_count;
       r_pix_count <= f_pix_count;
       r_out_plane <= f_out_plane;
@@ -80,15 +116,15 @@ module seedcc_req #(
       out_base <= f_out_addr;
       prm <= f_param_addr;
     end else if (busy) begin
-      if (last) busy <= 1'b0;
+      if (last || err) busy <= 1'b0;
       if (last_tile) begin
-        p0 <= 20'd0;
-        o <= o + 16'd1;
+        p0 <= {F_PIX_COUNT_W{1'b0}};
+        o <= o + 1'b1;
         acc_base <= acc_base + r_pix_count;
-        out_base <= out_base + {4'd0, r_out_plane};
-        prm <= prm + 16'd8;
+        out_base <= out_base + {{(F_OUT_ADDR_W-F_OUT_PLANE_W){1'b0}}, r_out_plane};
+        prm <= prm + RECORD;
       end else begin
-        p0 <= p0 + PIX20;
+        p0 <= p0 + PIX;
       end
     end
   end
@@ -99,51 +135,82 @@ endmodule
 module seedcc_add #(
   parameter integer PIXELS = 4
 ) (
-  input  wire                 clk,
-  input  wire                 rst_n,
-  input  wire                 start,
-  input  wire [23:0]          f_a_addr,
-  input  wire [23:0]          f_b_addr,
-  input  wire [23:0]          f_out_addr,
-  input  wire [23:0]          f_length,
-  input  wire signed [15:0]   f_mult_a,
-  input  wire signed [15:0]   f_mult_b,
-  input  wire [5:0]           f_shift,
-  input  wire                 f_relu,
-  output wire                 last,
-  output wire [23:0]          a_rd_addr,      // PIXELS consecutive bytes each
-  input  wire [PIXELS*8-1:0]  a_rd_data,
-  output wire [23:0]          b_rd_addr,
-  input  wire [PIXELS*8-1:0]  b_rd_data,
-  output wire                 act_wr,
-  output wire [23:0]          act_wr_addr,
-  output reg  [PIXELS-1:0]    act_wr_be,
-  output wire [PIXELS*8-1:0]  act_wr_data
+  clk,
+  rst_n,
+  start,
+  f_a_addr,
+  f_b_addr,
+  f_out_addr,
+  f_length,
+  f_mult_a,
+  f_mult_b,
+  f_shift,
+  f_relu,
+  last,
+  a_rd_addr,
+  a_rd_data,
+  b_rd_addr,
+  b_rd_data,
+  act_wr,
+  act_wr_addr,
+  act_wr_be,
+  act_wr_data
 );
-  localparam [23:0] PIX24 = PIXELS[23:0];
-  reg        busy;
-  reg [23:0] e0;
-  reg [23:0] r_a, r_b, r_out, r_len;
-  reg signed [15:0] r_ma, r_mb;
-  reg [5:0]  r_shift;
-  reg        r_relu;
+`include "isa.vh"
+`include "hwfacts.vh"
+  input  wire                              clk;
+  input  wire                              rst_n;
+  input  wire                              start;
+  input  wire [F_A_ADDR_W-1:0]             f_a_addr;
+  input  wire [F_B_ADDR_W-1:0]             f_b_addr;
+  input  wire [F_OUT_ADDR_W-1:0]           f_out_addr;
+  input  wire [F_LENGTH_W-1:0]             f_length;
+  input  wire signed [F_MULT_A_W-1:0]      f_mult_a;
+  input  wire signed [F_MULT_B_W-1:0]      f_mult_b;
+  input  wire [F_SHIFT_W-1:0]              f_shift;
+  input  wire                              f_relu;
+  output wire                              last;
+  output wire [F_A_ADDR_W-1:0]             a_rd_addr;      // PIXELS consecutive bytes each
+  input  wire [PIXELS*ACT_BITS-1:0]        a_rd_data;
+  output wire [F_B_ADDR_W-1:0]             b_rd_addr;
+  input  wire [PIXELS*ACT_BITS-1:0]        b_rd_data;
+  output wire                              act_wr;
+  output wire [F_OUT_ADDR_W-1:0]           act_wr_addr;
+  output reg  [PIXELS-1:0]                 act_wr_be;
+  output wire [PIXELS*ACT_BITS-1:0]        act_wr_data;
 
-  assign last = busy && ({8'd0, e0} + PIXELS >= {8'd0, r_len});
+  localparam [F_LENGTH_W-1:0] PIX = PIXELS[F_LENGTH_W-1:0];
+  localparam integer XW = 32;  // element-count comparisons against the PIXELS parameter
+  reg                          busy;
+  reg [F_LENGTH_W-1:0]         e0;
+  reg [F_A_ADDR_W-1:0]         r_a;
+  reg [F_B_ADDR_W-1:0]         r_b;
+  reg [F_OUT_ADDR_W-1:0]       r_out;
+  reg [F_LENGTH_W-1:0]         r_len;
+  reg signed [MULT_BITS-1:0]   r_ma, r_mb;
+  reg [SHIFT_BITS-1:0]         r_shift;
+  reg                          r_relu;
+
+  assign last = busy && ({{(XW-F_LENGTH_W){1'b0}}, e0} + PIXELS >= {{(XW-F_LENGTH_W){1'b0}}, r_len});
   assign a_rd_addr = r_a + e0;
   assign b_rd_addr = r_b + e0;
   assign act_wr = busy;
   assign act_wr_addr = r_out + e0;
 
   integer p;
-  always @* for (p = 0; p < PIXELS; p = p + 1) act_wr_be[p] = ({8'd0, e0} + p) < {8'd0, r_len};
+  always @* for (p = 0; p < PIXELS; p = p + 1)
+    act_wr_be[p] = ({{(XW-F_LENGTH_W){1'b0}}, e0} + p) < {{(XW-F_LENGTH_W){1'b0}}, r_len};
 
   genvar g;
   generate
     for (g = 0; g < PIXELS; g = g + 1) begin : lane
-      wire signed [7:0]  a = a_rd_data[g*8 +: 8];
-      wire signed [7:0]  b = b_rd_data[g*8 +: 8];
-      wire signed [63:0] t = {{56{a[7]}}, a} * {{48{r_ma[15]}}, r_ma} + {{56{b[7]}}, b} * {{48{r_mb[15]}}, r_mb};
-      seedcc_round_sat u_rs (.v(t), .shift(r_shift), .relu(r_relu), .out(act_wr_data[g*8 +: 8]));
+      wire signed [ACT_BITS-1:0]  a = a_rd_data[g*ACT_BITS +: ACT_BITS];
+      wire signed [ACT_BITS-1:0]  b = b_rd_data[g*ACT_BITS +: ACT_BITS];
+      wire signed [WIDE_BITS-1:0] t =
+          {{(WIDE_BITS-ACT_BITS){a[ACT_BITS-1]}}, a} * {{(WIDE_BITS-MULT_BITS){r_ma[MULT_BITS-1]}}, r_ma}
+          + {{(WIDE_BITS-ACT_BITS){b[ACT_BITS-1]}}, b} * {{(WIDE_BITS-MULT_BITS){r_mb[MULT_BITS-1]}}, r_mb};
+      seedcc_round_sat u_rs (.v(t), .shift(r_shift), .relu(r_relu),
+                             .out(act_wr_data[g*ACT_BITS +: ACT_BITS]));
     end
   endgenerate
 
@@ -152,7 +219,7 @@ module seedcc_add #(
       busy <= 1'b0;
     end else if (start) begin
       busy <= 1'b1;
-      e0 <= 24'd0;
+      e0 <= {F_LENGTH_W{1'b0}};
       r_a <= f_a_addr;
       r_b <= f_b_addr;
       r_out <= f_out_addr;
@@ -162,68 +229,112 @@ module seedcc_add #(
       r_shift <= f_shift;
       r_relu <= f_relu;
     end else if (busy) begin
-      e0 <= e0 + PIX24;
+      e0 <= e0 + PIX;
       if (last) busy <= 1'b0;
     end
   end
 endmodule
 
 // MAXPOOL / AVGPOOL: per output element (channel outer, then oy, ox) kh*kw window cycles,
-// each reading one input byte (ky outer, kx inner; positions outside the input are
+// each reading one input activation (ky outer, kx inner; positions outside the input are
 // skipped: padding never wins a max and adds nothing to a sum), then one cycle writing
-// the result. = channels * out_h * out_w * (kh*kw + 1) execute cycles.
+// the result. = channels * out_h * out_w * (kh*kw + 1) execute cycles. The running max
+// starts at ACT_MIN; the window sum is ACC_BITS wide.
 module seedcc_pool (
-  input  wire                 clk,
-  input  wire                 rst_n,
-  input  wire                 start,
-  input  wire                 is_avg,
-  input  wire [23:0]          f_in_addr,
-  input  wire [23:0]          f_out_addr,
-  input  wire [15:0]          f_channels,
-  input  wire [11:0]          f_in_h,
-  input  wire [11:0]          f_in_w,
-  input  wire [11:0]          f_out_h,
-  input  wire [11:0]          f_out_w,
-  input  wire [4:0]           f_kh,
-  input  wire [4:0]           f_kw,
-  input  wire [3:0]           f_stride_h,
-  input  wire [3:0]           f_stride_w,
-  input  wire [2:0]           f_pad_t,
-  input  wire [2:0]           f_pad_l,
-  input  wire signed [15:0]   f_mult,
-  input  wire [5:0]           f_shift,
-  output wire                 last,
-  output wire [23:0]          act_rd_addr,
-  input  wire [7:0]           act_rd_data,
-  output wire                 act_wr,
-  output wire [23:0]          act_wr_addr,
-  output wire [7:0]           act_wr_data
+  clk,
+  rst_n,
+  start,
+  is_avg,
+  f_in_addr,
+  f_out_addr,
+  f_channels,
+  f_in_h,
+  f_in_w,
+  f_out_h,
+  f_out_w,
+  f_kh,
+  f_kw,
+  f_stride_h,
+  f_stride_w,
+  f_pad_t,
+  f_pad_l,
+  f_mult,
+  f_shift,
+  last,
+  act_rd_addr,
+  act_rd_data,
+  act_wr,
+  act_wr_addr,
+  act_wr_data
 );
-  reg        busy, avg, wphase;
-  reg [15:0] c, r_ch;
-  reg [11:0] oy, ox, r_in_h, r_in_w, r_oh, r_ow;
-  reg [4:0]  ky, kx, r_kh, r_kw;
-  reg [3:0]  r_sh, r_sw;
-  reg [2:0]  r_pt, r_pl;
-  reg signed [15:0] r_mult;
-  reg [5:0]  r_shift;
-  reg [23:0] chan_base, out_ptr, r_plane;
-  reg signed [7:0]  vmax;
-  reg signed [31:0] vsum;
+`include "isa.vh"
+`include "hwfacts.vh"
+  input  wire                         clk;
+  input  wire                         rst_n;
+  input  wire                         start;
+  input  wire                         is_avg;
+  input  wire [F_IN_ADDR_W-1:0]       f_in_addr;
+  input  wire [F_OUT_ADDR_W-1:0]      f_out_addr;
+  input  wire [F_CHANNELS_W-1:0]      f_channels;
+  input  wire [F_IN_H_W-1:0]          f_in_h;
+  input  wire [F_IN_W_W-1:0]          f_in_w;
+  input  wire [F_OUT_H_W-1:0]         f_out_h;
+  input  wire [F_OUT_W_W-1:0]         f_out_w;
+  input  wire [F_KH_W-1:0]            f_kh;
+  input  wire [F_KW_W-1:0]            f_kw;
+  input  wire [F_STRIDE_H_W-1:0]      f_stride_h;
+  input  wire [F_STRIDE_W_W-1:0]      f_stride_w;
+  input  wire [F_PAD_T_W-1:0]         f_pad_t;
+  input  wire [F_PAD_L_W-1:0]         f_pad_l;
+  input  wire signed [F_MULT_W-1:0]   f_mult;
+  input  wire [F_SHIFT_W-1:0]         f_shift;
+  output wire                         last;
+  output wire [F_IN_ADDR_W-1:0]       act_rd_addr;
+  input  wire [ACT_BITS-1:0]          act_rd_data;
+  output wire                         act_wr;
+  output wire [F_OUT_ADDR_W-1:0]      act_wr_addr;
+  output wire [ACT_BITS-1:0]          act_wr_data;
 
-  wire signed [31:0] iy = $signed({20'd0, oy}) * $signed({28'd0, r_sh}) - $signed({29'd0, r_pt}) + $signed({27'd0, ky});
-  wire signed [31:0] ix = $signed({20'd0, ox}) * $signed({28'd0, r_sw}) - $signed({29'd0, r_pl}) + $signed({27'd0, kx});
-  wire inb = (iy >= 0) && (iy < $signed({20'd0, r_in_h})) && (ix >= 0) && (ix < $signed({20'd0, r_in_w}));
-  assign act_rd_addr = inb ? chan_base + iy[23:0] * {12'd0, r_in_w} + ix[23:0] : 24'd0;
-  wire signed [7:0] x = act_rd_data;
+  localparam integer XY_W = 32;  // signed window-coordinate arithmetic
+  localparam signed [ACT_BITS-1:0] MAX_INIT = ACT_MIN[ACT_BITS-1:0];
+  reg                          busy, avg, wphase;
+  reg [F_CHANNELS_W-1:0]       c, r_ch;
+  reg [F_OUT_H_W-1:0]          oy, r_oh;
+  reg [F_OUT_W_W-1:0]          ox, r_ow;
+  reg [F_IN_H_W-1:0]           r_in_h;
+  reg [F_IN_W_W-1:0]           r_in_w;
+  reg [F_KH_W-1:0]             ky, r_kh;
+  reg [F_KW_W-1:0]             kx, r_kw;
+  reg [F_STRIDE_H_W-1:0]       r_sh;
+  reg [F_STRIDE_W_W-1:0]       r_sw;
+  reg [F_PAD_T_W-1:0]          r_pt;
+  reg [F_PAD_L_W-1:0]          r_pl;
+  reg signed [MULT_BITS-1:0]   r_mult;
+  reg [SHIFT_BITS-1:0]         r_shift;
+  reg [F_IN_ADDR_W-1:0]        chan_base, r_plane;
+  reg [F_OUT_ADDR_W-1:0]       out_ptr;
+  reg signed [ACT_BITS-1:0]    vmax;
+  reg signed [ACC_BITS-1:0]    vsum;
 
-  wire signed [63:0] scaled = {{32{vsum[31]}}, vsum} * {{48{r_mult[15]}}, r_mult};
-  wire signed [7:0]  avg_out;
+  wire signed [XY_W-1:0] iy = $signed({{(XY_W-F_OUT_H_W){1'b0}}, oy}) * $signed({{(XY_W-F_STRIDE_H_W){1'b0}}, r_sh})
+                              - $signed({{(XY_W-F_PAD_T_W){1'b0}}, r_pt}) + $signed({{(XY_W-F_KH_W){1'b0}}, ky});
+  wire signed [XY_W-1:0] ix = $signed({{(XY_W-F_OUT_W_W){1'b0}}, ox}) * $signed({{(XY_W-F_STRIDE_W_W){1'b0}}, r_sw})
+                              - $signed({{(XY_W-F_PAD_L_W){1'b0}}, r_pl}) + $signed({{(XY_W-F_KW_W){1'b0}}, kx});
+  wire inb = (iy >= 0) && (iy < $signed({{(XY_W-F_IN_H_W){1'b0}}, r_in_h}))
+          && (ix >= 0) && (ix < $signed({{(XY_W-F_IN_W_W){1'b0}}, r_in_w}));
+  assign act_rd_addr = inb ? chan_base + iy[F_IN_ADDR_W-1:0] * {{(F_IN_ADDR_W-F_IN_W_W){1'b0}}, r_in_w}
+                             + ix[F_IN_ADDR_W-1:0]
+                           : {F_IN_ADDR_W{1'b0}};
+  wire signed [ACT_BITS-1:0] x = act_rd_data;
+
+  wire signed [WIDE_BITS-1:0] scaled = {{(WIDE_BITS-ACC_BITS){vsum[ACC_BITS-1]}}, vsum}
+                                       * {{(WIDE_BITS-MULT_BITS){r_mult[MULT_BITS-1]}}, r_mult};
+  wire signed [ACT_BITS-1:0]  avg_out;
   seedcc_round_sat u_rs (.v(scaled), .shift(r_shift), .relu(1'b0), .out(avg_out));
 
-  wire win_last = (ky == r_kh - 5'd1) && (kx == r_kw - 5'd1);
-  wire no_window = (f_kh == 5'd0) || (f_kw == 5'd0);
-  wire last_elem = (c == r_ch - 16'd1) && (oy == r_oh - 12'd1) && (ox == r_ow - 12'd1);
+  wire win_last = (ky == r_kh - 1'b1) && (kx == r_kw - 1'b1);
+  wire no_window = ~|f_kh || ~|f_kw;
+  wire last_elem = (c == r_ch - 1'b1) && (oy == r_oh - 1'b1) && (ox == r_ow - 1'b1);
   assign last = busy && wphase && last_elem;
   assign act_wr = busy && wphase;
   assign act_wr_addr = out_ptr;
@@ -236,11 +347,11 @@ module seedcc_pool (
       busy <= 1'b1;
       avg <= is_avg;
       wphase <= no_window;
-      c <= 16'd0;
-      oy <= 12'd0;
-      ox <= 12'd0;
-      ky <= 5'd0;
-      kx <= 5'd0;
+      c <= {F_CHANNELS_W{1'b0}};
+      oy <= {F_OUT_H_W{1'b0}};
+      ox <= {F_OUT_W_W{1'b0}};
+      ky <= {F_KH_W{1'b0}};
+      kx <= {F_KW_W{1'b0}};
       r_ch <= f_channels;
       r_in_h <= f_in_h;
       r_in_w <= f_in_w;
@@ -254,45 +365,45 @@ module seedcc_pool (
       r_pl <= f_pad_l;
       r_mult <= f_mult;
       r_shift <= f_shift;
-      r_plane <= {12'd0, f_in_h} * {12'd0, f_in_w};
+      r_plane <= {{(F_IN_ADDR_W-F_IN_H_W){1'b0}}, f_in_h} * {{(F_IN_ADDR_W-F_IN_W_W){1'b0}}, f_in_w};
       chan_base <= f_in_addr;
       out_ptr <= f_out_addr;
-      vmax <= -8'sd128;
-      vsum <= 32'sd0;
+      vmax <= MAX_INIT;
+      vsum <= {ACC_BITS{1'b0}};
     end else if (busy) begin
       if (!wphase) begin
         if (inb) begin
           if (x > vmax) vmax <= x;
-          vsum <= vsum + {{24{x[7]}}, x};
+          vsum <= vsum + {{(ACC_BITS-ACT_BITS){x[ACT_BITS-1]}}, x};
         end
         if (win_last) begin
           wphase <= 1'b1;
-        end else if (kx == r_kw - 5'd1) begin
-          kx <= 5'd0;
-          ky <= ky + 5'd1;
+        end else if (kx == r_kw - 1'b1) begin
+          kx <= {F_KW_W{1'b0}};
+          ky <= ky + 1'b1;
         end else begin
-          kx <= kx + 5'd1;
+          kx <= kx + 1'b1;
         end
       end else begin
         // write cycle: the output is on act_wr_data; move to the next element
-        vmax <= -8'sd128;
-        vsum <= 32'sd0;
-        ky <= 5'd0;
-        kx <= 5'd0;
-        wphase <= (r_kh == 5'd0) || (r_kw == 5'd0);
-        out_ptr <= out_ptr + 24'd1;
+        vmax <= MAX_INIT;
+        vsum <= {ACC_BITS{1'b0}};
+        ky <= {F_KH_W{1'b0}};
+        kx <= {F_KW_W{1'b0}};
+        wphase <= ~|r_kh || ~|r_kw;
+        out_ptr <= out_ptr + 1'b1;
         if (last) busy <= 1'b0;
-        if (ox == r_ow - 12'd1) begin
-          ox <= 12'd0;
-          if (oy == r_oh - 12'd1) begin
-            oy <= 12'd0;
-            c <= c + 16'd1;
+        if (ox == r_ow - 1'b1) begin
+          ox <= {F_OUT_W_W{1'b0}};
+          if (oy == r_oh - 1'b1) begin
+            oy <= {F_OUT_H_W{1'b0}};
+            c <= c + 1'b1;
             chan_base <= chan_base + r_plane;
           end else begin
-            oy <= oy + 12'd1;
+            oy <= oy + 1'b1;
           end
         end else begin
-          ox <= ox + 12'd1;
+          ox <= ox + 1'b1;
         end
       end
     end

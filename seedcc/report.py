@@ -7,6 +7,7 @@ from collections import defaultdict
 import numpy as np
 
 from seedcc.backends.program import Program
+from seedcc.rtl_models.hwfacts import GROUP
 from seedcc.sizes import size_breakdown
 
 
@@ -34,7 +35,7 @@ def format_report(prog: Program, result) -> str:
     c = result.counters
     secs = result.cycles / (cfg.clock_mhz * 1e6)
     lines += [
-        f"hardware: {cfg.lanes} lanes x 16 channels x {cfg.pixels} pixels = {cfg.pes} PEs at {cfg.clock_mhz:g} MHz",
+        f"hardware: {cfg.lanes} lanes x {GROUP} channels x {cfg.pixels} pixels = {cfg.pes} PEs at {cfg.clock_mhz:g} MHz",
         f"cycles per sample: {result.cycles} ({secs * 1e6:.1f} us); MAC cycles {c['mac_cycles']}, "
         f"PE utilisation {c['pe_ops'] / max(c['mac_cycles'] * cfg.pes, 1):.1%}",
         f"traffic per sample: off-chip read {c['dram_read_bytes']} B, write {c['dram_write_bytes']} B; "

@@ -17,8 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from seedcc.backends.manifest import LayerInfo, Manifest
-
-REQ_RECORD_BYTES = 8
+from seedcc.rtl_models.hwfacts import REQ_RECORD_BYTES
 
 
 @dataclass(frozen=True)

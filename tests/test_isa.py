@@ -2,13 +2,16 @@
 
 Encoding is checked as a round trip over seeded random and extreme field values of every
 opcode; the table's layout invariants (opcode byte, disjoint fields, 256-bit word) are
-checked on the table itself; cycle counts are compared exactly with the formulas of
+checked on the table itself; the fields that accept fewer values than their bits hold are
+listed here by hand against the hardware facts, and every out-of-range value is rejected
+by make, encode and decode alike; cycle counts are compared exactly with the formulas of
 docs/isa.md "Timing model", written out again here by hand for chosen instructions.
 """
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -16,32 +19,58 @@ import pytest
 
 from seedcc.backends import isa, timing
 from seedcc.backends.isa import OPCODES, Field, Instruction
-from seedcc.errors import ProgramFormatError
+from seedcc.errors import ProgramFormatError, SeedccError
+from seedcc.rtl_models import hwfacts
+from seedcc.rtl_models.generators import GENERATORS
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
+from seedcc.rtl_models.hwfacts import FieldRangeError
 
 OP_NAMES = [op.name for op in OPCODES]
 RANDOM_PER_OPCODE = 300
+_GEOMETRY = ("kh", "kw", "stride_h", "stride_w")
+#: Every field that accepts fewer values than its bits hold, and why (written out by hand).
+NARROWED: dict[tuple[str, str], tuple[int, int]] = {
+    ("DMA_LOAD", "space"): (0, 2),  # three SRAMs: act, mask, param
+    ("DMA_STORE", "space"): (0, 2),
+    ("SETGEN", "gen_id"): (0, len(GENERATORS) - 1),  # the generators a lane implements
+    ("MAC", "code_bits"): (1, hwfacts.CODE_BITS_MAX),  # a mask code has at least one bit
+    ("MAC", "out_w"): (1, 2**12 - 1),  # pixel -> (oy, ox) divides by out_w
+    **{("MAC", g): (1, 2 ** (5 if g[0] == "k" else 4) - 1) for g in _GEOMETRY},
+    **{(op, g): (1, 2 ** (5 if g[0] == "k" else 4) - 1) for op in ("MAXPOOL", "AVGPOOL")
+       for g in _GEOMETRY},
+}
 
 
-def bounds(f: Field) -> tuple[int, int]:
-    """The valid range of a field, derived from its width and signedness (not from isa.py)."""
+def bit_range(f: Field) -> tuple[int, int]:
+    """What a field's bits hold, derived from its width and signedness (not from isa.py)."""
     if f.signed:
         return -(2 ** (f.width - 1)), 2 ** (f.width - 1) - 1
     return 0, 2**f.width - 1
 
 
+def bounds(op: isa.Opcode, f: Field) -> tuple[int, int]:
+    """The valid range of a field: its bit range, or the narrower range of NARROWED."""
+    return NARROWED.get((op.name, f.name), bit_range(f))
+
+
+def lowest(op: isa.Opcode) -> dict[str, int]:
+    """Every field at its smallest valid value (0 unless the field is narrowed)."""
+    return {f.name: bounds(op, f)[0] for f in op.fields}
+
+
 def field_values(op: isa.Opcode, rng: random.Random) -> list[dict[str, int]]:
-    """Extremes (all zero, all max, all min, one field at an extreme with the rest random)
+    """Extremes (all lowest, all max, all min, one field at an extreme with the rest random)
     followed by RANDOM_PER_OPCODE uniformly random instructions."""
-    cases = [{f.name: 0 for f in op.fields},
-             {f.name: bounds(f)[1] for f in op.fields},
-             {f.name: bounds(f)[0] for f in op.fields}]
+    cases = [lowest(op),
+             {f.name: bounds(op, f)[1] for f in op.fields},
+             {f.name: bounds(op, f)[0] for f in op.fields}]
     for f in op.fields:
-        for extreme in (*bounds(f), -1 if f.signed else 1):
-            values = {g.name: rng.randint(*bounds(g)) for g in op.fields}
+        lo, hi = bounds(op, f)
+        for extreme in (lo, hi, -1 if f.signed else min(lo + 1, hi)):
+            values = {g.name: rng.randint(*bounds(op, g)) for g in op.fields}
             values[f.name] = extreme
             cases.append(values)
-    cases += [{f.name: rng.randint(*bounds(f)) for f in op.fields}
+    cases += [{f.name: rng.randint(*bounds(op, f)) for f in op.fields}
               for _ in range(RANDOM_PER_OPCODE)]
     return cases
 
@@ -76,20 +105,29 @@ def test_stream_round_trip_mixes_every_opcode() -> None:
 
 
 def test_field_bits_land_where_the_table_says() -> None:
-    """A field at its all-ones pattern sets exactly bits lo..hi above the opcode byte."""
+    """A field at its largest pattern (all ones where valid), the others at their lowest
+    value, sets exactly its own bits lo..hi and the others' patterns above the opcode byte."""
     for op in OPCODES:
+        base = lowest(op)
+        rest = op.code
+        for g in op.fields:
+            rest |= (base[g.name] & ((1 << g.width) - 1)) << g.lo
         for f in op.fields:
-            lo, hi = bounds(f)
+            lo, hi = bounds(op, f)
             value = -1 if f.signed else hi  # -1 is all ones in two's complement
-            got = word(isa.encode(isa.make(op.name, **{f.name: value})))
-            assert got == op.code | (((1 << f.width) - 1) << f.lo), f"{op.name}.{f.name}"
-            assert isa.decode(isa.encode(isa.make(op.name, **{f.name: lo}))).fields[f.name] == lo
+            others = rest & ~(((1 << f.width) - 1) << f.lo)
+            got = word(isa.encode(isa.make(op.name, **(base | {f.name: value}))))
+            assert got == others | ((value & ((1 << f.width) - 1)) << f.lo), f"{op.name}.{f.name}"
+            back = isa.decode(isa.encode(isa.make(op.name, **(base | {f.name: lo}))))
+            assert back.fields[f.name] == lo
 
 
 def test_omitted_fields_are_zero() -> None:
-    ins = isa.make("MAC", in_c=3)
-    assert ins.in_c == 3 and all(v == 0 for k, v in ins.fields.items() if k != "in_c")
-    assert list(ins.fields) == [f.name for f in isa.BY_NAME["MAC"].fields]
+    ins = isa.make("REQ", oc_count=3)
+    assert ins.oc_count == 3 and all(v == 0 for k, v in ins.fields.items() if k != "oc_count")
+    assert list(ins.fields) == [f.name for f in isa.BY_NAME["REQ"].fields]
+    with pytest.raises(FieldRangeError, match=r"MAC\.out_w=0 out of range \[1, 4095\]"):
+        isa.make("MAC", in_c=3)  # omitted is 0, which a narrowed field does not accept
 
 
 def test_numpy_integers_are_accepted() -> None:
@@ -103,15 +141,49 @@ def test_numpy_integers_are_accepted() -> None:
 def test_out_of_range_values_raise_naming_opcode_and_field(name: str) -> None:
     op = isa.BY_NAME[name]
     for f in op.fields:
-        lo, hi = bounds(f)
+        lo, hi = bounds(op, f)
         for bad in (hi + 1, lo - 1, hi + 2**40, lo - 2**40):
             with pytest.raises(ValueError, match=rf"\b{name}\.{f.name}\b"):
-                isa.make(name, **{f.name: bad})
+                isa.make(name, **(lowest(op) | {f.name: bad}))
             # encode checks too: an Instruction built without make() cannot smuggle bits
-            # into a neighbouring field
-            fields = {g.name: 0 for g in op.fields} | {f.name: bad}
+            # into a neighbouring field, nor a value the hardware does not accept
+            fields = lowest(op) | {f.name: bad}
             with pytest.raises(ValueError, match=rf"\b{name}\.{f.name}\b"):
                 isa.encode(Instruction(name, MappingProxyType(fields)))
+
+
+def test_narrowed_fields_are_the_listed_hardware_facts() -> None:
+    table = {(op.name, f.name): f.valid for op in OPCODES for f in op.fields if f.limits}
+    assert table == NARROWED
+    assert isa.BY_NAME["MAC"].field("code_bits").width == hwfacts.CODE_BITS_MAX.bit_length() == 3
+    for op in ("ADD", "AVGPOOL"):
+        assert isa.BY_NAME[op].field("shift").bit_range == (0, hwfacts.SHIFT_MAX)
+    for op, name in (("ADD", "mult_a"), ("ADD", "mult_b"), ("AVGPOOL", "mult")):
+        assert isa.BY_NAME[op].field(name).bit_range == (hwfacts.MULT_MIN, hwfacts.MULT_MAX)
+
+
+@pytest.mark.parametrize("key", sorted(NARROWED), ids=lambda k: ".".join(k))
+def test_a_narrowed_field_outside_its_range_is_rejected_everywhere(key) -> None:
+    """A value the bits can hold but the hardware does not accept: make and encode raise
+    FieldRangeError (a SeedccError and a ValueError), decode raises ProgramFormatError;
+    each names the instruction and the field."""
+    name, fname = key
+    op = isa.BY_NAME[name]
+    f = op.field(fname)
+    lo, hi = NARROWED[key]
+    bad = [v for v in (lo - 1, hi + 1) if bit_range(f)[0] <= v <= bit_range(f)[1]]
+    assert bad, key
+    for value in bad:
+        message = rf"{name}\.{fname}={value} out of range \[{lo}, {hi}\]"
+        with pytest.raises(FieldRangeError, match=message) as info:
+            isa.make(name, **(lowest(op) | {fname: value}))
+        assert isinstance(info.value, SeedccError) and isinstance(info.value, ValueError)
+        with pytest.raises(FieldRangeError, match=message):
+            isa.encode(Instruction(name, MappingProxyType(lowest(op) | {fname: value})))
+        raw = word(isa.encode(isa.make(name, **lowest(op)))) & ~(((1 << f.width) - 1) << f.lo)
+        raw |= value << f.lo
+        with pytest.raises(ProgramFormatError, match=rf"instruction 7: {message}"):
+            isa.decode(raw.to_bytes(32, "little"), "instruction 7")
 
 
 @pytest.mark.parametrize("bad", [1.5, "5"])
@@ -151,7 +223,7 @@ def test_decode_rejects_bits_outside_the_fields(name: str) -> None:
         used |= ((1 << f.width) - 1) << f.lo
     free = [b for b in range(isa.WORD_BITS) if not used >> b & 1]
     assert free, f"{name} uses all 256 bits"
-    base = word(isa.encode(isa.make(name)))
+    base = word(isa.encode(isa.make(name, **lowest(op))))
     for bit in sorted({free[0], free[len(free) // 2], free[-1]}):
         raw = (base | 1 << bit).to_bytes(32, "little")
         with pytest.raises(ProgramFormatError, match=rf"{name} has bits set outside"):
@@ -187,7 +259,7 @@ def test_disassembler_prints_every_field_name_and_value(name: str) -> None:
 
 
 def test_disassemble_numbers_one_line_per_instruction() -> None:
-    instrs = [isa.make(op.name) for op in OPCODES] * 2
+    instrs = [isa.make(op.name, **lowest(op)) for op in OPCODES] * 2
     lines = isa.disassemble(instrs).splitlines()
     assert len(lines) == len(instrs)
     for i, (line, ins) in enumerate(zip(lines, instrs)):
@@ -230,7 +302,8 @@ def timing_cases() -> list[tuple[str, object, isa.Instruction, int]]:
     assert (SMALL.pixels, SMALL.bus_bytes, SMALL.dma_latency) == (4, 8, 4)
     assert (DEFAULT.pixels, DEFAULT.bus_bytes, DEFAULT.dma_latency) == (16, 16, 8)
     m = isa.make
-    mac = dict(in_c=3, kh=3, kw=3, stride_h=1, stride_w=1, oc_count=20, in_h=8, in_w=8, out_w=8)
+    mac = dict(in_c=3, kh=3, kw=3, stride_h=1, stride_w=1, oc_count=20, in_h=8, in_w=8, out_w=8,
+               code_bits=1)
     pool = dict(channels=2, in_h=6, in_w=8, out_h=3, out_w=4, kh=2, kw=2, stride_h=2, stride_w=2)
     return [
         ("HALT", SMALL, m("HALT"), 1),
@@ -241,7 +314,8 @@ def timing_cases() -> list[tuple[str, object, isa.Instruction, int]]:
         ("SETGEN 2", SMALL, m("SETGEN", count=2), 1 + 2),
         ("MAC 10 px", SMALL, m("MAC", pix_count=10, **mac), 1 + 3 * (27 + 2)),
         ("MAC 8 px", SMALL, m("MAC", pix_count=8, **mac), 1 + 2 * (27 + 2)),
-        ("MAC 1 px 1x1", SMALL, m("MAC", pix_count=1, in_c=64, kh=1, kw=1), 1 + 1 * (64 + 2)),
+        ("MAC 1 px 1x1", SMALL, m("MAC", pix_count=1, in_c=64, kh=1, kw=1, stride_h=1, stride_w=1,
+                                  out_w=1, code_bits=1), 1 + 1 * (64 + 2)),
         ("MAC 10 px default", DEFAULT, m("MAC", pix_count=10, **mac), 1 + 1 * (27 + 2)),
         ("MAC 33 px default", DEFAULT, m("MAC", pix_count=33, **mac), 1 + 3 * (27 + 2)),
         ("REQ", SMALL, m("REQ", oc_count=5, pix_count=9), 1 + 5 * 3),
@@ -264,3 +338,10 @@ def test_cycles_follow_the_documented_formula(case) -> None:
 
 def test_every_opcode_has_a_timing_case() -> None:
     assert {c[2].op for c in timing_cases()} == set(OP_NAMES)
+
+
+def test_the_cycle_rules_live_in_the_table() -> None:
+    """timing.py adds the issue cycle to each opcode's own rule; it names no opcode."""
+    assert all(callable(op.cycles) and op.cycles_doc for op in OPCODES)
+    src = Path(timing.__file__).read_text()
+    assert not [n for n in OP_NAMES if f'"{n}"' in src], "timing.py compares opcode names"

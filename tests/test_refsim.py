@@ -627,19 +627,30 @@ def _error_program(*body: isa.Instruction, halt: bool = True) -> Program:
     ((isa.make("MAC", in_c=1, in_h=1, in_w=1, out_w=1, kh=1, kw=1, stride_h=1, stride_w=1,
                oc_count=33, pix_count=1, code_bits=1, stored_signs=1),), "oc_count=33"),
     ((isa.make("SETGEN", gen_id=0, count=3),), "count=3"),
-    ((isa.make("SETGEN", gen_id=3, count=1),), "unknown weight generator id 3"),
     ((isa.make("MAC", in_c=1, in_h=1, in_w=1, out_w=1, kh=1, kw=1, stride_h=1, stride_w=1,
                oc_count=16, pix_count=1, code_bits=1),), "lane 0 has no start state"),
     ((isa.make("ADD", a_addr=0, b_addr=0, out_addr=SMALL.act_sram_bytes, length=1),),
      "instruction 0 (ADD)"),
     ((isa.make("REQ", acc_addr=SMALL.acc_sram_words, oc_count=1, pix_count=1, out_plane=1),),
      "acc SRAM"),
-    ((isa.make("MAXPOOL", channels=1, in_h=2, in_w=2, out_h=1, out_w=1, kh=2, kw=2,
-               stride_h=0, stride_w=1),), "stride_h=0"),
 ])
 def test_execution_errors(body: tuple, fragment: str) -> None:
     with pytest.raises(ProgramFormatError, match=re.escape(fragment)):
         refsim.run(_error_program(*body), {})
+
+
+def test_a_requantisation_shift_above_the_limit_is_an_error() -> None:
+    """The record encoder never writes shift > 63; a hand-made image that does is rejected
+    (the RTL stops with err on the same record, tests/rtl/test_programs.py)."""
+    rec = np.zeros(3, REC)
+    rec["mult"], rec["shift"] = 1, (5, numerics.SHIFT_MAX + 1, 0)
+    body = (isa.make("DMA_LOAD", space=isa.SPACE_PARAM, sram_addr=0, dram_addr=0, length=24),
+            isa.make("REQ", oc_count=3, pix_count=1, out_plane=1))
+    prog = Program(SMALL, (*body, isa.make("HALT")), rec.tobytes() + bytes(40), b"",
+                   {"inputs": [], "outputs": []})
+    with pytest.raises(ProgramFormatError, match=re.escape(
+            "instruction 1 (REQ): the requantisation record of channel 1 has shift 64 > 63")):
+        refsim.run(prog, {})
 
 
 def test_program_without_halt() -> None:

@@ -1,7 +1,7 @@
 """quantize: post-training int8 calibration.
 
 Every activation value gets a symmetric per-tensor scale s (int8 q = rint(x / s)),
-s = max|x| / 127 over the calibration batch. Values that are the same bytes in memory
+s = max|x| / ACT_MAX (127) over the calibration batch. Values that are the same bytes in memory
 (FLATTEN/RESHAPE outputs) and MAXPOOL outputs share their input's scale (`OpDef.same_scale`),
 so those ops need no arithmetic. The per-channel requantisation constants are derived from these
 scales at code generation (seedcc.ir.ops.conv).
@@ -15,11 +15,12 @@ import numpy as np
 
 from seedcc.compiler.interpret import run_graph
 from seedcc.ir import Graph
+from seedcc.rtl_models.hwfacts import ACT_MAX
 
 
 def calibration_scale(x: np.ndarray) -> float:
     peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return peak / 127.0 if peak > 0 else 1.0 / 127.0
+    return peak / ACT_MAX if peak > 0 else 1.0 / ACT_MAX
 
 
 def quantize(g: Graph, calib: dict[str, np.ndarray]) -> Graph:

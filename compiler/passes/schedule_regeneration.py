@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from seedcc.compiler.tiling import plan_conv
 from seedcc.ir import Graph, Op
 from seedcc.rtl_models.generators import get_generator, group_start_states
-from seedcc.rtl_models.hwconfig import GROUP, HwConfig
+from seedcc.rtl_models.hwconfig import HwConfig
+from seedcc.rtl_models.hwfacts import GROUP
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,15 @@ from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, pads4, pair, window_out
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import get_generator
-from seedcc.rtl_models.hwconfig import GROUP
+from seedcc.rtl_models.hwfacts import (
+    GROUP,
+    LANE_STATE_BYTES,
+    LANE_STATE_DTYPE,
+    REQ_LIMITS,
+    REQ_RECORD,
+    REQ_RECORD_BYTES,
+    req_record_bytes,
+)
 from seedcc.rtl_models.masks import row_bytes
 
 
@@ -48,8 +56,8 @@ def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray,
     acc_unit = a * wscale * x_scale  # real value of one accumulator step, per channel
     with np.errstate(divide="ignore", invalid="ignore"):
         bias = np.where(acc_unit != 0, np.rint(b / acc_unit), 0)
-    rec = np.zeros(len(a), numerics.REQ_RECORD)
-    rec["bias"] = np.clip(bias, -(2**31), 2**31 - 1)
+    rec = np.zeros(len(a), REQ_RECORD)
+    rec["bias"] = np.clip(bias, *REQ_LIMITS["bias"])
     for ch in range(len(a)):
         rec["mult"][ch], rec["shift"][ch] = numerics.quantize_multiplier(acc_unit[ch] / y_scale)
     return rec, a, b, wscale
@@ -121,8 +129,8 @@ class Conv(OpDef):
         plan, states = n.attrs["tiling"], n.attrs["lane_states"]
         rec, a, b, wscale = requant_records(n, x.scale, y.scale)
         groups = -(-o // GROUP)
-        table = b"".join(np.array(split, "<u8").tobytes() for split in states)
-        param = em.load("param", table + rec.tobytes(), f"layer {n.name}")
+        table = b"".join(np.array(split, LANE_STATE_DTYPE).tobytes() for split in states)
+        param = em.load("param", table + req_record_bytes(rec, f"layer {n.name}"), f"layer {n.name}")
         gen_id = get_generator(w.generator).gen_id if w.regenerated else 0
         code_bits, signs = n.attrs["code_bits"], n.attrs["stored_signs"]
         mask_bytes = 0
@@ -135,7 +143,7 @@ class Conv(OpDef):
             at = em.load("mask", part, f"layer {n.name} block {blk}", shared="fold" in n.attrs)
             mask_bytes += len(part)
             if w.regenerated:
-                em.emit("SETGEN", gen_id=gen_id, param_addr=param + 8 * (k * groups + oc0 // GROUP),
+                em.emit("SETGEN", gen_id=gen_id, param_addr=param + LANE_STATE_BYTES * (k * groups + oc0 // GROUP),
                         count=-(-occ // GROUP))
             return at
 
@@ -152,13 +160,13 @@ class Conv(OpDef):
                     if rows is None:
                         em.release("mask", at)
                 em.emit("REQ", acc_addr=0, out_addr=em.addr(n.output) + oc0 * npix + p0, oc_count=occ,
-                        pix_count=pc, out_plane=npix, param_addr=param + len(table) + 8 * oc0,
+                        pix_count=pc, out_plane=npix, param_addr=param + len(table) + REQ_RECORD_BYTES * oc0,
                         relu=int(bool(n.attrs.get("relu"))))
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
             if rows is not None:
                 em.release("mask", rows)
         em.release("param", param)
-        em.layer_done(n, mask_bytes=mask_bytes, param_bytes=len(table) + o * 8, seed_bytes=len(table),
+        em.layer_done(n, mask_bytes=mask_bytes, param_bytes=len(table) + o * REQ_RECORD_BYTES, seed_bytes=len(table),
                       blocks=len(plan.blocks), input_splits=len(plan.splits))
 
     @staticmethod

@@ -1,9 +1,10 @@
 """cocotb: the instruction decoder (seedcc_blocks_tb.u_dec) against ``isa.decode``.
 
-For every opcode of the table: random legal words (random value in every field) must
-decode to exactly ``isa.decode``'s fields on the ``dec_f_<name>`` outputs (0 for fields
-the opcode does not have); a bit set outside the opcode's fields and an unknown opcode
-must raise ``illegal`` -- exactly the words ``isa.decode`` rejects.
+For every opcode of the table: random legal words (a random valid value in every field)
+must decode to exactly ``isa.decode``'s fields on the ``dec_f_<name>`` outputs (0 for
+fields the opcode does not have); a bit set outside the opcode's fields, a field outside
+its valid range (``Field.limits``, e.g. code_bits 0) and an unknown opcode must raise
+``illegal`` -- exactly the words ``isa.decode`` rejects.
 """
 
 from __future__ import annotations
@@ -22,12 +23,23 @@ from seedcc.errors import ProgramFormatError
 def random_instruction(op: isa.Opcode, rng: random.Random) -> isa.Instruction:
     values = {}
     for f in op.fields:
-        if f.signed:
-            lo, hi = -(1 << (f.width - 1)), (1 << (f.width - 1)) - 1
-        else:
-            lo, hi = 0, (1 << f.width) - 1
+        lo, hi = f.valid
         values[f.name] = rng.choice((lo, hi, rng.randint(lo, hi), rng.randint(lo, hi)))
     return isa.make(op.name, **values)
+
+
+def out_of_range_words(op: isa.Opcode, rng: random.Random) -> list[tuple[str, int]]:
+    """(description, word): a random legal word with one narrowed field set to a value its
+    bits hold but the hardware does not accept, for every such field and value."""
+    out = []
+    for f in op.fields:
+        (lo, hi), (bit_lo, bit_hi) = f.valid, f.bit_range
+        bad = list(range(bit_lo, lo)) + list(range(hi + 1, bit_hi + 1))
+        for value in sorted(set(rng.sample(bad, min(len(bad), 4)))):
+            word = int.from_bytes(isa.encode(random_instruction(op, rng)), "little")
+            word = word & ~(((1 << f.width) - 1) << f.lo) | value << f.lo
+            out.append((f"{op.name}.{f.name}={value}", word))
+    return out
 
 
 class DecodeMonitor:
@@ -78,6 +90,15 @@ async def decoder_matches_isa_table(dut) -> None:
                 pass
             assert got["illegal"] == 1 and got["known"] == 1, (
                 f"{op.name} with stray bit {b}: RTL known={got['known']} illegal={got['illegal']}")
+        for what, word in out_of_range_words(op, rng):
+            got = await mon.apply(word)
+            try:
+                isa.decode(word.to_bytes(isa.WORD_BYTES, "little"))
+                raise AssertionError(f"isa.decode accepted {what}")
+            except ProgramFormatError:
+                pass
+            assert got["illegal"] == 1 and got["known"] == 1, (
+                f"{what}: RTL known={got['known']} illegal={got['illegal']}")
     unknown = sorted(set(range(256)) - {op.code for op in isa.OPCODES})
     for code in unknown:
         got = await mon.apply(code)

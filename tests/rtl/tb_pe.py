@@ -14,8 +14,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from seedcc.backends.simulator import load_test_args
+from seedcc.rtl_models.hwfacts import CODE_BITS_MAX
 
-CODE_W = 7
+CODE_W = CODE_BITS_MAX  # width of a code on the tile's port (rtl_models/hwfacts.vh)
 
 
 class PeModel:
