@@ -647,7 +647,7 @@ def test_a_requantisation_shift_above_the_limit_is_an_error() -> None:
     body = (isa.make("DMA_LOAD", space=isa.SPACE_PARAM, sram_addr=0, dram_addr=0, length=24),
             isa.make("REQ", oc_count=3, pix_count=1, out_plane=1))
     prog = Program(SMALL, (*body, isa.make("HALT")), rec.tobytes() + bytes(40), b"",
-                   {"inputs": [], "outputs": []})
+                   Manifest())
     with pytest.raises(ProgramFormatError, match=re.escape(
             "instruction 1 (REQ): the requantisation record of channel 1 has shift 64 > 63")):
         refsim.run(prog, {})
