@@ -1,0 +1,9 @@
+"""PyTorch SDK for seedcc (`pip install seedcc[torch]`): supermask layers whose random
+weights come from seedcc's own generators, and `export`, which writes a model the compiler
+takes (DESIGN.md §3) from either torch exporter. The compiler core never imports torch."""
+
+from seedcc.torch.export import ExportError, export, layer_specs
+from seedcc.torch.layers import FoldedBlock, SupermaskConv2d, SupermaskLinear, supermask_layers
+
+__all__ = ["ExportError", "FoldedBlock", "SupermaskConv2d", "SupermaskLinear", "export", "layer_specs",
+           "supermask_layers"]
