@@ -81,13 +81,19 @@ def fixed_masks(model: nn.Module) -> Iterator[None]:
 
 
 def module_path(node: onnx.NodeProto) -> str:
-    """The torch module a node came from: TorchScript names nodes `/layer1/act/Erf`, the
-    dynamo exporter keeps the scope in the node's metadata."""
+    """The torch module a node came from: TorchScript names nodes `/blk/blk.0/Sin`, the
+    dynamo exporter keeps the same scopes in the node's metadata; a scope may repeat its
+    parent's name as a prefix (`blk`, `blk.0`)."""
+    comps = [s for s in node.name.split("/") if s][:-1]
     for p in node.metadata_props:
         if p.key == "pkg.torch.onnx.name_scopes":
-            scopes = [s for s in re.findall(r"'([^']*)'", p.value)[:-1] if s]
-            return ".".join(scopes) or "<model>"
-    parts = [s for s in node.name.split("/") if s][:-1]
+            comps = [s for s in re.findall(r"'([^']*)'", p.value)[:-1] if s]
+    parts: list[str] = []
+    for comp in comps:
+        if parts and comp.startswith(parts[-1] + "."):
+            parts[-1] = comp
+        else:
+            parts.append(comp)
     return ".".join(parts) or "<model>"
 
 
