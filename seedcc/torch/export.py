@@ -124,7 +124,8 @@ def export(model: nn.Module, example_input: torch.Tensor, path: str | os.PathLik
     Raises `ExportError` naming the module for an unsupported module or op."""
     path = os.fspath(path)
     check_modules(model)
-    x = example_input.detach().float()
+    # default strides: odd strides of a size-1 axis (numpy views) make dynamo write as_strided
+    x = torch.empty(example_input.shape).copy_(example_input.detach())
     if x.shape[0] < 2:  # the dynamo exporter specialises a batch of 1
         x = torch.cat([x, x])
     specs = layer_specs(model)

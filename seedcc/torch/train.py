@@ -14,6 +14,13 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from seedcc.api import compile as seedcc_compile
+from seedcc.api import run
+from seedcc.backends.program import Program
+from seedcc.golden import ort_run
+from seedcc.report import format_report, sample_input
+from seedcc.rtl_models.hwconfig import SMALL, HwConfig
+
 
 @dataclass(frozen=True)
 class Split:
@@ -32,7 +39,7 @@ def digits(test_fraction: float = 0.2, seed: int = 0) -> Split:
     x = (d.images.astype(np.float32) / 16.0 - 0.3) / 0.4  # roughly zero mean, unit variance
     x_tr, x_te, y_tr, y_te = train_test_split(x[:, None], d.target.astype(np.int64), test_size=test_fraction,
                                               random_state=seed, stratify=d.target)
-    return Split(x_tr, y_tr, x_te, y_te)
+    return Split(*(np.ascontiguousarray(a) for a in (x_tr, y_tr, x_te, y_te)))
 
 
 def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int = 20, lr: float = 0.1,
@@ -71,3 +78,22 @@ def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
     model.eval()
     with torch.no_grad():
         return model(torch.from_numpy(x)).numpy()
+
+
+def held_out(net: nn.Module, onnx_path: str, data: Split, config: HwConfig = SMALL,
+             calib_samples: int = 256) -> tuple[dict[str, float], Program]:
+    """Compile `onnx_path` (calibrated on training samples) and measure held-out accuracy of
+    torch, onnxruntime, seedcc float and seedcc int8 on the same inputs."""
+    program = seedcc_compile(onnx_path, calib={"x": data.x_train[:calib_samples]}, config=config)
+    x, y = data.x_test, data.y_test
+    acc = {"torch": accuracy(predict(net, x), y),
+           "onnxruntime": accuracy(ort_run(onnx_path, {"x": x})["logits"], y),
+           "seedcc float": accuracy(run(program, x, mode="float").outputs["logits"], y),
+           "seedcc int8": accuracy(run(program, x, mode="int8").outputs["logits"], y)}
+    return acc, program
+
+
+def size_lines(program: Program) -> list[str]:
+    """The size-against-fp32 and fold-group lines of `seedcc report`."""
+    text = format_report(program, run(program, {k: v[:1] for k, v in sample_input(program).items()}))
+    return [line for line in text.splitlines() if line.startswith(("size:", "fold group"))]
