@@ -110,13 +110,20 @@ class Codes:
 CODE_TOL = 1e-3  # |ratio/factor - code|: float32 products are off by ulps, not by 0.001
 
 
+def _first(bad: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The first flagged position of a (O, n) flag array, as an index of `shape`."""
+    row = int(np.argmax(bad.any(axis=1)))
+    return tuple(int(i) for i in np.unravel_index(row * bad.shape[1] + int(np.argmax(bad[row])), shape))
+
+
 def decompose(ratio: np.ndarray, max_code: int) -> Codes | tuple[int, ...]:
     """Read `ratio` = W / R (canonical (O, ...)) as integer codes 0..max_code times one factor
     per output channel; on failure return the first canonical index that does not fit.
 
     Per channel the smallest non-zero |ratio| is k × factor for the smallest k in
     1..max_code that makes every ratio of the channel an integer multiple within CODE_TOL;
-    every non-zero ratio of a channel must have the same sign (the factor's).
+    every non-zero ratio of a channel must have the same sign (the factor's). A misfit is
+    reported where it breaks the reading (the k) that fits most of its channel.
     """
     o = ratio.shape[0]
     flat = np.asarray(ratio, np.float64).reshape(o, -1)
@@ -124,18 +131,23 @@ def decompose(ratio: np.ndarray, max_code: int) -> Codes | tuple[int, ...]:
     sign = np.sign(flat[np.arange(o), np.argmax(nz, axis=1)])[:, None]
     mag = flat * np.where(sign == 0, 1.0, sign)
     bad = nz & (mag < 0)
+    if bad.any():  # a sign that disagrees (a wrong seed): no need to look for codes
+        return _first(bad, ratio.shape)
+    if (sign >= 0).all() and mag.max(initial=0) <= max_code and np.array_equal(mag, np.rint(mag)):
+        return Codes(mag.astype(np.uint8).reshape(ratio.shape), np.ones(o))  # plain codes, factor 1
     low = np.where(nz, mag, np.inf).min(axis=1, keepdims=True)
     low = np.where(np.isfinite(low), low, 1.0)
     chosen = np.zeros(o, np.int64)
+    best, best_fit = np.full(o, -1), np.zeros_like(nz)  # per channel: the k that fits most weights
     for k in range(max_code, 0, -1):  # the smallest k that fits wins: last write
         q = mag * (k / low)
-        fits = ((np.abs(q - np.rint(q)) <= CODE_TOL) & (np.rint(q) <= max_code) | ~nz).all(axis=1)
-        chosen = np.where(fits, k, chosen)
-    bad |= nz & (chosen == 0)[:, None]
-    if bad.any():
-        row = int(np.argmax(bad.any(axis=1)))
-        return tuple(int(i) for i in np.unravel_index(row * flat.shape[1] + int(np.argmax(bad[row])),
-                                                      ratio.shape))
+        fit = (np.abs(q - np.rint(q)) <= CODE_TOL) & (np.rint(q) <= max_code) | ~nz
+        count = fit.sum(axis=1)
+        chosen = np.where(count == fit.shape[1], k, chosen)
+        better = count > best
+        best, best_fit[better] = np.where(better, count, best), fit[better]
+    if (chosen == 0).any():  # name a weight that breaks its channel's best reading
+        return _first(~best_fit & (chosen == 0)[:, None], ratio.shape)
     codes = np.rint(mag * (chosen[:, None] / low)).astype(np.uint8)
     total = np.where(nz, mag, 0).sum(axis=1)
     count = codes.sum(axis=1, dtype=np.float64)
