@@ -132,11 +132,28 @@ def static_shapes(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
                                             value=numpy_helper.from_array(value))
             node.CopyFrom(new)
         variants.append(m)
-    _check_batch_use(variants, model, where)
-    return variants[0]
+    values, batched = _check_batch_use(variants, model, where)
+    out = variants[0]
+    _, _, dyn = split_constant(out)
+    for node in dyn:  # constants as initializers, so shape inference sees Reshape targets
+        for j, name in enumerate(node.input):
+            if name in values:
+                value = values[name]
+                if name in batched:  # a Reshape target's batch element: 0 copies the input's batch
+                    value = np.concatenate([[0], value[1:]]).astype(value.dtype)
+                    for attr in node.attribute:
+                        if attr.name == "allowzero":
+                            attr.i = 0
+                static = f"{name}#static"
+                out.graph.initializer.append(numpy_helper.from_array(value, static))
+                node.input[j] = static
+    return out
 
 
-def _check_batch_use(variants: list[onnx.ModelProto], original: onnx.ModelProto, where: str) -> None:
+def _check_batch_use(variants: list[onnx.ModelProto], original: onnx.ModelProto,
+                     where: str) -> tuple[dict[str, np.ndarray], set[str]]:
+    """The values the shape chains compute for batch 1, and which of them depend on the batch
+    (after checking that those are only Reshape targets, batch first)."""
     const_before, _, _ = split_constant(original)
     values = []
     for m in variants:
@@ -151,23 +168,27 @@ def _check_batch_use(variants: list[onnx.ModelProto], original: onnx.ModelProto,
                     need[id(p)] = p
                     todo.append(p)
         chain = [n for n in const_nodes if id(n) in need]
-        values.append(fold_constants(m, chain) if chain else {})
+        folded = fold_constants(m, chain) if chain else {}
+        values.append({n: np.asarray(v) for n, v in folded.items() if n not in const_before})
     differ = {k for k in values[0] if k in values[1] and not np.array_equal(values[0][k], values[1][k])}
     if not differ:
-        return
+        return values[0], differ
     _, _, dyn = split_constant(variants[0])
     for i, node in enumerate(dyn):
         for j, name in enumerate(node.input):
             if name not in differ:
                 continue
             a, b = values[0][name], values[1][name]
-            if (node.op_type == "Reshape" and j == 1 and a.ndim == 1 and len(a) > 1
+            attrs = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
+            zeros = bool(attrs.get("allowzero")) and bool((a[1:] == 0).any())  # a literal 0-size axis
+            if (node.op_type == "Reshape" and j == 1 and a.ndim == 1 and len(a) > 1 and not zeros
                     and (a[0], b[0]) == (1, 2) and np.array_equal(a[1:], b[1:])):
                 continue
             raise ModelStructureError(
                 f"{where}: node {node_label(node, i)} ({node.op_type}) uses {name!r}, which is computed "
                 f"from the runtime batch size; seedcc runs samples one by one and accepts a batch-size "
                 f"value only as the first element of a Reshape's target shape")
+    return values[0], differ
 
 
 def reject_unsupported(model: onnx.ModelProto, where: str) -> None:
@@ -204,7 +225,8 @@ def load(source: str | os.PathLike | onnx.ModelProto) -> LoadedModel:
     reject_unsupported(model, where)
     try:
         onnx.checker.check_model(model)
-        model = shape_inference.infer_shapes(model, strict_mode=True)
+        # data propagation: Reshape targets built by (statically evaluated) shape chains
+        model = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:
         raise BadInputError(f"{where}: the ONNX checker rejects the model: {str(e).splitlines()[0]}") from None
     _, const_nodes, dyn = split_constant(model)
