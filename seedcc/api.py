@@ -115,6 +115,8 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
     `log` receives one line per stage."""
 
     log = log or (lambda message: None)
+    log(f"compiling {model if not isinstance(model, onnx.ModelProto) else 'the model'} for "
+        f"{config.pes} PEs{' (then the RTL)' if rtl else ''}")
     compiled: Compiled = compile_model(model, calib=calib, config=config, log=log)
     prog = compiled.program
     if inputs is None:

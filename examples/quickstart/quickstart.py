@@ -34,7 +34,7 @@ def main() -> int:
     p.add_argument("--out", default="out/quickstart", help="where to write the model and program")
     p.add_argument("--rtl", action="store_true", help="also run the Verilog RTL (Verilator via cocotb)")
     p.add_argument("--dynamo", action="store_true", help="export with torch's dynamo exporter")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=15)
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
