@@ -80,7 +80,9 @@ class _Supermask(nn.Module):
         r = random_weights(generator, self.seed, self.canon_shape, self.scale).reshape(torch_shape)
         self.register_buffer("weight", torch.from_numpy(np.ascontiguousarray(r)))
         self.scores = nn.Parameter(torch.empty(torch_shape))
-        nn.init.kaiming_uniform_(self.scores, a=math.sqrt(5))
+        # initial scores drawn from the layer's seed: a model is the same every time it is built
+        nn.init.kaiming_uniform_(self.scores, a=math.sqrt(5),
+                                 generator=torch.Generator().manual_seed(self.seed))
         if self.freeze is not None:
             f = self.freeze
             pattern = freeze_pattern(f["seed"], f["prune"], f["lock"], self.canon_shape)
