@@ -35,6 +35,7 @@ from seedcc.torch import (
     SupermaskLinear,
     export,
     layer_specs,
+    save_layer_specs,
 )
 from seedcc.torch.models import CNN, MLP, ResNet18, randomize_batchnorm
 from seedcc.torch.train import accuracy, digits, fit
@@ -180,11 +181,8 @@ def test_annotate_cli_writes_the_record_and_a_fixed_batch_model_verifies(tmp_pat
     net = randomize_batchnorm(MLP(hidden=32))
     path = str(tmp_path / "fixed.onnx")
     _fixed_batch_export(net, path)
-    spec = tmp_path / "layers.json"
-    spec.write_text(json.dumps({"version": 1, "layers": {s.name: {"generator": s.generator, "seed": s.seed,
-                                                                  "scale": s.scale, "shape": list(s.shape)}
-                                                         for s in layer_specs(net)}}))
-    assert cli.main(["annotate", path, "--layers", str(spec)]) == 0
+    spec = save_layer_specs(net, tmp_path / "layers.json")
+    assert cli.main(["annotate", path, "--layers", spec]) == 0
     assert "3 random tensor(s) recorded" in capsys.readouterr().out
     rep = seedcc.verify(path, samples=7, config=SMALL)  # batch 1: onnxruntime runs 7 chunks
     assert rep.samples == 7 and rep.float_ok
@@ -224,6 +222,14 @@ def test_a_wrong_seed_in_a_folded_record_says_why(tmp_path):
 
 
 # -- mistakes ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_an_unsupported_layer_setting_is_named_with_its_module(exporter, tmp_path):
+    net = torch.nn.Sequential(SupermaskConv2d(4, 4, 3, seed=1),
+                              torch.nn.Sequential(torch.nn.MaxPool2d(2, ceil_mode=True)))
+    with pytest.raises(ExportError, match=r"MaxPool with ceil_mode or dilations \(from module 1\.0\)"):
+        export(net, torch.randn(2, 4, 7, 7), tmp_path / "m.onnx", dynamo=EXPORTERS[exporter])
+
+
 def test_an_unsupported_module_is_named_with_its_path(tmp_path):
     net = torch.nn.Sequential(SupermaskLinear(4, 4, seed=1), torch.nn.GELU())
     with pytest.raises(ExportError, match=r"module 1 \(torch.nn.modules.activation.GELU\) is not supported"):
@@ -244,7 +250,8 @@ def test_an_unsupported_op_is_named_with_its_module(exporter, tmp_path):
 
 def test_learned_dense_weights_compile_to_a_note_and_code_generation_refuses_them(tmp_path):
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
-    path = export(net, torch.randn(2, 1, 8, 8), tmp_path / "dense.onnx")
+    with pytest.warns(UserWarning, match=r"module 1 \(torch.nn.Linear\) has learned weights"):
+        path = export(net, torch.randn(2, 1, 8, 8), tmp_path / "dense.onnx")
     g = import_onnx(path)
     assert any("1 dense layer" in n for n in g.notes)
     with pytest.raises(CapacityError):

@@ -8,8 +8,8 @@ except ImportError as e:  # the core install has no torch, on purpose
     raise ImportError("seedcc.torch needs the torch extra: pip install 'seedcc[torch]' "
                       "(or pip install -e '.[torch]' in a clone)") from e
 
-from seedcc.torch.export import ExportError, export, layer_specs
+from seedcc.torch.export import ExportError, export, layer_specs, save_layer_specs
 from seedcc.torch.layers import FoldedBlock, SupermaskConv2d, SupermaskLinear, supermask_layers
 
 __all__ = ["ExportError", "FoldedBlock", "SupermaskConv2d", "SupermaskLinear", "export", "layer_specs",
-           "supermask_layers"]
+           "save_layer_specs", "supermask_layers"]

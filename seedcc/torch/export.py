@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import re
@@ -24,7 +25,7 @@ import onnx
 import torch
 from torch import nn
 
-from seedcc.compiler.annotate import LayerSpec, annotate
+from seedcc.compiler.annotate import SPEC_VERSION, LayerSpec, annotate
 from seedcc.compiler.frontend import import_onnx
 from seedcc.compiler.onnx_load import DYNAMIC_OPS, split_constant
 from seedcc.errors import ModelStructureError, SeedccError, UnsupportedOpError
@@ -51,12 +52,27 @@ def layer_specs(model: nn.Module) -> list[LayerSpec]:
             for path, m in supermask_layers(model).items()]
 
 
+def save_layer_specs(model: nn.Module, path: str | os.PathLike) -> str:
+    """Write the layer spec file `seedcc annotate --layers` reads (compiler/annotate.py)."""
+    doc = {"version": SPEC_VERSION, "layers": {
+        s.name: {"generator": s.generator, "seed": s.seed, "scale": s.scale, "shape": list(s.shape),
+                 **({"freeze": s.freeze} if s.freeze is not None else {})} for s in layer_specs(model)}}
+    data = json.dumps(doc, indent=1).encode()
+    atomic_write(path, lambda f: f.write(data))
+    return os.fspath(path)
+
+
 def check_modules(model: nn.Module) -> None:
-    """Reject leaf modules seedcc has no op for, naming the module and its path."""
+    """Reject leaf modules seedcc has no op for, naming the module and its path; warn about
+    layers with learned weights (stored dense, which code generation rejects today)."""
     for path, mod in model.named_modules():
         if next(mod.children(), None) is not None or path == "":
             continue
         kind = type(mod).__name__
+        if kind in ("Linear", "Conv2d"):
+            warnings.warn(f"module {path} (torch.nn.{kind}) has learned weights, not random ones: seedcc "
+                          f"stores them dense, and the accelerator has no dense weight storage, so code "
+                          f"generation rejects the model; use Supermask{kind}", stacklevel=3)
         if kind in SUPPORTED_MODULES:
             continue
         if type(mod).__module__.startswith("torch.nn"):  # user modules: their ops are checked
@@ -156,5 +172,9 @@ def check(path: str | os.PathLike) -> Graph:
         return import_onnx(path)
     except UnsupportedOpError as e:
         raise _unsupported(onnx.load(os.fspath(path)), e) from None
-    except ModelStructureError:
-        raise
+    except ModelStructureError as e:
+        names = {n.name: n for n in onnx.load(os.fspath(path)).graph.node}
+        hit = next((names[m] for m in re.findall(r"node (\S+?):", str(e)) if m in names), None)
+        if hit is None:
+            raise
+        raise ExportError(f"{e} (from module {module_path(hit)})") from None
