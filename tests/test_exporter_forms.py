@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import seedcc
+from seedcc import cli
+from seedcc.compiler.annotate import LayerSpec, annotate, find_records
 from seedcc.compiler.frontend import import_onnx
 from seedcc.compiler.records import RECORD_KEY, Codes, decompose
 from seedcc.errors import ModelStructureError, RecordMismatchError
@@ -175,3 +178,29 @@ def test_rtl_build_estimate_names_the_cost_and_the_quick_option(tmp_path, monkey
     stamp.parent.mkdir()
     stamp.write_text(json.dumps({"parameters": {**SMALL.verilog_params(), "DRAM_BYTES": 65536}}))
     assert "is cached" in build_estimate(SMALL)
+
+
+# -- records written after export (seedcc annotate) ------------------------------------------------
+def _specs(fc_seed: int = 4096) -> list[LayerSpec]:
+    return [LayerSpec("conv", "xorshift16", 1024, SCALE, (C, 1, K, K)),
+            LayerSpec("fc", "xorshift16", fc_seed, 0.25, (CLASSES, C, 1, 1))]
+
+
+def test_annotate_finds_a_folded_weight_by_value_and_the_cli_verifies_it(tmp_path, capsys):
+    nodes, inits = _gap()
+    model = _model(_weights(3, True), nodes, inits, batch=1, record=False)
+    assert annotate(model, _specs(), "model") == {
+        "w": {"generator": "xorshift16", "seed": 1024, "scale": SCALE, "layout": "OIHW"},
+        "fc": {"generator": "xorshift16", "seed": 4096, "scale": 0.25, "layout": "OI"}}
+    path = str(tmp_path / "annotated.onnx")
+    onnx.save(model, path)
+    assert cli.main(["verify", path, "--samples", "5", "--config", "small"]) == 0  # fixed batch of 1
+    assert "PASS" in capsys.readouterr().out
+
+
+def test_annotate_refuses_a_tensor_two_layers_claim():
+    nodes, inits = _gap()
+    model = _model(_weights(), nodes, inits, record=False)
+    twins = [_specs()[0], LayerSpec("conv_again", "xorshift16", 1024, SCALE, (C, 1, K, K))]
+    with pytest.raises(ModelStructureError, match="matches both layer conv and layer conv_again"):
+        find_records(model, twins, "model")
