@@ -28,6 +28,17 @@ def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+def weight_initializers(model: onnx.ModelProto, most: int = 12) -> str:
+    """The float initializers that could be weights (2-D or 4-D), for error messages: an
+    exporter chooses their names, so a record written before export names none of them."""
+    names = [f"{t.name} {list(t.dims)}" for t in model.graph.initializer
+             if t.data_type == onnx.TensorProto.FLOAT and len(t.dims) in (2, 4)]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return (f"the model's weight initializers are: {', '.join(names[:most])}{more} (`seedcc annotate "
+            f"--layers` finds each layer's random tensor by value)" if names else
+            "the model has no 2-D or 4-D float initializers")
+
+
 class OnnxContext:
     """What an op's `from_onnx` sees: constants, shapes, weights, and `emit` for IR nodes."""
 
@@ -39,7 +50,8 @@ class OnnxContext:
         mul_factors = self.tracer.mask_multiplied()
         for name, rec in self.records.items():
             if name not in lm.consts:
-                raise BadInputError(f"{self.where}: record names tensor {name!r}, which is not an initializer")
+                raise BadInputError(f"{self.where}: record names tensor {name!r}, which is not an "
+                                    f"initializer; {weight_initializers(lm.model)}")
             canon = check_record(rec, np.asarray(lm.consts[name], np.float32), self.where,
                                  allow_zeros=name not in mul_factors)
             self.tracer.records[name] = (rec, canon)

@@ -1,5 +1,6 @@
-"""Loading an ONNX model: read, reject unsupported ops up front, check, infer shapes,
-and split the graph into its constant part (folded here) and its dynamic part."""
+"""Loading an ONNX model: read, evaluate shape subgraphs statically, reject unsupported
+ops up front, check, infer shapes, and split the graph into its constant part (folded
+here) and its dynamic part."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import onnx
 from onnx import numpy_helper, shape_inference
 from onnx.reference import ReferenceEvaluator
 
-from seedcc.errors import BadInputError, UnsupportedOpError
+from seedcc.errors import BadInputError, ModelStructureError, UnsupportedOpError
 from seedcc.ir.ops import onnx_ops
 
 #: ops that may consume activations: every ONNX spelling in the op table, and Identity;
@@ -71,6 +72,125 @@ def split_constant(model: onnx.ModelProto) -> tuple[set[str], list[onnx.NodeProt
     return const, const_nodes, dyn_nodes
 
 
+def _batch_free_shapes(model: onnx.ModelProto) -> dict[str, tuple[list[int | None], int]]:
+    """tensor -> (full shape, None for a symbolic dim; ONNX element type) where known."""
+    try:
+        inferred = shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - an invalid model is reported by the checker later
+        inferred = model
+    g = inferred.graph
+    out = {}
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        tt = vi.type.tensor_type
+        if tt.HasField("shape"):
+            out[vi.name] = ([d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim],
+                            tt.elem_type)
+    return out
+
+
+def static_shapes(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    """Evaluate shape subgraphs statically: `Shape`/`Size` of an activation become constants
+    computed from its per-sample shape (a symbolic batch axis counts as 1), and
+    `CastLike(constant, activation)` (which reads only the activation's type) becomes a
+    `Cast`. Exporters build such chains from the runtime batch size (torch's
+    `x.view(x.size(0), -1)`, a zero bias `Expand`ed to the weight's shape).
+
+    A value that depends on the batch size may only be the target shape of a Reshape, at
+    its first (batch) element: the chain is evaluated for batch 1 and 2 and any other
+    difference is a ModelStructureError naming the node that uses it. Returns the model
+    itself when it has no such chain, else a rewritten copy.
+    """
+    const, _, _ = split_constant(model)
+    sources = [n for n in model.graph.node
+               if (n.op_type in ("Shape", "Size") and n.input[0] not in const)
+               or (n.op_type == "CastLike" and n.input[0] in const and n.input[1] not in const)]
+    if not sources:
+        return model
+    known = _batch_free_shapes(model)
+    variants = []
+    for batch in (1, 2):
+        m = onnx.ModelProto.FromString(model.SerializeToString())
+        for node in m.graph.node:
+            if node.name not in {n.name for n in sources}:
+                continue
+            shape, elem = known.get(node.input[1] if node.op_type == "CastLike" else node.input[0],
+                                    (None, 0))
+            if node.op_type == "CastLike":
+                if not elem:
+                    continue
+                new = onnx.helper.make_node("Cast", [node.input[0]], list(node.output), name=node.name, to=elem)
+            else:
+                if shape is None or any(d is None for d in shape[1:]):
+                    continue  # left dynamic: reported as an unsupported op, with its node
+                dims = [batch if shape[0] is None else shape[0], *shape[1:]]
+                a = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
+                if node.op_type == "Shape":
+                    value = np.array(dims[a.get("start", 0):a.get("end", len(dims))], np.int64)
+                else:
+                    value = np.array(int(np.prod(dims)), np.int64)
+                new = onnx.helper.make_node("Constant", [], list(node.output), name=node.name,
+                                            value=numpy_helper.from_array(value))
+            node.CopyFrom(new)
+        variants.append(m)
+    values, batched = _check_batch_use(variants, model, where)
+    out = variants[0]
+    _, _, dyn = split_constant(out)
+    for node in dyn:  # constants as initializers, so shape inference sees Reshape targets
+        for j, name in enumerate(node.input):
+            if name in values:
+                value = values[name]
+                if name in batched:  # a Reshape target's batch element: 0 copies the input's batch
+                    value = np.concatenate([[0], value[1:]]).astype(value.dtype)
+                    for attr in node.attribute:
+                        if attr.name == "allowzero":
+                            attr.i = 0
+                static = f"{name}#static"
+                out.graph.initializer.append(numpy_helper.from_array(value, static))
+                node.input[j] = static
+    return out
+
+
+def _check_batch_use(variants: list[onnx.ModelProto], original: onnx.ModelProto,
+                     where: str) -> tuple[dict[str, np.ndarray], set[str]]:
+    """The values the shape chains compute for batch 1, and which of them depend on the batch
+    (after checking that those are only Reshape targets, batch first)."""
+    const_before, _, _ = split_constant(original)
+    values = []
+    for m in variants:
+        _, const_nodes, _ = split_constant(m)
+        producer = {o: n for n in const_nodes for o in n.output}
+        need = {id(n): n for n in const_nodes if any(o not in const_before for o in n.output)}
+        todo = list(need.values())
+        while todo:  # the constant nodes those new ones read
+            for name in todo.pop().input:
+                p = producer.get(name)
+                if p is not None and id(p) not in need:
+                    need[id(p)] = p
+                    todo.append(p)
+        chain = [n for n in const_nodes if id(n) in need]
+        folded = fold_constants(m, chain) if chain else {}
+        values.append({n: np.asarray(v) for n, v in folded.items() if n not in const_before})
+    differ = {k for k in values[0] if k in values[1] and not np.array_equal(values[0][k], values[1][k])}
+    if not differ:
+        return values[0], differ
+    _, _, dyn = split_constant(variants[0])
+    for i, node in enumerate(dyn):
+        for j, name in enumerate(node.input):
+            if name not in differ:
+                continue
+            a, b = values[0][name], values[1][name]
+            attrs = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
+            zeros = bool(attrs.get("allowzero")) and bool((a[1:] == 0).any())  # a literal 0-size axis
+            if (node.op_type == "Reshape" and j == 1 and a.ndim == 1 and len(a) > 1 and not zeros
+                    and (a[0], b[0]) == (1, 2) and np.array_equal(a[1:], b[1:])):
+                continue
+            raise ModelStructureError(
+                f"{where}: node {node_label(node, i)} ({node.op_type}) uses {name!r}, which is computed "
+                f"from the runtime batch size; seedcc runs samples one by one and accepts a batch-size "
+                f"value only as the first element of a Reshape's target shape")
+    return values[0], differ
+
+
 def reject_unsupported(model: onnx.ModelProto, where: str) -> None:
     """One error listing every node that uses an op seedcc cannot run on activations."""
     _, _, dyn = split_constant(model)
@@ -101,10 +221,12 @@ def load(source: str | os.PathLike | onnx.ModelProto) -> LoadedModel:
     model, where = read_model(source)
     model = onnx.ModelProto.FromString(model.SerializeToString()) if isinstance(source, onnx.ModelProto) else model
     unique_labels(model)
+    model = static_shapes(model, where)
     reject_unsupported(model, where)
     try:
         onnx.checker.check_model(model)
-        model = shape_inference.infer_shapes(model, strict_mode=True)
+        # data propagation: Reshape targets built by (statically evaluated) shape chains
+        model = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:
         raise BadInputError(f"{where}: the ONNX checker rejects the model: {str(e).splitlines()[0]}") from None
     _, const_nodes, dyn = split_constant(model)

@@ -98,25 +98,96 @@ def regenerate(rec: Record, stored_shape: tuple[int, ...], where: str) -> np.nda
     return random_weights(rec.generator, rec.seed, canon, rec.scale)
 
 
-def check_record(rec: Record, stored: np.ndarray, where: str, allow_zeros: bool) -> np.ndarray:
+@dataclass(frozen=True)
+class Codes:
+    """A weight read as R × code × factor: `codes` uint8 0..max_code (canonical), `factor`
+    float64 per output channel (1 where a channel is all zero)."""
+
+    codes: np.ndarray
+    factor: np.ndarray
+
+
+CODE_TOL = 1e-3  # |ratio/factor - code|: float32 products are off by ulps, not by 0.001
+
+
+def _first(bad: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The first flagged position of a (O, n) flag array, as an index of `shape`."""
+    row = int(np.argmax(bad.any(axis=1)))
+    return tuple(int(i) for i in np.unravel_index(row * bad.shape[1] + int(np.argmax(bad[row])), shape))
+
+
+def decompose(ratio: np.ndarray, max_code: int) -> Codes | tuple[int, ...]:
+    """Read `ratio` = W / R (canonical (O, ...)) as integer codes 0..max_code times one factor
+    per output channel; on failure return the first canonical index that does not fit.
+
+    Per channel the smallest non-zero |ratio| is k × factor for the smallest k in
+    1..max_code that makes every ratio of the channel an integer multiple within CODE_TOL;
+    every non-zero ratio of a channel must have the same sign (the factor's). A misfit is
+    reported where it breaks the reading (the k) that fits most of its channel.
+    """
+    o = ratio.shape[0]
+    flat = np.asarray(ratio, np.float64).reshape(o, -1)
+    nz = flat != 0
+    sign = np.sign(flat[np.arange(o), np.argmax(nz, axis=1)])[:, None]
+    mag = flat * np.where(sign == 0, 1.0, sign)
+    bad = nz & (mag < 0)
+    if bad.any():  # a sign that disagrees (a wrong seed): no need to look for codes
+        return _first(bad, ratio.shape)
+    if (sign >= 0).all() and mag.max(initial=0) <= max_code and np.array_equal(mag, np.rint(mag)):
+        return Codes(mag.astype(np.uint8).reshape(ratio.shape), np.ones(o))  # plain codes, factor 1
+    low = np.where(nz, mag, np.inf).min(axis=1, keepdims=True)
+    low = np.where(np.isfinite(low), low, 1.0)
+    chosen = np.zeros(o, np.int64)
+    best, best_fit = np.full(o, -1), np.zeros_like(nz)  # per channel: the k that fits most weights
+    for k in range(max_code, 0, -1):  # the smallest k that fits wins: last write
+        q = mag * (k / low)
+        fit = (np.abs(q - np.rint(q)) <= CODE_TOL) & (np.rint(q) <= max_code) | ~nz
+        count = fit.sum(axis=1)
+        chosen = np.where(count == fit.shape[1], k, chosen)
+        better = count > best
+        best, best_fit[better] = np.where(better, count, best), fit[better]
+    if (chosen == 0).any():  # name a weight that breaks its channel's best reading
+        return _first(~best_fit & (chosen == 0)[:, None], ratio.shape)
+    codes = np.rint(mag * (chosen[:, None] / low)).astype(np.uint8)
+    total = np.where(nz, mag, 0).sum(axis=1)
+    count = codes.sum(axis=1, dtype=np.float64)
+    factor = np.where(count > 0, total / np.maximum(count, 1), 1.0) * np.where(sign[:, 0] == 0, 1, sign[:, 0])
+    return Codes(codes.reshape(ratio.shape), factor)
+
+
+def check_record(rec: Record, stored: np.ndarray, where: str, allow_zeros: bool,
+                 max_code: int = 7) -> np.ndarray:
     """Regenerate `rec` and require it to equal `stored` bit for bit; return it canonical.
 
-    With `allow_zeros` (form (b): the record sits on R ⊙ M) zeros are masked-out
-    positions and only the non-zero elements are compared.
+    With `allow_zeros` (form (b): the record sits on the layer's weight itself) the weight
+    may also be R × integer codes 0..max_code (a multicoat mask materialised) × one factor
+    per output channel (BatchNorm folded in by an exporter's optimiser): then every
+    non-zero element must have R's sign times its channel's sign, and the ratios must be
+    integer multiples of one factor per channel.
     """
     canon = regenerate(rec, stored.shape, where)
     expect = from_canonical(canon, rec.layout)
     a = np.ascontiguousarray(stored, dtype=np.float32).view(np.uint32)
     b = np.ascontiguousarray(expect, dtype=np.float32).view(np.uint32)
     differ = (a != b) & (stored != 0) if allow_zeros else a != b
-    if differ.any():
-        idx = tuple(int(i) for i in np.argwhere(differ)[0])
-        raise RecordMismatchError(
-            f"{where}: initializer {rec.tensor!r} differs from its {rec.generator} record "
-            f"(seed {rec.seed}) at index {list(idx)} (canonical OIHW "
+    if not differ.any():
+        return canon
+    idx = tuple(int(i) for i in np.argwhere(differ)[0])
+    head = (f"{where}: initializer {rec.tensor!r} differs from its {rec.generator} record "
+            f"(seed {rec.seed}, scale {rec.scale!r}) at index {list(idx)} (canonical OIHW "
             f"{list(canonical_index(idx, rec.layout))}): stored {float(stored[idx])!r}, "
             f"regenerated {float(expect[idx])!r}")
-    return canon
+    if not allow_zeros:
+        raise RecordMismatchError(head)
+    ratio = to_canonical(np.asarray(stored, np.float32), rec.layout) / canon
+    found = decompose(ratio, max_code)
+    if isinstance(found, Codes):
+        return canon
+    raise RecordMismatchError(
+        f"{head}; nor is it the random tensor times integer codes 0..{max_code} times one factor "
+        f"per output channel (a materialised multicoat mask or a folded BatchNorm): at canonical "
+        f"index {list(found)} weight/random is {float(ratio[found])!r}, which does not fit the "
+        f"other weights of output channel {found[0]} (a wrong seed, scale or layout in the record?)")
 
 
 def check_freeze(rec: Record, mask: np.ndarray, where: str) -> None:

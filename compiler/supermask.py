@@ -5,7 +5,10 @@ Form (a): the weight is Mul(R, M) (optionally times scalars), R a recorded initi
 Form (b): the weight is a recorded initializer that already equals R ⊙ M.
 Between those and the layer any layout ops (Transpose, Reshape, Cast, ...) may sit: the
 mask is recovered in canonical order from the layer's folded weight itself,
-code = W / (R · s), and checked to be a small non-negative integer everywhere.
+code = W / (R · s), and checked to be a small non-negative integer everywhere. An
+exporter's optimiser may have multiplied one factor per output channel into the weight
+(BatchNorm folded into the conv): the codes are then read channel by channel and the
+factors become the weight's `channel_scale`, which requantisation absorbs.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from seedcc.compiler.records import Record, check_freeze, to_canonical
+from seedcc.compiler.records import Codes, Record, check_freeze, decompose, to_canonical
 from seedcc.errors import ModelStructureError
 from seedcc.ir.weights import WeightSpec
 from seedcc.rtl_models.hwfacts import MAX_CODE
@@ -67,15 +70,20 @@ def canonical_weight(op: str, w: np.ndarray, trans_b: int = 0) -> np.ndarray:
     return to_canonical(w, "OI" if trans_b else "IO")
 
 
-def _codes(ratio: np.ndarray, where: str) -> np.ndarray:
-    codes = np.rint(ratio)
-    if not np.allclose(ratio, codes, rtol=0, atol=1e-4) or codes.min() < 0 or codes.max() > MAX_CODE:
-        bad = np.argwhere(~np.isclose(ratio, codes, rtol=0, atol=1e-4) | (codes < 0) | (codes > MAX_CODE))
-        idx = [int(i) for i in bad[0]] if len(bad) else []
+def _codes(ratio: np.ndarray, where: str, what: str) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Mask codes, per-channel factor (None when one scalar does) and that scalar, from
+    ratio = W / (R · multiplier)."""
+    found = decompose(ratio, MAX_CODE)
+    if not isinstance(found, Codes):
         raise ModelStructureError(
-            f"{where}: the weight is not random weights times a mask of integer codes 0..{MAX_CODE} "
-            f"(at canonical index {idx} the ratio weight/random is {float(ratio[tuple(idx)]) if idx else '?'})")
-    return codes.astype(np.uint8)
+            f"{where}: the weight is not {what} times integer codes 0..{MAX_CODE} times one factor per "
+            f"output channel: at canonical index {list(found)} weight/random is {float(ratio[found])!r}, "
+            f"which does not fit the other weights of output channel {found[0]}")
+    used = found.codes.reshape(len(found.factor), -1).any(axis=1)
+    f = found.factor[used]
+    if not len(f) or np.allclose(f, f[0], rtol=1e-6, atol=0):
+        return found.codes, None, float(f[0]) if len(f) else 1.0
+    return found.codes, np.where(used, found.factor, 1.0), 1.0
 
 
 def extract_weight(tr: Tracer, weight_input: str, w_canon: np.ndarray, where: str,
@@ -98,11 +106,13 @@ def extract_weight(tr: Tracer, weight_input: str, w_canon: np.ndarray, where: st
                 multiplier *= float(np.asarray(tr.consts[f]).reshape(()))
         if multiplier == 0.0:
             raise ModelStructureError(f"{where}: the weight is multiplied by zero")
-        if len(factors) == 1:  # form (b): the record sits on R ⊙ M itself
-            mask = (w_canon != 0).astype(np.uint8)
-        else:
-            mask = _codes(w_canon / (r_canon * np.float32(multiplier)), where)
-        effective = r_canon * mask.astype(np.float32) * np.float32(multiplier)
+        # form (a) Mul(R, M) and form (b) (the record on the weight itself) read the same way:
+        # codes = W / (R · s), possibly with one factor per output channel (a folded BatchNorm)
+        mask, channel_scale, extra = _codes(w_canon / (r_canon * np.float32(multiplier)), where,
+                                            f"the recorded random tensor {rec.tensor!r}")
+        multiplier *= extra
+        cs = 1.0 if channel_scale is None else channel_scale.reshape(-1, 1, 1, 1)
+        effective = r_canon * mask.astype(np.float64) * multiplier * cs
         if not np.allclose(effective, w_canon, rtol=1e-6, atol=0):
             idx = [int(i) for i in np.argwhere(~np.isclose(effective, w_canon, rtol=1e-6, atol=0))[0]]
             raise ModelStructureError(
@@ -111,7 +121,7 @@ def extract_weight(tr: Tracer, weight_input: str, w_canon: np.ndarray, where: st
         check_freeze(rec, mask, where)
         return WeightSpec(shape=tuple(w_canon.shape), scale=rec.scale, mask=mask, record=rec.tensor,
                           generator=rec.generator, seed=rec.seed, multiplier=multiplier * alpha,
-                          freeze=rec.freeze)
+                          freeze=rec.freeze, channel_scale=channel_scale)
     return stored_weight(w_canon * np.float32(alpha), weight_input)
 
 

@@ -6,6 +6,10 @@ A `WeightSpec` is the compiler's single description of one weight tensor, in can
 - `code` is the mask: 0/1 for a supermask, 0..C for multicoat masks,
 - `freeze` (optional) fixes some positions (0 pruned, 1 locked) that need no mask bit.
 A dense (non-ternary) stored tensor keeps its values in `dense` instead.
+`channel_scale` (optional, one float per output channel) is a factor an exporter's
+optimiser multiplied into the weight (BatchNorm folded into the conv); it is not part of
+the weights' identity (`fingerprint`), and `fuse_epilogues` moves it into the layer's
+per-channel requantisation, after which it is None.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class WeightSpec:
     dense: np.ndarray | None = None  # stored float32 weights that are not ternary
     multiplier: float = 1.0  # scalar factor of the weight expression
     freeze: Freeze | None = None
+    channel_scale: np.ndarray | None = None  # float64 (O,), see the module docstring
 
     @property
     def regenerated(self) -> bool:
@@ -66,7 +71,10 @@ class WeightSpec:
             return self.dense.astype(np.float32)
         signed = np.where(self.sign_bits() == 1, np.float32(1), np.float32(-1))
         w = signed * np.float32(self.scale) * self.mask.astype(np.float32)
-        return (w * np.float32(self.multiplier)).astype(np.float32)
+        w = w * np.float32(self.multiplier)
+        if self.channel_scale is not None:
+            w = w * self.channel_scale.astype(np.float32).reshape(-1, 1, 1, 1)
+        return w.astype(np.float32)
 
     def fingerprint(self) -> str:
         """Identity of the weights (generator, seed, shape, scale, mask): equal fingerprints
@@ -91,4 +99,6 @@ class WeightSpec:
         if self.freeze is not None:
             f = self.freeze
             txt += f" freeze(seed={f.seed}, prune={f.prune}, lock={f.lock})"
+        if self.channel_scale is not None:
+            txt += " x per-channel factor"
         return txt

@@ -13,10 +13,10 @@ from seedcc.backends import program as program_io
 from seedcc.backends import refsim
 from seedcc.backends.program import Program
 from seedcc.backends.rtlrun import run_on_rtl
-from seedcc.backends.simulator import build_root
 from seedcc.errors import BadInputError
 from seedcc.flow import Compiled, compile_model
 from seedcc.golden import ort_run
+from seedcc.progress import build_estimate, heartbeat
 from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
 
 ModelSource = str | os.PathLike | onnx.ModelProto
@@ -115,6 +115,8 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
     `log` receives one line per stage."""
 
     log = log or (lambda message: None)
+    log(f"compiling {model if not isinstance(model, onnx.ModelProto) else 'the model'} for "
+        f"{config.pes} PEs{' (then the RTL)' if rtl else ''}")
     compiled: Compiled = compile_model(model, calib=calib, config=config, log=log)
     prog = compiled.program
     if inputs is None:
@@ -146,7 +148,7 @@ def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samp
         report.notes.append(f"onnxruntime could not expose {len(unchecked)} intermediate tensor(s), "
                             f"not compared: {', '.join(unchecked)}")
     if rtl:
-        log(f"RTL: {rtl_samples} sample(s) on {config.lanes}x16x{config.pixels} PEs; the first build of "
-            f"a configuration takes from seconds (small) to minutes (default), cached in {build_root()}")
-        report.rtl = run_on_rtl(prog, {k: v[:rtl_samples] for k, v in inputs.items()})
+        log(f"RTL: {rtl_samples} sample(s) on {config.lanes}x16x{config.pixels} PEs; {build_estimate(config)}")
+        with heartbeat(log, "RTL: building the simulator and running"):
+            report.rtl = run_on_rtl(prog, {k: v[:rtl_samples] for k, v in inputs.items()})
     return report

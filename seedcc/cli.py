@@ -11,7 +11,9 @@ from pathlib import Path
 from seedcc import api
 from seedcc.arrays import read_arrays, write_arrays
 from seedcc.backends.isa import disassemble
+from seedcc.compiler.annotate import annotate, read_layer_specs
 from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.onnx_load import read_model
 from seedcc.compiler.pipeline import PIPELINE
 from seedcc.errors import BadInputError, SeedccError
 from seedcc.files import atomic_write, check_writable
@@ -123,6 +125,21 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_annotate(a: argparse.Namespace) -> int:
+    out = a.output or a.model
+    check_writable(out)
+    model, where = read_model(a.model)
+    tensors = annotate(model, read_layer_specs(a.layers), where)
+    import_onnx(model)  # the record is checked bit for bit, as a compile would
+    data = model.SerializeToString()
+    atomic_write(out, lambda f: f.write(data))
+    for name, rec in tensors.items():
+        print(f"{name}: {rec['generator']} seed {rec['seed']} scale {rec['scale']:.6g} layout {rec['layout']}"
+              + (" (frozen)" if "freeze" in rec else ""))
+    print(f"annotated {a.model} -> {out}: {len(tensors)} random tensor(s) recorded")
+    return 0
+
+
 def cmd_disasm(a: argparse.Namespace) -> int:
     prog = api.load_program(a.program)
     if a.manifest:
@@ -177,6 +194,12 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--address", help="an existing Ray cluster (default: a local Ray instance)")
     sw.add_argument("--serial", action="store_true", help="run the points in this process, no Ray")
     sw.set_defaults(func=cmd_sweep)
+    an = sub.add_parser("annotate", help="find each layer's random tensor by value and write the record")
+    an.add_argument("model")
+    an.add_argument("--layers", required=True,
+                    help="layer spec JSON: {version: 1, layers: {name: {generator, seed, scale, shape}}}")
+    an.add_argument("-o", "--output", help="where to write the annotated model (default: in place)")
+    an.set_defaults(func=cmd_annotate)
 
     d = sub.add_parser("disasm", help="print a program's instructions")
     d.add_argument("program")

@@ -1,12 +1,15 @@
 """fuse_epilogues: fold BatchNormalization, bias and ReLU into the layer before them.
 
 After this pass a CONV carries `affine=(a, b)` (float64 per output channel: y = a·(W x) + b)
-and `relu`; an ADD followed by a ReLU carries `relu=True`. BatchNorm and ReLU nodes whose
-input comes from another op (or that feed several consumers before fusion) stay as they
-are; code generation rejects them with a clear message.
+and `relu`; a weight's `channel_scale` (an exporter's folded BatchNorm) moves into `a`. An
+ADD followed by a ReLU carries `relu=True`. BatchNorm and ReLU nodes whose input comes from
+another op (or that feed several consumers before fusion) stay as they are; code
+generation rejects them with a clear message.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,8 +28,9 @@ def fuse_epilogues(g: Graph) -> Graph:
         if n.name in dropped:
             continue
         if n.op is Op.CONV:
-            o = n.attrs["weight"].shape[0]
-            a = np.ones(o)
+            w = n.attrs["weight"]
+            o = w.shape[0]
+            a = np.ones(o) if w.channel_scale is None else np.asarray(w.channel_scale, np.float64)
             b = np.zeros(o) if n.attrs.get("bias") is None else n.attrs["bias"].astype(np.float64)
             out, relu = n.output, False
             nxt = _single_consumer(g, out)
@@ -40,7 +44,8 @@ def fuse_epilogues(g: Graph) -> Graph:
                 dropped.add(nxt.name)
                 out = nxt.output
             replaced[n.name] = Node(Op.CONV, n.name, n.inputs, (out,),
-                                    {**n.attrs, "bias": None, "affine": (a, b), "relu": relu})
+                                    {**n.attrs, "weight": replace(w, channel_scale=None), "bias": None,
+                                     "affine": (a, b), "relu": relu})
         elif n.op is Op.ADD and not n.attrs.get("relu"):
             nxt = _single_consumer(g, n.output)
             if nxt is not None and nxt.op is Op.RELU:

@@ -1,5 +1,7 @@
 """Pooling: MAXPOOL and AVGPOOL over windows (ONNX MaxPool, AveragePool), GLOBALAVGPOOL
-(ONNX GlobalAveragePool).
+(ONNX GlobalAveragePool, and ReduceMean over the two spatial axes of an NCHW tensor, which
+is how torch's dynamo exporter writes `adaptive_avg_pool2d(x, 1)` and `x.mean((2, 3))`;
+with keepdims=0 the pool is followed by a FLATTEN).
 
 Attributes `kernel`, `stride`, `pads` (MAXPOOL/AVGPOOL). A max never changes the scale, so
 MAXPOOL keeps its input's; an average rescales through one multiplier and shift (1/window
@@ -10,12 +12,13 @@ AVGPOOL whose window is the whole plane.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, pads4, pair, window_out
+from seedcc.ir.ops.base import REGISTRY, OpDef, Shape, as_chw, im2col, pads4, pair, window_out
 from seedcc.rtl_models import numerics
 
 
@@ -98,13 +101,37 @@ class AvgPool(_WindowPool):
     opcode = "AVGPOOL"
 
 
+def _reduce_mean(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+    rank = len(ctx.sample_shape(node.input[0], name)) + 1
+    if len(node.input) > 1 and node.input[1]:
+        axes = [int(v) for v in ctx.const(node.input[1], name).reshape(-1)]
+    else:
+        axes = [int(v) for v in a.get("axes", [])]
+    if rank != 4 or sorted(ax % rank for ax in axes) != [2, 3]:
+        raise ModelStructureError(
+            f"{ctx.where}: node {name}: ReduceMean is supported only over the two spatial axes of an "
+            f"(N, C, H, W) tensor (a global average pool); this one reduces axes {axes} of a rank-{rank} "
+            f"tensor")
+    if a.get("keepdims", 1):
+        ctx.emit(GlobalAvgPool, name, node.input[:1], node.output[0])
+        return
+    pooled = f"{node.output[0]}#pooled"
+    ctx.emit(GlobalAvgPool, name, node.input[:1], pooled)
+    # same numbers as the ONNX output (C vs C x 1 x 1): per-layer checks compare it there
+    ctx.values[pooled] = replace(ctx.values[pooled], onnx_name=node.output[0])
+    ctx.emit(REGISTRY["flatten"], f"{name}#flatten", [pooled], node.output[0])
+
+
 class GlobalAvgPool(OpDef):
     name = "globalavgpool"
-    onnx = ("GlobalAveragePool",)
+    onnx = ("GlobalAveragePool", "ReduceMean")
 
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
-        ctx.emit(GlobalAvgPool, name, node.input[:1], node.output[0])
+        if node.op_type == "ReduceMean":
+            _reduce_mean(ctx, node, name, a)
+        else:
+            ctx.emit(GlobalAvgPool, name, node.input[:1], node.output[0])
 
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:

@@ -1,0 +1,99 @@
+"""Small training helpers for the examples and tests: the scikit-learn digits data set
+(ships with scikit-learn, no download) and an edge-popup training loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from seedcc.api import compile as seedcc_compile
+from seedcc.api import run
+from seedcc.backends.program import Program
+from seedcc.golden import ort_run
+from seedcc.report import format_report, sample_input
+from seedcc.rtl_models.hwconfig import SMALL, HwConfig
+
+
+@dataclass(frozen=True)
+class Split:
+    """Float32 images (N, 1, 8, 8) scaled to zero mean and unit variance, int64 labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def digits(test_fraction: float = 0.2, seed: int = 0) -> Split:
+    """sklearn's 8x8 handwritten digits (1,797 images, 10 classes), split into a training set
+    and a held-out test set (stratified, seeded)."""
+    d = load_digits()
+    x = (d.images.astype(np.float32) / 16.0 - 0.3) / 0.4  # roughly zero mean, unit variance
+    x_tr, x_te, y_tr, y_te = train_test_split(x[:, None], d.target.astype(np.int64), test_size=test_fraction,
+                                              random_state=seed, stratify=d.target)
+    return Split(*(np.ascontiguousarray(a) for a in (x_tr, y_tr, x_te, y_te)))
+
+
+def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int = 20, lr: float = 0.1,
+        batch: int = 64, seed: int = 0, log: Callable[[str], None] | None = None) -> nn.Module:
+    """Train the scores (and BatchNorm/bias parameters) with SGD, momentum 0.9, cosine decay."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=5e-5)
+    steps = epochs * -(-len(x) // batch)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
+    model.train()
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        order = torch.from_numpy(rng.permutation(len(x)))
+        total = 0.0
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
+            loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        if log is not None and (epoch + 1) % max(1, epochs // 5) == 0:
+            log(f"epoch {epoch + 1}/{epochs}: loss {total / len(x):.3f} ({time.perf_counter() - t0:.1f} s)")
+    return model.eval()
+
+
+def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.argmax(logits, axis=1) == y))
+
+
+def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    model.eval()
+    with torch.no_grad():
+        return model(torch.from_numpy(x)).numpy()
+
+
+def held_out(net: nn.Module, onnx_path: str, data: Split, config: HwConfig = SMALL,
+             calib_samples: int = 256) -> tuple[dict[str, float], Program]:
+    """Compile `onnx_path` (calibrated on training samples) and measure held-out accuracy of
+    torch, onnxruntime, seedcc float and seedcc int8 on the same inputs."""
+    program = seedcc_compile(onnx_path, calib={"x": data.x_train[:calib_samples]}, config=config)
+    x, y = data.x_test, data.y_test
+    acc = {"torch": accuracy(predict(net, x), y),
+           "onnxruntime": accuracy(ort_run(onnx_path, {"x": x})["logits"], y),
+           "seedcc float": accuracy(run(program, x, mode="float").outputs["logits"], y),
+           "seedcc int8": accuracy(run(program, x, mode="int8").outputs["logits"], y)}
+    return acc, program
+
+
+def size_lines(program: Program) -> list[str]:
+    """The size-against-fp32 and fold-group lines of `seedcc report`."""
+    text = format_report(program, run(program, {k: v[:1] for k, v in sample_input(program).items()}))
+    return [line for line in text.splitlines() if line.startswith(("size:", "fold group"))]
