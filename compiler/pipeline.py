@@ -18,6 +18,7 @@ from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
 from seedcc.compiler.passes.pack_masks import pack_masks
 from seedcc.compiler.passes.quantize import quantize
 from seedcc.compiler.passes.schedule_regeneration import schedule_regeneration
+from seedcc.compiler.passes.store_dense import store_dense
 from seedcc.errors import BadInputError
 from seedcc.ir import Graph, verify
 from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
@@ -36,10 +37,11 @@ PASSES: dict[str, Callable[[Graph, Options], Graph]] = {
     "detect_folds": lambda g, o: detect_folds(g),
     "fuse_epilogues": lambda g, o: fuse_epilogues(g),
     "quantize": lambda g, o: quantize(g, o.calib or {}),
+    "store_dense": lambda g, o: store_dense(g),
     "pack_masks": lambda g, o: pack_masks(g, o.config),
     "schedule_regeneration": lambda g, o: schedule_regeneration(g, o.config),
 }
-PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "quantize", "pack_masks",
+PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "quantize", "store_dense", "pack_masks",
                              "schedule_regeneration")
 
 

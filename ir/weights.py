@@ -55,7 +55,9 @@ class WeightSpec:
     def kind(self) -> str:
         if self.dense is not None:
             return "dense"
-        return "random" if self.regenerated else "stored-ternary"
+        if self.regenerated:
+            return "random"
+        return "stored-int8" if self.max_code > 1 else "stored-ternary"  # store_dense's codes
 
     def sign_bits(self) -> np.ndarray:
         """0/1 sign bits in canonical order (1 = +scale)."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
-from conftest import load_model
+from conftest import drop_record, initializer, load_model, set_initializer
 
 from seedcc.models import hidden_fold_cnn
 from seedcc.rtl_models.hwconfig import SMALL
@@ -190,6 +190,19 @@ MLP, SMALL_CNN, CODES3 = _model("mlp"), _model("small_cnn"), _model("small_cnn_c
 UNFOLDED, FOLDED = _model("torch_export_unfolded"), _model("torch_export_folded")
 
 
+def mlp_dense_head() -> onnx.ModelProto:
+    """The MLP without its record, its last layer given learned (dense, normal) weights: a
+    model mixing stored ternary layers and one dense layer (store_dense: 7-bit codes)."""
+    model = drop_record(load_model("mlp"))
+    r = initializer(model, "fc3.R")
+    set_initializer(model, "fc3.R", np.random.default_rng(7).normal(0, 0.2, r.shape).astype(np.float32))
+    return model
+
+
+DENSE_WHY = ("the dense layer is stored as 7-bit magnitudes with a scale per output channel, and "
+             "the float mode computes with those: each weight within half a step, max|W|/254, "
+             "of onnxruntime's, so about 1e-3 of the largest logit")
+
 # Measured figures (N(0, 1) inputs, seed 1): top-1 agreement / most frequent ORT class:
 # mlp 97.9% / 43% on 1000 inputs; small_cnn 98% / 73% and small_cnn_codes3 99% / 87% on 300;
 # hidden_fold_cnn and both torch exports 100% / 99-100% (collapsed, so no top-1 claim).
@@ -210,6 +223,9 @@ CASES: tuple[Case, ...] = (
     _case("mlp_default", MLP, None, DEFAULT_NO_RTL, top1=0.97, top1_samples=1000),
     _case("small_cnn_default", SMALL_CNN, None, DEFAULT_NO_RTL, top1=0.96, top1_samples=300),
     _case("torch_export_folded_default", FOLDED, None, DEFAULT_NO_RTL),
+    # stored weights: ternary layers as sign + mask, a dense layer as sign + 7-bit code
+    dataclasses.replace(_case("mlp_dense_head", mlp_dense_head, SMALL, BitExact(1)),
+                        float=FloatClose(64, 1e-2, DENSE_WHY)),
 )
 
 

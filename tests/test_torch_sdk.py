@@ -22,7 +22,7 @@ from seedcc import cli
 from seedcc.compiler.annotate import LayerSpec, annotate, find_records
 from seedcc.compiler.frontend import import_onnx
 from seedcc.compiler.records import RECORD_KEY
-from seedcc.errors import BadInputError, CapacityError, ModelStructureError, RecordMismatchError
+from seedcc.errors import BadInputError, ModelStructureError, RecordMismatchError
 from seedcc.flow import compile_model
 from seedcc.golden import ort_run
 from seedcc.ir import Op
@@ -248,14 +248,28 @@ def test_an_unsupported_op_is_named_with_its_module(exporter, tmp_path):
         export(net, torch.randn(2, 4), tmp_path / "m.onnx", dynamo=EXPORTERS[exporter])
 
 
-def test_learned_dense_weights_compile_to_a_note_and_code_generation_refuses_them(tmp_path):
+def test_learned_dense_weights_compile_to_8_bit_stored_codes_with_a_note(tmp_path):
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
     with pytest.warns(UserWarning, match=r"module 1 \(torch.nn.Linear\) has learned weights"):
         path = export(net, torch.randn(2, 1, 8, 8), tmp_path / "dense.onnx")
     g = import_onnx(path)
     assert any("1 dense layer" in n for n in g.notes)
-    with pytest.raises(CapacityError):
-        seedcc.compile(path, config=SMALL)
+    prog = seedcc.compile(path, config=SMALL)
+    assert any("8-bit sign-magnitude codes" in n for n in prog.manifest.notes)
+    (layer,) = prog.manifest.layers
+    assert (layer.kind, layer.code_bits) == ("stored-int8", 7)
+    x = np.random.default_rng(0).standard_normal((16, 1, 8, 8)).astype(np.float32)
+    ref = net(torch.from_numpy(x)).detach().numpy()
+    got = seedcc.run(prog, x, mode="float").outputs[layer_output(prog)]
+    # 7-bit magnitudes per output channel: each weight within half a step (max|W|/254)
+    w = net[1].weight.detach().numpy()
+    bound = np.outer(np.abs(x.reshape(16, -1)).sum(axis=1), np.abs(w).max(axis=1) / 254)
+    assert np.all(np.abs(got - ref) <= bound * 1.001 + 1e-5)
+    assert np.abs(got - ref).max() > 0  # the quantised weights are what the float mode runs
+
+
+def layer_output(prog) -> str:
+    return prog.manifest.outputs[0].name
 
 
 def test_the_core_install_never_imports_torch():
