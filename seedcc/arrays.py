@@ -8,14 +8,12 @@ import zipfile
 import numpy as np
 
 from seedcc.errors import BadInputError
-from seedcc.files import atomic_write
+from seedcc.files import atomic_write, check_input_file
 
 
 def read_arrays(path: str | os.PathLike, names: list[str], what: str = "input") -> dict[str, np.ndarray]:
     """A .npy (single-input models) or .npz (arrays keyed by input name) as float32 batches."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise BadInputError(f"{path}: no such {what} file")
+    path = check_input_file(path, f"{what} file", f"pass a .npy or .npz {what} file")
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as e:
