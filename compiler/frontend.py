@@ -81,7 +81,12 @@ class OnnxContext:
     def emit(self, op: type[OpDef], name: str, ins: list[str], out: str, **attrs) -> None:
         ins = [self.src(i) for i in ins]
         kind = Op(op.name)
-        shape = infer_shape(kind, attrs, [self.values[i].shape for i in ins])
+        shapes = [self.values[i].shape for i in ins]
+        try:
+            shape = infer_shape(kind, attrs, shapes)
+        except ValueError as e:
+            raise ModelStructureError(f"{self.where}: node {name} ({op.name}) cannot take inputs of "
+                                      f"shape {', '.join(map(str, shapes))}: {e}") from None
         self.values[out] = Value(out, tuple(int(d) for d in shape), onnx_name=out)
         self.nodes.append(Node(kind, name, tuple(ins), (out,), attrs))
 

@@ -81,7 +81,13 @@ class OpDef:
 
 # -- shared helpers ----------------------------------------------------------------------
 def window_out(size: int, k: int, stride: int, pad_lo: int, pad_hi: int) -> int:
-    return (size + pad_lo + pad_hi - k) // stride + 1
+    """Output positions of a window of `k` sliding by `stride` over a padded axis; ValueError
+    when the window does not fit even once (an empty output)."""
+    out = (size + pad_lo + pad_hi - k) // stride + 1
+    if out < 1:
+        raise ValueError(f"the window of {k} does not fit the input's {size} (padding "
+                         f"{pad_lo}+{pad_hi}): the output would be empty")
+    return out
 
 
 def as_chw(shape: Shape) -> tuple[int, int, int]:
@@ -102,6 +108,19 @@ def pads4(attrs: Mapping[str, Any]) -> tuple[int, int, int, int]:
 def pair(attrs: Mapping[str, Any], key: str, default: int = 1) -> tuple[int, int]:
     v = attrs.get(key, [default, default])
     return (int(v[0]), int(v[1]))
+
+
+def window_attrs(ctx: Any, name: str, a: Mapping[str, Any]) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """`strides` and `pads` of a 2-D window op (Conv, pools), checked: two strides >= 1 and
+    four pads >= 0, else a ModelStructureError naming the node."""
+    strides, pads = list(a.get("strides", [1, 1])), list(a.get("pads", [0, 0, 0, 0]))
+    if len(strides) != 2 or any(s < 1 for s in strides):
+        raise ModelStructureError(f"{ctx.where}: node {name}: strides {strides} must be two "
+                                  f"integers >= 1 (a 2-D window)")
+    if len(pads) != 4 or any(p < 0 for p in pads):
+        raise ModelStructureError(f"{ctx.where}: node {name}: pads {pads} must be four "
+                                  f"integers >= 0 (a 2-D window)")
+    return pair(a, "strides"), pads4(a)
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: tuple[int, int], pads: tuple[int, int, int, int],

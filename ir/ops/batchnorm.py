@@ -25,15 +25,25 @@ class BatchNorm(OpDef):
         if a.get("training_mode", 0):
             raise ModelStructureError(f"{ctx.where}: node {name}: training-mode BatchNormalization")
         g, b, m, v = (ctx.const(i, name).astype(np.float64) for i in node.input[1:5])
+        eps = float(a.get("epsilon", 1e-5))
+        if not (np.isfinite(eps) and eps >= 0):
+            raise ModelStructureError(f"{ctx.where}: node {name}: epsilon {eps!r} must be a finite "
+                                      f"number >= 0")
+        if v.size and not (v + eps > 0).all():
+            ch = int(np.argmin(v + eps > 0))
+            raise ModelStructureError(f"{ctx.where}: node {name}: channel {ch} has variance "
+                                      f"{float(v.reshape(-1)[ch])!r}; variance + epsilon must be "
+                                      f"positive")
         ctx.emit(BatchNorm, name, node.input[:1], node.output[0], gamma=g, beta=b, mean=m, var=v,
-                 eps=float(a.get("epsilon", 1e-5)))
+                 eps=eps)
 
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
         c = as_chw(ins[0])[0]
         for key in ("gamma", "beta", "mean", "var"):
-            if len(attrs[key]) != c:
-                raise ValueError(f"{key} has {len(attrs[key])} entries for {c} channels")
+            if np.ndim(attrs[key]) != 1 or len(attrs[key]) != c:
+                raise ValueError(f"{key} has shape {np.shape(attrs[key])}; it needs {c} entries, "
+                                 f"one per channel")
         return ins[0]
 
     @staticmethod

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, pads4, pair, window_out
+from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, window_attrs, window_out
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import get_generator, group_start_states
 from seedcc.rtl_models.hwconfig import GROUP
@@ -69,9 +69,16 @@ class Conv(OpDef):
                 raise ModelStructureError(f"{ctx.where}: node {name}: grouped or dilated Conv is not supported")
             if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
                 raise ModelStructureError(f"{ctx.where}: node {name}: auto_pad is not supported; use explicit pads")
+            if w.ndim != 4:
+                raise ModelStructureError(f"{ctx.where}: node {name}: only 2-D Conv is supported; its "
+                                          f"weight must be (O, I, KH, KW), is {w.shape}")
+            if "kernel_shape" in a and tuple(a["kernel_shape"]) != w.shape[2:]:
+                raise ModelStructureError(
+                    f"{ctx.where}: node {name}: kernel_shape {list(a['kernel_shape'])} contradicts "
+                    f"the weight's kernel {list(w.shape[2:])}; fix the attribute or drop it")
             bias = ctx.const(ins[2], name) if len(ins) > 2 and ins[2] else None
+            stride, pads = window_attrs(ctx, name, a)
             spec = ctx.weight(node, name, w)
-            stride, pads = pair(a, "strides"), pads4(a)
         else:
             if op == "Gemm" and a.get("transA", 0):
                 raise ModelStructureError(f"{ctx.where}: node {name}: Gemm with transA=1 is not supported")

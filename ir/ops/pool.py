@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, pads4, pair, window_out
+from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, window_attrs, window_out
 from seedcc.rtl_models import numerics
 
 
@@ -35,11 +35,15 @@ def _window_reference(n: Any, x: np.ndarray, is_max: bool) -> np.ndarray:
 def _window_from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any], op: type[OpDef]) -> None:
     if a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1, 1])):
         raise ModelStructureError(f"{ctx.where}: node {name}: {node.op_type} with ceil_mode or dilations")
-    pads = pads4(a)
+    kernel = list(a.get("kernel_shape", []))
+    if len(kernel) != 2 or any(k < 1 for k in kernel):
+        raise ModelStructureError(f"{ctx.where}: node {name}: kernel_shape {kernel} must be two "
+                                  f"integers >= 1 (a 2-D window)")
+    stride, pads = window_attrs(ctx, name, a)
     if op is AvgPool and any(pads):
         raise ModelStructureError(f"{ctx.where}: node {name}: padded AveragePool is not supported")
-    ctx.emit(op, name, node.input[:1], node.output[0], kernel=tuple(int(k) for k in a["kernel_shape"]),
-             stride=pair(a, "strides"), pads=pads)
+    ctx.emit(op, name, node.input[:1], node.output[0], kernel=(int(kernel[0]), int(kernel[1])),
+             stride=stride, pads=pads)
 
 
 def _lower(n: Any, em: Any, kernel: tuple[int, int], stride: tuple[int, int],
