@@ -61,12 +61,12 @@ def read_records(model: onnx.ModelProto, where: str) -> dict[str, Record]:
     try:
         doc = json.loads(raw)
         if not isinstance(doc, dict):
-            raise ValueError("it is not a JSON object")
+            raise TypeError("it is not a JSON object")
         if doc.get("version") != 1 or isinstance(doc.get("version"), bool):
             raise ValueError(f"unsupported version {doc.get('version')!r} (expected 1)")
         tensors = doc.get("tensors")
         if not isinstance(tensors, dict):
-            raise ValueError("'tensors' must be an object mapping initializer names to records")
+            raise TypeError("'tensors' must be an object mapping initializer names to records")
         return {name: _parse_record(name, r) for name, r in tensors.items()}
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise BadInputError(f"{where}: metadata {RECORD_KEY!r} is malformed: {e}") from None
@@ -81,10 +81,10 @@ def _field(r: dict, name: str, key: str, kind: str, default: object = None) -> o
     v = r[key]
     if kind == "text":
         if not isinstance(v, str):
-            raise ValueError(f"tensor {name!r}: {key} must be a string, not {v!r}")
+            raise TypeError(f"tensor {name!r}: {key} must be a string, not {v!r}")
         return v
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"tensor {name!r}: {key} must be a number, not {v!r}")
+        raise TypeError(f"tensor {name!r}: {key} must be a number, not {v!r}")
     if kind == "int":
         if not isinstance(v, int) or not 0 <= v < 2**64:
             raise ValueError(f"tensor {name!r}: {key} must be an integer in 0..2**64-1, not {v!r}")
@@ -96,7 +96,7 @@ def _field(r: dict, name: str, key: str, kind: str, default: object = None) -> o
 
 def _parse_record(name: str, r: object) -> Record:
     if not isinstance(r, dict):
-        raise ValueError(f"tensor {name!r}: the record must be an object, not {r!r}")
+        raise TypeError(f"tensor {name!r}: the record must be an object, not {r!r}")
     generator = _field(r, name, "generator", "text")
     if generator not in GENERATORS:
         raise ValueError(f"tensor {name!r}: unknown generator {generator!r} "
@@ -111,7 +111,7 @@ def _parse_record(name: str, r: object) -> Record:
     freeze = None
     if fz is not None:
         if not isinstance(fz, dict):
-            raise ValueError(f"tensor {name!r}: freeze must be an object, not {fz!r}")
+            raise TypeError(f"tensor {name!r}: freeze must be an object, not {fz!r}")
         freeze = Freeze(_field(fz, name, "seed", "int"), _field(fz, name, "prune", "real", 0.0),
                         _field(fz, name, "lock", "real", 0.0))
         if freeze.prune < 0 or freeze.lock < 0 or freeze.prune + freeze.lock > 1:

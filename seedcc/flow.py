@@ -6,6 +6,7 @@ model with the same options always gives the same program, byte for byte.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import onnx
 from seedcc.backends.codegen import generate
 from seedcc.backends.program import Program
 from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.interpret import run_graph_bytes
 from seedcc.compiler.pipeline import (
     CALIB_SAMPLES,
     CALIB_SEED,
@@ -26,6 +28,7 @@ from seedcc.compiler.pipeline import (
     run_passes,
 )
 from seedcc.ir import Graph, Op
+from seedcc.limits import check_memory, memory_limit
 from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
 
 
@@ -42,13 +45,26 @@ class Compiled:
 
 
 def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.ndarray] | None = None,
-                  config: HwConfig = DEFAULT, log: Callable[[str], None] = _quiet) -> Compiled:
-    """Compile `source`; `log` receives one line per stage (the CLI prints them)."""
+                  config: HwConfig = DEFAULT, log: Callable[[str], None] = _quiet,
+                  max_memory: int | str | None = None) -> Compiled:
+    """Compile `source`; `log` receives one line per stage (the CLI prints them). Work that
+    would need more memory than `max_memory` (default: `seedcc.limits.max_memory()`) is
+    refused with a ResourceLimitError before it allocates."""
+    with memory_limit(max_memory):
+        return _compile(source, calib, config, log)
+
+
+def _compile(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.ndarray] | None,
+             config: HwConfig, log: Callable[[str], None]) -> Compiled:
     t0 = time.perf_counter()
     front = import_onnx(source)
     log(f"front end: {len(front.nodes)} IR nodes, {len(front.ops(Op.CONV))} weight layers "
         f"({time.perf_counter() - t0:.2f} s)")
     notes = list(front.notes)
+    samples = CALIB_SAMPLES if calib is None else min((len(a) for a in calib.values()), default=0)
+    need = run_graph_bytes(front, samples) + 4 * samples * sum(
+        math.prod(front.values[i].shape) for i in front.inputs)
+    check_memory(need, f"calibrating model {front.name!r} on {samples} samples")
     if calib is None:
         calib = generated_calibration(front)
         notes.append(f"calibrated on {CALIB_SAMPLES} generated N(0, 1) inputs (seed {CALIB_SEED}); "

@@ -67,7 +67,7 @@ def memory_limit(limit: int | str | None) -> Iterator[None]:
 def format_size(n: int) -> str:
     for unit in ("T", "G", "M", "K"):
         if n >= _UNITS[unit]:
-            return f"{n / _UNITS[unit]:.1f} {unit}iB"
+            return f"{n / _UNITS[unit]:.4g} {unit}iB"
     return f"{n} bytes"
 
 

@@ -19,6 +19,7 @@ this layer imports neither onnx nor the back end.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from seedcc.errors import ModelStructureError
+from seedcc.rtl_models import numerics
 
 Shape = tuple[int, ...]
 
@@ -78,8 +80,26 @@ class OpDef:
         """Arithmetic operations of one sample (a MAC counts one)."""
         return 0
 
+    @staticmethod
+    def scratch(node: Any, ins: list[Shape], out: Shape) -> int:
+        """Elements per sample that `reference` allocates besides its output (temporaries),
+        for the memory estimate made before calibration (`seedcc.limits`)."""
+        return 2 * math.prod(out)
+
 
 # -- shared helpers ----------------------------------------------------------------------
+def saturating_multiplier(real: float) -> tuple[int, int]:
+    """`numerics.quantize_multiplier`, except that a ratio too large for the multiplier field
+    becomes the largest multiplier with shift 0. That is exact for the integer operands of
+    REQ/ADD/AVGPOOL: any non-zero integer times either factor lies beyond the int8 range,
+    so the result saturates the same way (it happens when calibration saw an all-zero output,
+    whose scale is then tiny)."""
+    limit = (1 << (numerics.MULT_BITS - 1)) - 1
+    if np.isfinite(real) and abs(real) > limit:
+        return (limit if real > 0 else -limit), 0
+    return numerics.quantize_multiplier(real)
+
+
 def window_out(size: int, k: int, stride: int, pad_lo: int, pad_hi: int) -> int:
     """Output positions of a window of `k` sliding by `stride` over a padded axis; ValueError
     when the window does not fit even once (an empty output)."""

@@ -14,6 +14,8 @@ import numpy as np
 from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef, Shape, as_chw, channel
 
+F32_MAX = float(np.finfo(np.float32).max)
+
 
 class BatchNorm(OpDef):
     name = "batchnorm"
@@ -29,11 +31,20 @@ class BatchNorm(OpDef):
         if not (np.isfinite(eps) and eps >= 0):
             raise ModelStructureError(f"{ctx.where}: node {name}: epsilon {eps!r} must be a finite "
                                       f"number >= 0")
-        if v.size and not (v + eps > 0).all():
+        if any(t.ndim != 1 or t.shape != g.shape for t in (b, m, v)) or g.ndim != 1:
+            raise ModelStructureError(f"{ctx.where}: node {name}: scale, bias, mean and variance "
+                                      f"must be vectors of one length (one entry per channel), are "
+                                      f"{', '.join(str(t.shape) for t in (g, b, m, v))}")
+        if not (v + eps > 0).all():
             ch = int(np.argmin(v + eps > 0))
             raise ModelStructureError(f"{ctx.where}: node {name}: channel {ch} has variance "
-                                      f"{float(v.reshape(-1)[ch])!r}; variance + epsilon must be "
-                                      f"positive")
+                                      f"{float(v[ch])!r}; variance + epsilon must be positive")
+        scale = g / np.sqrt(v + eps)  # float64: no overflow for float32 parameters
+        if not ((np.abs(scale) <= F32_MAX) & (np.abs(b - m * scale) <= F32_MAX)).all():
+            ch = int(np.argmin((np.abs(scale) <= F32_MAX) & (np.abs(b - m * scale) <= F32_MAX)))
+            raise ModelStructureError(f"{ctx.where}: node {name}: channel {ch} has scale "
+                                      f"gamma/sqrt(var+eps) = {float(scale[ch]):.3g}, which with its "
+                                      f"mean and beta overflows float32; the parameters are out of range")
         ctx.emit(BatchNorm, name, node.input[:1], node.output[0], gamma=g, beta=b, mean=m, var=v,
                  eps=eps)
 

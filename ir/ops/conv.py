@@ -16,13 +16,22 @@ splits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, window_attrs, window_out
+from seedcc.ir.ops.base import (
+    OpDef,
+    Shape,
+    as_chw,
+    im2col,
+    saturating_multiplier,
+    window_attrs,
+    window_out,
+)
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.generators import get_generator, group_start_states
 from seedcc.rtl_models.hwconfig import GROUP
@@ -46,12 +55,12 @@ def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray,
     a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
     wscale = w.scale * w.multiplier
     acc_unit = a * wscale * x_scale  # real value of one accumulator step, per channel
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf is clipped below
         bias = np.where(acc_unit != 0, np.rint(b / acc_unit), 0)
     rec = np.zeros(len(a), numerics.REQ_RECORD)
     rec["bias"] = np.clip(bias, -(2**31), 2**31 - 1)
     for ch in range(len(a)):
-        rec["mult"][ch], rec["shift"][ch] = numerics.quantize_multiplier(acc_unit[ch] / y_scale)
+        rec["mult"][ch], rec["shift"][ch] = saturating_multiplier(acc_unit[ch] / y_scale)
     return rec, a, b, wscale
 
 
@@ -177,3 +186,12 @@ class Conv(OpDef):
         o, i, kh, kw = n.attrs["weight"].shape
         _, oh, ow = as_chw(out)
         return o * i * kh * kw * oh * ow
+
+    @staticmethod
+    def scratch(n: Any, ins: list[Shape], out: Shape) -> int:
+        """The padded input, the im2col matrix, and the product before and after its transpose."""
+        _, i, kh, kw = n.attrs["weight"].shape
+        c, h, w = as_chw(ins[0])
+        pt, pl, pb, pr = n.attrs["pads"]
+        _, oh, ow = as_chw(out)
+        return c * (h + pt + pb) * (w + pl + pr) + oh * ow * i * kh * kw + 2 * math.prod(out)

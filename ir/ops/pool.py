@@ -15,8 +15,15 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, window_attrs, window_out
-from seedcc.rtl_models import numerics
+from seedcc.ir.ops.base import (
+    OpDef,
+    Shape,
+    as_chw,
+    im2col,
+    saturating_multiplier,
+    window_attrs,
+    window_out,
+)
 
 
 def _window_shape(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
@@ -55,13 +62,20 @@ def _lower(n: Any, em: Any, kernel: tuple[int, int], stride: tuple[int, int],
                   in_w=wd, out_h=oh, out_w=ow, kh=kernel[0], kw=kernel[1], stride_h=stride[0],
                   stride_w=stride[1], pad_t=pads[0], pad_l=pads[1])
     if opcode == "AVGPOOL":
-        fields["mult"], fields["shift"] = numerics.quantize_multiplier(
+        fields["mult"], fields["shift"] = saturating_multiplier(
             x.scale / (y.scale * kernel[0] * kernel[1]))
     em.emit(opcode, **fields)
 
 
 def _cost(kernel: tuple[int, int], out: Shape) -> int:
     return int(np.prod(out)) * kernel[0] * kernel[1]
+
+
+def _scratch(n: Any, ins: list[Shape], out: Shape) -> int:
+    """The padded input and the reduced windows before their transpose."""
+    c, h, w = as_chw(ins[0])
+    pt, pl, pb, pr = n.attrs["pads"]
+    return c * (h + pt + pb) * (w + pl + pr) + 2 * int(np.prod(out))
 
 
 class MaxPool(OpDef):
@@ -75,6 +89,7 @@ class MaxPool(OpDef):
         _window_from_onnx(ctx, node, name, a, MaxPool)
 
     infer = staticmethod(_window_shape)
+    scratch = staticmethod(_scratch)
 
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
@@ -99,6 +114,7 @@ class AvgPool(OpDef):
         _window_from_onnx(ctx, node, name, a, AvgPool)
 
     infer = staticmethod(_window_shape)
+    scratch = staticmethod(_scratch)
 
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
