@@ -20,6 +20,7 @@ MAC operands are cached per instruction index for the lifetime of the program ob
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,11 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from seedcc.arrays import as_float32
 from seedcc.backends import timing
 from seedcc.backends.isa import OPCODES, SPACE_ACT
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine, MacWeights
 from seedcc.errors import BadInputError, ProgramFormatError
+from seedcc.limits import check_memory, max_memory
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import EnergyTable
 
@@ -82,7 +85,61 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _size(shape: Any) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(int(d) for d in shape)
+
+
+#: the largest DRAM address + 1 (DMA `dram_addr` is a 32-bit field)
+DRAM_BYTES = 1 << 32
+
+
+def _io_entry(d: Any, section: str, index: int, ints: tuple[str, ...] = ("dram_addr",)) -> dict[str, Any]:
+    """A manifest input, output or checkpoint with its fields typed and in range: ``name``
+    a string, ``shape`` positive integers of at most DRAM_BYTES elements, ``scale`` a finite
+    positive number, each of `ints` an integer in 0..DRAM_BYTES-1; ValueError otherwise."""
+    where = f"manifest {section}[{index}]"
+    name, shape, scale = d["name"], d["shape"], d["scale"]
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: name {name!r} is not a string")
+    if (not isinstance(shape, list) or not all(type(x) is int and x >= 1 for x in shape)
+            or math.prod(shape) > DRAM_BYTES):
+        raise ValueError(f"{where}: shape {shape!r} must be a list of integers >= 1 of at most "
+                         f"{DRAM_BYTES} elements")
+    if type(scale) not in (int, float) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"{where}: scale {scale!r} must be a finite number > 0")
+    out = {"name": name, "shape": tuple(shape), "scale": float(scale)}
+    for key in ints:
+        v = d[key]
+        if type(v) is not int or not 0 <= v < DRAM_BYTES:
+            raise ValueError(f"{where}: {key} {v!r} must be an integer in 0..{DRAM_BYTES - 1}")
+        out[key] = v
+    return out
+
+
+def _memory(program: Program, executed: tuple[Any, ...], segments: list[tuple[int, int]],
+            outputs: list[dict[str, Any]]) -> tuple[int, tuple[int, int, int]]:
+    """What a run needs: bytes shared by all samples (mask and param SRAM, the memory image,
+    cached MAC operands), and per sample the elements of activation type (act SRAM, DRAM
+    segments, outputs), accumulator words, and 8-byte temporaries of the largest instruction."""
+    cfg = program.config
+    shared = cfg.mask_sram_bytes + cfg.param_sram_bytes + 2 * len(program.image)
+    act = cfg.act_sram_bytes + sum(end - start for start, end in segments)
+    act += sum(2 * _size(d["shape"]) for d in outputs)
+    acc = cfg.acc_sram_words
+    temp = 0
+    for ins in executed:
+        f = ins.fields
+        if ins.op == "MAC":
+            taps = f["in_c"] * f["kh"] * f["kw"]
+            temp = max(temp, taps * f["pix_count"] + 2 * f["oc_count"] * f["pix_count"])
+            shared += 24 * f["oc_count"] * taps  # weights (int8, float32/64), signs, codes
+        elif ins.op in ("MAXPOOL", "AVGPOOL"):
+            padded = (f["in_h"] + 2 * f["pad_t"]) * (f["in_w"] + 2 * f["pad_l"])
+            temp = max(temp, f["channels"] * (padded + 2 * f["out_h"] * f["out_w"]))
+        elif ins.op in ("ADD", "DMA_LOAD", "DMA_STORE"):
+            temp = max(temp, 2 * f["length"])
+        elif ins.op == "REQ":
+            temp = max(temp, 3 * f["oc_count"] * f["pix_count"])
+    return shared, (act, acc, temp)
 
 
 class Simulator:
@@ -109,21 +166,24 @@ class Simulator:
         self.executed = instrs[:self.halt + 1]
         self.cycles = sum(timing.cycles(ins, program.config) for ins in self.executed)
         man = program.manifest
-        self.inputs: list[dict[str, Any]] = list(man.get("inputs", []))
-        self.outputs: list[dict[str, Any]] = list(man.get("outputs", []))
-        ranges = [(int(d["dram_addr"]), int(d["dram_addr"]) + _size(d["shape"])) for d in self.inputs]
+        self.inputs = [_io_entry(d, "inputs", i) for i, d in enumerate(man.get("inputs", []))]
+        self.outputs = [_io_entry(d, "outputs", i) for i, d in enumerate(man.get("outputs", []))]
+        ranges = [(d["dram_addr"], d["dram_addr"] + _size(d["shape"])) for d in self.inputs]
         ranges += [(ins.dram_addr, ins.dram_addr + ins.length) for ins in self.executed
                    if ins.op == "DMA_STORE" and ins.space == SPACE_ACT]
         self.segments = _merge(ranges)
         self.float_params = self._float_params(man.get("float_params", []))
         self.checkpoints: dict[int, list[dict[str, Any]]] = {}
-        for ck in man.get("checkpoints", []):
+        for i, raw in enumerate(man.get("checkpoints", [])):
+            ck = {**_io_entry(raw, "checkpoints", i, ("after", "addr")), "onnx": raw.get("onnx")}
             if not 0 <= int(ck["after"]) <= self.halt:
                 raise ProgramFormatError(
                     f"checkpoint {ck['name']!r} is taken after instruction {ck['after']}, which "
                     f"never executes (the program halts at instruction {self.halt})")
             self.checkpoints.setdefault(int(ck["after"]), []).append(ck)
         self.mac_cache: dict[int, MacWeights] = {}
+        self.shared_bytes, self.sample_bytes = _memory(program, self.executed, self.segments,
+                                                       self.outputs)
 
     @staticmethod
     def _float_params(raw: Any) -> dict[int, tuple[int, int]]:
@@ -143,6 +203,10 @@ class Simulator:
         else:
             for entry in raw:
                 out[int(entry["instr"])] = (int(entry["offset"]), int(entry.get("channels", -1)))
+        for instr, (offset, channels) in out.items():
+            if offset < 0 or channels < -1:
+                raise ValueError(f"float_params entry of instruction {instr} has offset {offset} "
+                                 f"and {channels} channels; both must be >= 0")
         return out
 
     def _check_inputs(self, inputs: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
@@ -166,22 +230,51 @@ class Simulator:
                 raise BadInputError(f"input {name!r} has batch size {arr.shape[0]} but the other "
                                     f"inputs have {batch}; give every input the same batch")
             batch = arr.shape[0]
-            arrays[name] = arr.astype(np.float32, copy=False)
+            arrays[name] = as_float32(arr, f"input {name!r}")
         return arrays, (1 if batch is None else batch)
+
+    def chunk(self, batch: int, float_mode: bool, checkpoints: bool) -> int:
+        """Samples to run at once so that the run stays under the memory limit
+        (`seedcc.limits`); ResourceLimitError if not even one sample fits."""
+        act, acc, temp = self.sample_bytes
+        per_sample = (act * (4 if float_mode else 1) + acc * (8 if float_mode else 4) + 8 * temp
+                      + 8 * sum(_size(d["shape"]) for d in self.inputs))
+        # results are kept for the whole batch (and copied once when the chunks are joined)
+        kept = 8 * sum(_size(d["shape"]) for d in self.outputs)
+        if checkpoints:
+            kept += 8 * sum(_size(ck["shape"]) for cks in self.checkpoints.values() for ck in cks)
+        fixed = self.shared_bytes + batch * kept
+        check_memory(fixed + per_sample, f"running the program on {batch} sample(s) "
+                     f"({self.config.act_sram_bytes}-byte act SRAM, {self.config.acc_sram_words} "
+                     f"accumulator words)")
+        return max(1, min(batch, (max_memory() - fixed) // per_sample))
 
     def run(self, inputs: Mapping[str, np.ndarray], mode: str = "int8",
             checkpoints: bool = False) -> RunResult:
-        """Run the batch; see :func:`run`."""
+        """Run the batch, in chunks of samples that fit the memory limit; see :func:`run`."""
         if mode not in MODES:
             raise BadInputError(f"unknown run mode {mode!r}; valid modes: {', '.join(MODES)}")
         arrays, batch = self._check_inputs(inputs)
+        step = self.chunk(batch, mode == "float", checkpoints)
+        if step >= batch:
+            return self._run(arrays, batch, mode, checkpoints)
+        parts = [self._run({k: v[i:i + step] for k, v in arrays.items()}, min(step, batch - i), mode,
+                           checkpoints) for i in range(0, batch, step)]
+        # samples never interact and counters are per sample, so the parts just concatenate
+        return RunResult({k: np.concatenate([p.outputs[k] for p in parts]) for k in parts[0].outputs},
+                         parts[0].cycles, parts[0].counters, parts[0].energy_pj,
+                         {k: np.concatenate([p.checkpoints[k] for p in parts])
+                          for k in parts[0].checkpoints})
+
+    def _run(self, arrays: dict[str, np.ndarray], batch: int, mode: str,
+             checkpoints: bool) -> RunResult:
         float_mode = mode == "float"
         m = Machine(self.config, self.image, self.float_section, batch, float_mode,
                     self.segments, self.mac_cache, self.float_params)
         for d in self.inputs:
             x = arrays[d["name"]].reshape(batch, _size(d["shape"]))
-            m.dram.write_samples(int(d["dram_addr"]),
-                                 x if float_mode else numerics.quantize_input(x, float(d["scale"])))
+            m.dram.write_samples(d["dram_addr"],
+                                 x if float_mode else numerics.quantize_input(x, d["scale"]))
         taken: dict[str, np.ndarray] = {}
         handlers = [getattr(m, "exec_" + ins.op.lower()) for ins in self.executed]
         for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
@@ -191,10 +284,9 @@ class Simulator:
                     taken[ck["name"]] = self._snapshot(m, ck, float_mode)
         outputs = {}
         for d in self.outputs:
-            raw = m.dram.read_samples(int(d["dram_addr"]), _size(d["shape"]),
-                                      f"output {d['name']!r}")
-            raw = raw.reshape((batch,) + tuple(int(s) for s in d["shape"]))
-            outputs[d["name"]] = raw if float_mode else numerics.dequantize(raw, float(d["scale"]))
+            raw = m.dram.read_samples(d["dram_addr"], _size(d["shape"]), f"output {d['name']!r}")
+            raw = raw.reshape((batch, *d["shape"]))
+            outputs[d["name"]] = raw if float_mode else numerics.dequantize(raw, d["scale"])
         counters = {name: int(m.counters.get(name, 0)) for name in COUNTERS}
         counters["instructions"] = len(self.executed)
         for d in ("read", "write"):
@@ -223,7 +315,12 @@ def simulator(program: Program) -> Simulator:
     hit = _SIMULATORS.get(key)
     if hit is not None and hit[0]() is program:
         return hit[1]
-    sim = Simulator(program)
+    try:
+        sim = Simulator(program)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
+        # reading the manifest's entries: a missing key or a value of the wrong type
+        raise ProgramFormatError(f"the program's manifest is malformed ({type(err).__name__}: "
+                                 f"{err}); recompile the model") from None
     _SIMULATORS[key] = (weakref.ref(program), sim)
     weakref.finalize(program, _SIMULATORS.pop, key, None)
     return sim
