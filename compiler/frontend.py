@@ -22,6 +22,7 @@ from seedcc.ir import Graph, Node, Op, Value, WeightSpec, infer_shape, verify
 from seedcc.ir.ops import OpDef, onnx_ops
 
 ONNX_OPS = onnx_ops()
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 def _attrs(node: onnx.NodeProto) -> dict:
@@ -94,7 +95,12 @@ class OnnxContext:
                alpha: float = 1.0) -> WeightSpec:
         """The layer weight of `node` (its folded value `w`): which record and mask feed it."""
         canon = canonical_weight(node.op_type, w, trans_b)
-        spec = extract_weight(self.tracer, node.input[1], canon, f"{self.where}: node {name}", alpha)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+            spec = extract_weight(self.tracer, node.input[1], canon, f"{self.where}: node {name}", alpha)
+        effective_scale = abs(spec.scale * spec.multiplier)
+        if not effective_scale <= F32_MAX or (spec.dense is not None and not np.isfinite(spec.dense).all()):
+            raise ModelStructureError(f"{self.where}: node {name}: its weight times its scalar factors "
+                                      f"(alpha, constants) overflows float32")
         self.used_records.add(spec.record)
         return spec
 

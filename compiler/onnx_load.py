@@ -15,6 +15,7 @@ from seedcc.compiler.validate import (
     check_constants,
     check_graph,
     check_opsets,
+    check_outputs,
     check_shapes,
     check_text,
 )
@@ -121,7 +122,8 @@ def load(source: str | os.PathLike | onnx.ModelProto) -> LoadedModel:
         model = shape_inference.infer_shapes(model, strict_mode=True, check_type=True)
     except Exception as e:
         raise BadInputError(f"{where}: the ONNX checker rejects the model: {_first_line(e)}") from None
-    _, const_nodes, dyn = split_constant(model)
+    constant, const_nodes, dyn = split_constant(model)
+    check_outputs(model, constant, where)
     check_shapes(model, const_nodes, dyn, where)
     try:
         with np.errstate(all="ignore"):  # overflow to inf is caught by check_constants below
@@ -129,7 +131,7 @@ def load(source: str | os.PathLike | onnx.ModelProto) -> LoadedModel:
     except Exception as e:  # the reference evaluator raises many unrelated types
         raise BadInputError(f"{where}: a constant subexpression cannot be evaluated "
                             f"({type(e).__name__}: {_first_line(e)})") from None
-    check_constants(consts, dyn, where)
+    check_constants(consts, dyn, where, model)
     shapes: dict[str, tuple[int, ...]] = {}
     g = model.graph
     for vi in list(g.input) + list(g.value_info) + list(g.output):

@@ -14,6 +14,8 @@ from seedcc.ir.weights import Freeze
 from seedcc.rtl_models.generators import GENERATORS, freeze_pattern, random_weights
 
 RECORD_KEY = "seedcc.random_weights"
+F32_MAX = float(np.finfo(np.float32).max)
+F32_SMALLEST = float(np.finfo(np.float32).smallest_subnormal)
 LAYOUTS = ("OIHW", "OI", "IO")
 
 
@@ -105,8 +107,9 @@ def _parse_record(name: str, r: object) -> Record:
     if layout not in LAYOUTS:
         raise ValueError(f"tensor {name!r}: layout {layout!r} is not one of {LAYOUTS}")
     scale = _field(r, name, "scale", "real")
-    if not scale > 0:
-        raise ValueError(f"tensor {name!r}: scale {scale!r} must be positive")
+    if not F32_SMALLEST <= scale <= F32_MAX:
+        raise ValueError(f"tensor {name!r}: scale {scale!r} must be a positive float32 number "
+                         f"({F32_SMALLEST:.3g} .. {F32_MAX:.3g})")
     fz = r.get("freeze")
     freeze = None
     if fz is not None:

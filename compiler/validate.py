@@ -9,8 +9,9 @@ one sentence names the model, the node, tensor or field at fault and what to do:
 3. `check_graph` — the graph has inputs and outputs, they are float32 tensors, and every
    initializer has a numeric type seedcc reads, its data inside the file.
 4. onnx's own checker with strict shape and type inference (in `onnx_load.load`).
-5. `check_shapes` — every activation with a known shape is non-empty, and the constants
-   to fold fit the memory limit (`seedcc.limits`).
+5. `check_outputs` — no graph output is a constant; `check_shapes` — every activation
+   with a known shape is non-empty, and the constants to fold fit the memory limit
+   (`seedcc.limits`).
 6. `check_constants` — after folding, every constant a dynamic node reads is a finite
    real number array.
 
@@ -147,6 +148,15 @@ def check_graph(model: onnx.ModelProto, where: str) -> None:
                 f"are float32)")
 
 
+def check_outputs(model: onnx.ModelProto, constant: set[str], where: str) -> None:
+    """Every graph output is computed from the graph's inputs (not a constant, which the
+    accelerator has no instruction to produce)."""
+    for vi in model.graph.output:
+        if vi.name in constant:
+            raise BadInputError(f"{where}: graph output {vi.name!r} is a constant (it depends on "
+                                f"no graph input); remove it from the graph outputs")
+
+
 # -- 5. shapes -----------------------------------------------------------------------------
 def _full_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...] | None]:
     """Tensor name -> full shape after inference, None where a dimension is unknown."""
@@ -186,9 +196,31 @@ def check_shapes(model: onnx.ModelProto, const_nodes: list[onnx.NodeProto],
 
 
 # -- 6. constants --------------------------------------------------------------------------
+def _nonfinite_index(arr: np.ndarray) -> list[int] | None:
+    """Index of the first NaN or infinity of a float array, None if there is none."""
+    if arr.dtype.kind != "f" or np.isfinite(arr).all():
+        return None
+    return [int(k) for k in np.argwhere(~np.isfinite(arr))[0]]
+
+
+def _sources(name: str, producers: dict[str, onnx.NodeProto]) -> list[str]:
+    """The tensors a constant is computed from, itself first, walking back through nodes."""
+    out, todo = [], [name]
+    while todo:
+        t = todo.pop()
+        if t in out:
+            continue
+        out.append(t)
+        if t in producers:
+            todo.extend(i for i in producers[t].input if i)
+    return out
+
+
 def check_constants(consts: dict[str, np.ndarray], dynamic: Iterable[onnx.NodeProto],
-                    where: str) -> None:
-    """Every constant a dynamic node reads is a real number array with finite values."""
+                    where: str, model: onnx.ModelProto | None = None) -> None:
+    """Every constant a dynamic node reads is a real number array with finite values; a
+    non-finite one names the initializer it comes from (or says the folding overflowed)."""
+    producers = {o: n for n in (model.graph.node if model else []) for o in n.output}
     for i, node in enumerate(dynamic):
         for name in node.input:
             if name not in consts:
@@ -197,9 +229,17 @@ def check_constants(consts: dict[str, np.ndarray], dynamic: Iterable[onnx.NodePr
             if arr.dtype.kind not in "biuf":
                 raise BadInputError(f"{where}: node {_label(node, i)} reads constant {name!r} of "
                                     f"type {arr.dtype}; it must be a real number tensor")
-            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-                idx = [int(k) for k in np.argwhere(~np.isfinite(arr))[0]]
-                raise BadInputError(
-                    f"{where}: node {_label(node, i)} reads constant {name!r}, which is "
-                    f"{float(arr[tuple(idx)])!r} at index {idx}; weights and parameters must be "
-                    f"finite numbers")
+            if _nonfinite_index(arr) is None:
+                continue
+            for src in _sources(name, producers):
+                idx = _nonfinite_index(np.asarray(consts.get(src, 0.0)))
+                if idx is not None and src not in producers:
+                    raise BadInputError(
+                        f"{where}: initializer {src!r} (read by node {_label(node, i)}) holds "
+                        f"{float(np.asarray(consts[src])[tuple(idx)])!r} at index {idx}; weights "
+                        f"and parameters must be finite numbers")
+            idx = _nonfinite_index(arr)
+            raise BadInputError(
+                f"{where}: node {_label(node, i)} reads constant {name!r}, which is "
+                f"{float(arr[tuple(idx)])!r} at index {idx} (the constant subexpression "
+                f"overflows); weights and parameters must be finite numbers")

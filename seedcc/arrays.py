@@ -5,18 +5,14 @@ from __future__ import annotations
 import math
 import os
 import zipfile
-import zlib
 from typing import BinaryIO
 
 import numpy as np
 
-from seedcc.errors import BadInputError
+from seedcc.errors import BadInputError, SeedccError
 from seedcc.files import atomic_write, check_input_file
 from seedcc.limits import check_memory
 
-#: numpy and zipfile raise many unrelated exception types on a corrupted file
-_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, SyntaxError, RuntimeError,
-                NotImplementedError, OverflowError, TypeError, zipfile.BadZipFile, zlib.error)
 F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -87,7 +83,9 @@ def read_arrays(path: str | os.PathLike, names: list[str], what: str = "input",
                 arrays = {names[0]: np.lib.format.read_array(f, allow_pickle=False)}
         else:
             raise ValueError("it starts with neither the .npy nor the .npz (zip) signature")
-    except _READ_ERRORS as e:
+    except SeedccError:
+        raise
+    except Exception as e:  # numpy, zipfile, zlib and tokenize raise many unrelated types
         raise BadInputError(f"{path}: not a readable .npy or .npz array file "
                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     return {n: as_float32(a, f"{path}: {what} {n!r}") for n, a in arrays.items()}

@@ -61,7 +61,8 @@ def _compile(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.nd
     log(f"front end: {len(front.nodes)} IR nodes, {len(front.ops(Op.CONV))} weight layers "
         f"({time.perf_counter() - t0:.2f} s)")
     notes = list(front.notes)
-    samples = CALIB_SAMPLES if calib is None else min((len(a) for a in calib.values()), default=0)
+    samples = CALIB_SAMPLES if calib is None else max(
+        (np.shape(a)[0] for a in calib.values() if np.ndim(a)), default=0)
     need = run_graph_bytes(front, samples) + 4 * samples * sum(
         math.prod(front.values[i].shape) for i in front.inputs)
     check_memory(need, f"calibrating model {front.name!r} on {samples} samples")

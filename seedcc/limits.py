@@ -57,7 +57,10 @@ def max_memory(override: int | str | None = None) -> int:
 @contextmanager
 def memory_limit(limit: int | str | None) -> Iterator[None]:
     """Apply `limit` (None: keep the current one) to every check inside the block."""
-    token = _LIMIT.set(None if limit is None else max_memory(limit))
+    if limit is None:
+        yield
+        return
+    token = _LIMIT.set(max_memory(limit))
     try:
         yield
     finally:

@@ -37,6 +37,8 @@ from seedcc.rtl_models.generators import get_generator, group_start_states
 from seedcc.rtl_models.hwconfig import GROUP
 from seedcc.rtl_models.masks import row_bytes
 
+F32_MAX = float(np.finfo(np.float32).max)
+
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads: tuple[int, int, int, int]) -> np.ndarray:
     """x (B, C, H, W) or (B, F); w (O, I, KH, KW) -> (B, O, OH, OW) or (B, O)."""
@@ -93,11 +95,25 @@ class Conv(OpDef):
                 raise ModelStructureError(f"{ctx.where}: node {name}: Gemm with transA=1 is not supported")
             if w.ndim != 2:
                 raise ModelStructureError(f"{ctx.where}: node {name}: {op} weight must be 2-D, is {w.shape}")
+            for key in ("alpha", "beta"):
+                if not abs(float(a.get(key, 1.0))) <= F32_MAX:  # also NaN
+                    raise ModelStructureError(f"{ctx.where}: node {name}: {key}={a[key]!r} must be a "
+                                              f"finite float32 number")
             spec = ctx.weight(node, name, w, trans_b=a.get("transB", 0), alpha=float(a.get("alpha", 1.0)))
             bias = None
             if op == "Gemm" and len(ins) > 2 and ins[2]:
-                bias = np.broadcast_to(ctx.const(ins[2], name) * a.get("beta", 1.0), (spec.shape[0],))
+                with np.errstate(over="ignore"):  # checked below
+                    bias = ctx.const(ins[2], name) * np.float32(a.get("beta", 1.0))
+                if not np.isfinite(bias).all():
+                    raise ModelStructureError(f"{ctx.where}: node {name}: beta times the bias "
+                                              f"{ins[2]!r} overflows float32")
+                if bias.size == 1 or bias.shape == (1, spec.shape[0]):
+                    bias = np.broadcast_to(bias.reshape(-1), (spec.shape[0],))
             stride, pads = (1, 1), (0, 0, 0, 0)
+        if bias is not None and np.shape(bias) != (spec.shape[0],):
+            raise ModelStructureError(f"{ctx.where}: node {name}: bias {ins[2]!r} has shape "
+                                      f"{np.shape(bias)}; it must hold one value per output "
+                                      f"channel ({spec.shape[0]},)")
         ctx.emit(Conv, name, ins[:1], node.output[0], weight=spec, stride=stride, pads=pads,
                  bias=None if bias is None else np.asarray(bias, np.float32))
 
