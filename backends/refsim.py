@@ -20,6 +20,7 @@ MAC operands are cached per instruction index for the lifetime of the program ob
 
 from __future__ import annotations
 
+import contextlib
 import math
 import weakref
 from collections.abc import Mapping
@@ -90,6 +91,9 @@ def _size(shape: Any) -> int:
 
 #: the largest DRAM address + 1 (DMA `dram_addr` is a 32-bit field)
 DRAM_BYTES = 1 << 32
+#: the scales an input, output or checkpoint may have: float32 inputs divided by the scale
+#: stay finite in float64, and every int8 value times the scale is a finite float32
+SCALE_MIN, SCALE_MAX = 1e-250, float(np.finfo(np.float32).max) / 128
 
 
 def _io_entry(d: Any, section: str, index: int, ints: tuple[str, ...] = ("dram_addr",)) -> dict[str, Any]:
@@ -104,8 +108,9 @@ def _io_entry(d: Any, section: str, index: int, ints: tuple[str, ...] = ("dram_a
             or math.prod(shape) > DRAM_BYTES):
         raise ValueError(f"{where}: shape {shape!r} must be a list of integers >= 1 of at most "
                          f"{DRAM_BYTES} elements")
-    if type(scale) not in (int, float) or not math.isfinite(scale) or scale <= 0:
-        raise ValueError(f"{where}: scale {scale!r} must be a finite number > 0")
+    if type(scale) not in (int, float) or not SCALE_MIN <= scale <= SCALE_MAX:
+        raise ValueError(f"{where}: scale {scale!r} must be a number in [{SCALE_MIN:g}, "
+                         f"{SCALE_MAX:.3g}] (int8 values must map to finite float32 values)")
     out = {"name": name, "shape": tuple(shape), "scale": float(scale)}
     for key in ints:
         v = d[key]
@@ -277,11 +282,15 @@ class Simulator:
                                  x if float_mode else numerics.quantize_input(x, d["scale"]))
         taken: dict[str, np.ndarray] = {}
         handlers = [getattr(m, "exec_" + ins.op.lower()) for ins in self.executed]
-        for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
-            handler(idx, ins)
-            if checkpoints and idx in self.checkpoints:
-                for ck in self.checkpoints[idx]:
-                    taken[ck["name"]] = self._snapshot(m, ck, float_mode)
+        # float mode computes as float32 hardware (and onnxruntime) would: a value beyond
+        # float32 becomes inf and propagates, without a warning; int8 mode has no floats
+        ieee = np.errstate(over="ignore", invalid="ignore") if float_mode else contextlib.nullcontext()
+        with ieee:
+            for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
+                handler(idx, ins)
+                if checkpoints and idx in self.checkpoints:
+                    for ck in self.checkpoints[idx]:
+                        taken[ck["name"]] = self._snapshot(m, ck, float_mode)
         outputs = {}
         for d in self.outputs:
             raw = m.dram.read_samples(d["dram_addr"], _size(d["shape"]), f"output {d['name']!r}")

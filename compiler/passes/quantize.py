@@ -17,9 +17,13 @@ from seedcc.compiler.interpret import run_graph
 from seedcc.ir import Graph
 
 
+#: the largest scale: every int8 value (-128 included) times it is a finite float32
+SCALE_MAX = float(np.finfo(np.float32).max) / 128
+
+
 def calibration_scale(x: np.ndarray) -> float:
     peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return peak / 127.0 if peak > 0 else 1.0 / 127.0
+    return min(peak / 127.0, SCALE_MAX) if peak > 0 else 1.0 / 127.0
 
 
 def quantize(g: Graph, calib: dict[str, np.ndarray]) -> Graph:
