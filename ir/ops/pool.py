@@ -26,8 +26,15 @@ from seedcc.ir.ops.base import (
 )
 
 
+def _planes(shape: Shape) -> tuple[int, int, int]:
+    """A pooled input must be (C, H, W) planes; a feature vector has none."""
+    if len(shape) != 3:
+        raise ValueError(f"pooling needs a (C, H, W) input, not {shape}")
+    return as_chw(shape)
+
+
 def _window_shape(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
-    c, h, wd = as_chw(ins[0])
+    c, h, wd = _planes(ins[0])
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = attrs["kernel"], attrs["stride"], attrs["pads"]
     return (c, window_out(h, kh, sh, pt, pb), window_out(wd, kw, sw, pl, pr))
 
@@ -139,7 +146,7 @@ class GlobalAvgPool(OpDef):
 
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
-        return (as_chw(ins[0])[0], 1, 1)
+        return (_planes(ins[0])[0], 1, 1)
 
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
