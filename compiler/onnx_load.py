@@ -128,7 +128,7 @@ def load(source: str | os.PathLike | onnx.ModelProto) -> LoadedModel:
     try:
         with np.errstate(all="ignore"):  # overflow to inf is caught by check_constants below
             consts = fold_constants(model, const_nodes)
-    except Exception as e:  # the reference evaluator raises many unrelated types
+    except Exception as e:  # noqa: BLE001 - the reference evaluator raises many unrelated types
         raise BadInputError(f"{where}: a constant subexpression cannot be evaluated "
                             f"({type(e).__name__}: {_first_line(e)})") from None
     check_constants(consts, dyn, where, model)

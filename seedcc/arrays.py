@@ -85,7 +85,7 @@ def read_arrays(path: str | os.PathLike, names: list[str], what: str = "input",
             raise ValueError("it starts with neither the .npy nor the .npz (zip) signature")
     except SeedccError:
         raise
-    except Exception as e:  # numpy, zipfile, zlib and tokenize raise many unrelated types
+    except Exception as e:  # noqa: BLE001 - numpy, zipfile, zlib, tokenize raise many types
         raise BadInputError(f"{path}: not a readable .npy or .npz array file "
                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     return {n: as_float32(a, f"{path}: {what} {n!r}") for n, a in arrays.items()}

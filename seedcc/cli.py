@@ -97,6 +97,12 @@ def cmd_disasm(a: argparse.Namespace) -> int:
     return 0
 
 
+def one_line(message: str) -> str:
+    """`message` on one line: control characters (names from a corrupted file may hold
+    newlines) are shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -171,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         with memory_limit(args.max_memory):
             return args.func(args)
     except SeedccError as e:
-        print(f"seedcc: error: {e}", file=sys.stderr)
+        print(f"seedcc: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("seedcc: interrupted", file=sys.stderr)

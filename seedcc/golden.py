@@ -30,6 +30,6 @@ def ort_run(source: str | os.PathLike | onnx.ModelProto, inputs: dict[str, np.nd
         sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
         return dict(zip(names, sess.run(names, inputs)))
-    except Exception as e:  # onnxruntime's errors share no base class beyond Exception
+    except Exception as e:  # noqa: BLE001 - onnxruntime's errors share no other base class
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BadInputError(f"{where}: onnxruntime cannot run the model ({msg})") from None
