@@ -103,13 +103,13 @@ class Outcome:
             out.append("traceback")
         elif self.code not in (0, 1, 2):
             out.append("internal-exit")
+        # an error: progress lines (indented), then one line saying what is wrong; exit 1 is
+        # also `verify` reporting a mismatch on stdout, after progress lines only
         lines = self.stderr.splitlines()
-        if self.code == 2 or (self.code == 1 and lines and not lines[-1].startswith("  ")):
-            # an error: progress lines (indented), then one line saying what is wrong; exit 1
-            # is also `verify` reporting a mismatch on stdout, with progress lines only
-            if (not lines or not lines[-1].startswith("seedcc: error: ")
-                    or not all(x.startswith("  ") for x in lines[:-1])):
-                out.append("not-one-line")
+        is_error = self.code == 2 or (self.code == 1 and lines and not lines[-1].startswith("  "))
+        if is_error and (not lines[-1:] or not lines[-1].startswith("seedcc: error: ")
+                         or not all(x.startswith("  ") for x in lines[:-1])):
+            out.append("not-one-line")
         if self.warnings:
             out.append("warning")
         if self.peak > LIMIT + SLACK:

@@ -431,7 +431,12 @@ def _pack(sections: list[bytes]) -> bytes:
 
 def run_case(cls: str, seeds: Seeds, name: str, program: bytes, rnd: random.Random,
              inputs: bytes | None = None, suffix: str = ".npy") -> Case:
+    """Mostly `run` of `program` on `inputs`; for a changed input sometimes `verify` of the
+    program's model on it (onnxruntime too)."""
     x = inputs if inputs is not None else npy_bytes(seeds.inputs[name])
+    if inputs is not None and program == seeds.programs[name] and rnd.random() < 0.1:
+        return Case(cls, ("verify", "m.onnx", "--input", f"x{suffix}", "--config", "small"),
+                    {"m.onnx": seeds.models[name], f"x{suffix}": x})
     argv = ["run", "p.sdc", "--input", f"x{suffix}", "-o", "y.npy"]
     if rnd.random() < 0.25:
         argv += ["--mode", "float"]
@@ -449,11 +454,23 @@ def _program_case(cls: str, seeds: Seeds, rnd: random.Random,
 
 
 def program_config(seeds: Seeds, rnd: random.Random) -> Case:
+    """A program's hardware config changed; sometimes given as `compile --config` instead."""
+    if rnd.random() < 0.15:
+        cfg = _program_config_case(seeds, rnd).files["p.sdc"]
+        return Case("program.config", ("compile", "m.onnx", "--config", "cfg.json", "-o", "out.sdc"),
+                    {"m.onnx": seeds.models["tiny"], "cfg.json": _sections(cfg)[0]}, "out.sdc")
+    return _program_config_case(seeds, rnd)
+
+
+def _program_config_case(seeds: Seeds, rnd: random.Random) -> Case:
     def change(s: list[bytes]) -> None:
         if rnd.random() < 0.1:
             s[0] = byte_mutation(s[0], rnd)
             return
         doc = json.loads(s[0])
+        if rnd.random() < 0.3:  # fewer fields: what a --config file may give
+            for key in rnd.sample(sorted(doc), rnd.randrange(len(doc))):
+                del doc[key]
         if rnd.random() < 0.5:
             for _ in range(rnd.choice((1, 1, 2))):
                 doc = _mutate_json(doc, rnd)

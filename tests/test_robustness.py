@@ -24,6 +24,7 @@ from fuzzing import LIMIT, execute, seeds, tiny_model
 from mutators import Case, npy_bytes
 from onnx import TensorProto, helper, numpy_helper
 
+from seedcc.backends import isa
 from seedcc.backends import program as program_io
 from seedcc.backends import refsim
 from seedcc.compiler.records import RECORD_KEY
@@ -77,11 +78,16 @@ def sections(data: bytes) -> list[bytes]:
     return out
 
 
-def crafted(config: dict | None = None, manifest: dict | None = None) -> bytes:
-    """The tiny program with its config or manifest replaced, checksum recomputed."""
+def crafted(config: dict | None = None, manifest: dict | None = None,
+            instructions: list[isa.Instruction] | None = None, floats: bytes | None = None) -> bytes:
+    """The tiny program with a section replaced, checksum recomputed."""
     parts = sections(program_bytes())
     if config is not None:
         parts[0] = json.dumps(config).encode()
+    if instructions is not None:
+        parts[1] = isa.encode_stream(instructions)
+    if floats is not None:
+        parts[3] = floats
     if manifest is not None:
         parts[4] = json.dumps(manifest).encode()
     payload = program_io.MAGIC + program_io.FORMAT_VERSION.to_bytes(2, "little") + b"".join(
@@ -181,6 +187,21 @@ def test_constant_graph_output_is_a_bad_input_not_an_internal_error() -> None:
     m = tiny_model()
     m.graph.output.append(helper.make_tensor_value_info("fc/Mul_out", TensorProto.FLOAT, [4, 8]))
     refused(compile_case(m), "'fc/Mul_out'", "constant")
+
+
+def test_global_pool_of_a_vector_names_the_node() -> None:
+    """ONNX's checker lets GlobalAveragePool take (N, F); the accelerator pools planes."""
+    m = tiny_model()
+    m.graph.node.append(helper.make_node("GlobalAveragePool", ["y"], ["z"], name="gap"))
+    m.graph.output[0].CopyFrom(helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 4]))
+    refused(compile_case(m), "node gap", "(C, H, W)")
+
+
+def test_control_characters_in_names_stay_on_one_line() -> None:
+    m = tiny_model()
+    m.graph.node[1].op_type = "Gemm\nInjected"
+    line = refused(compile_case(m), "Gemm\\nInjected")
+    assert "\n" not in line
 
 
 # -- models: nonsense that compiled --------------------------------------------------------
@@ -365,3 +386,25 @@ def manifest_with(path: tuple, value: object) -> dict:
 ])
 def test_crafted_program_manifest_is_a_named_error(path: tuple, value: object) -> None:
     refused(run_case(crafted(manifest=manifest_with(path, value))), "manifest")
+
+
+def test_empty_store_outside_every_segment_runs() -> None:
+    """A zero-length act DMA_STORE to a DRAM address no input or store covers once hit an
+    internal assertion; it writes nothing."""
+    instrs = list(program_io.from_bytes(program_bytes()).instructions)
+    instrs.insert(-1, isa.make("DMA_STORE", space=isa.SPACE_ACT, sram_addr=0, dram_addr=10**6,
+                               length=0))
+    o = execute(run_case(crafted(instructions=instrs)))
+    assert o.code == 0 and not o.problems(), o.describe()
+
+
+@pytest.mark.parametrize("value, code", [(np.nan, 2), (np.inf, 2), (3e38, 0)])
+def test_float_section_values_in_float_mode(value: float, code: int) -> None:
+    """NaN or infinite float-mode coefficients are a named error; huge finite ones overflow
+    to inf as float32 arithmetic does, without a numpy warning."""
+    floats = np.full(len(sections(program_bytes())[3]) // 4, value, "<f4").tobytes()
+    case = run_case(crafted(floats=floats))
+    o = execute(Case(case.cls, (*case.argv, "--mode", "float"), case.files, case.output))
+    assert o.code == code and not o.problems(), o.describe()
+    if code:
+        assert "float_params" in o.stderr and "NaN or infinite" in o.stderr
