@@ -1,6 +1,7 @@
 """Fuzz campaign: mutated models, programs and inputs through the seedcc command line.
 
     python benchmarks/fuzz_campaign.py [--cases 10000] [--jobs 2] [--seed 0] [--limit 256M]
+                                       [--extra-models a.onnx b.onnx ...]
 
 Case i belongs to mutation class i mod 17 (tests/mutators.py) and is drawn from
 random.Random(f"{seed}-{i}"), so a campaign is reproducible and any case can be replayed
@@ -34,25 +35,26 @@ PROBLEMS = ("traceback", "internal-exit", "over-limit", "not-one-line", "warning
             "output-touched", "leftovers")
 ADDRESS_SPACE = 12 * 2**30  # hard cap per worker (onnxruntime and BLAS reserve some)
 _limit = 0  # the memory limit of a worker's cases, set by _init
+_extra: tuple[str, ...] = ()  # more seed models, set by _init
 
 
-def _init(limit: int) -> None:
+def _init(limit: int, extra: tuple[str, ...]) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(ADDRESS_SPACE, hard)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     import fuzzing
 
-    global _limit
-    fuzzing.seeds()  # built once per worker
-    _limit = limit
+    global _limit, _extra
+    fuzzing.seeds(extra)  # built once per worker
+    _limit, _extra = limit, extra
 
 
 def _one(task: tuple[str, int, str]) -> tuple[str, int | None, int, list[str], str]:
     import fuzzing
 
     cls, i, seed = task
-    outcome = fuzzing.execute(fuzzing.make_case(cls, random.Random(f"{seed}-{i}")), _limit)
+    outcome = fuzzing.execute(fuzzing.make_case(cls, random.Random(f"{seed}-{i}"), _extra), _limit)
     problems = outcome.problems()
     return cls, outcome.code, outcome.peak, problems, outcome.describe() if problems else ""
 
@@ -64,6 +66,8 @@ def main() -> int:
     p.add_argument("--seed", default="0")
     p.add_argument("--limit", default="256M", help="memory limit of every case (default 256M)")
     p.add_argument("--replay", help="run one case, CLASS:I, and print its outcome")
+    p.add_argument("--extra-models", nargs="*", default=[],
+                   help="more valid .onnx models to mutate (e.g. torch.onnx.export output)")
     a = p.parse_args()
 
     from mutators import CLASSES
@@ -74,7 +78,7 @@ def main() -> int:
     classes = sorted(CLASSES)
     if a.replay:
         cls, i = a.replay.rsplit(":", 1)
-        _init(limit)
+        _init(limit, tuple(a.extra_models))
         print(_one((cls, int(i), a.seed))[4] or "no problem")
         return 0
     tasks = [(classes[i % len(classes)], i, a.seed) for i in range(a.cases)]
@@ -82,7 +86,7 @@ def main() -> int:
     peaks: dict[str, int] = defaultdict(int)
     first: dict[tuple[str, str], str] = {}
     t0 = time.perf_counter()
-    with multiprocessing.Pool(a.jobs, _init, (limit,)) as pool:
+    with multiprocessing.Pool(a.jobs, _init, (limit, tuple(a.extra_models))) as pool:
         for cls, code, peak, problems, text in pool.imap_unordered(_one, tasks, chunksize=8):
             c = counts[cls]
             c["cases"] += 1
@@ -96,7 +100,8 @@ def main() -> int:
     cols = ("cases", "exit 0", "exit 1", "exit 2", *PROBLEMS)
     head = f"{'class':<22}" + "".join(f"{c:>15}" for c in cols) + f"{'peak heap':>12}"
     print(f"fuzz campaign: {a.cases} cases, seed {a.seed!r}, memory limit {format_size(limit)}, "
-          f"{a.jobs} worker(s), {secs:.0f} s ({a.cases / secs:.0f} cases/s)")
+          f"{a.jobs} worker(s), {secs:.0f} s ({a.cases / secs:.0f} cases/s)"
+          + (f", extra seed models: {' '.join(a.extra_models)}" if a.extra_models else ""))
     print(head)
     total: Counter = Counter()
     for cls in classes:

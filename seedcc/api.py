@@ -150,6 +150,8 @@ def _verify(model: ModelSource, inputs: dict[str, np.ndarray] | None, samples: i
     cps = prog.manifest["checkpoints"]
     n = samples if inputs is None else max((np.shape(a)[0] for a in inputs.values() if np.ndim(a)),
                                            default=0)
+    if n < 1:
+        raise BadInputError("the inputs to verify on have no samples (batch 0); give at least one")
     per_sample = sum(math.prod(i["shape"]) for i in prog.manifest["inputs"])
     per_sample += 3 * sum(math.prod(c["shape"]) for c in cps)  # onnxruntime, float, int8
     check_memory(4 * n * per_sample, f"verifying on {n} sample(s)")

@@ -59,17 +59,19 @@ def tiny_model() -> onnx.ModelProto:
 
 
 @cache
-def seeds() -> Seeds:
-    """Valid models (with and without a record), their SMALL programs and inputs."""
+def seeds(extra: tuple[str, ...] = ()) -> Seeds:
+    """Valid models (with and without a record), their SMALL programs and inputs; `extra`
+    names more .onnx files to start from (the campaign's --extra-models)."""
     models = {"tiny": tiny_model(), "mlp": mlp(features=16, hidden=8, classes=4),
               "cnn": small_cnn(channels=4, size=8), "cnn_codes": small_cnn(channels=4, size=6, codes=3)}
     bare = onnx.ModelProto()
     bare.CopyFrom(models["tiny"])
     del bare.metadata_props[:]
     models["tiny_stored"] = bare
+    models.update({Path(path).stem: onnx.load(path) for path in extra})
     rng = np.random.default_rng(0)
     programs, inputs = {}, {}
-    for name in ("tiny", "mlp", "cnn"):
+    for name in ("tiny", "mlp", "cnn", *(Path(path).stem for path in extra)):
         prog = compile_model(models[name], config=SMALL).program
         programs[name] = program_io.to_bytes(prog)
         shape = prog.manifest["inputs"][0]["shape"]
@@ -77,11 +79,11 @@ def seeds() -> Seeds:
     return Seeds({k: m.SerializeToString() for k, m in models.items()}, programs, inputs)
 
 
-def make_case(cls: str, rnd: random.Random) -> Case:
+def make_case(cls: str, rnd: random.Random, extra: tuple[str, ...] = ()) -> Case:
     """A case of mutation class `cls` (the mutators' own float overflows are intended)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return CLASSES[cls](seeds(), rnd)
+        return CLASSES[cls](seeds(extra), rnd)
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,12 @@ def test_run_refuses_non_finite_inputs(value: float) -> None:
     refused(run_case(program_bytes(), x), "x.npy", "[1, 3]", "finite")
 
 
+def test_verify_on_an_empty_batch_is_refused() -> None:
+    case = Case("regression", ("verify", "m.onnx", "--input", "x.npy", "--config", "small"),
+                {"m.onnx": seeds().models["tiny"], "x.npy": npy_bytes(np.zeros((0, 8), np.float32))})
+    refused(case, "no samples")
+
+
 @pytest.mark.parametrize("what", ["nan", "empty", "shape"])
 def test_calibration_inputs_are_checked(what: str) -> None:
     c = {"nan": np.full((4, 8), np.nan, np.float32), "empty": np.zeros((0, 8), np.float32),
