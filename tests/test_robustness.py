@@ -24,9 +24,8 @@ from fuzzing import LIMIT, execute, seeds, tiny_model
 from mutators import Case, npy_bytes
 from onnx import TensorProto, helper, numpy_helper
 
-from seedcc.backends import isa
+from seedcc.backends import isa, refsim
 from seedcc.backends import program as program_io
-from seedcc.backends import refsim
 from seedcc.compiler.records import RECORD_KEY
 from seedcc.errors import BadInputError, ResourceLimitError
 from seedcc.golden import ort_run
