@@ -248,6 +248,16 @@ def test_run_refuses_non_finite_inputs(value: float) -> None:
     refused(run_case(program_bytes(), x), "x.npy", "[1, 3]", "finite")
 
 
+@pytest.mark.parametrize("value", [3e38, -3e38, 1e30])
+def test_verify_on_inputs_far_beyond_calibration_prints_no_warning(value: float) -> None:
+    """Differences of float32 values near its range once overflowed with a numpy warning."""
+    x = np.full((2, 8), value, np.float32)
+    case = Case("regression", ("verify", "m.onnx", "--input", "x.npy", "--config", "small"),
+                {"m.onnx": seeds().models["tiny"], "x.npy": npy_bytes(x)})
+    o = execute(case)
+    assert o.code in (0, 1) and not o.problems(), o.describe()
+
+
 def test_verify_on_an_empty_batch_is_refused() -> None:
     case = Case("regression", ("verify", "m.onnx", "--input", "x.npy", "--config", "small"),
                 {"m.onnx": seeds().models["tiny"], "x.npy": npy_bytes(np.zeros((0, 8), np.float32))})
