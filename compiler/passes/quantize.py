@@ -16,7 +16,6 @@ import numpy as np
 from seedcc.compiler.interpret import run_graph
 from seedcc.ir import Graph
 
-
 #: the largest scale: every int8 value (-128 included) times it is a finite float32
 SCALE_MAX = float(np.finfo(np.float32).max) / 128
 
