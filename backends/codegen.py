@@ -23,6 +23,8 @@ from seedcc.ir import Graph, Node, Value
 from seedcc.rtl_models.generators import FREE, freeze_pattern
 from seedcc.rtl_models.hwconfig import HwConfig
 
+F32_MAX = float(np.finfo(np.float32).max)
+
 
 class Emitter:
     """What an op's `lower` sees: values and their act SRAM addresses, `emit` for
@@ -83,6 +85,12 @@ class Emitter:
 
     def float_affine(self, a: np.ndarray, b: np.ndarray) -> None:
         """The float mode's per-channel a·acc + b for the REQ just emitted."""
+        a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        if not (np.abs(a64) <= F32_MAX).all() or not (np.abs(b64) <= F32_MAX).all():
+            raise CapacityError(f"instruction {len(self.instrs) - 1} ({self.instrs[-1].op}): its "
+                                f"float-mode coefficients do not fit float32 (|a| up to "
+                                f"{float(np.abs(a64).max()):.3g}); the layer's scale or BatchNorm "
+                                f"parameters are out of range")
         self.float_params.append(FloatParam(instr=len(self.instrs) - 1, offset=len(self.floats),
                                             channels=len(a)))
         self.floats.extend(np.asarray(a).astype("<f4").tobytes())

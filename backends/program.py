@@ -31,9 +31,10 @@ import struct
 from dataclasses import dataclass
 
 from seedcc.backends import isa
+from seedcc.backends.config_limits import parse_config
 from seedcc.backends.isa import Instruction
 from seedcc.backends.manifest import Manifest
-from seedcc.errors import BadInputError, ProgramFormatError, SeedccError
+from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.files import atomic_write
 from seedcc.rtl_models.hwconfig import HwConfig
 
@@ -122,10 +123,7 @@ def from_bytes(data: bytes, where: str = "program") -> Program:
         raise ProgramFormatError(
             f"{where} fails its sha256 checksum, so it was altered or corrupted; recompile it")
     config_raw, instr_raw, image, float_section, manifest_raw = bodies
-    try:
-        config = HwConfig.from_json(config_raw.decode("utf-8"))
-    except (ValueError, TypeError, SeedccError) as err:
-        raise ProgramFormatError(f"{where} has an unreadable hardware config section ({err})") from None
+    config = parse_config(config_raw, where)  # types, ranges and memory caps
     try:
         instructions = isa.decode_stream(instr_raw)
     except ProgramFormatError as err:

@@ -24,6 +24,8 @@ mask rows and lane states on every run.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -31,12 +33,14 @@ from typing import Any
 
 import numpy as np
 
+from seedcc.arrays import as_float32
 from seedcc.backends import timing
 from seedcc.backends.isa import OPCODES, SPACE_ACT
-from seedcc.backends.manifest import Checkpoint
+from seedcc.backends.manifest import Checkpoint, TensorIO
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine, MacWeights
 from seedcc.errors import BadInputError, ProgramFormatError
+from seedcc.limits import check_memory, max_memory
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import EnergyTable
 
@@ -88,7 +92,58 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _size(shape: Any) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(int(d) for d in shape)
+
+
+#: the largest DRAM address + 1 (DMA `dram_addr` is a 32-bit field)
+DRAM_BYTES = 1 << 32
+#: the scales an input, output or checkpoint may have: float32 inputs divided by the scale
+#: stay finite in float64, and every int8 value times the scale is a finite float32
+SCALE_MIN, SCALE_MAX = 1e-250, float(np.finfo(np.float32).max) / 128
+
+
+def _check_io(d: Any, section: str, index: int, ints: tuple[str, ...] = ("dram_addr",)) -> None:
+    """A manifest input, output or checkpoint in range (its types are checked on load):
+    ``shape`` positive with at most DRAM_BYTES elements, ``scale`` a finite positive number
+    int8 values map to finite float32 values with, each of `ints` in 0..DRAM_BYTES-1."""
+    where = f"manifest {section}[{index}]"
+    if not all(x >= 1 for x in d.shape) or math.prod(d.shape) > DRAM_BYTES:
+        raise ValueError(f"{where}: shape {d.shape!r} must be integers >= 1 of at most "
+                         f"{DRAM_BYTES} elements")
+    if not SCALE_MIN <= d.scale <= SCALE_MAX:
+        raise ValueError(f"{where}: scale {d.scale!r} must be a number in [{SCALE_MIN:g}, "
+                         f"{SCALE_MAX:.3g}] (int8 values must map to finite float32 values)")
+    for key in ints:
+        v = getattr(d, key)
+        if not 0 <= v < DRAM_BYTES:
+            raise ValueError(f"{where}: {key} {v!r} must be an integer in 0..{DRAM_BYTES - 1}")
+
+
+def _memory(program: Program, executed: tuple[Any, ...], segments: list[tuple[int, int]],
+            outputs: tuple[TensorIO, ...]) -> tuple[int, tuple[int, int, int]]:
+    """What a run needs: bytes shared by all samples (mask and param SRAM, the memory image,
+    cached MAC operands), and per sample the elements of activation type (act SRAM, DRAM
+    segments, outputs), accumulator words, and 8-byte temporaries of the largest instruction."""
+    cfg = program.config
+    shared = cfg.mask_sram_bytes + cfg.param_sram_bytes + 2 * len(program.image)
+    act = cfg.act_sram_bytes + sum(end - start for start, end in segments)
+    act += sum(2 * _size(d.shape) for d in outputs)
+    acc = cfg.acc_sram_words
+    temp = 0
+    for ins in executed:
+        f = ins.fields
+        if ins.op == "MAC":
+            taps = f["in_c"] * f["kh"] * f["kw"]
+            temp = max(temp, taps * f["pix_count"] + 2 * f["oc_count"] * f["pix_count"])
+            shared += 24 * f["oc_count"] * taps  # weights (int8, float32/64), signs, codes
+        elif ins.op in ("MAXPOOL", "AVGPOOL"):
+            padded = (f["in_h"] + 2 * f["pad_t"]) * (f["in_w"] + 2 * f["pad_l"])
+            temp = max(temp, f["channels"] * (padded + 2 * f["out_h"] * f["out_w"]))
+        elif ins.op in ("ADD", "DMA_LOAD", "DMA_STORE"):
+            temp = max(temp, 2 * f["length"])
+        elif ins.op == "REQ":
+            temp = max(temp, 3 * f["oc_count"] * f["pix_count"])
+    return shared, (act, acc, temp)
 
 
 class Simulator:
@@ -115,20 +170,30 @@ class Simulator:
         self.executed = instrs[:self.halt + 1]
         self.cycles = sum(timing.cycles(ins, program.config) for ins in self.executed)
         man = program.manifest
+        for section in ("inputs", "outputs"):
+            for i, d in enumerate(getattr(man, section)):
+                _check_io(d, section, i)
         self.inputs, self.outputs = man.inputs, man.outputs
         ranges = [(d.dram_addr, d.dram_addr + _size(d.shape)) for d in self.inputs]
         ranges += [(ins.dram_addr, ins.dram_addr + ins.length) for ins in self.executed
                    if ins.op == "DMA_STORE" and ins.space == SPACE_ACT]
         self.segments = _merge(ranges)
         self.float_params = {fp.instr: (fp.offset, fp.channels) for fp in man.float_params}
+        for instr, (offset, channels) in self.float_params.items():
+            if offset < 0 or channels < 0:
+                raise ValueError(f"manifest float_params entry of instruction {instr} has offset "
+                                 f"{offset} and {channels} channels; both must be >= 0")
         self.checkpoints: dict[int, list[Checkpoint]] = {}
-        for ck in man.checkpoints:
+        for i, ck in enumerate(man.checkpoints):
+            _check_io(ck, "checkpoints", i, ("after", "addr"))
             if not 0 <= ck.after <= self.halt:
                 raise ProgramFormatError(
                     f"checkpoint {ck.name!r} is taken after instruction {ck.after}, which "
                     f"never executes (the program halts at instruction {self.halt})")
             self.checkpoints.setdefault(ck.after, []).append(ck)
         self.mac_cache: dict[int, MacWeights] = {}
+        self.shared_bytes, self.sample_bytes = _memory(program, self.executed, self.segments,
+                                                       self.outputs)
 
     def _check_inputs(self, inputs: Mapping[str, np.ndarray], dtype: type[np.generic]
                       ) -> tuple[dict[str, np.ndarray], int]:
@@ -156,13 +221,43 @@ class Simulator:
                 raise BadInputError(f"input {name!r} has batch size {arr.shape[0]} but the other "
                                     f"inputs have {batch}; give every input the same batch")
             batch = arr.shape[0]
-            arrays[name] = arr.astype(dtype, copy=False)
+            arrays[name] = (arr if dtype is np.int8 else as_float32(arr, f"input {name!r}"))
         return arrays, (1 if batch is None else batch)
+
+    def chunk(self, batch: int, float_mode: bool, checkpoints: bool) -> int:
+        """Samples to run at once so that the run stays under the memory limit
+        (`seedcc.limits`); ResourceLimitError if not even one sample fits."""
+        act, acc, temp = self.sample_bytes
+        per_sample = (act * (4 if float_mode else 1) + acc * (8 if float_mode else 4) + 8 * temp
+                      + 8 * sum(_size(d.shape) for d in self.inputs))
+        # results are kept for the whole batch (and copied once when the chunks are joined)
+        kept = 8 * sum(_size(d.shape) for d in self.outputs)
+        if checkpoints:
+            kept += 8 * sum(_size(ck.shape) for cks in self.checkpoints.values() for ck in cks)
+        fixed = self.shared_bytes + batch * kept
+        check_memory(fixed + per_sample, f"running the program on {batch} sample(s) "
+                     f"({self.config.act_sram_bytes}-byte act SRAM, {self.config.acc_sram_words} "
+                     f"accumulator words)")
+        return max(1, min(batch, (max_memory() - fixed) // per_sample))
+
+    def _chunked(self, arrays: Mapping[str, np.ndarray], batch: int, float_mode: bool,
+                 checkpoints: bool) -> RunResult:
+        """Run in chunks of samples that fit the memory limit; samples never interact and
+        counters are per sample, so the parts just concatenate."""
+        step = self.chunk(batch, float_mode, checkpoints)
+        if step >= batch:
+            return self._execute(arrays, batch, float_mode, checkpoints)
+        parts = [self._execute({k: v[i:i + step] for k, v in arrays.items()}, min(step, batch - i),
+                               float_mode, checkpoints) for i in range(0, batch, step)]
+        return RunResult({k: np.concatenate([p.outputs[k] for p in parts]) for k in parts[0].outputs},
+                         parts[0].cycles, parts[0].counters, parts[0].energy_pj,
+                         {k: np.concatenate([p.checkpoints[k] for p in parts])
+                          for k in parts[0].checkpoints})
 
     def run_int(self, inputs: Mapping[str, np.ndarray], checkpoints: bool = False) -> RunResult:
         """Run a batch of int8 inputs; see :func:`run_int`."""
         arrays, batch = self._check_inputs(inputs, np.int8)
-        return self._execute(arrays, batch, False, checkpoints)
+        return self._chunked(arrays, batch, False, checkpoints)
 
     def run(self, inputs: Mapping[str, np.ndarray], mode: str = "int8",
             checkpoints: bool = False) -> RunResult:
@@ -171,9 +266,9 @@ class Simulator:
             raise BadInputError(f"unknown run mode {mode!r}; valid modes: {', '.join(MODES)}")
         arrays, batch = self._check_inputs(inputs, np.float32)
         if mode == "float":
-            return self._execute(arrays, batch, True, checkpoints)
+            return self._chunked(arrays, batch, True, checkpoints)
         q = {d.name: numerics.quantize_input(arrays[d.name], d.scale) for d in self.inputs}
-        res = self._execute(q, batch, False, checkpoints)
+        res = self._chunked(q, batch, False, checkpoints)
         ck_scale = {ck.name: ck.scale for cks in self.checkpoints.values() for ck in cks}
         return replace(
             res, outputs={d.name: numerics.dequantize(res.outputs[d.name], d.scale) for d in self.outputs},
@@ -188,11 +283,15 @@ class Simulator:
             m.dram.write_samples(d.dram_addr, arrays[d.name].reshape(batch, _size(d.shape)))
         taken: dict[str, np.ndarray] = {}
         handlers = [getattr(m, "exec_" + ins.op.lower()) for ins in self.executed]
-        for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
-            handler(idx, ins)
-            if checkpoints and idx in self.checkpoints:
-                for ck in self.checkpoints[idx]:
-                    taken[ck.name] = self._snapshot(m, ck)
+        # float mode computes as float32 hardware (and onnxruntime) would: a value beyond
+        # float32 becomes inf and propagates, without a warning; int8 mode has no floats
+        ieee = np.errstate(over="ignore", invalid="ignore") if float_mode else contextlib.nullcontext()
+        with ieee:
+            for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
+                handler(idx, ins)
+                if checkpoints and idx in self.checkpoints:
+                    for ck in self.checkpoints[idx]:
+                        taken[ck.name] = self._snapshot(m, ck)
         outputs = {}
         for d in self.outputs:
             raw = m.dram.read_samples(d.dram_addr, _size(d.shape), f"output {d.name!r}")
@@ -223,7 +322,13 @@ def simulator(program: Program) -> Simulator:
     """The :class:`Simulator` of ``program``, created once and kept while the object lives."""
     sim = _SIMULATORS.get(program)
     if sim is None:
-        sim = _SIMULATORS[program] = Simulator(program)
+        try:
+            sim = Simulator(program)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
+            # an entry of the manifest out of range (its types are checked when it is loaded)
+            raise ProgramFormatError(f"the program's manifest is malformed ({type(err).__name__}: "
+                                     f"{err}); recompile the model") from None
+        _SIMULATORS[program] = sim
     return sim
 
 

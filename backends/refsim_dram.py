@@ -56,6 +56,8 @@ class Dram:
         return out
 
     def write_samples(self, addr: int, data: np.ndarray) -> None:
+        if data.shape[1] == 0:  # an empty store writes nothing (and has no segment)
+            return
         for start, end, seg in self.segments:
             if start <= addr and addr + data.shape[1] <= end:
                 seg[:, addr - start:addr - start + data.shape[1]] = data

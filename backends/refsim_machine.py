@@ -274,6 +274,9 @@ class Machine:
                                       f"does not fit oc_count={ins.oc_count} and the "
                                       f"{len(self.float_section)}-byte float section")
         ab = np.frombuffer(self.float_section, dtype="<f4", count=2 * channels, offset=offset)
+        if not np.isfinite(ab).all():
+            raise self.fail(idx, ins, f"float_params entry (offset {offset}) holds coefficients "
+                                      f"that are NaN or infinite")
         return ab[:channels].astype(np.float64), ab[channels:].astype(np.float64)
 
     def add_coefficients(self, idx: int, ins: Instruction) -> tuple[float, float]:
@@ -286,6 +289,9 @@ class Machine:
             raise self.fail(idx, ins, f"float_params entry (offset {offset}, {channels} channels) of an "
                                       f"ADD must be one (fa, fb) pair inside the float section")
         fa, fb = np.frombuffer(self.float_section, dtype="<f4", count=2, offset=offset)
+        if not (np.isfinite(fa) and np.isfinite(fb)):
+            raise self.fail(idx, ins, f"float_params entry (offset {offset}) holds coefficients "
+                                      f"that are NaN or infinite")
         return float(fa), float(fb)
 
     def exec_add(self, idx: int, ins: Instruction) -> None:

@@ -22,6 +22,7 @@ from seedcc.ir import Graph, Node, Op, Value, WeightSpec, infer_shape, verify
 from seedcc.ir.ops import OpDef, onnx_ops
 
 ONNX_OPS = onnx_ops()
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 def _attrs(node: onnx.NodeProto) -> dict:
@@ -93,7 +94,12 @@ class OnnxContext:
     def emit(self, op: type[OpDef], name: str, ins: list[str], out: str, **attrs) -> None:
         ins = [self.src(i) for i in ins]
         kind = Op(op.name)
-        shape = infer_shape(kind, attrs, [self.values[i].shape for i in ins])
+        shapes = [self.values[i].shape for i in ins]
+        try:
+            shape = infer_shape(kind, attrs, shapes)
+        except ValueError as e:
+            raise ModelStructureError(f"{self.where}: node {name} ({op.name}) cannot take inputs of "
+                                      f"shape {', '.join(map(str, shapes))}: {e}") from None
         self.values[out] = Value(out, tuple(int(d) for d in shape), onnx_name=out)
         self.nodes.append(Node(kind, name, tuple(ins), (out,), attrs))
 
@@ -101,7 +107,12 @@ class OnnxContext:
                alpha: float = 1.0) -> WeightSpec:
         """The layer weight of `node` (its folded value `w`): which record and mask feed it."""
         canon = canonical_weight(node.op_type, w, trans_b)
-        spec = extract_weight(self.tracer, node.input[1], canon, f"{self.where}: node {name}", alpha)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+            spec = extract_weight(self.tracer, node.input[1], canon, f"{self.where}: node {name}", alpha)
+        effective_scale = abs(spec.scale * spec.multiplier)
+        if not effective_scale <= F32_MAX or (spec.dense is not None and not np.isfinite(spec.dense).all()):
+            raise ModelStructureError(f"{self.where}: node {name}: its weight times its scalar factors "
+                                      f"(alpha, constants) overflows float32")
         self.used_records.add(spec.record)
         return spec
 

@@ -12,7 +12,16 @@ import onnx
 from onnx import numpy_helper, shape_inference
 from onnx.reference import ReferenceEvaluator
 
+from seedcc.compiler.validate import (
+    check_constants,
+    check_graph,
+    check_opsets,
+    check_outputs,
+    check_shapes,
+    check_text,
+)
 from seedcc.errors import BadInputError, ModelStructureError, UnsupportedOpError
+from seedcc.files import check_input_file
 from seedcc.ir.ops import onnx_ops
 
 #: ops that may consume activations: every ONNX spelling in the op table, and Identity;
@@ -32,9 +41,7 @@ class LoadedModel:
 def read_model(source: str | os.PathLike | onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
     if isinstance(source, onnx.ModelProto):
         return source, f"model {source.graph.name or '<unnamed>'}"
-    path = os.fspath(source)
-    if not os.path.isfile(path):
-        raise BadInputError(f"{path}: no such file; pass the path of an .onnx model")
+    path = check_input_file(source, "ONNX model", "pass the path of an .onnx model")
     try:
         return onnx.load(path), path
     except Exception as e:  # protobuf raises several unrelated types
@@ -217,20 +224,36 @@ def fold_constants(model: onnx.ModelProto, const_nodes: list[onnx.NodeProto]) ->
     return consts
 
 
+def _first_line(e: Exception) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
 def load(source: str | os.PathLike | onnx.ModelProto) -> LoadedModel:
     model, where = read_model(source)
     model = onnx.ModelProto.FromString(model.SerializeToString()) if isinstance(source, onnx.ModelProto) else model
+    check_text(model, where)
     unique_labels(model)
     model = static_shapes(model, where)
     reject_unsupported(model, where)
+    check_opsets(model, where)
+    check_graph(model, where)
     try:
         onnx.checker.check_model(model)
         # data propagation: Reshape targets built by (statically evaluated) shape chains
-        model = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        model = shape_inference.infer_shapes(model, strict_mode=True, check_type=True, data_prop=True)
     except Exception as e:
-        raise BadInputError(f"{where}: the ONNX checker rejects the model: {str(e).splitlines()[0]}") from None
-    _, const_nodes, dyn = split_constant(model)
-    consts = fold_constants(model, const_nodes)
+        raise BadInputError(f"{where}: the ONNX checker rejects the model: {_first_line(e)}") from None
+    constant, const_nodes, dyn = split_constant(model)
+    check_outputs(model, constant, where)
+    check_shapes(model, const_nodes, dyn, where)
+    try:
+        with np.errstate(all="ignore"):  # overflow to inf is caught by check_constants below
+            consts = fold_constants(model, const_nodes)
+    except Exception as e:  # noqa: BLE001 - the reference evaluator raises many unrelated types
+        raise BadInputError(f"{where}: a constant subexpression cannot be evaluated "
+                            f"({type(e).__name__}: {_first_line(e)})") from None
+    check_constants(consts, dyn, where, model)
     shapes: dict[str, tuple[int, ...]] = {}
     g = model.graph
     for vi in list(g.input) + list(g.value_info) + list(g.output):

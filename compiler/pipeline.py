@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seedcc.arrays import as_float32
 from seedcc.compiler.passes.detect_folds import detect_folds
 from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
 from seedcc.compiler.passes.pack_masks import pack_masks
@@ -60,7 +61,14 @@ def check_calibration(g: Graph, calib: dict[str, np.ndarray]) -> dict[str, np.nd
         if arr.ndim != len(g.values[name].shape) + 1 or tuple(arr.shape[1:]) != g.values[name].shape:
             raise BadInputError(f"calibration array {name!r} has shape {arr.shape}; expected "
                                 f"(batch, {', '.join(map(str, g.values[name].shape))})")
-        out[name] = arr.astype(np.float32)
+        if arr.shape[0] == 0:
+            raise BadInputError(f"calibration array {name!r} has no samples (batch 0); give at "
+                                f"least one")
+        out[name] = as_float32(arr, f"calibration array {name!r}")
+    if len({a.shape[0] for a in out.values()}) > 1:
+        raise BadInputError(f"calibration arrays have different batch sizes "
+                            f"({', '.join(f'{k}: {a.shape[0]}' for k, a in out.items())}); give "
+                            f"every input the same number of samples")
     return out
 
 

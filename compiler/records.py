@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,8 @@ from seedcc.ir.weights import Freeze
 from seedcc.rtl_models.generators import GENERATORS, freeze_pattern, random_weights
 
 RECORD_KEY = "seedcc.random_weights"
+F32_MAX = float(np.finfo(np.float32).max)
+F32_SMALLEST = float(np.finfo(np.float32).smallest_subnormal)
 LAYOUTS = ("OIHW", "OI", "IO")
 
 
@@ -59,27 +62,65 @@ def read_records(model: onnx.ModelProto, where: str) -> dict[str, Record]:
 
     try:
         doc = json.loads(raw)
-        if doc.get("version") != 1:
+        if not isinstance(doc, dict):
+            raise TypeError("it is not a JSON object")
+        if doc.get("version") != 1 or isinstance(doc.get("version"), bool):
             raise ValueError(f"unsupported version {doc.get('version')!r} (expected 1)")
-        out = {}
-        for name, r in doc["tensors"].items():
-            if r["generator"] not in GENERATORS:
-                raise ValueError(f"tensor {name!r}: unknown generator {r['generator']!r} "
-                                 f"(choices: {', '.join(sorted(GENERATORS))})")
-            if r.get("layout", "OIHW") not in LAYOUTS:
-                raise ValueError(f"tensor {name!r}: layout {r['layout']!r} is not one of {LAYOUTS}")
-            fz = r.get("freeze")
-            freeze = None
-            if fz is not None:
-                freeze = Freeze(int(fz["seed"]), float(fz.get("prune", 0.0)), float(fz.get("lock", 0.0)))
-                if freeze.prune < 0 or freeze.lock < 0 or freeze.prune + freeze.lock > 1:
-                    raise ValueError(f"tensor {name!r}: freeze shares prune={freeze.prune} "
-                                     f"lock={freeze.lock} must be >= 0 and sum to <= 1")
-            out[name] = Record(name, r["generator"], int(r["seed"]), float(r["scale"]),
-                               r.get("layout", "OIHW"), freeze)
-        return out
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        tensors = doc.get("tensors")
+        if not isinstance(tensors, dict):
+            raise TypeError("'tensors' must be an object mapping initializer names to records")
+        return {name: _parse_record(name, r) for name, r in tensors.items()}
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise BadInputError(f"{where}: metadata {RECORD_KEY!r} is malformed: {e}") from None
+
+
+def _field(r: dict, name: str, key: str, kind: str, default: object = None) -> object:
+    """``r[key]`` checked: "int" an integer 0..2**64-1, "real" a finite number, "text" a string."""
+    if key not in r:
+        if default is None:
+            raise ValueError(f"tensor {name!r}: the record has no {key!r}")
+        return default
+    v = r[key]
+    if kind == "text":
+        if not isinstance(v, str):
+            raise TypeError(f"tensor {name!r}: {key} must be a string, not {v!r}")
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"tensor {name!r}: {key} must be a number, not {v!r}")
+    if kind == "int":
+        if not isinstance(v, int) or not 0 <= v < 2**64:
+            raise ValueError(f"tensor {name!r}: {key} must be an integer in 0..2**64-1, not {v!r}")
+        return v
+    if not math.isfinite(v):
+        raise ValueError(f"tensor {name!r}: {key} must be a finite number, not {v!r}")
+    return float(v)
+
+
+def _parse_record(name: str, r: object) -> Record:
+    if not isinstance(r, dict):
+        raise TypeError(f"tensor {name!r}: the record must be an object, not {r!r}")
+    generator = _field(r, name, "generator", "text")
+    if generator not in GENERATORS:
+        raise ValueError(f"tensor {name!r}: unknown generator {generator!r} "
+                         f"(choices: {', '.join(sorted(GENERATORS))})")
+    layout = _field(r, name, "layout", "text", "OIHW")
+    if layout not in LAYOUTS:
+        raise ValueError(f"tensor {name!r}: layout {layout!r} is not one of {LAYOUTS}")
+    scale = _field(r, name, "scale", "real")
+    if not F32_SMALLEST <= scale <= F32_MAX:
+        raise ValueError(f"tensor {name!r}: scale {scale!r} must be a positive float32 number "
+                         f"({F32_SMALLEST:.3g} .. {F32_MAX:.3g})")
+    fz = r.get("freeze")
+    freeze = None
+    if fz is not None:
+        if not isinstance(fz, dict):
+            raise TypeError(f"tensor {name!r}: freeze must be an object, not {fz!r}")
+        freeze = Freeze(_field(fz, name, "seed", "int"), _field(fz, name, "prune", "real", 0.0),
+                        _field(fz, name, "lock", "real", 0.0))
+        if freeze.prune < 0 or freeze.lock < 0 or freeze.prune + freeze.lock > 1:
+            raise ValueError(f"tensor {name!r}: freeze shares prune={freeze.prune} "
+                             f"lock={freeze.lock} must be >= 0 and sum to <= 1")
+    return Record(name, generator, _field(r, name, "seed", "int"), scale, layout, freeze)
 
 
 def regenerate(rec: Record, stored_shape: tuple[int, ...], where: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,8 +15,10 @@ from seedcc.backends import refsim
 from seedcc.backends.program import Program
 from seedcc.backends.rtlrun import run_on_rtl
 from seedcc.errors import BadInputError
+from seedcc.files import check_input_file
 from seedcc.flow import Compiled, compile_model
 from seedcc.golden import ort_run
+from seedcc.limits import check_memory, memory_limit
 from seedcc.progress import build_estimate, heartbeat
 from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
 
@@ -25,20 +28,35 @@ FLOAT_RTOL = 1e-5  # float mode vs onnxruntime, relative to the tensor's largest
 
 def compile(model: ModelSource, calib: dict[str, np.ndarray] | None = None,
             config: HwConfig = DEFAULT, output: str | os.PathLike | None = None,
-            log: Callable[[str], None] | None = None) -> Program:
-    """Compile an ONNX model to a program; write it to `output` (.sdc) if given."""
-    prog = compile_model(model, calib=calib, config=config, log=log or (lambda m: None)).program
+            log: Callable[[str], None] | None = None,
+            max_memory: int | str | None = None) -> Program:
+    """Compile an ONNX model to a program; write it to `output` (.sdc) if given. Work that
+    needs more memory than `max_memory` (bytes or e.g. "8G"; default `$SEEDCC_MAX_MEMORY`
+    or 4 GiB) is refused before it allocates."""
+    prog = compile_model(model, calib=calib, config=config, log=log or (lambda m: None),
+                         max_memory=max_memory).program
     if output is not None:
         program_io.save(prog, output)
     return prog
 
 
 def load_program(source: Program | str | os.PathLike) -> Program:
-    return source if isinstance(source, Program) else program_io.load(source)
+    """`source` itself, or the program read from that `.sdc` file (checked: a regular file
+    within the memory limit, magic, version, checksum, config ranges)."""
+    if isinstance(source, Program):
+        return source
+    path = check_input_file(source, "program file", "pass a .sdc file written by `seedcc compile`")
+    check_memory(2 * os.path.getsize(path), f"reading program file {path!r}")
+    return program_io.load(path)
+
+
+def input_names(program: Program) -> list[str]:
+    """The program's input names, from its manifest (checked by the reference model)."""
+    return [d.name for d in refsim.simulator(program).inputs]
 
 
 def as_input_dict(program: Program, inputs: np.ndarray | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    names = [i.name for i in program.manifest.inputs]
+    names = input_names(program)
     if isinstance(inputs, dict):
         return inputs
     if len(names) != 1:
@@ -47,11 +65,13 @@ def as_input_dict(program: Program, inputs: np.ndarray | dict[str, np.ndarray]) 
 
 
 def run(program: Program | str | os.PathLike, inputs: np.ndarray | dict[str, np.ndarray],
-        mode: str = "int8", checkpoints: bool = False):
-    """Run a program on the reference model; returns a `refsim.RunResult`."""
+        mode: str = "int8", checkpoints: bool = False, max_memory: int | str | None = None):
+    """Run a program on the reference model; returns a `refsim.RunResult`. Large batches run
+    in chunks that fit `max_memory` (see `compile`)."""
 
-    prog = load_program(program)
-    return refsim.run(prog, as_input_dict(prog, inputs), mode=mode, checkpoints=checkpoints)
+    with memory_limit(max_memory):
+        prog = load_program(program)
+        return refsim.run(prog, as_input_dict(prog, inputs), mode=mode, checkpoints=checkpoints)
 
 
 @dataclass
@@ -103,44 +123,67 @@ class VerifyReport:
 
 
 def _max_rel(a: np.ndarray, ref: np.ndarray) -> float:
+    """max |a - ref| / max |ref|, in float64 (float32 differences near its range overflow)."""
+    a, ref = np.asarray(a, np.float64), np.asarray(ref, np.float64)
     return float(np.max(np.abs(a - ref)) / max(float(np.max(np.abs(ref))), 1e-30))
 
 
 def verify(model: ModelSource, inputs: dict[str, np.ndarray] | None = None, samples: int = 100,
            calib: dict[str, np.ndarray] | None = None, config: HwConfig = DEFAULT,
            rtl: bool = False, rtl_samples: int = 1, seed: int = 1,
-           log: Callable[[str], None] | None = None) -> VerifyReport:
+           log: Callable[[str], None] | None = None,
+           max_memory: int | str | None = None) -> VerifyReport:
     """Compile `model`, run onnxruntime and the reference model (float and int8) on the same
     inputs, and compare every layer's output (checkpoint); optionally run the RTL too.
-    `log` receives one line per stage."""
+    `log` receives one line per stage; `max_memory` as for `compile`."""
 
-    log = log or (lambda message: None)
+    with memory_limit(max_memory):
+        return _verify(model, inputs, samples, calib, config, rtl, rtl_samples, seed,
+                       log or (lambda message: None))
+
+
+def _verify(model: ModelSource, inputs: dict[str, np.ndarray] | None, samples: int,
+            calib: dict[str, np.ndarray] | None, config: HwConfig, rtl: bool, rtl_samples: int,
+            seed: int, log: Callable[[str], None]) -> VerifyReport:
     log(f"compiling {model if not isinstance(model, onnx.ModelProto) else 'the model'} for "
         f"{config.pes} PEs{' (then the RTL)' if rtl else ''}")
+    if samples < 1 or rtl_samples < 1:
+        raise BadInputError(f"samples={samples} and rtl_samples={rtl_samples} must be at least 1")
     compiled: Compiled = compile_model(model, calib=calib, config=config, log=log)
     prog = compiled.program
+    cps = prog.manifest.checkpoints
+    n = samples if inputs is None else max((np.shape(a)[0] for a in inputs.values() if np.ndim(a)),
+                                           default=0)
+    if n < 1:
+        raise BadInputError("the inputs to verify on have no samples (batch 0); give at least one")
+    per_sample = sum(math.prod(i.shape) for i in prog.manifest.inputs)
+    per_sample += 3 * sum(math.prod(c.shape) for c in cps)  # onnxruntime, float, int8
+    check_memory(4 * n * per_sample, f"verifying on {n} sample(s)")
     if inputs is None:
         rng = np.random.default_rng(seed)
         inputs = {i.name: rng.standard_normal((samples, *i.shape)).astype(np.float32)
                   for i in prog.manifest.inputs}
-    n = len(next(iter(inputs.values())))
-    cps = prog.manifest.checkpoints
     log(f"onnxruntime and the reference model (float, int8) on {n} sample(s)")
-    golden = ort_run(model, inputs, [c.onnx for c in cps])
-    fl = refsim.run(prog, inputs, mode="float", checkpoints=True)
+    fl = refsim.run(prog, inputs, mode="float", checkpoints=True)  # checks the inputs first
     q = refsim.run(prog, inputs, mode="int8", checkpoints=True)
+    golden = ort_run(model, {k: np.asarray(v, np.float32) for k, v in inputs.items()},
+                     [c.onnx for c in cps])
     layers, unchecked = [], []
-    for c in cps:
-        if c.onnx not in golden:
-            unchecked.append(c.onnx or c.name)
-            continue
-        ref = golden[c.onnx].reshape(n, *c.shape)
-        err = np.abs(q.checkpoints[c.name] - ref)
-        layers.append(LayerCheck(c.onnx, _max_rel(fl.checkpoints[c.name], ref),
-                                 float(err.max() / c.scale), _max_rel(q.checkpoints[c.name], ref)))
+    # inputs far beyond the calibration range can overflow float32 in onnxruntime and in
+    # float mode alike; inf - inf is NaN, which fails the comparison (no warning printed)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for c in cps:
+            if c.onnx not in golden:
+                unchecked.append(c.onnx or c.name)
+                continue
+            ref = golden[c.onnx].reshape(n, *c.shape)
+            err = np.abs(np.asarray(q.checkpoints[c.name], np.float64) - ref)
+            layers.append(LayerCheck(c.onnx, _max_rel(fl.checkpoints[c.name], ref),
+                                     float(err.max() / c.scale),
+                                     _max_rel(q.checkpoints[c.name], ref)))
     out0 = prog.manifest.outputs[0].name
     agreement = None
-    if golden[out0].ndim == 2 and golden[out0].shape[1] > 1:
+    if out0 in golden and golden[out0].ndim == 2 and golden[out0].shape[1] > 1:
         agreement = float(np.mean(np.argmax(golden[out0], 1) == np.argmax(q.outputs[out0], 1)))
     report = VerifyReport(str(model) if not isinstance(model, onnx.ModelProto) else prog.manifest.model,
                           n, layers, agreement, q.cycles, notes=list(compiled.notes))

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from seedcc import api
 from seedcc.arrays import read_arrays, write_arrays
+from seedcc.backends.config_limits import parse_config
 from seedcc.backends.isa import disassemble
 from seedcc.compiler.annotate import annotate, read_layer_specs
 from seedcc.compiler.frontend import import_onnx
 from seedcc.compiler.onnx_load import read_model
 from seedcc.compiler.pipeline import PIPELINE
 from seedcc.errors import BadInputError, SeedccError
-from seedcc.files import atomic_write, check_writable
+from seedcc.files import atomic_write, check_input_file, check_writable
 from seedcc.flow import compile_model
+from seedcc.limits import (
+    DEFAULT_MAX_MEMORY,
+    ENV,
+    check_memory,
+    format_size,
+    memory_limit,
+    parse_size,
+)
 from seedcc.plots import require_matplotlib
 from seedcc.progress import Stages, busy
 from seedcc.report import format_report, sample_input
@@ -32,12 +42,11 @@ CONFIGS = {"default": DEFAULT, "small": SMALL}
 def _config(text: str) -> HwConfig:
     if text in CONFIGS:
         return CONFIGS[text]
-    try:
-        with open(text) as f:
-            return HwConfig.from_json(f.read())
-    except (OSError, ValueError, TypeError) as e:
-        raise BadInputError(f"--config {text}: not one of {', '.join(CONFIGS)} nor a readable "
-                            f"HwConfig JSON file ({e})") from None
+    path = check_input_file(text, "hardware config", f"give one of {', '.join(CONFIGS)} or a "
+                            f"HwConfig JSON file")
+    check_memory(2 * os.path.getsize(path), f"reading hardware config {path!r}")
+    with open(path, "rb") as f:
+        return parse_config(f.read(), f"--config {path}", BadInputError, complete=False)
 
 
 def _stages(a: argparse.Namespace, total: int, desc: str) -> Stages:
@@ -66,7 +75,7 @@ def cmd_compile(a: argparse.Namespace) -> int:
 def cmd_run(a: argparse.Namespace) -> int:
     check_writable(a.output)
     prog = api.load_program(a.program)
-    inputs = read_arrays(a.input, [i.name for i in prog.manifest.inputs])
+    inputs = read_arrays(a.input, api.input_names(prog))
     with busy("reference model", quiet=a.quiet):
         res = api.run(prog, inputs, mode=a.mode)
     write_arrays(a.output, res.outputs)
@@ -148,60 +157,90 @@ def cmd_disasm(a: argparse.Namespace) -> int:
     return 0
 
 
+def one_line(message: str) -> str:
+    """`message` on one line: control characters (names from a corrupted file may hold
+    newlines) are shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text, "--max-memory")
+    except BadInputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seedcc", description="Compiler and verification flow for "
                                 "random-weight (supermask) neural-network accelerators.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--max-memory", type=_size, metavar="SIZE",
+                        help=f"refuse work that needs more memory than SIZE (bytes, or e.g. 8G; "
+                             f"default ${ENV} or {format_size(DEFAULT_MAX_MEMORY)})")
     sub = p.add_subparsers(dest="command", required=True)
     cfg = dict(default="default", help="hardware config: default, small, or a HwConfig JSON file")
 
-    c = sub.add_parser("compile", help="compile an ONNX model to a program (.sdc)")
+    c = sub.add_parser("compile", parents=[common], help="compile an ONNX model to a program (.sdc)")
     c.add_argument("model")
     c.add_argument("-o", "--output", required=True)
     c.add_argument("--calib", help=".npy/.npz calibration inputs (float32, batch axis first)")
     c.add_argument("--config", **cfg)
     c.set_defaults(func=cmd_compile)
 
-    r = sub.add_parser("run", help="run a program on the reference model")
+    r = sub.add_parser("run", parents=[common], help="run a program on the reference model")
     r.add_argument("program")
     r.add_argument("--input", required=True, help=".npy (one input) or .npz keyed by input name")
     r.add_argument("-o", "--output", required=True, help=".npy (one output) or .npz")
     r.add_argument("--mode", choices=("int8", "float"), default="int8")
     r.set_defaults(func=cmd_run)
 
-    v = sub.add_parser("verify", help="onnxruntime vs reference model (vs RTL), layer by layer")
+    v = sub.add_parser("verify", parents=[common],
+                       help="onnxruntime vs reference model (vs RTL), layer by layer")
     v.add_argument("model")
     v.add_argument("--input", help="inputs to verify on (default: generated)")
     v.add_argument("--calib", help="calibration inputs (default: generated)")
-    v.add_argument("--samples", type=int, default=100, help="generated inputs (default 100)")
+    v.add_argument("--samples", type=_positive, default=100, help="generated inputs (default 100)")
     v.add_argument("--min-agreement", type=float, default=0.95,
                    help="required int8 top-1 agreement with onnxruntime (default 0.95)")
     v.add_argument("--rtl", action="store_true", help="also run the Verilog RTL (cocotb + Verilator)")
-    v.add_argument("--rtl-samples", type=int, default=1, help="samples to run on the RTL (default 1)")
+    v.add_argument("--rtl-samples", type=_positive, default=1,
+                   help="samples to run on the RTL (default 1)")
     v.add_argument("--config", **cfg)
     v.set_defaults(func=cmd_verify)
 
-    rp = sub.add_parser("report", help="sizes vs fp32, shared weights, traffic, cycles, energy")
+    rp = sub.add_parser("report", parents=[common],
+                        help="sizes vs fp32, shared weights, traffic, cycles, energy")
     rp.add_argument("model")
     rp.add_argument("--config", **cfg)
     rp.add_argument("--html", help="also write a self-contained HTML report with figures")
     rp.add_argument("--json", help="also write the report data as JSON")
     rp.set_defaults(func=cmd_report)
 
-    sw = sub.add_parser("sweep", help="compile and run the model over a grid of hardware configs")
+    sw = sub.add_parser("sweep", parents=[common], help="compile and run the model over a grid of hardware configs")
     sw.add_argument("model")
     sw.add_argument("--grid", required=True, help="TOML grid file (docs/sweep.md)")
     sw.add_argument("-o", "--output", required=True, help="folder for sweep.csv and pareto.png")
     sw.add_argument("--address", help="an existing Ray cluster (default: a local Ray instance)")
     sw.add_argument("--serial", action="store_true", help="run the points in this process, no Ray")
     sw.set_defaults(func=cmd_sweep)
-    an = sub.add_parser("annotate", help="find each layer's random tensor by value and write the record")
+    an = sub.add_parser("annotate", parents=[common], help="find each layer's random tensor by value and write the record")
     an.add_argument("model")
     an.add_argument("--layers", required=True,
                     help="layer spec JSON: {version: 1, layers: {name: {generator, seed, scale, shape}}}")
     an.add_argument("-o", "--output", help="where to write the annotated model (default: in place)")
     an.set_defaults(func=cmd_annotate)
 
-    d = sub.add_parser("disasm", help="print a program's instructions")
+    d = sub.add_parser("disasm", parents=[common], help="print a program's instructions")
     d.add_argument("program")
     d.add_argument("--manifest", action="store_true", help="print the manifest too")
     d.set_defaults(func=cmd_disasm)
@@ -213,9 +252,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        with memory_limit(args.max_memory):
+            return args.func(args)
     except SeedccError as e:
-        print(f"seedcc: error: {e}", file=sys.stderr)
+        print(f"seedcc: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("seedcc: interrupted", file=sys.stderr)

@@ -35,13 +35,22 @@ class ProgramFormatError(SeedccError):
 
 
 class IRVerificationError(SeedccError):
-    """The IR broke an invariant (an internal error: a pass produced an invalid graph)."""
+    """The IR broke an invariant (an internal error: a pass produced an invalid graph).
+
+    User input never reaches it: the front end validates models first (compiler/validate.py),
+    so exit code 3 means a seedcc bug, never a bad model.
+    """
 
     exit_code = 3
 
 
 class CapacityError(SeedccError):
     """The model does not fit the hardware configuration (SRAM sizes, field widths)."""
+
+
+class ResourceLimitError(SeedccError):
+    """A compile or run would need more memory than the limit (``--max-memory``,
+    ``SEEDCC_MAX_MEMORY``); estimated from shapes and the config before allocating."""
 
 
 class VerificationMismatch(SeedccError):

@@ -1,13 +1,34 @@
-"""Writing output files safely: never a half-written file, and a clear error up front."""
+"""Reading and writing user files safely: a clear error up front for a path that is not a
+readable regular file, and never a half-written output."""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from typing import BinaryIO
 
 from seedcc.errors import BadInputError
+
+
+def check_input_file(path: str | os.PathLike, what: str, hint: str) -> str:
+    """Fail before reading unless `path` is an existing, readable regular file; `what` names
+    the file's role ("ONNX model"), `hint` says what to pass instead."""
+    path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such file; {hint}") from None
+    except OSError as e:
+        raise BadInputError(f"{path}: cannot read the {what} ({e.strerror}); {hint}") from None
+    if stat.S_ISDIR(mode):
+        raise BadInputError(f"{path}: is a folder, not a file; {hint}")
+    if not stat.S_ISREG(mode):
+        raise BadInputError(f"{path}: is not a regular file (a pipe, socket or device); {hint}")
+    if not os.access(path, os.R_OK):
+        raise BadInputError(f"{path}: the {what} is not readable (permission denied)")
+    return path
 
 
 def check_writable(path: str | os.PathLike) -> str:

@@ -6,6 +6,7 @@ model with the same options always gives the same program, byte for byte.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import onnx
 from seedcc.backends.codegen import generate
 from seedcc.backends.program import Program
 from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.interpret import run_graph_bytes
 from seedcc.compiler.passes.set_generator import set_generator
 from seedcc.compiler.pipeline import (
     CALIB_SAMPLES,
@@ -27,6 +29,7 @@ from seedcc.compiler.pipeline import (
     run_passes,
 )
 from seedcc.ir import Graph, Op
+from seedcc.limits import check_memory, memory_limit
 from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
 
 
@@ -44,9 +47,17 @@ class Compiled:
 
 def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.ndarray] | None = None,
                   config: HwConfig = DEFAULT, log: Callable[[str], None] = _quiet,
-                  generator: str | None = None) -> Compiled:
+                  generator: str | None = None, max_memory: int | str | None = None) -> Compiled:
     """Compile `source`; `log` receives one line per stage (the CLI prints them).
-    `generator` (sweeps' what-if) regenerates every random layer with that generator."""
+    `generator` (sweeps' what-if) regenerates every random layer with that generator. Work
+    that would need more memory than `max_memory` (default: `seedcc.limits.max_memory()`)
+    is refused with a ResourceLimitError before it allocates."""
+    with memory_limit(max_memory):
+        return _compile(source, calib, config, log, generator)
+
+
+def _compile(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.ndarray] | None,
+             config: HwConfig, log: Callable[[str], None], generator: str | None) -> Compiled:
     t0 = time.perf_counter()
     front = import_onnx(source)
     if generator is not None:
@@ -54,6 +65,11 @@ def compile_model(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, 
     log(f"front end: {len(front.nodes)} IR nodes, {len(front.ops(Op.CONV))} weight layers "
         f"({time.perf_counter() - t0:.2f} s)")
     notes = list(front.notes)
+    samples = CALIB_SAMPLES if calib is None else max(
+        (np.shape(a)[0] for a in calib.values() if np.ndim(a)), default=0)
+    need = run_graph_bytes(front, samples) + 4 * samples * sum(
+        math.prod(front.values[i].shape) for i in front.inputs)
+    check_memory(need, f"calibrating model {front.name!r} on {samples} samples")
     if calib is None:
         calib = generated_calibration(front)
         notes.append(f"calibrated on {CALIB_SAMPLES} generated N(0, 1) inputs (seed {CALIB_SEED}); "

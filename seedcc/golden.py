@@ -18,7 +18,7 @@ def ort_run(source: str | os.PathLike | onnx.ModelProto, inputs: dict[str, np.nd
     """Run the model; also return the intermediate tensors named in `extra`. A model with a
     fixed batch size runs in chunks of that size (the last one padded), so any number of
     samples goes through; an onnxruntime failure is a BadInputError."""
-    model, _ = read_model(source)
+    model, where = read_model(source)
     model = shape_inference.infer_shapes(model)
     known = {o.name for o in model.graph.output}
     infos = {vi.name: vi for vi in model.graph.value_info}
@@ -28,7 +28,10 @@ def ort_run(source: str | os.PathLike | onnx.ModelProto, inputs: dict[str, np.nd
             known.add(name)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime's errors share no other base class
+        raise BadInputError(f"{where}: onnxruntime cannot run the model ({_first_line(e)})") from None
     names = [o.name for o in sess.get_outputs()]
     fixed = {i.shape[0] for i in sess.get_inputs() if i.shape and isinstance(i.shape[0], int)}
     n = len(next(iter(inputs.values())))
@@ -43,7 +46,10 @@ def ort_run(source: str | os.PathLike | onnx.ModelProto, inputs: dict[str, np.nd
             chunk[k] = c
         try:
             parts.append(sess.run(names, chunk))
-        except Exception as e:  # noqa: BLE001 - onnxruntime's errors have no common base
-            where = source if isinstance(source, (str, os.PathLike)) else "the model"
-            raise BadInputError(f"onnxruntime cannot run {where}: {str(e).splitlines()[0]}") from None
+        except Exception as e:  # noqa: BLE001 - onnxruntime's errors share no other base class
+            raise BadInputError(f"{where}: onnxruntime cannot run the model ({_first_line(e)})") from None
     return {name: np.concatenate([p[j] for p in parts])[:n] for j, name in enumerate(names)}
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

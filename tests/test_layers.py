@@ -2,7 +2,7 @@
 
 Layers, lowest first (docs/architecture.md):
 
-    leaf modules (errors, files, arrays) <- rtl_models <- ir <- compiler <- backends <- seedcc
+    leaf modules (errors, files, arrays, limits) <- rtl_models <- ir <- compiler <- backends <- seedcc
 
 A module may import its own layer and the layers below it. Imports of seedcc modules sit
 at module level: one inside a function hides a dependency (usually one that would close a
@@ -24,7 +24,7 @@ from seedcc import backends, compiler, ir, rtl_models
 
 #: the layers in order; a module's layer is the longest matching prefix
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("seedcc.errors", "seedcc.files", "seedcc.arrays"),
+    ("seedcc.errors", "seedcc.files", "seedcc.arrays", "seedcc.limits"),
     ("seedcc.rtl_models",),
     ("seedcc.ir",),
     ("seedcc.compiler",),

@@ -17,10 +17,13 @@ from seedcc.compiler.interpret import run_graph
 from seedcc.ir import Graph
 from seedcc.rtl_models.hwfacts import ACT_MAX
 
+#: the largest scale: every int8 value (-128 included) times it is a finite float32
+SCALE_MAX = float(np.finfo(np.float32).max) / 128
+
 
 def calibration_scale(x: np.ndarray) -> float:
     peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return peak / ACT_MAX if peak > 0 else 1.0 / ACT_MAX
+    return min(peak / ACT_MAX, SCALE_MAX) if peak > 0 else 1.0 / ACT_MAX
 
 
 def quantize(g: Graph, calib: dict[str, np.ndarray]) -> Graph:

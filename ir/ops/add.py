@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape
-from seedcc.rtl_models import numerics
+from seedcc.ir.ops.base import OpDef, Shape, saturating_multiplier
 from seedcc.rtl_models.hwfacts import MULT_MAX
 
 
@@ -61,7 +60,7 @@ class Add(OpDef):
     def lower(n: Any, em: Any) -> None:
         va, vb, vy = (em.value(v) for v in (*n.inputs, n.output))
         ra, rb = va.scale / vy.scale, vb.scale / vy.scale
-        _, shift = numerics.quantize_multiplier(max(ra, rb))
+        _, shift = saturating_multiplier(max(ra, rb))
         ma, mb = (min(MULT_MAX, int(round(r * 2**shift))) for r in (ra, rb))
         em.emit("ADD", a_addr=em.addr(n.inputs[0]), b_addr=em.addr(n.inputs[1]), out_addr=em.addr(n.output),
                 length=math.prod(vy.shape), mult_a=ma, mult_b=mb, shift=shift,

@@ -19,6 +19,7 @@ this layer imports neither onnx nor the back end.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from seedcc.errors import ModelStructureError
+from seedcc.rtl_models import numerics
 
 Shape = tuple[int, ...]
 
@@ -78,10 +80,34 @@ class OpDef:
         """Arithmetic operations of one sample (a MAC counts one)."""
         return 0
 
+    @staticmethod
+    def scratch(node: Any, ins: list[Shape], out: Shape) -> int:
+        """Elements per sample that `reference` allocates besides its output (temporaries),
+        for the memory estimate made before calibration (`seedcc.limits`)."""
+        return 2 * math.prod(out)
+
 
 # -- shared helpers ----------------------------------------------------------------------
+def saturating_multiplier(real: float) -> tuple[int, int]:
+    """`numerics.quantize_multiplier`, except that a ratio too large for the multiplier field
+    becomes the largest multiplier with shift 0. That is exact for the integer operands of
+    REQ/ADD/AVGPOOL: any non-zero integer times either factor lies beyond the int8 range,
+    so the result saturates the same way (it happens when calibration saw an all-zero output,
+    whose scale is then tiny)."""
+    limit = (1 << (numerics.MULT_BITS - 1)) - 1
+    if np.isfinite(real) and abs(real) > limit:
+        return (limit if real > 0 else -limit), 0
+    return numerics.quantize_multiplier(real)
+
+
 def window_out(size: int, k: int, stride: int, pad_lo: int, pad_hi: int) -> int:
-    return (size + pad_lo + pad_hi - k) // stride + 1
+    """Output positions of a window of `k` sliding by `stride` over a padded axis; ValueError
+    when the window does not fit even once (an empty output)."""
+    out = (size + pad_lo + pad_hi - k) // stride + 1
+    if out < 1:
+        raise ValueError(f"the window of {k} does not fit the input's {size} (padding "
+                         f"{pad_lo}+{pad_hi}): the output would be empty")
+    return out
 
 
 def as_chw(shape: Shape) -> tuple[int, int, int]:
@@ -102,6 +128,19 @@ def pads4(attrs: Mapping[str, Any]) -> tuple[int, int, int, int]:
 def pair(attrs: Mapping[str, Any], key: str, default: int = 1) -> tuple[int, int]:
     v = attrs.get(key, [default, default])
     return (int(v[0]), int(v[1]))
+
+
+def window_attrs(ctx: Any, name: str, a: Mapping[str, Any]) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """`strides` and `pads` of a 2-D window op (Conv, pools), checked: two strides >= 1 and
+    four pads >= 0, else a ModelStructureError naming the node."""
+    strides, pads = list(a.get("strides", [1, 1])), list(a.get("pads", [0, 0, 0, 0]))
+    if len(strides) != 2 or any(s < 1 for s in strides):
+        raise ModelStructureError(f"{ctx.where}: node {name}: strides {strides} must be two "
+                                  f"integers >= 1 (a 2-D window)")
+    if len(pads) != 4 or any(p < 0 for p in pads):
+        raise ModelStructureError(f"{ctx.where}: node {name}: pads {pads} must be four "
+                                  f"integers >= 0 (a 2-D window)")
+    return pair(a, "strides"), pads4(a)
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: tuple[int, int], pads: tuple[int, int, int, int],

@@ -16,14 +16,22 @@ schedule). The `schedule_regeneration` pass has chosen the blocks, chunks and sp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, as_chw, im2col, pads4, pair, window_out
-from seedcc.rtl_models import numerics
+from seedcc.ir.ops.base import (
+    OpDef,
+    Shape,
+    as_chw,
+    im2col,
+    saturating_multiplier,
+    window_attrs,
+    window_out,
+)
 from seedcc.rtl_models.generators import get_generator
 from seedcc.rtl_models.hwfacts import (
     GROUP,
@@ -35,6 +43,8 @@ from seedcc.rtl_models.hwfacts import (
     req_record_bytes,
 )
 from seedcc.rtl_models.masks import row_bytes
+
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads: tuple[int, int, int, int]) -> np.ndarray:
@@ -54,12 +64,12 @@ def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray,
     a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
     wscale = w.scale * w.multiplier
     acc_unit = a * wscale * x_scale  # real value of one accumulator step, per channel
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf is clipped below
         bias = np.where(acc_unit != 0, np.rint(b / acc_unit), 0)
     rec = np.zeros(len(a), REQ_RECORD)
     rec["bias"] = np.clip(bias, *REQ_LIMITS["bias"])
     for ch in range(len(a)):
-        rec["mult"][ch], rec["shift"][ch] = numerics.quantize_multiplier(acc_unit[ch] / y_scale)
+        rec["mult"][ch], rec["shift"][ch] = saturating_multiplier(acc_unit[ch] / y_scale)
     return rec, a, b, wscale
 
 
@@ -77,19 +87,40 @@ class Conv(OpDef):
                 raise ModelStructureError(f"{ctx.where}: node {name}: grouped or dilated Conv is not supported")
             if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
                 raise ModelStructureError(f"{ctx.where}: node {name}: auto_pad is not supported; use explicit pads")
+            if w.ndim != 4:
+                raise ModelStructureError(f"{ctx.where}: node {name}: only 2-D Conv is supported; its "
+                                          f"weight must be (O, I, KH, KW), is {w.shape}")
+            if "kernel_shape" in a and tuple(a["kernel_shape"]) != w.shape[2:]:
+                raise ModelStructureError(
+                    f"{ctx.where}: node {name}: kernel_shape {list(a['kernel_shape'])} contradicts "
+                    f"the weight's kernel {list(w.shape[2:])}; fix the attribute or drop it")
             bias = ctx.const(ins[2], name) if len(ins) > 2 and ins[2] else None
+            stride, pads = window_attrs(ctx, name, a)
             spec = ctx.weight(node, name, w)
-            stride, pads = pair(a, "strides"), pads4(a)
         else:
             if op == "Gemm" and a.get("transA", 0):
                 raise ModelStructureError(f"{ctx.where}: node {name}: Gemm with transA=1 is not supported")
             if w.ndim != 2:
                 raise ModelStructureError(f"{ctx.where}: node {name}: {op} weight must be 2-D, is {w.shape}")
+            for key in ("alpha", "beta"):
+                if not abs(float(a.get(key, 1.0))) <= F32_MAX:  # also NaN
+                    raise ModelStructureError(f"{ctx.where}: node {name}: {key}={a[key]!r} must be a "
+                                              f"finite float32 number")
             spec = ctx.weight(node, name, w, trans_b=a.get("transB", 0), alpha=float(a.get("alpha", 1.0)))
             bias = None
             if op == "Gemm" and len(ins) > 2 and ins[2]:
-                bias = np.broadcast_to(ctx.const(ins[2], name) * a.get("beta", 1.0), (spec.shape[0],))
+                with np.errstate(over="ignore"):  # checked below
+                    bias = ctx.const(ins[2], name) * np.float32(a.get("beta", 1.0))
+                if not np.isfinite(bias).all():
+                    raise ModelStructureError(f"{ctx.where}: node {name}: beta times the bias "
+                                              f"{ins[2]!r} overflows float32")
+                if bias.size == 1 or bias.shape == (1, spec.shape[0]):
+                    bias = np.broadcast_to(bias.reshape(-1), (spec.shape[0],))
             stride, pads = (1, 1), (0, 0, 0, 0)
+        if bias is not None and np.shape(bias) != (spec.shape[0],):
+            raise ModelStructureError(f"{ctx.where}: node {name}: bias {ins[2]!r} has shape "
+                                      f"{np.shape(bias)}; it must hold one value per output "
+                                      f"channel ({spec.shape[0]},)")
         ctx.emit(Conv, name, ins[:1], node.output[0], weight=spec, stride=stride, pads=pads,
                  bias=None if bias is None else np.asarray(bias, np.float32))
 
@@ -174,3 +205,12 @@ class Conv(OpDef):
         o, i, kh, kw = n.attrs["weight"].shape
         _, oh, ow = as_chw(out)
         return o * i * kh * kw * oh * ow
+
+    @staticmethod
+    def scratch(n: Any, ins: list[Shape], out: Shape) -> int:
+        """The padded input, the im2col matrix, and the product before and after its transpose."""
+        _, i, kh, kw = n.attrs["weight"].shape
+        c, h, w = as_chw(ins[0])
+        pt, pl, pb, pr = n.attrs["pads"]
+        _, oh, ow = as_chw(out)
+        return c * (h + pt + pb) * (w + pl + pr) + oh * ow * i * kh * kw + 2 * math.prod(out)

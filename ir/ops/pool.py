@@ -18,12 +18,27 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import REGISTRY, OpDef, Shape, as_chw, im2col, pads4, pair, window_out
-from seedcc.rtl_models import numerics
+from seedcc.ir.ops.base import (
+    REGISTRY,
+    OpDef,
+    Shape,
+    as_chw,
+    im2col,
+    saturating_multiplier,
+    window_attrs,
+    window_out,
+)
+
+
+def _planes(shape: Shape) -> tuple[int, int, int]:
+    """A pooled input must be (C, H, W) planes; a feature vector has none."""
+    if len(shape) != 3:
+        raise ValueError(f"pooling needs a (C, H, W) input, not {shape}")
+    return as_chw(shape)
 
 
 def _window_shape(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
-    c, h, wd = as_chw(ins[0])
+    c, h, wd = _planes(ins[0])
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = attrs["kernel"], attrs["stride"], attrs["pads"]
     return (c, window_out(h, kh, sh, pt, pb), window_out(wd, kw, sw, pl, pr))
 
@@ -38,11 +53,15 @@ def _window_reference(n: Any, x: np.ndarray, is_max: bool) -> np.ndarray:
 def _window_from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any], op: type[OpDef]) -> None:
     if a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1, 1])):
         raise ModelStructureError(f"{ctx.where}: node {name}: {node.op_type} with ceil_mode or dilations")
-    pads = pads4(a)
+    kernel = list(a.get("kernel_shape", []))
+    if len(kernel) != 2 or any(k < 1 for k in kernel):
+        raise ModelStructureError(f"{ctx.where}: node {name}: kernel_shape {kernel} must be two "
+                                  f"integers >= 1 (a 2-D window)")
+    stride, pads = window_attrs(ctx, name, a)
     if op is AvgPool and any(pads):
         raise ModelStructureError(f"{ctx.where}: node {name}: padded AveragePool is not supported")
-    ctx.emit(op, name, node.input[:1], node.output[0], kernel=tuple(int(k) for k in a["kernel_shape"]),
-             stride=pair(a, "strides"), pads=pads)
+    ctx.emit(op, name, node.input[:1], node.output[0], kernel=(int(kernel[0]), int(kernel[1])),
+             stride=stride, pads=pads)
 
 
 def _lower(n: Any, em: Any, kernel: tuple[int, int], stride: tuple[int, int],
@@ -54,13 +73,20 @@ def _lower(n: Any, em: Any, kernel: tuple[int, int], stride: tuple[int, int],
                   in_w=wd, out_h=oh, out_w=ow, kh=kernel[0], kw=kernel[1], stride_h=stride[0],
                   stride_w=stride[1], pad_t=pads[0], pad_l=pads[1])
     if opcode == "AVGPOOL":
-        fields["mult"], fields["shift"] = numerics.quantize_multiplier(
+        fields["mult"], fields["shift"] = saturating_multiplier(
             x.scale / (y.scale * kernel[0] * kernel[1]))
     em.emit(opcode, **fields)
 
 
 def _cost(kernel: tuple[int, int], out: Shape) -> int:
     return int(np.prod(out)) * kernel[0] * kernel[1]
+
+
+def _scratch(n: Any, ins: list[Shape], out: Shape) -> int:
+    """The padded input and the reduced windows before their transpose."""
+    c, h, w = as_chw(ins[0])
+    pt, pl, pb, pr = n.attrs["pads"]
+    return c * (h + pt + pb) * (w + pl + pr) + 2 * int(np.prod(out))
 
 
 class _WindowPool(OpDef):
@@ -74,6 +100,7 @@ class _WindowPool(OpDef):
         _window_from_onnx(ctx, node, name, a, cls)
 
     infer = staticmethod(_window_shape)
+    scratch = staticmethod(_scratch)
 
     @classmethod
     def reference(cls, n: Any, ins: list[np.ndarray]) -> np.ndarray:
@@ -135,7 +162,7 @@ class GlobalAvgPool(OpDef):
 
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
-        return (as_chw(ins[0])[0], 1, 1)
+        return (_planes(ins[0])[0], 1, 1)
 
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:

@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape
-from seedcc.rtl_models import numerics
+from seedcc.ir.ops.base import OpDef, Shape, saturating_multiplier
 
 
 class Scale(OpDef):
@@ -45,7 +44,7 @@ class Scale(OpDef):
     @staticmethod
     def lower(n: Any, em: Any) -> None:
         x, y = em.value(n.inputs[0]), em.value(n.output)
-        mult, shift = numerics.quantize_multiplier(n.attrs["factor"] * x.scale / y.scale)
+        mult, shift = saturating_multiplier(n.attrs["factor"] * x.scale / y.scale)
         at = em.addr(n.inputs[0])
         em.emit("ADD", a_addr=at, b_addr=at, out_addr=em.addr(n.output), length=math.prod(y.shape),
                 mult_a=mult, mult_b=0, shift=shift, relu=0)
