@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seedcc.compiler.passes.detect_folds import detect_folds
+from seedcc.compiler.passes.form_fold_regions import form_fold_regions
 from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
 from seedcc.compiler.passes.pack_masks import pack_masks
 from seedcc.compiler.passes.quantize import quantize
@@ -35,11 +36,12 @@ class Options:
 PASSES: dict[str, Callable[[Graph, Options], Graph]] = {
     "detect_folds": lambda g, o: detect_folds(g),
     "fuse_epilogues": lambda g, o: fuse_epilogues(g),
+    "form_fold_regions": lambda g, o: form_fold_regions(g),
     "quantize": lambda g, o: quantize(g, o.calib or {}),
     "pack_masks": lambda g, o: pack_masks(g, o.config),
     "schedule_regeneration": lambda g, o: schedule_regeneration(g, o.config),
 }
-PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "quantize", "pack_masks",
+PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "form_fold_regions", "quantize", "pack_masks",
                              "schedule_regeneration")
 
 
