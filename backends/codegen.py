@@ -173,7 +173,7 @@ class Emitter:
         if stride is not None and not 0 <= stride < 1 << 32:
             raise _Unrolled(f"the param table stride {stride} does not fit LOOP.dram_stride")
         try:
-            self.instrs[loop_at] = isa.make("LOOP", count=count, body_len=len(body), dram_stride=stride or 0)
+            self.instrs[loop_at] = isa.make("LOOP", iterations=count, body_len=len(body), dram_stride=stride or 0)
         except ValueError as err:
             raise _Unrolled(f"the loop does not fit the LOOP instruction: {err}") from None
         del self.instrs[starts[1]:]

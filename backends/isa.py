@@ -241,9 +241,9 @@ OPCODES: tuple[Opcode, ...] = (
     ),
     _opcode(
         "LOOP", 0x09,
-        "run the next `body_len` instructions `count` times; in iteration it every param-space "
+        "run the next `body_len` instructions `iterations` times; in iteration it every param-space "
         "DMA_LOAD of the body reads dram_addr + it*dram_stride (no nesting, no HALT in the body)",
-        _at_least_1("count", 16, "iterations"),
+        _at_least_1("iterations", 16, "times the body runs"),
         _at_least_1("body_len", 16, "instructions in the body (they follow the LOOP)"),
         _F("dram_stride", 32, "off-chip bytes added per iteration to the body's param DMA loads"),
         cycles=lambda f, cfg: 0,
@@ -362,7 +362,7 @@ def loop_trace(instrs: list[Instruction] | tuple[Instruction, ...]
             i += 1
             continue
         body = range(i + 1, i + 1 + ins.fields["body_len"])
-        for it in range(ins.fields["count"]):
+        for it in range(ins.fields["iterations"]):
             for j in body:
                 b = instrs[j]
                 if it and b.op == "DMA_LOAD" and b.fields["space"] == SPACE_PARAM:

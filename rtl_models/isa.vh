@@ -137,9 +137,9 @@ localparam integer AVGPOOL_MULT_LO = 144; localparam integer AVGPOOL_MULT_W = 16
 localparam integer AVGPOOL_SHIFT_LO = 160; localparam integer AVGPOOL_SHIFT_W = 6; localparam integer AVGPOOL_SHIFT_SIGNED = 0;
 localparam [255:0] AVGPOOL_USED = 256'h00000000000000000000003fffffffffffffffffffffffffffffffffffffffff;
 
-// LOOP: run the next `body_len` instructions `count` times; in iteration it every param-space DMA_LOAD of the body reads dram_addr + it*dram_stride (no nesting, no HALT in the body)
-localparam integer LOOP_COUNT_LO = 8; localparam integer LOOP_COUNT_W = 16; localparam integer LOOP_COUNT_SIGNED = 0;
-localparam [15:0] LOOP_COUNT_MIN = 16'd1;
+// LOOP: run the next `body_len` instructions `iterations` times; in iteration it every param-space DMA_LOAD of the body reads dram_addr + it*dram_stride (no nesting, no HALT in the body)
+localparam integer LOOP_ITERATIONS_LO = 8; localparam integer LOOP_ITERATIONS_W = 16; localparam integer LOOP_ITERATIONS_SIGNED = 0;
+localparam [15:0] LOOP_ITERATIONS_MIN = 16'd1;
 localparam integer LOOP_BODY_LEN_LO = 24; localparam integer LOOP_BODY_LEN_W = 16; localparam integer LOOP_BODY_LEN_SIGNED = 0;
 localparam [15:0] LOOP_BODY_LEN_MIN = 16'd1;
 localparam integer LOOP_DRAM_STRIDE_LO = 40; localparam integer LOOP_DRAM_STRIDE_W = 32; localparam integer LOOP_DRAM_STRIDE_SIGNED = 0;
@@ -152,7 +152,7 @@ localparam integer F_DRAM_ADDR_W = 32;  // dram_addr
 localparam integer F_LENGTH_W = 24;  // length
 localparam integer F_GEN_ID_W = 2;  // gen_id
 localparam integer F_PARAM_ADDR_W = 16;  // param_addr
-localparam integer F_COUNT_W = 16;  // count
+localparam integer F_COUNT_W = 8;  // count
 localparam integer F_IN_ADDR_W = 24;  // in_addr
 localparam integer F_ACC_ADDR_W = 20;  // acc_addr
 localparam integer F_IN_C_W = 16;  // in_c
@@ -183,5 +183,6 @@ localparam integer F_SHIFT_W = 6;  // shift
 localparam integer F_CHANNELS_W = 16;  // channels
 localparam integer F_OUT_H_W = 12;  // out_h
 localparam integer F_MULT_W = 16;  // mult (signed)
+localparam integer F_ITERATIONS_W = 16;  // iterations
 localparam integer F_BODY_LEN_W = 16;  // body_len
 localparam integer F_DRAM_STRIDE_W = 32;  // dram_stride

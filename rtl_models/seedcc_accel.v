@@ -9,7 +9,7 @@
 // so every instruction takes exactly 1 + its execute cycles (the cycle rule of its row in
 // the ISA table, backends/isa.py) and `cycles` at `done` equals the reference model's
 // count, HALT's issue cycle included.
-// LOOP (issue cycle only) makes the next body_len instructions run `count` times: the
+// LOOP (issue cycle only) makes the next body_len instructions run `iterations` times: the
 // sequencer keeps the body's first and last pc, the iteration and the DRAM offset
 // (iteration * dram_stride, added to every param-space DMA_LOAD's dram_addr); the jump from
 // the body's last instruction back to its first costs no cycle (the next pc is chosen in
@@ -141,6 +141,7 @@ module seedcc_accel #(
   wire signed [F_MULT_A_W-1:0] f_mult_a;
   wire signed [F_MULT_B_W-1:0] f_mult_b;
   wire signed [F_MULT_W-1:0] f_mult;
+  wire [F_ITERATIONS_W-1:0] f_iterations;
   wire [F_BODY_LEN_W-1:0] f_body_len;
   wire [F_DRAM_STRIDE_W-1:0] f_dram_stride;
   wire [F_SHIFT_W-1:0] f_shift;
@@ -158,7 +159,7 @@ module seedcc_accel #(
     .f_accumulate(f_accumulate), .f_out_addr(f_out_addr), .f_out_plane(f_out_plane),
     .f_relu(f_relu), .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_mult_a(f_mult_a),
     .f_mult_b(f_mult_b), .f_shift(f_shift), .f_channels(f_channels), .f_out_h(f_out_h),
-    .f_mult(f_mult), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride)
+    .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride)
   );
 
   // Instructions whose execute-cycle count is 0 go straight to the next issue.
@@ -193,7 +194,7 @@ module seedcc_accel #(
   // Hardware loop state (one level: loops do not nest).
   reg        lp_active;
   reg [31:0] lp_first, lp_last;   // pc of the body's first and last instruction
-  reg [F_COUNT_W-1:0] lp_count, lp_it;
+  reg [F_ITERATIONS_W-1:0] lp_count, lp_it;
   reg [F_DRAM_STRIDE_W-1:0] lp_stride;
   reg [F_DRAM_ADDR_W-1:0] lp_offset;  // lp_it * lp_stride
   reg [31:0] ipc;  // pc of the instruction in execution
@@ -214,8 +215,8 @@ module seedcc_accel #(
       lp_active <= 1'b0;
       lp_first <= 32'd0;
       lp_last <= 32'd0;
-      lp_count <= {F_COUNT_W{1'b0}};
-      lp_it <= {F_COUNT_W{1'b0}};
+      lp_count <= {F_ITERATIONS_W{1'b0}};
+      lp_it <= {F_ITERATIONS_W{1'b0}};
       lp_stride <= {F_DRAM_STRIDE_W{1'b0}};
       lp_offset <= {F_DRAM_ADDR_W{1'b0}};
     end else begin
@@ -245,8 +246,8 @@ module seedcc_accel #(
               lp_active <= 1'b1;
               lp_first <= pc + 32'd1;
               lp_last <= pc + {{(32-F_BODY_LEN_W){1'b0}}, f_body_len};
-              lp_count <= f_count;
-              lp_it <= {F_COUNT_W{1'b0}};
+              lp_count <= f_iterations;
+              lp_it <= {F_ITERATIONS_W{1'b0}};
               lp_stride <= f_dram_stride;
               lp_offset <= {F_DRAM_ADDR_W{1'b0}};
             end else if (lp_active && pc == lp_last) begin

@@ -77,7 +77,7 @@ def test_program_size_does_not_grow_with_iterations():
     for k, prog in progs.items():
         (loop,) = [ins for ins in prog.instructions if ins.op == "LOOP"]
         # body: per conv a param DMA, SETGEN, MAC and REQ; then the ADD
-        assert (loop.count, loop.body_len) == (k, 9)
+        assert (loop.iterations, loop.body_len) == (k, 9)
         assert any(f"fold region 0: {k} iterations of 3 nodes" in n for n in prog.manifest.notes)
 
 

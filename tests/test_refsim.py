@@ -742,7 +742,7 @@ def test_float_mode_add_takes_its_coefficients_from_the_float_section() -> None:
 
 # -- LOOP ------------------------------------------------------------------------------------
 def _loop(count: int, body_len: int, stride: int = 0) -> isa.Instruction:
-    return isa.make("LOOP", count=count, body_len=body_len, dram_stride=stride)
+    return isa.make("LOOP", iterations=count, body_len=body_len, dram_stride=stride)
 
 
 @pytest.mark.parametrize("instrs, fragment", [
@@ -759,7 +759,7 @@ def test_bad_loops_are_refused_by_the_encoder_and_the_reference_model(instrs, fr
 
 
 def test_loop_repeats_its_body_and_strides_param_loads() -> None:
-    """LOOP count=3 over a param DMA_LOAD (8 bytes, stride 8) and a SETGEN: three loads
+    """LOOP iterations=3 over a param DMA_LOAD (8 bytes, stride 8) and a SETGEN: three loads
     from dram 0, 8, 16; the SETGEN reads the last one. Cycles by hand (SMALL: DMA_LATENCY
     4, BUS_BYTES 8): LOOP 1 + 3 x (DMA 1+4+1, SETGEN 1+1) + HALT 1 = 26."""
     states = np.array([5, 6, 7], dtype=np.uint64).tobytes()
