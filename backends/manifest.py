@@ -88,7 +88,8 @@ class LayerInfo:
     weights: int  # O*I*KH*KW
     nonzero: int  # weights with a nonzero mask code
     code_bits: int
-    mask_bytes: int  # mask-row bytes this layer loads per sample (split layers reload theirs)
+    mask_bytes: int  # mask-row bytes this layer loads per sample (split layers reload theirs;
+    # 0 for a fold conv in a LOOP body: its rows are loaded once, before the loop)
     param_bytes: int  # lane start states + requantisation records
     blocks: int  # output-channel blocks
     input_splits: int  # input-channel parts that fit the mask SRAM
