@@ -118,3 +118,27 @@ def test_fold_region_falls_back_to_unrolled_with_a_note():
     prog = compile_model(hidden_fold_cnn(iterations=3), config=cfg).program
     assert not any(ins.op == "LOOP" for ins in prog.instructions)
     assert any("stays unrolled" in n and "do not fit" in n for n in prog.manifest.notes)
+
+
+def test_fold_region_needs_whole_layers():
+    """A mask SRAM too small for a fold conv's rows splits it by input channel: no LOOP."""
+    import dataclasses
+    cfg = dataclasses.replace(SMALL, mask_sram_bytes=128)
+    prog = compile_model(hidden_fold_cnn(iterations=3), config=cfg).program
+    assert not any(ins.op == "LOOP" for ins in prog.instructions)
+    assert any("stays unrolled" in n and "input-channel splits" in n for n in prog.manifest.notes)
+
+
+def test_form_fold_regions_marks_iterations_and_positions():
+    from seedcc.compiler.passes.form_fold_regions import form_fold_regions, scale_groups
+    from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
+    g = verify(form_fold_regions(fuse_epilogues(detect_folds(import_onnx(hidden_fold_cnn(iterations=3))))))
+    loops = {n.name: n.attrs["loop"] for n in g.nodes if "loop" in n.attrs}
+    assert loops == {f"iter{it}.{name}": (0, it, pos) for it in range(3)
+                     for pos, name in enumerate(("conv1", "conv2", "add"))}
+    groups = sorted(sorted(grp) for grp in scale_groups(g))
+    # per position the three iterations' outputs; the residual stream also holds the stem's
+    assert [len(grp) for grp in groups] == [3, 3, 4]
+    assert any("stem.relu_out" in grp for grp in groups)
+    plain = fuse_epilogues(detect_folds(import_onnx(small_cnn())))
+    assert form_fold_regions(plain) is plain

@@ -123,5 +123,6 @@ def scale_groups(g: Graph) -> list[list[str]]:
             src = g.producer(v)
             if src is None or src.attrs.get("loop", (None, 0))[:2] != (r, 0):
                 carrier = g.producer(nxt).attrs["loop"]  # type: ignore[union-attr]
-                groups[(r, carrier[2])].append(v)
+                if v not in groups[(r, carrier[2])]:
+                    groups[(r, carrier[2])].append(v)
     return list(groups.values())
