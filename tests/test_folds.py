@@ -130,15 +130,26 @@ def test_fold_region_needs_whole_layers():
 
 
 def test_form_fold_regions_marks_iterations_and_positions():
-    from seedcc.compiler.passes.form_fold_regions import form_fold_regions, scale_groups
+    from seedcc.compiler.passes.form_fold_regions import form_fold_regions
     from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
     g = verify(form_fold_regions(fuse_epilogues(detect_folds(import_onnx(hidden_fold_cnn(iterations=3))))))
     loops = {n.name: n.attrs["loop"] for n in g.nodes if "loop" in n.attrs}
     assert loops == {f"iter{it}.{name}": (0, it, pos) for it in range(3)
                      for pos, name in enumerate(("conv1", "conv2", "add"))}
-    groups = sorted(sorted(grp) for grp in scale_groups(g))
-    # per position the three iterations' outputs; the residual stream also holds the stem's
-    assert [len(grp) for grp in groups] == [3, 3, 4]
-    assert any("stem.relu_out" in grp for grp in groups)
     plain = fuse_epilogues(detect_folds(import_onnx(small_cnn())))
     assert form_fold_regions(plain) is plain
+
+
+def test_loop_scales_keep_the_add_ratios_of_every_iteration():
+    """The residual stream (stem output, then each iteration's ADD output) is geometric,
+    the ADD's other operand a constant times it; the middle activation keeps its own."""
+    k = 6
+    g = compile_model(hidden_fold_cnn(iterations=k), config=SMALL).graph
+    s = {name: v.scale for name, v in g.values.items()}
+    stream = [s["stem.relu_out"]] + [s[f"iter{it}.relu2_out"] for it in range(k)]
+    steps = [b / a for a, b in zip(stream, stream[1:])]
+    np.testing.assert_allclose(steps, steps[0], rtol=1e-12)
+    branch = [s[f"iter{it}.bn2_out"] / stream[it + 1] for it in range(k)]
+    np.testing.assert_allclose(branch, branch[0], rtol=1e-12)
+    middle = [s[f"iter{it}.relu1_out"] for it in range(k)]
+    assert len(set(middle)) == k  # calibrated per iteration

@@ -15,14 +15,20 @@ every iteration) or is the value the previous iteration produced at one fixed po
 value of an iteration but the last is read outside the next iteration. Otherwise the graph
 is left as it is, with a note saying why.
 
-`scale_groups` lists the values that must share one int8 scale for the iterations'
-instructions to be equal: the outputs at each position, plus the loop-carried value and
-what enters the region (an ADD's multipliers are instruction fields, so its operand and
-output scales must not change between iterations). `quantize` gives each group the
-largest scale of its members.
+`loop_scales` adjusts the calibrated int8 scales so that every iteration runs the same
+instructions: an ADD's multipliers and shift (instruction fields) depend on the ratios of
+its operand and output scales, so those ratios must not change between iterations. Values
+only CONVs produce and read keep their calibrated scale per iteration (it only enters
+requantisation records, which each iteration loads for itself). The carried value (the
+value entering the region, then each iteration's) follows one geometric progression
+s0·g^it fitted to its calibrated scales and raised to cover each of them; every other
+value whose scale reaches an instruction field is that progression times a constant of its
+position, again covering every calibrated scale. `quantize` applies it.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from seedcc.ir import Graph, Node, Op
 
@@ -108,21 +114,54 @@ def form_fold_regions(g: Graph) -> Graph:
         f"{g.nodes[start + length - 1].name}) form one loop region")
 
 
-def scale_groups(g: Graph) -> list[list[str]]:
-    """Values that must share one scale (see the module docstring)."""
+def _field_scaled(g: Graph, value: str) -> bool:
+    """Does an instruction field (not a param table) depend on `value`'s scale? True unless
+    the value is only produced and read by CONVs, whose scales go into their
+    requantisation records (loaded per iteration)."""
+    prod = g.producer(value)
+    return prod is None or any(n.op is not Op.CONV for n in [prod, *g.consumers(value)])
+
+
+def loop_scales(g: Graph, scales: dict[str, float]) -> dict[str, float]:
+    """`scales` (calibrated) adjusted so that every iteration of a fold region runs the
+    same instructions (see the module docstring)."""
     at: dict[tuple[int, int, int], Node] = {n.attrs["loop"]: n for n in g.nodes if "loop" in n.attrs}
+    out = dict(scales)
     if not at:
-        return []
-    groups: dict[tuple[int, int], list[str]] = {}
-    for (r, _, j), n in sorted(at.items()):
-        groups.setdefault((r, j), []).append(n.output)
-    for (r, it, j), n in at.items():
-        if it != 0 or (r, 1, j) not in at:
+        return out
+    count, length = 1 + max(k[1] for k in at), 1 + max(k[2] for k in at)
+    carried: dict[str, int] = {}  # value entering iteration 0 -> position that carries it
+    for j in range(length):
+        if (0, 1, j) not in at:
             continue
-        for v, nxt in zip(n.inputs, at[(r, 1, j)].inputs):
+        for v, nxt in zip(at[(0, 0, j)].inputs, at[(0, 1, j)].inputs):
             src = g.producer(v)
-            if src is None or src.attrs.get("loop", (None, 0))[:2] != (r, 0):
-                carrier = g.producer(nxt).attrs["loop"]  # type: ignore[union-attr]
-                if v not in groups[(r, carrier[2])]:
-                    groups[(r, carrier[2])].append(v)
-    return list(groups.values())
+            if src is None or src.attrs.get("loop", (None, 0))[:2] != (0, 0):
+                carried[v] = g.producer(nxt).attrs["loop"][2]  # type: ignore[union-attr]
+    series = {j: [at[(0, it, j)].output for it in range(count)] for j in range(length)}
+    field = [j for j in range(length) if any(_field_scaled(g, v) for v in series[j])]
+    ref = next((p for p in sorted(set(carried.values())) if p in field), None)
+    if ref is None:  # no carried value in an instruction field: per position, the largest
+        for j in field:
+            top = max(scales[v] for v in series[j])
+            out.update({v: top for v in series[j]})
+        return out
+    # The carried stream (the value entering the region, then each iteration's) follows one
+    # geometric progression s0·g^it fitted to the calibrated scales in the log domain and
+    # raised until it covers every one of them; every other position in an instruction
+    # field is that progression times its own constant. Ratios between those values, in an
+    # iteration and from one iteration to the next, are then the same in every iteration.
+    entry = [v for v, p in carried.items() if p == ref]
+    cal = np.log([max(scales[v] for v in entry)] + [scales[v] for v in series[ref]])
+    xs = np.arange(-1, count, dtype=np.float64)
+    slope, icpt = np.polyfit(xs, cal, 1)
+    icpt += float(np.max(cal - (icpt + slope * xs)))
+    stream = np.exp(icpt + slope * xs)
+    for j in field:
+        q = 1.0 if j == ref else max(scales[v] / stream[it + 1] for it, v in enumerate(series[j]))
+        out.update({v: float(q * stream[it + 1]) for it, v in enumerate(series[j])})
+    for v, p in carried.items():
+        if p in field:
+            q = out[series[p][0]] / stream[1]
+            out[v] = float(q * stream[0])
+    return out
