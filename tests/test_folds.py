@@ -1,6 +1,8 @@
 """Fold detection: layers that reuse one set of random weights and mask (hidden-fold
 networks, unrolled by the exporter) are grouped, and their masks are stored once."""
 
+import itertools
+
 import numpy as np
 
 from seedcc.backends import refsim
@@ -147,7 +149,7 @@ def test_loop_scales_keep_the_add_ratios_of_every_iteration():
     g = compile_model(hidden_fold_cnn(iterations=k), config=SMALL).graph
     s = {name: v.scale for name, v in g.values.items()}
     stream = [s["stem.relu_out"]] + [s[f"iter{it}.relu2_out"] for it in range(k)]
-    steps = [b / a for a, b in zip(stream, stream[1:])]
+    steps = [b / a for a, b in itertools.pairwise(stream)]
     np.testing.assert_allclose(steps, steps[0], rtol=1e-12)
     branch = [s[f"iter{it}.bn2_out"] / stream[it + 1] for it in range(k)]
     np.testing.assert_allclose(branch, branch[0], rtol=1e-12)
