@@ -216,6 +216,27 @@ async def illegal_word_stops_with_err(dut) -> None:
 
 
 @cocotb.test()
+async def misplaced_loop_stops_with_err(dut) -> None:
+    """A LOOP inside a running LOOP body, and a HALT inside one (programs the encoder and
+    refsim refuse, written word by word here): each stops the machine in its issue cycle
+    with done = err = 1 and pc on the offending word."""
+    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    driver = AccelDriver(dut)
+    add0, halt = make("ADD", length=0), make("HALT")
+    programs = (
+        ([make("LOOP", iterations=2, body_len=2), make("LOOP", iterations=2, body_len=1), add0, halt], 2, 1),
+        ([make("LOOP", iterations=2, body_len=2), add0, halt], 3, 2),
+    )
+    for instrs, want_cycles, want_pc in programs:
+        await driver.reset()
+        await driver.load_program([int.from_bytes(encode(i), "little") for i in instrs])
+        cycles, err, _ = await driver.run(max_cycles=100)
+        assert err, f"{[i.op for i in instrs]}: no err"
+        assert cycles == want_cycles, f"{[i.op for i in instrs]}: {cycles} cycles, expected {want_cycles}"
+        assert int(dut.pc.value) == want_pc, f"pc {int(dut.pc.value)}, expected {want_pc}"
+
+
+@cocotb.test()
 async def bad_record_stops_with_err(dut) -> None:
     """A REQ over two channels whose second requantisation record has shift SHIFT_MAX + 1
     (a memory image the record encoder would refuse): the machine stops with done = err = 1

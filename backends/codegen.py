@@ -6,11 +6,20 @@ and outputs are DMA'd back. Activations sit where the memory planner put them
 (`seedcc.compiler.memplan.plan_activations`); mask rows and parameter tables get SRAM
 regions from an `Arena` per memory for as long as their instructions read them. The
 memory image holds parameters, masks, and the input/output regions (docs/compiler.md).
+
+A fold region (`form_fold_regions`) becomes one LOOP: the fold convs' mask rows are loaded
+once before it and stay resident in the mask SRAM, every iteration is lowered, and if the
+iterations' instructions are equal except for the param DMA loads' DRAM addresses, which
+must step by one constant stride (each iteration's parameter tables follow the previous
+one's in the image), only iteration 0's instructions are kept as the body. Otherwise the
+region is emitted unrolled and a note says why (`Emitter.loop_region`).
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,7 +28,7 @@ from seedcc.backends.manifest import Checkpoint, FloatParam, LayerInfo, Manifest
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import Arena, activation_peak, plan_activations
 from seedcc.errors import CapacityError
-from seedcc.ir import Graph, Node, Value
+from seedcc.ir import Graph, Node, Op, Value
 from seedcc.rtl_models.generators import FREE, freeze_pattern
 from seedcc.rtl_models.hwconfig import HwConfig
 
@@ -43,6 +52,8 @@ class Emitter:
         self.sram = {"mask": Arena("mask", cfg.mask_sram_bytes), "param": Arena("param", cfg.param_sram_bytes)}
         self.shared: dict[bytes, int] = {}
         self.acc_peak = 0
+        self.resident: dict[tuple[str, int], int] = {}  # (weight fingerprint, block) -> mask SRAM
+        self.notes: list[str] = []
 
     # -- what lowering reads ---------------------------------------------------------------
     def value(self, name: str) -> Value:
@@ -81,7 +92,105 @@ class Emitter:
         return at
 
     def release(self, space: str, addr: int) -> None:
+        if space == "mask" and addr in self.resident.values():
+            return  # resident rows of a loop region: freed after the loop
         self.sram[space].release(addr)
+
+    def mask_rows(self, n: Node, blk: int, rows: bytes, whole: bool) -> tuple[int, int]:
+        """Mask SRAM address of a block's rows and the bytes loaded for them: the resident
+        copy inside a loop region (nothing loaded), else a fresh DMA load."""
+        key = (n.attrs["weight"].fingerprint(), blk)
+        if whole and key in self.resident:
+            return self.resident[key], 0
+        return self.load("mask", rows, f"layer {n.name} block {blk}", shared="fold" in n.attrs), len(rows)
+
+    # -- loop regions ------------------------------------------------------------------------
+    def _state(self) -> tuple:
+        return (len(self.instrs), len(self.image), len(self.floats), len(self.float_params),
+                len(self.checkpoints), len(self.layers), dict(self.shared), self.acc_peak,
+                copy.deepcopy(self.sram))
+
+    def _restore(self, state: tuple) -> None:
+        ni, nim, nf, nfp, nck, nl, self.shared, self.acc_peak, self.sram = state
+        del self.instrs[ni:], self.image[nim:], self.floats[nf:], self.float_params[nfp:]
+        del self.checkpoints[nck:], self.layers[nl:]
+        self.resident = {}
+
+    def loop_region(self, nodes: list[Node]) -> None:
+        """Emit a fold region's nodes (in order, each with ``loop = (region, it, pos)``) as
+        one LOOP, or unrolled with a note when that is not possible."""
+        state = self._state()
+        try:
+            self._try_loop(nodes)
+        except _Unrolled as why:
+            self._restore(state)
+            region = nodes[0].attrs["loop"][0]
+            self.notes.append(f"fold region {region} stays unrolled: {why}")
+            for n in nodes:
+                lower_node(self, n)
+
+    def _try_loop(self, nodes: list[Node]) -> None:
+        count = 1 + max(n.attrs["loop"][1] for n in nodes)
+        first = [n for n in nodes if n.attrs["loop"][1] == 0]
+        for n in first:
+            if n.op is not Op.CONV or "fold" not in n.attrs:
+                continue
+            if len(n.attrs["tiling"].splits) > 1:
+                raise _Unrolled(f"{n.name} needs input-channel splits")
+            for blk, rows in enumerate(n.attrs["mask_blocks"]):
+                key = (n.attrs["weight"].fingerprint(), blk)
+                if key in self.resident:
+                    continue
+                try:
+                    self.resident[key] = self.load("mask", rows, f"resident rows of {n.name} block {blk}",
+                                                   shared=True)
+                except CapacityError as err:
+                    raise _Unrolled(f"the resident mask rows do not fit: {err}") from None
+        loop_at = len(self.instrs)
+        self.instrs.append(isa.make("HALT"))  # the LOOP, once the body is known
+        fp0, ck0 = len(self.float_params), len(self.checkpoints)
+        starts = []
+        for it in range(count):
+            starts.append(len(self.instrs))
+            for n in nodes:
+                if n.attrs["loop"][1] == it:
+                    lower_node(self, n)
+        starts.append(len(self.instrs))
+        body = self.instrs[starts[0]:starts[1]]
+        stride: int | None = None
+        for it in range(1, count):
+            other = self.instrs[starts[it]:starts[it + 1]]
+            if len(other) != len(body):
+                raise _Unrolled(f"iteration {it} has {len(other)} instructions, iteration 0 {len(body)}")
+            for k, (a, b) in enumerate(zip(body, other)):
+                if a == b:
+                    continue
+                same_but_dram = (a.op == b.op == "DMA_LOAD" and a.space == b.space == isa.SPACE_PARAM
+                                 and {**a.fields, "dram_addr": 0} == {**b.fields, "dram_addr": 0})
+                step = b.dram_addr - a.dram_addr if same_but_dram else None
+                if step is None or step % it or (stride is not None and step != stride * it):
+                    raise _Unrolled(f"instruction {k} of iteration {it} ({b}) differs from "
+                                    f"iteration 0's ({a}) by more than a param table stride")
+                stride = step // it
+        if stride is not None and not 0 <= stride < 1 << 32:
+            raise _Unrolled(f"the param table stride {stride} does not fit LOOP.dram_stride")
+        try:
+            self.instrs[loop_at] = isa.make("LOOP", iterations=count, body_len=len(body), dram_stride=stride or 0)
+        except ValueError as err:
+            raise _Unrolled(f"the loop does not fit the LOOP instruction: {err}") from None
+        del self.instrs[starts[1]:]
+
+        def where(at: int) -> tuple[int, int]:
+            it = next(i for i in range(count) if starts[i] <= at < starts[i + 1])
+            return at - it * len(body), it
+
+        self.float_params[fp0:] = [replace(fp, instr=where(fp.instr)[0], iteration=where(fp.instr)[1])
+                                   for fp in self.float_params[fp0:]]
+        self.checkpoints[ck0:] = [replace(ck, after=where(ck.after)[0], iteration=where(ck.after)[1])
+                                  for ck in self.checkpoints[ck0:]]
+        for at in self.resident.values():
+            self.sram["mask"].release(at)
+        self.resident = {}
 
     def float_affine(self, a: np.ndarray, b: np.ndarray) -> None:
         """The float mode's per-channel a·acc + b for the REQ just emitted."""
@@ -130,14 +239,33 @@ class Emitter:
         return out
 
 
+class _Unrolled(Exception):
+    """Why a fold region cannot be one LOOP (it is emitted unrolled instead)."""
+
+
+def lower_node(e: Emitter, n: Node) -> None:
+    n.op.spec.lower(n, e)
+    if not n.op.spec.alias:
+        e.checkpoint(n.output)
+
+
 def generate(g: Graph, cfg: HwConfig) -> Program:
     """Emit the program for a graph that went through fuse_epilogues, quantize and pack_masks."""
     e = Emitter(g, cfg)
     inputs = e.io(g.inputs, store=False)
-    for n in g.nodes:
-        n.op.spec.lower(n, e)
-        if not n.op.spec.alias:
-            e.checkpoint(n.output)
+    nodes = list(g.nodes)
+    i = 0
+    while i < len(nodes):
+        loop = nodes[i].attrs.get("loop")
+        if loop is None:
+            lower_node(e, nodes[i])
+            i += 1
+            continue
+        j = i
+        while j < len(nodes) and nodes[j].attrs.get("loop", (None,))[0] == loop[0]:
+            j += 1
+        e.loop_region(nodes[i:j])
+        i = j
     outputs = e.io(g.outputs, store=True)
     e.emit("HALT")
     if len(e.instrs) > cfg.instr_words:
@@ -149,5 +277,5 @@ def generate(g: Graph, cfg: HwConfig) -> Program:
             SramUse("acc", e.acc_peak, cfg.acc_sram_words))
     manifest = Manifest(model=g.name, inputs=tuple(inputs), outputs=tuple(outputs),
                         checkpoints=tuple(e.checkpoints), float_params=tuple(e.float_params),
-                        layers=tuple(e.layers), sram=sram, notes=tuple(g.notes))
+                        layers=tuple(e.layers), sram=sram, notes=(*g.notes, *e.notes))
     return Program(cfg, tuple(e.instrs), bytes(e.image), bytes(e.floats), manifest)

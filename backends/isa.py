@@ -239,6 +239,16 @@ OPCODES: tuple[Opcode, ...] = (
         _SHIFT,
         **_POOL_TIMING,
     ),
+    _opcode(
+        "LOOP", 0x09,
+        "run the next `body_len` instructions `iterations` times; in iteration it every param-space "
+        "DMA_LOAD of the body reads dram_addr + it*dram_stride (no nesting, no HALT in the body)",
+        _at_least_1("iterations", 16, "times the body runs"),
+        _at_least_1("body_len", 16, "instructions in the body (they follow the LOOP)"),
+        _F("dram_stride", 32, "off-chip bytes added per iteration to the body's param DMA loads"),
+        cycles=lambda f, cfg: 0,
+        cycles_doc="0 (the jump back to the body's first instruction costs no cycle)",
+    ),
 )
 
 BY_NAME: Mapping[str, Opcode] = MappingProxyType({op.name: op for op in OPCODES})
@@ -317,7 +327,54 @@ def decode(raw: bytes, where: str = "instruction") -> Instruction:
     return Instruction(spec.name, MappingProxyType(values))
 
 
+def check_loops(instrs: list[Instruction] | tuple[Instruction, ...]) -> None:
+    """Every LOOP body lies inside the program, before the first HALT, and holds no LOOP
+    (loops do not nest). Raises ProgramFormatError naming the LOOP's index."""
+    halt = next((i for i, ins in enumerate(instrs) if ins.op == "HALT"), len(instrs))
+    for i, ins in enumerate(instrs[:halt]):
+        if ins.op != "LOOP":
+            continue
+        end = i + ins.fields["body_len"]
+        if end >= halt:
+            raise ProgramFormatError(f"instruction {i} (LOOP): the body {i + 1}..{end} runs past "
+                                     f"the HALT at instruction {halt}")
+        inner = next((j for j in range(i + 1, end + 1) if instrs[j].op == "LOOP"), None)
+        if inner is not None:
+            raise ProgramFormatError(f"instruction {i} (LOOP): its body holds the LOOP at "
+                                     f"instruction {inner}; loops do not nest")
+
+
+def loop_trace(instrs: list[Instruction] | tuple[Instruction, ...]
+               ) -> list[tuple[int, int, Instruction]]:
+    """The instructions as the machine executes them, up to and including the first HALT:
+    (index, iteration, instruction as executed). Inside a LOOP body the iteration counts
+    from 0 and a param-space DMA_LOAD reads dram_addr + iteration*dram_stride; outside,
+    the iteration is 0. The program must pass :func:`check_loops`."""
+    check_loops(instrs)
+    out: list[tuple[int, int, Instruction]] = []
+    i = 0
+    while i < len(instrs):
+        ins = instrs[i]
+        out.append((i, 0, ins))
+        if ins.op == "HALT":
+            break
+        if ins.op != "LOOP":
+            i += 1
+            continue
+        body = range(i + 1, i + 1 + ins.fields["body_len"])
+        for it in range(ins.fields["iterations"]):
+            for j in body:
+                b = instrs[j]
+                if it and b.op == "DMA_LOAD" and b.fields["space"] == SPACE_PARAM:
+                    b = Instruction(b.op, MappingProxyType(
+                        {**b.fields, "dram_addr": b.fields["dram_addr"] + it * ins.fields["dram_stride"]}))
+                out.append((j, it, b))
+        i = body.stop
+    return out
+
+
 def encode_stream(instrs: list[Instruction] | tuple[Instruction, ...]) -> bytes:
+    check_loops(instrs)
     return b"".join(encode(i) for i in instrs)
 
 

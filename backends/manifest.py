@@ -35,7 +35,7 @@ from typing import Any
 
 from seedcc.errors import ProgramFormatError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ class TensorIO:
 @dataclass(frozen=True)
 class Checkpoint:
     """IR value ``name`` (ONNX tensor ``onnx``) sits at act SRAM ``addr`` after instruction
-    ``after`` has executed, int8 = x / scale."""
+    ``after`` has executed in LOOP iteration ``iteration`` (0 outside loop bodies),
+    int8 = x / scale."""
 
     name: str
     onnx: str | None
@@ -59,16 +60,19 @@ class Checkpoint:
     addr: int
     shape: tuple[int, ...]
     scale: float
+    iteration: int = 0
 
 
 @dataclass(frozen=True)
 class FloatParam:
-    """The float-mode affine of the REQ at instruction ``instr``: ``channels`` float32 ``a``
-    values then ``channels`` ``b`` values, ``offset`` bytes into the float section."""
+    """The float-mode affine of the REQ at instruction ``instr`` in LOOP iteration
+    ``iteration`` (0 outside loop bodies): ``channels`` float32 ``a`` values then
+    ``channels`` ``b`` values, ``offset`` bytes into the float section."""
 
     instr: int
     offset: int
     channels: int
+    iteration: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,8 @@ class LayerInfo:
     weights: int  # O*I*KH*KW
     nonzero: int  # weights with a nonzero mask code
     code_bits: int
-    mask_bytes: int  # mask-row bytes this layer loads per sample (split layers reload theirs)
+    mask_bytes: int  # mask-row bytes this layer loads per sample (split layers reload theirs;
+    # 0 for a fold conv in a LOOP body: its rows are loaded once, before the loop)
     param_bytes: int  # lane start states + requantisation records
     blocks: int  # output-channel blocks
     input_splits: int  # input-channel parts that fit the mask SRAM

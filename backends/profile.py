@@ -1,8 +1,10 @@
 """Per-layer cycles and counters of a program: the one helper reports and sweeps use.
 
-The reference model reports counters per run, not per layer. A program is straight-line
-code and its manifest's checkpoints name the instruction after which each layer's output
-is in the act SRAM, so the instructions are cut into *segments*: everything up to and
+The reference model reports counters per run, not per layer. The manifest's checkpoints
+name the instruction (and LOOP iteration) after which each layer's output is in the act
+SRAM, so the executed instructions (``isa.loop_trace``: a LOOP body once per iteration;
+``first``/``last`` are positions in that trace, the instruction indices when the program
+has no loop) are cut into *segments*: everything up to and
 including the first checkpoint's instruction, then up to the next one, and so on; the
 instructions after the last checkpoint (output stores and HALT) form a final segment
 named ``"(outputs)"``. A segment's cycles are the sum of :func:`timing.cycles` over its
@@ -48,16 +50,18 @@ def _checkpoints(program: Program) -> list[Checkpoint]:
     return list(program.manifest.checkpoints)
 
 
-def _cuts(program: Program, halt: int) -> list[tuple[str, tuple[str, ...], int]]:
-    """(segment name, IR values, last instruction) in program order; checkpoints taken after
-    the same instruction share one segment."""
+def _cuts(program: Program, trace: list[tuple[int, int]]) -> list[tuple[str, tuple[str, ...], int]]:
+    """(segment name, IR values, last trace position) in execution order; checkpoints taken
+    after the same executed instruction share one segment."""
+    pos = {key: p for p, key in enumerate(trace)}
+    halt = len(trace) - 1
     cuts: list[tuple[str, tuple[str, ...], int]] = []
-    for ck in sorted(_checkpoints(program), key=lambda c: c.after):
-        name = ck.onnx or ck.name
-        if cuts and cuts[-1][2] == ck.after:
-            cuts[-1] = (f"{cuts[-1][0]}+{name}", (*cuts[-1][1], ck.name), ck.after)
+    for ck in sorted(_checkpoints(program), key=lambda c: pos[(c.after, c.iteration)]):
+        name, at = ck.onnx or ck.name, pos[(ck.after, ck.iteration)]
+        if cuts and cuts[-1][2] == at:
+            cuts[-1] = (f"{cuts[-1][0]}+{name}", (*cuts[-1][1], ck.name), at)
         else:
-            cuts.append((name, (ck.name,), ck.after))
+            cuts.append((name, (ck.name,), at))
     if not cuts or cuts[-1][2] < halt:
         cuts.append((OUTPUTS, (), halt))
     return cuts
@@ -75,10 +79,10 @@ def layer_segments(program: Program) -> list[Segment]:
     out: list[Segment] = []
     first = 0
     before: Counter[str] = Counter()
-    for name, values, last in _cuts(program, sim.halt):
+    for name, values, last in _cuts(program, [(idx, it) for idx, it, _ in sim.trace]):
         cycles = 0
-        for idx in range(first, last + 1):
-            ins = sim.executed[idx]
+        for idx, it, ins in sim.trace[first:last + 1]:
+            m.iteration = it
             getattr(m, "exec_" + ins.op.lower())(idx, ins)
             cycles += timing.cycles(ins, cfg)
         now = Counter(m.counters)

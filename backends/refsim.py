@@ -11,8 +11,9 @@ Contract (docs/refsim.md has the details):
   values (docs/isa.md "Float mode").
 * Batch execution equals running each sample alone: samples never interact.
 * ``cycles`` and ``counters`` are per sample and data-independent; ``cycles`` is the sum of
-  :func:`seedcc.backends.timing.cycles` over the instructions up to and including the first
-  HALT. ``energy_pj`` is :func:`energy_pj` of the counters.
+  :func:`seedcc.backends.timing.cycles` over the instructions executed up to and including
+  the first HALT (a LOOP body counts once per iteration, ``isa.loop_trace``); the
+  ``instructions`` counter counts executed instructions. ``energy_pj`` is :func:`energy_pj` of the counters.
 * Bad inputs raise :class:`~seedcc.errors.BadInputError`; a program the machine cannot
   execute raises :class:`~seedcc.errors.ProgramFormatError` naming the instruction index.
 
@@ -35,7 +36,7 @@ import numpy as np
 
 from seedcc.arrays import as_float32
 from seedcc.backends import timing
-from seedcc.backends.isa import OPCODES, SPACE_ACT
+from seedcc.backends.isa import OPCODES, SPACE_ACT, loop_trace
 from seedcc.backends.manifest import Checkpoint, TensorIO
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine, MacWeights
@@ -168,29 +169,34 @@ class Simulator:
                 f"instruction {self.halt} (HALT): the program needs {self.halt + 1} instruction "
                 f"words but the instruction memory holds {program.config.instr_words}")
         self.executed = instrs[:self.halt + 1]
-        self.cycles = sum(timing.cycles(ins, program.config) for ins in self.executed)
+        # (index, iteration, instruction as executed): loop bodies repeated (isa.loop_trace)
+        self.trace = loop_trace(self.executed)
+        self.cycles = sum(timing.cycles(ins, program.config) for _, _, ins in self.trace)
         man = program.manifest
         for section in ("inputs", "outputs"):
             for i, d in enumerate(getattr(man, section)):
                 _check_io(d, section, i)
         self.inputs, self.outputs = man.inputs, man.outputs
         ranges = [(d.dram_addr, d.dram_addr + _size(d.shape)) for d in self.inputs]
-        ranges += [(ins.dram_addr, ins.dram_addr + ins.length) for ins in self.executed
+        ranges += [(ins.dram_addr, ins.dram_addr + ins.length) for _, _, ins in self.trace
                    if ins.op == "DMA_STORE" and ins.space == SPACE_ACT]
         self.segments = _merge(ranges)
-        self.float_params = {fp.instr: (fp.offset, fp.channels) for fp in man.float_params}
-        for instr, (offset, channels) in self.float_params.items():
+        self.float_params = {(fp.instr, fp.iteration): (fp.offset, fp.channels)
+                             for fp in man.float_params}
+        for (instr, _), (offset, channels) in self.float_params.items():
             if offset < 0 or channels < 0:
                 raise ValueError(f"manifest float_params entry of instruction {instr} has offset "
                                  f"{offset} and {channels} channels; both must be >= 0")
-        self.checkpoints: dict[int, list[Checkpoint]] = {}
+        runs = {(idx, it) for idx, it, _ in self.trace}
+        self.checkpoints: dict[tuple[int, int], list[Checkpoint]] = {}
         for i, ck in enumerate(man.checkpoints):
             _check_io(ck, "checkpoints", i, ("after", "addr"))
-            if not 0 <= ck.after <= self.halt:
+            if (ck.after, ck.iteration) not in runs:
                 raise ProgramFormatError(
-                    f"checkpoint {ck.name!r} is taken after instruction {ck.after}, which "
-                    f"never executes (the program halts at instruction {self.halt})")
-            self.checkpoints.setdefault(ck.after, []).append(ck)
+                    f"checkpoint {ck.name!r} is taken after instruction {ck.after} in iteration "
+                    f"{ck.iteration}, which never executes (the program halts at instruction "
+                    f"{self.halt})")
+            self.checkpoints.setdefault((ck.after, ck.iteration), []).append(ck)
         self.mac_cache: dict[int, MacWeights] = {}
         self.shared_bytes, self.sample_bytes = _memory(program, self.executed, self.segments,
                                                        self.outputs)
@@ -282,22 +288,22 @@ class Simulator:
         for d in self.inputs:
             m.dram.write_samples(d.dram_addr, arrays[d.name].reshape(batch, _size(d.shape)))
         taken: dict[str, np.ndarray] = {}
-        handlers = [getattr(m, "exec_" + ins.op.lower()) for ins in self.executed]
         # float mode computes as float32 hardware (and onnxruntime) would: a value beyond
         # float32 becomes inf and propagates, without a warning; int8 mode has no floats
         ieee = np.errstate(over="ignore", invalid="ignore") if float_mode else contextlib.nullcontext()
         with ieee:
-            for idx, (ins, handler) in enumerate(zip(self.executed, handlers)):
-                handler(idx, ins)
-                if checkpoints and idx in self.checkpoints:
-                    for ck in self.checkpoints[idx]:
+            for idx, it, ins in self.trace:
+                m.iteration = it
+                getattr(m, "exec_" + ins.op.lower())(idx, ins)
+                if checkpoints and (idx, it) in self.checkpoints:
+                    for ck in self.checkpoints[(idx, it)]:
                         taken[ck.name] = self._snapshot(m, ck)
         outputs = {}
         for d in self.outputs:
             raw = m.dram.read_samples(d.dram_addr, _size(d.shape), f"output {d.name!r}")
             outputs[d.name] = raw.reshape((batch, *d.shape))
         counters = {name: int(m.counters.get(name, 0)) for name in COUNTERS}
-        counters["instructions"] = len(self.executed)
+        counters["instructions"] = len(self.trace)
         for d in ("read", "write"):
             counters[f"sram_{d}_bytes"] = sum(counters[f"{mem}_sram_{d}_bytes"] for mem in MEMORIES)
         return RunResult(outputs, self.cycles, counters,

@@ -61,7 +61,8 @@ class Machine:
 
     def __init__(self, config: HwConfig, image: bytes, float_section: bytes, batch: int,
                  float_mode: bool, segments: list[tuple[int, int]],
-                 mac_cache: dict[int, MacWeights], float_params: dict[int, tuple[int, int]]) -> None:
+                 mac_cache: dict[int, MacWeights],
+                 float_params: dict[tuple[int, int], tuple[int, int]]) -> None:
         self.cfg, self.batch, self.float_mode = config, batch, float_mode
         act_dtype = np.float32 if float_mode else np.int8
         self.act = np.zeros((batch, config.act_sram_bytes), dtype=act_dtype)
@@ -73,6 +74,7 @@ class Machine:
         self.float_section = float_section
         self.mac_cache, self.float_params = mac_cache, float_params
         self.counters: Counter[str] = Counter()
+        self.iteration = 0  # of the LOOP body being executed (0 outside loops); float_params key
         self.sizes = {"act": config.act_sram_bytes, "mask": config.mask_sram_bytes,
                       "param": config.param_sram_bytes, "acc": config.acc_sram_words}
 
@@ -115,6 +117,10 @@ class Machine:
     # -- instructions ----------------------------------------------------------------------
     def exec_halt(self, idx: int, ins: Instruction) -> None:
         """Nothing to do: the run loop stops after the first HALT."""
+
+    def exec_loop(self, idx: int, ins: Instruction) -> None:
+        """Nothing to do here: the run loop follows ``isa.loop_trace``, which repeats the body
+        and applies the DRAM stride to its param-space DMA loads."""
 
     def _dma_space(self, idx: int, ins: Instruction, role: str) -> str:
         """Check a DMA's SRAM range (the ISA table limits ``space``); return the memory's name."""
@@ -264,10 +270,12 @@ class Machine:
 
     def affine(self, idx: int, ins: Instruction) -> tuple[np.ndarray, np.ndarray]:
         """Float mode: the per-channel (a, b) of this REQ from the float section."""
-        if idx not in self.float_params:
-            raise self.fail(idx, ins, "the manifest's float_params has no entry for this REQ, so "
-                                      "the program cannot run in float mode")
-        offset, channels = self.float_params[idx]
+        key = (idx, self.iteration)
+        if key not in self.float_params:
+            raise self.fail(idx, ins, f"the manifest's float_params has no entry for this REQ "
+                                      f"(iteration {self.iteration}), so the program cannot run "
+                                      "in float mode")
+        offset, channels = self.float_params[key]
         channels = ins.oc_count if channels < 0 else channels
         if channels != ins.oc_count or offset + 8 * channels > len(self.float_section):
             raise self.fail(idx, ins, f"float_params entry (offset {offset}, {channels} channels) "
@@ -282,9 +290,10 @@ class Machine:
     def add_coefficients(self, idx: int, ins: Instruction) -> tuple[float, float]:
         """Float mode: ADD computes a·fa + b·fb; (fa, fb) come from the float section when
         the manifest has a one-channel entry for this instruction, else (1, 1)."""
-        if idx not in self.float_params:
+        key = (idx, self.iteration)
+        if key not in self.float_params:
             return 1.0, 1.0
-        offset, channels = self.float_params[idx]
+        offset, channels = self.float_params[key]
         if channels != 1 or offset + 8 > len(self.float_section):
             raise self.fail(idx, ins, f"float_params entry (offset {offset}, {channels} channels) of an "
                                       f"ADD must be one (fa, fb) pair inside the float section")

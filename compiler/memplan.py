@@ -67,6 +67,7 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
         last_use[root[v]] = end
     live: list[tuple[int, int, str]] = []  # (addr, size, value)
     addr: dict[str, int] = {}
+    born = {n.output: i for i, n in enumerate(g.nodes)}  # graph inputs: -1
 
     def place(value: str, step: int) -> None:
         live[:] = [(a, s, v) for a, s, v in live if last_use.get(v, -1) >= step]
@@ -84,9 +85,11 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
         live.append((best, size, value))
 
     def in_place(n: Node, step: int) -> bool:
-        """An element-wise ADD may write over an operand it reads for the last time."""
+        """An element-wise ADD may write over an operand it reads for the last time: the one
+        produced first, so a residual stream stays at one address through its blocks (what
+        lets a fold region's iterations run the same instructions)."""
         size = math.prod(g.values[n.output].shape)
-        for v in n.inputs:
+        for v in sorted(n.inputs, key=lambda v: born.get(root[v], -1)):
             r = root[v]
             if last_use.get(r) == step and math.prod(g.values[r].shape) == size:
                 live[:] = [t for t in live if t[2] != r]

@@ -15,6 +15,7 @@ import numpy as np
 
 from seedcc.arrays import as_float32
 from seedcc.compiler.passes.detect_folds import detect_folds
+from seedcc.compiler.passes.form_fold_regions import form_fold_regions
 from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
 from seedcc.compiler.passes.pack_masks import pack_masks
 from seedcc.compiler.passes.quantize import quantize
@@ -37,13 +38,14 @@ class Options:
 PASSES: dict[str, Callable[[Graph, Options], Graph]] = {
     "detect_folds": lambda g, o: detect_folds(g),
     "fuse_epilogues": lambda g, o: fuse_epilogues(g),
+    "form_fold_regions": lambda g, o: form_fold_regions(g),
     "quantize": lambda g, o: quantize(g, o.calib or {}),
     "store_dense": lambda g, o: store_dense(g),
     "pack_masks": lambda g, o: pack_masks(g, o.config),
     "schedule_regeneration": lambda g, o: schedule_regeneration(g, o.config),
 }
-PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "quantize", "store_dense", "pack_masks",
-                             "schedule_regeneration")
+PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "form_fold_regions", "quantize",
+                             "store_dense", "pack_masks", "schedule_regeneration")
 
 
 def generated_calibration(g: Graph, n: int = CALIB_SAMPLES) -> dict[str, np.ndarray]:

@@ -18,6 +18,7 @@ localparam [7:0] OP_REQ = 8'h05;
 localparam [7:0] OP_ADD = 8'h06;
 localparam [7:0] OP_MAXPOOL = 8'h07;
 localparam [7:0] OP_AVGPOOL = 8'h08;
+localparam [7:0] OP_LOOP = 8'h09;
 
 // HALT: stop; the program is done
 localparam [255:0] HALT_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
@@ -136,6 +137,14 @@ localparam integer AVGPOOL_MULT_LO = 144; localparam integer AVGPOOL_MULT_W = 16
 localparam integer AVGPOOL_SHIFT_LO = 160; localparam integer AVGPOOL_SHIFT_W = 6; localparam integer AVGPOOL_SHIFT_SIGNED = 0;
 localparam [255:0] AVGPOOL_USED = 256'h00000000000000000000003fffffffffffffffffffffffffffffffffffffffff;
 
+// LOOP: run the next `body_len` instructions `iterations` times; in iteration it every param-space DMA_LOAD of the body reads dram_addr + it*dram_stride (no nesting, no HALT in the body)
+localparam integer LOOP_ITERATIONS_LO = 8; localparam integer LOOP_ITERATIONS_W = 16; localparam integer LOOP_ITERATIONS_SIGNED = 0;
+localparam [15:0] LOOP_ITERATIONS_MIN = 16'd1;
+localparam integer LOOP_BODY_LEN_LO = 24; localparam integer LOOP_BODY_LEN_W = 16; localparam integer LOOP_BODY_LEN_SIGNED = 0;
+localparam [15:0] LOOP_BODY_LEN_MIN = 16'd1;
+localparam integer LOOP_DRAM_STRIDE_LO = 40; localparam integer LOOP_DRAM_STRIDE_W = 32; localparam integer LOOP_DRAM_STRIDE_SIGNED = 0;
+localparam [255:0] LOOP_USED = 256'h0000000000000000000000000000000000000000000000ffffffffffffffffff;
+
 // Decoder port widths: the widest use of each field name.
 localparam integer F_SPACE_W = 2;  // space
 localparam integer F_SRAM_ADDR_W = 24;  // sram_addr
@@ -174,3 +183,6 @@ localparam integer F_SHIFT_W = 6;  // shift
 localparam integer F_CHANNELS_W = 16;  // channels
 localparam integer F_OUT_H_W = 12;  // out_h
 localparam integer F_MULT_W = 16;  // mult (signed)
+localparam integer F_ITERATIONS_W = 16;  // iterations
+localparam integer F_BODY_LEN_W = 16;  // body_len
+localparam integer F_DRAM_STRIDE_W = 32;  // dram_stride

@@ -9,6 +9,11 @@
 // so every instruction takes exactly 1 + its execute cycles (the cycle rule of its row in
 // the ISA table, backends/isa.py) and `cycles` at `done` equals the reference model's
 // count, HALT's issue cycle included.
+// LOOP (issue cycle only) makes the next body_len instructions run `iterations` times: the
+// sequencer keeps the body's first and last pc, the iteration and the DRAM offset
+// (iteration * dram_stride, added to every param-space DMA_LOAD's dram_addr); the jump from
+// the body's last instruction back to its first costs no cycle (the next pc is chosen in
+// the issue cycle). A LOOP or HALT inside a running body stops with `err` = 1.
 // An illegal word (unknown opcode, a bit outside its fields, a field outside its valid
 // range) stops with `err` = 1 after its issue cycle; so does a REQ whose requantisation
 // record has a shift above SHIFT_MAX, in the cycle it reads that record.
@@ -136,6 +141,9 @@ module seedcc_accel #(
   wire signed [F_MULT_A_W-1:0] f_mult_a;
   wire signed [F_MULT_B_W-1:0] f_mult_b;
   wire signed [F_MULT_W-1:0] f_mult;
+  wire [F_ITERATIONS_W-1:0] f_iterations;
+  wire [F_BODY_LEN_W-1:0] f_body_len;
+  wire [F_DRAM_STRIDE_W-1:0] f_dram_stride;
   wire [F_SHIFT_W-1:0] f_shift;
   wire [F_CHANNELS_W-1:0] f_channels;
 
@@ -151,7 +159,7 @@ module seedcc_accel #(
     .f_accumulate(f_accumulate), .f_out_addr(f_out_addr), .f_out_plane(f_out_plane),
     .f_relu(f_relu), .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_mult_a(f_mult_a),
     .f_mult_b(f_mult_b), .f_shift(f_shift), .f_channels(f_channels), .f_out_h(f_out_h),
-    .f_mult(f_mult)
+    .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride)
   );
 
   // Instructions whose execute-cycle count is 0 go straight to the next issue.
@@ -164,6 +172,7 @@ module seedcc_accel #(
       OP_ADD:     no_exec = ~|f_length;
       OP_MAXPOOL, OP_AVGPOOL:
                   no_exec = ~|f_channels || ~|f_out_h || ~|f_out_w;
+      OP_LOOP:    no_exec = 1'b1;
       default:    no_exec = 1'b0;  // DMA: DMA_LATENCY >= 1 cycles always
     endcase
   end
@@ -182,6 +191,18 @@ module seedcc_accel #(
   wire unit_last = last_dma | last_mac | last_req | last_add | last_pool;
   wire unit_err;  // REQ read a record with shift > SHIFT_MAX
 
+  // Hardware loop state (one level: loops do not nest).
+  reg        lp_active;
+  reg [31:0] lp_first, lp_last;   // pc of the body's first and last instruction
+  reg [F_ITERATIONS_W-1:0] lp_count, lp_it;
+  reg [F_DRAM_STRIDE_W-1:0] lp_stride;
+  reg [F_DRAM_ADDR_W-1:0] lp_offset;  // lp_it * lp_stride
+  reg [31:0] ipc;  // pc of the instruction in execution
+  wire lp_bad = lp_active && (opcode == OP_LOOP || opcode == OP_HALT);
+  wire lp_wrap = lp_active && (pc == lp_last) && (lp_it + 1'b1 < lp_count);
+  wire [F_DRAM_ADDR_W-1:0] dma_dram_addr = f_dram_addr +
+      ((lp_active && opcode == OP_DMA_LOAD && f_space == SPACE_PARAM) ? lp_offset : {F_DRAM_ADDR_W{1'b0}});
+
   always @(posedge clk) begin
     if (!rst_n) begin
       st <= S_IDLE;
@@ -190,6 +211,14 @@ module seedcc_accel #(
       busy <= 1'b0;
       cycles <= 64'd0;
       pc <= 32'd0;
+      ipc <= 32'd0;
+      lp_active <= 1'b0;
+      lp_first <= 32'd0;
+      lp_last <= 32'd0;
+      lp_count <= {F_ITERATIONS_W{1'b0}};
+      lp_it <= {F_ITERATIONS_W{1'b0}};
+      lp_stride <= {F_DRAM_STRIDE_W{1'b0}};
+      lp_offset <= {F_DRAM_ADDR_W{1'b0}};
     end else begin
       case (st)
         S_IDLE: if (start) begin
@@ -199,18 +228,37 @@ module seedcc_accel #(
           busy <= 1'b1;
           cycles <= 64'd0;
           pc <= 32'd0;
+          lp_active <= 1'b0;
         end
         S_ISSUE: begin
           cycles <= cycles + 64'd1;
-          pc <= pc + 32'd1;
-          if (illegal || opcode == OP_HALT) begin
+          ipc <= pc;
+          pc <= lp_wrap ? lp_first : pc + 32'd1;
+          if (illegal || opcode == OP_HALT || lp_bad) begin
             st <= S_IDLE;
             done <= 1'b1;
             busy <= 1'b0;
-            err <= illegal;
+            err <= illegal || lp_bad;
             pc <= pc;
-          end else if (!no_exec) begin
-            st <= S_EXEC;
+            lp_active <= 1'b0;
+          end else begin
+            if (opcode == OP_LOOP) begin
+              lp_active <= 1'b1;
+              lp_first <= pc + 32'd1;
+              lp_last <= pc + {{(32-F_BODY_LEN_W){1'b0}}, f_body_len};
+              lp_count <= f_iterations;
+              lp_it <= {F_ITERATIONS_W{1'b0}};
+              lp_stride <= f_dram_stride;
+              lp_offset <= {F_DRAM_ADDR_W{1'b0}};
+            end else if (lp_active && pc == lp_last) begin
+              if (lp_wrap) begin
+                lp_it <= lp_it + 1'b1;
+                lp_offset <= lp_offset + lp_stride;
+              end else begin
+                lp_active <= 1'b0;
+              end
+            end
+            if (!no_exec) st <= S_EXEC;
           end
         end
         S_EXEC: begin
@@ -220,7 +268,7 @@ module seedcc_accel #(
             done <= 1'b1;
             busy <= 1'b0;
             err <= 1'b1;
-            pc <= pc - 32'd1;
+            pc <= ipc;
           end else if (unit_last) begin
             st <= S_ISSUE;
           end
@@ -239,7 +287,7 @@ module seedcc_accel #(
   wire [BUS_BYTES*8-1:0]   dma_wr_data;
   seedcc_dma #(.BUS_BYTES(BUS_BYTES), .DMA_LATENCY(DMA_LATENCY)) u_dma (
     .clk(clk), .rst_n(rst_n), .start(start_dma), .is_store(opcode == OP_DMA_STORE),
-    .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(f_dram_addr), .f_length(f_length),
+    .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(dma_dram_addr), .f_length(f_length),
     .last(last_dma), .space(dma_space),
     .sram_rd_addr(dma_rd_addr), .sram_rd_data(dma_rd_data),
     .sram_wr(dma_wr), .sram_wr_addr(dma_wr_addr), .sram_wr_be(dma_wr_be), .sram_wr_data(dma_wr_data),

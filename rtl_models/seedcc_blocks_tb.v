@@ -98,6 +98,9 @@ module seedcc_blocks_tb #(
   wire [F_CHANNELS_W-1:0] dec_f_channels;
   wire [F_OUT_H_W-1:0] dec_f_out_h;
   wire signed [F_MULT_W-1:0] dec_f_mult;
+  wire [F_ITERATIONS_W-1:0] dec_f_iterations;
+  wire [F_BODY_LEN_W-1:0] dec_f_body_len;
+  wire [F_DRAM_STRIDE_W-1:0] dec_f_dram_stride;
   seedcc_decode u_dec (
     .word(dec_word), .opcode(dec_opcode), .known(dec_known), .illegal(dec_illegal),
     .f_space(dec_f_space),
@@ -136,7 +139,7 @@ module seedcc_blocks_tb #(
     .f_shift(dec_f_shift),
     .f_channels(dec_f_channels),
     .f_out_h(dec_f_out_h),
-    .f_mult(dec_f_mult)
+    .f_mult(dec_f_mult), .f_iterations(dec_f_iterations), .f_body_len(dec_f_body_len), .f_dram_stride(dec_f_dram_stride)
   );
 
   seedcc_genlane u_gen (

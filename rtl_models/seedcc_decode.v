@@ -48,7 +48,10 @@ module seedcc_decode (
   f_shift,
   f_channels,
   f_out_h,
-  f_mult
+  f_mult,
+  f_iterations,
+  f_body_len,
+  f_dram_stride
 );
 `include "isa.vh"
   input  wire [ISA_WORD_BITS-1:0] word;
@@ -92,6 +95,9 @@ module seedcc_decode (
   output reg [F_CHANNELS_W-1:0] f_channels;
   output reg [F_OUT_H_W-1:0] f_out_h;
   output reg signed [F_MULT_W-1:0] f_mult;
+  output reg [F_ITERATIONS_W-1:0] f_iterations;
+  output reg [F_BODY_LEN_W-1:0] f_body_len;
+  output reg [F_DRAM_STRIDE_W-1:0] f_dram_stride;
 
   reg [ISA_WORD_BITS-1:0] used;
   reg out_of_range;
@@ -137,6 +143,9 @@ module seedcc_decode (
     f_channels = {F_CHANNELS_W{1'b0}};
     f_out_h = {F_OUT_H_W{1'b0}};
     f_mult = {F_MULT_W{1'b0}};
+    f_iterations = {F_ITERATIONS_W{1'b0}};
+    f_body_len = {F_BODY_LEN_W{1'b0}};
+    f_dram_stride = {F_DRAM_STRIDE_W{1'b0}};
     known = 1'b1;
     out_of_range = 1'b0;
     used = HALT_USED;
@@ -250,6 +259,13 @@ module seedcc_decode (
         f_shift = word[AVGPOOL_SHIFT_LO +: AVGPOOL_SHIFT_W];
         out_of_range = (f_kh < AVGPOOL_KH_MIN) || (f_kw < AVGPOOL_KW_MIN)
                     || (f_stride_h < AVGPOOL_STRIDE_H_MIN) || (f_stride_w < AVGPOOL_STRIDE_W_MIN);
+      end
+      OP_LOOP: begin
+        used = LOOP_USED;
+        f_iterations = word[LOOP_ITERATIONS_LO +: LOOP_ITERATIONS_W];
+        f_body_len = word[LOOP_BODY_LEN_LO +: LOOP_BODY_LEN_W];
+        f_dram_stride = word[LOOP_DRAM_STRIDE_LO +: LOOP_DRAM_STRIDE_W];
+        out_of_range = (f_iterations < LOOP_ITERATIONS_MIN) || (f_body_len < LOOP_BODY_LEN_MIN);
       end
       default: known = 1'b0;
     endcase

@@ -79,7 +79,7 @@ def _compile(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.nd
     g = run_passes(front, Options(config=config, calib=calib), log=log)
     t0 = time.perf_counter()
     program = generate(g, config)
-    notes = notes + [n for n in g.notes if n not in notes]
+    notes = notes + [n for n in program.manifest.notes if n not in notes]  # graph's, then codegen's
     log(f"code generation: {len(program.instructions)} instructions ({time.perf_counter() - t0:.2f} s)")
     program = replace(program, manifest=replace(program.manifest, notes=tuple(notes)))
     return Compiled(program, g, front, tuple(notes))

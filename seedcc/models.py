@@ -194,16 +194,17 @@ def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) 
 
 
 def hidden_fold_cnn(channels: int = 16, size: int = 16, iterations: int = 3, classes: int = 10,
-                    seed: int = 0) -> onnx.ModelProto:
+                    seed: int = 0, codes: int = 1) -> onnx.ModelProto:
     """A hidden-fold residual CNN, unrolled as exporters write it: a stem conv, then one
     residual block (two 3x3 convs) applied `iterations` times with the *same* random
     weights and masks (one Mul(R, M) per conv, consumed by every iteration) and its own
-    BatchNorm per iteration, then GlobalAveragePool and a linear layer."""
+    BatchNorm per iteration, then GlobalAveragePool and a linear layer. `codes` > 1 gives
+    the block's convs multicoat masks with codes 0..codes."""
     b = ModelBuilder("hidden_fold_cnn", seed)
     c = channels
     h = b.node("Relu", [b.batchnorm(b.conv("x", 3, c, 3, "stem"), c, "stem.bn")], "stem.relu")
-    w1 = b.random_weight("fold.conv1", (c, c, 3, 3), "OIHW")
-    w2 = b.random_weight("fold.conv2", (c, c, 3, 3), "OIHW")
+    w1 = b.random_weight("fold.conv1", (c, c, 3, 3), "OIHW", codes=codes)
+    w2 = b.random_weight("fold.conv2", (c, c, 3, 3), "OIHW", codes=codes)
 
     def conv(x: str, w: str, name: str) -> str:
         return b.node("Conv", [x, w], name, kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])

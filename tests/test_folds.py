@@ -1,6 +1,8 @@
 """Fold detection: layers that reuse one set of random weights and mask (hidden-fold
 networks, unrolled by the exporter) are grouped, and their masks are stored once."""
 
+import itertools
+
 import numpy as np
 
 from seedcc.backends import refsim
@@ -42,15 +44,16 @@ def test_fold_masks_are_stored_once_and_outputs_unchanged():
         return [ins.dram_addr for ins in prog.instructions if ins.op == "DMA_LOAD" and ins.space == 1]
 
     addrs = mask_addrs(folded)
-    assert len(addrs) == 8 and len(set(addrs)) == 4  # stem, fc, and one per fold group
+    assert len(addrs) == 4 and len(set(addrs)) == 4  # stem, fc, and one per fold group
     assert len(set(mask_addrs(unfolded))) == 8
     # By hand: a 16-channel binary 3x3 layer over 16 inputs has 16 x 9 mask rows of one lane
     # x 2 bytes = 288 bytes; iterations 1 and 2 of both fold convs reuse iteration 0's rows.
     assert len(unfolded.image) - len(folded.image) >= 4 * 288
     x = {"x": np.random.default_rng(4).standard_normal((8, 3, 16, 16)).astype(np.float32)}
-    for mode in ("int8", "float"):
-        np.testing.assert_array_equal(refsim.run(folded, x, mode=mode).outputs["logits"],
-                                      refsim.run(unfolded, x, mode=mode).outputs["logits"])
+    # float mode is the same computation; int8 differs (the loop shares scales across the
+    # iterations, tests/corpus.py bounds both against onnxruntime)
+    np.testing.assert_array_equal(refsim.run(folded, x, mode="float").outputs["logits"],
+                                  refsim.run(unfolded, x, mode="float").outputs["logits"])
     ref = ort_run(model, x)["logits"]
     got = refsim.run(folded, x, mode="float").outputs["logits"]
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * np.abs(ref).max())  # float32 sums
@@ -63,3 +66,92 @@ def test_report_counts_fold_masks_once():
     # the two fold convs 16 x 9 rows = 288 bytes each (counted once), fc 16 rows = 32 bytes.
     assert f"masks {54 + 288 + 288 + 32} +" in text
     assert "fold group 0: 3 layers" in text and "fold group 1: 3 layers" in text
+
+
+# -- hardware loops --------------------------------------------------------------------------
+FOLD_MASK_BYTES = 288 + 288  # the two fold convs' rows (16 x 9 rows of 2 bytes each)
+OTHER_MASK_BYTES = 54 + 32  # stem and classifier
+
+
+def test_program_size_does_not_grow_with_iterations():
+    progs = {k: compile_model(hidden_fold_cnn(iterations=k), config=SMALL).program for k in (3, 6)}
+    assert len(progs[3].instructions) == len(progs[6].instructions) == 26
+    for k, prog in progs.items():
+        (loop,) = [ins for ins in prog.instructions if ins.op == "LOOP"]
+        # body: per conv a param DMA, SETGEN, MAC and REQ; then the ADD
+        assert (loop.iterations, loop.body_len) == (k, 9)
+        assert any(f"fold region 0: {k} iterations of 3 nodes" in n for n in prog.manifest.notes)
+
+
+def test_masks_are_read_from_dram_once_per_inference():
+    for k in (3, 6):
+        prog = compile_model(hidden_fold_cnn(iterations=k), config=SMALL).program
+        body_start = next(i for i, ins in enumerate(prog.instructions) if ins.op == "LOOP") + 1
+        assert not [ins for ins in prog.instructions[body_start:body_start + 9]
+                    if ins.op == "DMA_LOAD" and ins.space == 1], "a mask load in the loop body"
+        res = refsim.run(prog, {"x": np.zeros((2, 3, 16, 16), np.float32)})
+        assert res.counters["mask_sram_write_bytes"] == FOLD_MASK_BYTES + OTHER_MASK_BYTES
+        params = sum(ins.length for _, _, ins in refsim.simulator(prog).trace
+                     if ins.op == "DMA_LOAD" and ins.space == 2)
+        acts = sum(d.shape[0] * d.shape[1] * d.shape[2] for d in prog.manifest.inputs)
+        assert res.counters["dram_read_bytes"] == acts + params + FOLD_MASK_BYTES + OTHER_MASK_BYTES
+
+
+def test_loop_iterations_read_their_own_parameters():
+    """Float mode runs the iterations' own BatchNorm (float_params keyed by iteration), and
+    every checkpoint inside the body is taken in its iteration: all match onnxruntime."""
+    model = hidden_fold_cnn(iterations=6)
+    prog = compile_model(model, config=SMALL).program
+    x = {"x": np.random.default_rng(5).standard_normal((4, 3, 16, 16)).astype(np.float32)}
+    cks = prog.manifest.checkpoints
+    assert {ck.iteration for ck in cks} == set(range(6))
+    res = refsim.run(prog, x, mode="float", checkpoints=True)
+    ref = ort_run(model, x, [ck.onnx for ck in cks])
+    for ck in cks:
+        want = ref[ck.onnx].reshape(res.checkpoints[ck.name].shape)
+        np.testing.assert_allclose(res.checkpoints[ck.name], want, rtol=0,
+                                   atol=1e-5 * np.abs(want).max() + 1e-7, err_msg=ck.name)
+
+
+def test_fold_region_falls_back_to_unrolled_with_a_note():
+    """Without room for the resident rows in the mask SRAM the iterations stay unrolled."""
+    import dataclasses
+    cfg = dataclasses.replace(SMALL, mask_sram_bytes=512)  # one fold conv's rows fit, not two
+    prog = compile_model(hidden_fold_cnn(iterations=3), config=cfg).program
+    assert not any(ins.op == "LOOP" for ins in prog.instructions)
+    assert any("stays unrolled" in n and "do not fit" in n for n in prog.manifest.notes)
+
+
+def test_fold_region_needs_whole_layers():
+    """A mask SRAM too small for a fold conv's rows splits it by input channel: no LOOP."""
+    import dataclasses
+    cfg = dataclasses.replace(SMALL, mask_sram_bytes=128)
+    prog = compile_model(hidden_fold_cnn(iterations=3), config=cfg).program
+    assert not any(ins.op == "LOOP" for ins in prog.instructions)
+    assert any("stays unrolled" in n and "input-channel splits" in n for n in prog.manifest.notes)
+
+
+def test_form_fold_regions_marks_iterations_and_positions():
+    from seedcc.compiler.passes.form_fold_regions import form_fold_regions
+    from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
+    g = verify(form_fold_regions(fuse_epilogues(detect_folds(import_onnx(hidden_fold_cnn(iterations=3))))))
+    loops = {n.name: n.attrs["loop"] for n in g.nodes if "loop" in n.attrs}
+    assert loops == {f"iter{it}.{name}": (0, it, pos) for it in range(3)
+                     for pos, name in enumerate(("conv1", "conv2", "add"))}
+    plain = fuse_epilogues(detect_folds(import_onnx(small_cnn())))
+    assert form_fold_regions(plain) is plain
+
+
+def test_loop_scales_keep_the_add_ratios_of_every_iteration():
+    """The residual stream (stem output, then each iteration's ADD output) is geometric,
+    the ADD's other operand a constant times it; the middle activation keeps its own."""
+    k = 6
+    g = compile_model(hidden_fold_cnn(iterations=k), config=SMALL).graph
+    s = {name: v.scale for name, v in g.values.items()}
+    stream = [s["stem.relu_out"]] + [s[f"iter{it}.relu2_out"] for it in range(k)]
+    steps = [b / a for a, b in itertools.pairwise(stream)]
+    np.testing.assert_allclose(steps, steps[0], rtol=1e-12)
+    branch = [s[f"iter{it}.bn2_out"] / stream[it + 1] for it in range(k)]
+    np.testing.assert_allclose(branch, branch[0], rtol=1e-12)
+    middle = [s[f"iter{it}.relu1_out"] for it in range(k)]
+    assert len(set(middle)) == k  # calibrated per iteration

@@ -738,3 +738,41 @@ def test_float_mode_add_takes_its_coefficients_from_the_float_section() -> None:
     scaled = refsim.run(program((-0.75, 0.0)), {"a": xa, "b": xb}, mode="float").outputs["y"]
     np.testing.assert_array_equal(plain, xa + xb)
     np.testing.assert_array_equal(scaled, xa * np.float32(-0.75))
+
+
+# -- LOOP ------------------------------------------------------------------------------------
+def _loop(count: int, body_len: int, stride: int = 0) -> isa.Instruction:
+    return isa.make("LOOP", iterations=count, body_len=body_len, dram_stride=stride)
+
+
+@pytest.mark.parametrize("instrs, fragment", [
+    ((_loop(2, 3), isa.make("SETGEN", count=0), isa.make("HALT")),
+     "instruction 0 (LOOP): the body 1..3 runs past the HALT at instruction 2"),
+    ((_loop(2, 2), _loop(2, 1), isa.make("SETGEN", count=0), isa.make("HALT")),
+     "instruction 0 (LOOP): its body holds the LOOP at instruction 1; loops do not nest"),
+])
+def test_bad_loops_are_refused_by_the_encoder_and_the_reference_model(instrs, fragment) -> None:
+    with pytest.raises(ProgramFormatError, match=re.escape(fragment)):
+        isa.encode_stream(list(instrs))
+    with pytest.raises(ProgramFormatError, match=re.escape(fragment)):
+        refsim.run(Program(SMALL, tuple(instrs), bytes(64), b"", Manifest()), {})
+
+
+def test_loop_repeats_its_body_and_strides_param_loads() -> None:
+    """LOOP iterations=3 over a param DMA_LOAD (8 bytes, stride 8) and a SETGEN: three loads
+    from dram 0, 8, 16; the SETGEN reads the last one. Cycles by hand (SMALL: DMA_LATENCY
+    4, BUS_BYTES 8): LOOP 1 + 3 x (DMA 1+4+1, SETGEN 1+1) + HALT 1 = 26."""
+    states = np.array([5, 6, 7], dtype=np.uint64).tobytes()
+    instrs = (_loop(3, 2, 8),
+              isa.make("DMA_LOAD", space=isa.SPACE_PARAM, sram_addr=0, dram_addr=0, length=8),
+              isa.make("SETGEN", gen_id=0, param_addr=0, count=1),
+              isa.make("HALT"))
+    prog = Program(SMALL, instrs, states + bytes(40), b"", Manifest())
+    sim = refsim.simulator(prog)
+    assert [(i, it, ins.dram_addr if ins.op == "DMA_LOAD" else None) for i, it, ins in sim.trace] == [
+        (0, 0, None), (1, 0, 0), (2, 0, None), (1, 1, 8), (2, 1, None), (1, 2, 16), (2, 2, None),
+        (3, 0, None)]
+    res = refsim.run(prog, {})
+    assert res.cycles == 1 + 3 * ((1 + 4 + 1) + (1 + 1)) + 1 == 26
+    assert res.counters["instructions"] == 8
+    assert res.counters["dram_read_bytes"] == 24

@@ -4,9 +4,9 @@ Hidden-fold networks and folded GNNs apply one block's weights several times, ea
 iteration with its own BatchNorm; exporters write them unrolled (DESIGN.md §3). Layers
 whose `WeightSpec.fingerprint()` (generator, seed, shape, scale, mask) is equal form a fold
 group: each gets `fold=(group, iteration)`, and the graph notes list the groups. Code
-generation stores a fold group's mask rows once in the memory image and every iteration
-loads them from there; per-iteration requantisation records stay separate. (A hardware
-loop over one region is the next step; the annotation is what it will build on.)
+generation stores a fold group's mask rows once in the memory image; per-iteration
+requantisation records stay separate. `form_fold_regions` builds on the annotation to run
+the iterations as one hardware LOOP with the rows resident in the mask SRAM.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 Every activation value gets a symmetric per-tensor scale s (int8 q = rint(x / s)),
 s = max|x| / ACT_MAX (127) over the calibration batch. Values that are the same bytes in memory
 (FLATTEN/RESHAPE outputs) and MAXPOOL outputs share their input's scale (`OpDef.same_scale`),
-so those ops need no arithmetic. The per-channel requantisation constants are derived from these
+so those ops need no arithmetic. In a fold region (`form_fold_regions.loop_scales`) the
+scales that reach instruction fields (an ADD's) follow one geometric progression over the
+iterations, so that every iteration runs the same instructions (only the parameter tables
+differ; docs/compiler.md "Fold regions"). The per-channel requantisation constants are derived from these
 scales at code generation (seedcc.ir.ops.conv).
 """
 
@@ -14,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from seedcc.compiler.interpret import run_graph
+from seedcc.compiler.passes.form_fold_regions import loop_scales
 from seedcc.ir import Graph
 from seedcc.rtl_models.hwfacts import ACT_MAX
 
@@ -30,6 +34,7 @@ def quantize(g: Graph, calib: dict[str, np.ndarray]) -> Graph:
     """Give every value an int8 scale from running `g` (in float) on `calib`."""
     env = run_graph(g, calib)
     scales = {name: calibration_scale(env[name]) for name in g.values}
+    scales = loop_scales(g, scales)
     for n in g.nodes:  # topological, so the source scale is final when copied
         if n.op.spec.same_scale:
             scales[n.output] = scales[n.inputs[0]]

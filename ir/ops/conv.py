@@ -171,8 +171,8 @@ class Conv(OpDef):
             i0, i1 = plan.splits[k]
             rb = row_bytes(occ, code_bits, signs)
             part = n.attrs["mask_blocks"][blk][i0 * steps * rb:i1 * steps * rb]
-            at = em.load("mask", part, f"layer {n.name} block {blk}", shared="fold" in n.attrs)
-            mask_bytes += len(part)
+            at, loaded = em.mask_rows(n, blk, part, whole=len(plan.splits) == 1)
+            mask_bytes += loaded
             if w.regenerated:
                 em.emit("SETGEN", gen_id=gen_id, param_addr=param + LANE_STATE_BYTES * (k * groups + oc0 // GROUP),
                         count=-(-occ // GROUP))

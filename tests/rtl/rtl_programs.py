@@ -408,6 +408,61 @@ def case_zero_exec() -> Case:
                    {"x": x}, {"y": y}, cycles)
 
 
+def case_loop() -> Case:
+    """A residual block run three times by one LOOP, like a compiled fold region: the mask
+    rows (1x1 conv, 16 -> 16 channels, stored signs) are loaded once before the loop and
+    stay resident; each iteration loads its own requantisation records (the LOOP's DRAM
+    stride steps the param DMA_LOAD through three tables), then MAC, REQ, and an in-place
+    ADD h = relu(t*ma + h*mb >> shift)."""
+    rng = np.random.default_rng(8)
+    c, h, w, iters = 16, 3, 4, 3
+    npix, n = h * w, c * h * w
+    x = rand_i8(rng, (c, h, w))
+    codes = (rng.random((c, c)) < 0.6).astype(np.uint8)
+    signs = (rng.random((c, c)) < 0.5).astype(np.uint8)
+    rows = masks.pack_block(codes, 1, signs)
+    assert len(rows) == 16 * (2 + 2)  # 16 rows of one lane: 2 sign + 2 code bytes
+    recs = [(rng.integers(-40, 40, c), rng.integers(20, 90, c), rng.integers(6, 9, c))
+            for _ in range(iters)]
+    stride = 8 * c  # one table of 16 records per iteration, back to back
+    img = Image()
+    ax = img.put(bytes(n))
+    am = img.put(rows)
+    ap = img.put(b"".join(requant_records(*r) for r in recs))
+    ao = img.reserve(n)
+    ma, mb, sh = 90, 70, 7
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=200, dram_addr=ax, length=n),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
+        make("LOOP", iterations=iters, body_len=4, dram_stride=stride),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=stride),
+        make("MAC", in_addr=200, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=1, kw=1,
+             stride_h=1, stride_w=1, oc_count=c, pix_start=0, pix_count=npix, mask_addr=0,
+             code_bits=1, stored_signs=1),
+        make("REQ", acc_addr=0, out_addr=500, oc_count=c, pix_count=npix, out_plane=npix,
+             param_addr=0, relu=0),
+        make("ADD", a_addr=500, b_addr=200, out_addr=200, length=n, mult_a=ma, mult_b=mb,
+             shift=sh, relu=1),
+        make("DMA_STORE", space=ACT, sram_addr=200, dram_addr=ao, length=n),
+    ]
+    wts = np.where(signs == 1, 1, -1) * codes
+    y = x.copy()
+    for bias, mult, shift in recs:
+        t = requant_ref(mac_ref(y, wts, 1, 1, 1, 1, 0, 0, w, 0, npix), bias, mult, shift, False)
+        y = numerics.residual_add(t.reshape(-1), y.reshape(-1), ma, mb, sh, True).reshape(c, h, w)
+    cycles = (1 + 4 + 24          # DMA_LOAD x: 16*3*4 = 192 bytes, 24 beats
+              + 1 + 4 + 8         # DMA_LOAD mask: 64 bytes
+              + 1                 # LOOP: issue only; the jumps back cost nothing
+              + 3 * (1 + 4 + 16   # DMA_LOAD records: 16 x 8 = 128 bytes
+                     + 1 + 3 * (16 + 2)  # MAC 1x1: 12 pixels = 3 tiles of 16 steps
+                     + 1 + 16 * 3        # REQ 16 channels x 3 pixel tiles
+                     + 1 + 48)           # ADD 192 elements, 4 a cycle
+              + 1 + 4 + 24        # DMA_STORE 192 bytes
+              + 1)                # HALT
+    return _finish("loop", instrs, img, [_io("x", x.shape, ax)], [_io("y", x.shape, ao)],
+                   {"x": x}, {"y": y}, cycles)
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "dma": case_dma,
     "conv_xorshift16": case_conv_xorshift16,
@@ -415,6 +470,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
     "add_pool": case_add_pool,
     "zero_exec": case_zero_exec,
+    "loop": case_loop,
 }
 
 

@@ -44,6 +44,13 @@ def test_illegal_instruction_sets_err(tmp_path):
 
 
 @pytest.mark.rtl
+def test_misplaced_loop_sets_err(tmp_path):
+    """The RTL twin of tests/test_refsim.py::test_bad_loops_are_refused_by_the_encoder_and_the_reference_model."""
+    outcome = run_test(accel_build(), TESTBENCH, tmp_path, testcase="misplaced_loop_stops_with_err")
+    assert outcome.ok, outcome.summary()
+
+
+@pytest.mark.rtl
 def test_requant_record_with_too_large_shift_sets_err(tmp_path):
     """The RTL twin of tests/test_refsim.py::test_a_requantisation_shift_above_the_limit_is_an_error."""
     outcome = run_test(accel_build(), TESTBENCH, tmp_path, testcase="bad_record_stops_with_err")
