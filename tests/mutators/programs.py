@@ -121,7 +121,12 @@ def program_instructions(seeds: Seeds, rnd: random.Random) -> Case:
                           else (0, (1 << f.width) - 1))
                 v = rnd.choice((lo, hi, 0, 1, rnd.randint(lo, hi), ins.fields[f.name] + 1))
                 v = min(max(v, lo), hi)
-                words[i] = isa.encode(isa.make(ins.op, **{**ins.fields, f.name: v}))
+                # written into the word's bits directly: values the encoder would refuse
+                # (outside a field's valid range) are exactly what the loader must reject
+                word = int.from_bytes(words[i], "little")
+                mask = ((1 << f.width) - 1) << f.lo
+                word = (word & ~mask) | ((v & ((1 << f.width) - 1)) << f.lo)
+                words[i] = word.to_bytes(isa.WORD_BYTES, "little")
         elif kind == 1 and words:
             del words[rnd.randrange(len(words))]
         elif kind == 2 and words:
