@@ -196,8 +196,13 @@ def decompose(ratio: np.ndarray, max_code: int) -> Codes | tuple[int, ...]:
     return Codes(codes.reshape(ratio.shape), factor)
 
 
+#: the largest code searched for in a materialised weight (R × codes × factor): the search
+#: tries every k up to it per channel, so it stays below the hardware's MAX_CODE for speed
+FOLDED_CODE_SEARCH = 7
+
+
 def check_record(rec: Record, stored: np.ndarray, where: str, allow_zeros: bool,
-                 max_code: int = 7) -> np.ndarray:
+                 max_code: int = FOLDED_CODE_SEARCH) -> np.ndarray:
     """Regenerate `rec` and require it to equal `stored` bit for bit; return it canonical.
 
     With `allow_zeros` (form (b): the record sits on the layer's weight itself) the weight
@@ -220,7 +225,8 @@ def check_record(rec: Record, stored: np.ndarray, where: str, allow_zeros: bool,
             f"regenerated {float(expect[idx])!r}")
     if not allow_zeros:
         raise RecordMismatchError(head)
-    ratio = to_canonical(np.asarray(stored, np.float32), rec.layout) / canon
+    # float64: a huge stored value over a small random one must not overflow
+    ratio = to_canonical(np.asarray(stored, np.float64), rec.layout) / canon.astype(np.float64)
     found = decompose(ratio, max_code)
     if isinstance(found, Codes):
         return canon

@@ -14,20 +14,23 @@ import hashlib
 import io
 import json
 import tracemalloc
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
+from conftest import initializer, load_model, set_initializer
 from fuzzing import LIMIT, execute, seeds, tiny_model
 from mutators import Case, npy_bytes
 from onnx import TensorProto, helper, numpy_helper
 
 from seedcc.backends import isa, refsim
 from seedcc.backends import program as program_io
+from seedcc.compiler.frontend import import_onnx
 from seedcc.compiler.records import RECORD_KEY
-from seedcc.errors import BadInputError, ResourceLimitError
+from seedcc.errors import BadInputError, RecordMismatchError, ResourceLimitError
 from seedcc.golden import ort_run
 from seedcc.limits import ENV, max_memory, memory_limit, parse_size
 from seedcc.models import small_cnn
@@ -423,3 +426,16 @@ def test_float_section_values_in_float_mode(value: float, code: int) -> None:
     assert o.code == code and not o.problems(), o.describe()
     if code:
         assert "float_params" in o.stderr and "NaN or infinite" in o.stderr
+
+
+def test_huge_value_in_a_materialised_random_tensor_is_a_clean_mismatch() -> None:
+    """A form (b) weight (R ⊙ M recorded as one initializer) with one element near float32's
+    limit: the record check divides it by R, which must not overflow with a warning."""
+    model = load_model("torch_export_folded")
+    w = initializer(model, "onnx::Conv_32")
+    w.flat[1] = np.float32(-1.7014118e38)
+    set_initializer(model, "onnx::Conv_32", w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RecordMismatchError, match="differs from its xorshift16 record"):
+            import_onnx(model)
