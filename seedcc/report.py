@@ -6,9 +6,22 @@ from collections import defaultdict
 
 import numpy as np
 
+from seedcc.backends.manifest import LayerInfo
 from seedcc.backends.program import Program
 from seedcc.rtl_models.hwfacts import GROUP
 from seedcc.sizes import size_breakdown
+
+
+def fold_lines(layers: tuple[LayerInfo, ...]) -> list[str]:
+    """One line per fold group (layers sharing random weights and mask, stored once)."""
+    shared = defaultdict(list)
+    for layer in layers:
+        if layer.fold is not None:
+            shared[layer.fold[0]].append(layer.name)
+    if not shared:
+        return ["fold groups: none (no two layers use the same random weights and mask)"]
+    return [f"fold group {k}: {len(names)} layers share random weights and mask, stored once: "
+            f"{', '.join(names)}" for k, names in sorted(shared.items())]
 
 
 def format_report(prog: Program, result) -> str:
@@ -23,15 +36,7 @@ def format_report(prog: Program, result) -> str:
                      f"{layer.nonzero / layer.weights:>7.1%} {layer.mask_bytes:>8} "
                      f"{layer.param_bytes:>8} {4 * layer.weights:>9}")
     lines.append(size_breakdown(prog.manifest).format())
-    shared = defaultdict(list)
-    for layer in layers:
-        if layer.fold is not None:
-            shared[layer.fold[0]].append(layer.name)
-    for k, names in sorted(shared.items()):
-        lines.append(f"fold group {k}: {len(names)} layers share random weights and mask, stored once: "
-                     f"{', '.join(names)}")
-    if not shared:
-        lines.append("fold groups: none (no two layers use the same random weights and mask)")
+    lines.extend(fold_lines(layers))
     c = result.counters
     secs = result.cycles / (cfg.clock_mhz * 1e6)
     lines += [

@@ -1,6 +1,7 @@
 """Partially frozen supermask MLP on real data: a seeded draw fixes 30% of each hidden
-layer's positions to 0 and 10% to 1 (DESIGN §4 freeze draw), only the rest is learned, and
-only the rest costs mask storage; trained on scikit-learn's digits, exported, compiled.
+layer's positions to 0 and 10% to 1 (DESIGN §4 freeze draw) and only the rest is learned;
+trained on scikit-learn's digits, exported, compiled. (The accelerator has no freeze-draw
+lane yet, so frozen positions still cost mask bits; the size lines say how many.)
 
     pip install -e ".[torch]"
     python examples/frozen_mlp/frozen_mlp.py [--out DIR] [--epochs N] [--dynamo]
