@@ -50,7 +50,7 @@ class Emitter:
         self.layers: list[LayerInfo] = []
         self.act = plan_activations(g, cfg.act_sram_bytes)
         self.sram = {"mask": Arena("mask", cfg.mask_sram_bytes), "param": Arena("param", cfg.param_sram_bytes)}
-        self.shared: dict[bytes, int] = {}
+        self.blobs: dict[str, int] = {}  # memory image address of each layer's mask stream
         self.acc_peak = 0
         self.resident: dict[tuple[str, int], int] = {}  # (weight fingerprint, block) -> mask SRAM
         self.notes: list[str] = []
@@ -70,24 +70,19 @@ class Emitter:
         except ValueError as e:
             raise CapacityError(f"a field does not fit the ISA: {e}") from None
 
-    def dram(self, data: bytes, shared: bool = False) -> int:
-        """Append `data` to the memory image; `shared` blobs are stored once (fold groups'
-        masks) and every later request for the same bytes gets the first address."""
-        if shared and data in self.shared:
-            return self.shared[data]
+    def dram(self, data: bytes) -> int:
+        """Append `data` to the memory image (bus-aligned); returns its address."""
         pad = -len(self.image) % self.cfg.bus_bytes
         self.image.extend(b"\0" * pad)
         at = len(self.image)
         self.image.extend(data)
-        if shared:
-            self.shared[data] = at
         return at
 
-    def load(self, space: str, data: bytes, what: str, shared: bool = False) -> int:
+    def load(self, space: str, data: bytes, what: str) -> int:
         """Place `data` in the memory image and DMA it into a fresh region of the `space`
         SRAM; returns the region's address (free it with `release` after its last use)."""
         at = self.sram[space].alloc(len(data), what)
-        self.emit("DMA_LOAD", space=isa.SPACES[space], sram_addr=at, dram_addr=self.dram(data, shared),
+        self.emit("DMA_LOAD", space=isa.SPACES[space], sram_addr=at, dram_addr=self.dram(data),
                   length=len(data))
         return at
 
@@ -96,22 +91,36 @@ class Emitter:
             return  # resident rows of a loop region: freed after the loop
         self.sram[space].release(addr)
 
-    def mask_rows(self, n: Node, blk: int, rows: bytes, whole: bool) -> tuple[int, int]:
-        """Mask SRAM address of a block's rows and the bytes loaded for them: the resident
-        copy inside a loop region (nothing loaded), else a fresh DMA load."""
+    def load_span(self, space: str, blob: bytes, lo: int, hi: int, what: str, key: str) -> int:
+        """DMA bytes [lo, hi) of `blob` into a fresh region of the `space` SRAM. The blob is
+        placed in the memory image once per `key` (a layer's name, or its fold group's
+        fingerprint so that the group's layers share it), however many spans are loaded."""
+        if key not in self.blobs:
+            self.blobs[key] = self.dram(blob)
+        at = self.sram[space].alloc(hi - lo, what)
+        self.emit("DMA_LOAD", space=isa.SPACES[space], sram_addr=at, dram_addr=self.blobs[key] + lo, length=hi - lo)
+        return at
+
+    def mask_rows(self, n: Node, blk: int, lo_bit: int, hi_bit: int, whole: bool) -> tuple[int, int]:
+        """Mask SRAM address of the byte holding bit `lo_bit` of the layer's mask stream, with
+        the bits up to `hi_bit` loaded after it, and the bytes loaded for them: the resident
+        copy of the block inside a loop region (nothing loaded), else a fresh DMA load."""
         key = (n.attrs["weight"].fingerprint(), blk)
         if whole and key in self.resident:
             return self.resident[key], 0
-        return self.load("mask", rows, f"layer {n.name} block {blk}", shared="fold" in n.attrs), len(rows)
+        lo, hi = lo_bit // 8, -(-hi_bit // 8)
+        return self.load_span("mask", n.attrs["mask_stream"], lo, hi, f"layer {n.name} block {blk}",
+                              mask_key(n)), hi - lo
+
 
     # -- loop regions ------------------------------------------------------------------------
     def _state(self) -> tuple:
         return (len(self.instrs), len(self.image), len(self.floats), len(self.float_params),
-                len(self.checkpoints), len(self.layers), dict(self.shared), self.acc_peak,
+                len(self.checkpoints), len(self.layers), dict(self.blobs), self.acc_peak,
                 copy.deepcopy(self.sram))
 
     def _restore(self, state: tuple) -> None:
-        ni, nim, nf, nfp, nck, nl, self.shared, self.acc_peak, self.sram = state
+        ni, nim, nf, nfp, nck, nl, self.blobs, self.acc_peak, self.sram = state
         del self.instrs[ni:], self.image[nim:], self.floats[nf:], self.float_params[nfp:]
         del self.checkpoints[nck:], self.layers[nl:]
         self.resident = {}
@@ -137,13 +146,14 @@ class Emitter:
                 continue
             if len(n.attrs["tiling"].splits) > 1:
                 raise _Unrolled(f"{n.name} needs input-channel splits")
-            for blk, rows in enumerate(n.attrs["mask_blocks"]):
+            for blk, offsets in enumerate(n.attrs["mask_offsets"]):
                 key = (n.attrs["weight"].fingerprint(), blk)
                 if key in self.resident:
                     continue
                 try:
-                    self.resident[key] = self.load("mask", rows, f"resident rows of {n.name} block {blk}",
-                                                   shared=True)
+                    self.resident[key] = self.load_span("mask", n.attrs["mask_stream"], offsets[0] // 8,
+                                                        -(-offsets[-1] // 8),
+                                                        f"resident rows of {n.name} block {blk}", mask_key(n))
                 except CapacityError as err:
                     raise _Unrolled(f"the resident mask rows do not fit: {err}") from None
         loop_at = len(self.instrs)
@@ -212,7 +222,10 @@ class Emitter:
             shape=tuple(w.shape), weights=int(np.prod(w.shape)), nonzero=int(np.count_nonzero(w.mask)),
             code_bits=n.attrs["code_bits"], mask_bytes=sizes["mask_bytes"],
             param_bytes=sizes["param_bytes"], blocks=sizes["blocks"], input_splits=sizes["input_splits"],
-            mask_stored=sum(len(b) for b in n.attrs["mask_blocks"]), seed_bytes=sizes["seed_bytes"],
+            mask_stored=len(n.attrs["mask_stream"]),
+            mask_bits=n.attrs["code_bits"] * (int(np.prod(w.shape)) if n.attrs["freeze"] is None
+                                              else n.attrs["freeze"].stored),
+            seed_bytes=sizes["seed_bytes"],
             frozen=0 if w.freeze is None else int(np.count_nonzero(
                 freeze_pattern(w.freeze.seed, w.freeze.prune, w.freeze.lock, w.shape) != FREE)),
             fold=tuple(n.attrs["fold"]) if "fold" in n.attrs else None, fingerprint=w.fingerprint(),
@@ -237,6 +250,11 @@ class Emitter:
             out.append(TensorIO(name=v.onnx_name or name, shape=tuple(v.shape), scale=v.scale,
                                 dram_addr=at))
         return out
+
+
+def mask_key(n: Node) -> str:
+    """Whose mask stream a layer loads: a fold group's layers share one copy in the image."""
+    return f"fold {n.attrs['weight'].fingerprint()}" if "fold" in n.attrs else f"layer {n.name}"
 
 
 class _Unrolled(Exception):

@@ -201,6 +201,9 @@ OPCODES: tuple[Opcode, ...] = (
            limits=(1, hwfacts.CODE_BITS_MAX)),
         _F("stored_signs", 1, "1: sign bits are stored before each mask row (no generator)"),
         _F("accumulate", 1, "1: add to the accumulators instead of overwriting"),
+        _F("frozen", 1, "1: positions are drawn by the freeze registers (SETFRZ); the mask "
+                        "holds only the stored positions' codes, back to back"),
+        _F("mask_bit", 3, "first bit of the codes within the byte at mask_addr (frozen only)"),
         cycles=_mac_cycles,
         cycles_doc="ceil(pix_count / PIXELS) · (in_c·kh·kw + 2)",
     ),
@@ -248,6 +251,21 @@ OPCODES: tuple[Opcode, ...] = (
         _F("dram_stride", 32, "off-chip bytes added per iteration to the body's param DMA loads"),
         cycles=lambda f, cfg: 0,
         cycles_doc="0 (the jump back to the body's first instruction costs no cycle)",
+    ),
+    _opcode(
+        "SETFRZ", 0x0A,
+        f"load the freeze start states of block channels 0..channels-1 from the param SRAM "
+        f"({hwfacts.FREEZE_STATE_BYTES} bytes each) and the thresholds of the freeze draw",
+        _F("param_addr", 16, f"param SRAM byte address of the state table ({LANE_STATE_BYTES}-byte aligned)"),
+        _F("channels", 16, f"channels to load (<= {GROUP}*LANES)"),
+        _F("prune_thr", hwfacts.FREEZE_STATE_BITS + 1, "a draw u < prune_thr is pruned (code 0)",
+           limits=(0, hwfacts.FREEZE_THRESHOLD_MAX)),
+        _F("lock_thr", hwfacts.FREEZE_STATE_BITS + 1, "else a draw u >= lock_thr is locked",
+           limits=(0, hwfacts.FREEZE_THRESHOLD_MAX)),
+        _F("lock_code", hwfacts.CODE_BITS_MAX,
+           "code of a locked position; 0: locked positions keep their own code in the mask"),
+        cycles=lambda f, cfg: ceil_div(f["channels"], hwfacts.FREEZE_STATES_PER_WORD),
+        cycles_doc=f"ceil(channels / {hwfacts.FREEZE_STATES_PER_WORD})",
     ),
 )
 

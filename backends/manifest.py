@@ -35,7 +35,7 @@ from typing import Any
 
 from seedcc.errors import ProgramFormatError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,9 @@ class LayerInfo:
     input_splits: int  # input-channel parts that fit the mask SRAM
     fold: tuple[int, int] | None  # (fold group, iteration), None outside fold groups
     fingerprint: str  # WeightSpec.fingerprint(): equal for equal effective weights
-    mask_stored: int  # bytes of mask rows in the memory image (rows padded to whole lanes)
+    mask_stored: int  # bytes of mask data in the memory image
+    mask_bits: int  # code_bits x positions that store a code: all of them, or for a frozen layer
+    # the free ones (locked too if their codes differ); frozen positions cost nothing
     seed_bytes: int  # of param_bytes, the lane start states (the seeds the hardware uses)
     frozen: int  # positions the freeze record fixes (pruned or locked)
     lane_steps: int  # generator lane steps per sample (the schedule_regeneration pass)

@@ -50,7 +50,7 @@ MEMORIES = ("act", "mask", "param", "acc")
 
 #: Every counter :func:`run` reports (per sample); docs/refsim.md defines each.
 COUNTERS: tuple[str, ...] = (
-    "instructions", "mac_cycles", "pe_ops", "gen_steps", "requant_ops", "alu_ops",
+    "instructions", "mac_cycles", "pe_ops", "gen_steps", "freeze_steps", "requant_ops", "alu_ops",
     "dram_read_bytes", "dram_write_bytes",
     *(f"{m}_sram_{d}_bytes" for m in MEMORIES for d in ("read", "write")),
     "sram_read_bytes", "sram_write_bytes",
@@ -73,7 +73,7 @@ def energy_pj(counters: Mapping[str, int], table: EnergyTable) -> float:
     """Energy of one sample in picojoules (docs/refsim.md "Energy")."""
     return float(
         counters["pe_ops"] * table.pe_op
-        + counters["gen_steps"] * table.gen_step
+        + (counters["gen_steps"] + counters["freeze_steps"]) * table.gen_step
         + counters["requant_ops"] * table.requant
         + counters["alu_ops"] * table.alu_op
         + (counters["sram_read_bytes"] + counters["sram_write_bytes"]) * table.sram_byte

@@ -21,11 +21,13 @@ from seedcc.backends.isa import SPACE_ACT, SPACE_MASK, SPACE_PARAM, Instruction
 from seedcc.backends.refsim_dram import Dram
 from seedcc.errors import ProgramFormatError
 from seedcc.rtl_models import numerics
-from seedcc.rtl_models.generators import Generator, generator_by_id
+from seedcc.rtl_models.generators import GENERATORS, LOCKED, PRUNED, Generator, generator_by_id
 from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import (
     ACC_BYTES,
     ACT_MIN,
+    FREEZE_STATE_DTYPE,
+    FREEZE_STATES_PER_WORD,
     GROUP,
     LANE_STATE_BYTES,
     LANE_STATE_DTYPE,
@@ -34,7 +36,7 @@ from seedcc.rtl_models.hwfacts import (
     SHIFT_MAX,
 )
 from seedcc.rtl_models.masks import row_bytes as mask_row_bytes
-from seedcc.rtl_models.masks import unpack_block
+from seedcc.rtl_models.masks import stored_positions, unpack_block, unpack_compact
 
 SPACE_NAMES = {SPACE_ACT: "act", SPACE_MASK: "mask", SPACE_PARAM: "param"}
 
@@ -44,6 +46,8 @@ class MacWeights:
     """The cached operand of one MAC instruction (see docs/refsim.md "Caching")."""
 
     lanes: tuple[tuple[int, int], ...]  # (gen_id, start state) of lanes used; () with stored signs
+    freeze: tuple[int, ...]  # (prune_thr, lock_thr, lock_code, start states...) of a frozen MAC, else ()
+    mask_bytes: int  # mask SRAM bytes one pixel tile reads
     weights: np.ndarray  # int8 (oc_count, in_c*kh*kw): sign * code
     matmul: np.ndarray  # weights as float32 (exact bound holds) or float64
     pe_ops: int
@@ -70,6 +74,7 @@ class Machine:
         self.mask = np.zeros(config.mask_sram_bytes, dtype=np.uint8)
         self.param = np.zeros(config.param_sram_bytes, dtype=np.uint8)
         self.lanes: list[tuple[Generator, int] | None] = [None] * config.lanes
+        self.freeze: tuple[np.ndarray, int, int, int] | None = None  # SETFRZ: states, prune, lock, lock code
         self.dram = Dram(image, segments, batch, act_dtype)
         self.float_section = float_section
         self.mac_cache, self.float_params = mac_cache, float_params
@@ -161,12 +166,47 @@ class Machine:
             self.lanes[j] = (gen, s & keep)
         self.counters["param_sram_read_bytes"] += nbytes
 
+    def exec_setfrz(self, idx: int, ins: Instruction) -> None:
+        count, addr = ins.channels, ins.param_addr
+        if count > self.cfg.block_channels:
+            raise self.fail(idx, ins, f"channels={count} exceeds {GROUP}*LANES={self.cfg.block_channels}")
+        nbytes = FREEZE_STATE_DTYPE.itemsize * count
+        self.check_range(idx, ins, "freeze state table", "param", addr, nbytes)
+        states = np.frombuffer(self.param[addr:addr + nbytes].tobytes(), dtype=FREEZE_STATE_DTYPE)
+        self.freeze = (states.astype(np.uint16), ins.prune_thr, ins.lock_thr, ins.lock_code)
+        words = -(-count // FREEZE_STATES_PER_WORD)
+        self.counters["param_sram_read_bytes"] += words * FREEZE_STATES_PER_WORD * FREEZE_STATE_DTYPE.itemsize
+
+    def _freeze_key(self, idx: int, ins: Instruction, oc: int) -> tuple[int, ...]:
+        """What a frozen MAC's freeze draw depends on: (prune_thr, lock_thr, lock_code, start
+        state of each block channel), as the last SETFRZ loaded them."""
+        if self.freeze is None or self.freeze[0].size < oc:
+            have = 0 if self.freeze is None else self.freeze[0].size
+            raise self.fail(idx, ins, f"block channels {have}..{oc - 1} have no freeze start state; a "
+                                      f"SETFRZ must load channels 0..{oc - 1} first")
+        states, prune, lock, lock_code = self.freeze
+        return (prune, lock, lock_code, *states[:oc].tolist())
+
+    @staticmethod
+    def _freeze_status(key: tuple[int, ...], t: int) -> np.ndarray:
+        """The freeze draw of a frozen MAC's positions, (oc, t) of PRUNED / LOCKED / FREE: each
+        channel's register starts at its SETFRZ state and steps before every draw."""
+        prune, lock = key[0], key[1]
+        u = GENERATORS["xorshift16"].stream(np.array(key[3:], dtype=np.uint64), t).astype(np.int32)
+        status = np.full(u.shape, -1, dtype=np.int8)
+        status[u >= lock] = LOCKED
+        status[u < prune] = PRUNED
+        return status
+
     def _mac_weights(self, idx: int, ins: Instruction, win: ops.Window) -> MacWeights:
         f = ins.fields
         oc, cb, t = f["oc_count"], f["code_bits"], f["in_c"] * f["kh"] * f["kw"]
         ng = -(-oc // GROUP)
-        row_bytes = mask_row_bytes(oc, cb, bool(f["stored_signs"]))
-        self.check_range(idx, ins, "mask rows", "mask", f["mask_addr"], t * row_bytes)
+        key: tuple[int, ...] = ()
+        if f["frozen"]:
+            if f["stored_signs"]:
+                raise self.fail(idx, ins, "a frozen MAC takes its signs from the lanes; stored_signs must be 0")
+            key = self._freeze_key(idx, ins, oc)
         lanes: tuple[tuple[int, int], ...] = ()
         if not f["stored_signs"]:
             used = self.lanes[:ng]
@@ -176,10 +216,21 @@ class Machine:
                                               f"lanes 0..{ng - 1} first")
             lanes = tuple((g.gen_id, s) for g, s in used)  # type: ignore[misc]
         cached = self.mac_cache.get(idx)
-        if cached is not None and cached.lanes == lanes:
+        if cached is not None and cached.lanes == lanes and cached.freeze == key:
+            self.check_range(idx, ins, "mask rows", "mask", f["mask_addr"], cached.mask_bytes)
             return cached
-        rows = self.mask[f["mask_addr"]:f["mask_addr"] + t * row_bytes]
-        codes, stored = unpack_block(rows, oc, t, cb, bool(f["stored_signs"]))
+        if f["frozen"]:
+            status = self._freeze_status(key, t)
+            mask_bytes = -(-(f["mask_bit"] + int(stored_positions(status, key[2]).sum()) * cb) // 8)
+        else:
+            mask_bytes = t * mask_row_bytes(oc, cb, bool(f["stored_signs"]))
+        self.check_range(idx, ins, "mask rows", "mask", f["mask_addr"], mask_bytes)
+        rows = self.mask[f["mask_addr"]:f["mask_addr"] + mask_bytes]
+        if f["frozen"]:
+            bits = np.unpackbits(rows, bitorder="little")[f["mask_bit"]:]
+            codes, stored = unpack_compact(bits, status, cb, key[2]), None
+        else:
+            codes, stored = unpack_block(rows, oc, t, cb, bool(f["stored_signs"]))
         if stored is not None:
             signs = stored.astype(bool)
         else:
@@ -192,7 +243,7 @@ class Machine:
         weights = ops.signed_weights(signs, codes)
         valid = win.valid_taps(f["pix_start"], f["pix_count"], f["out_w"])
         nonzero = (codes != 0).reshape(oc, f["in_c"], f["kh"] * f["kw"]).sum(axis=(0, 1))
-        entry = MacWeights(lanes, weights, weights.astype(ops.matmul_dtype(weights)),
+        entry = MacWeights(lanes, key, mask_bytes, weights, weights.astype(ops.matmul_dtype(weights)),
                            int(nonzero @ valid), f["in_c"] * int(valid.sum()))
         self.mac_cache[idx] = entry
         return entry
@@ -229,8 +280,8 @@ class Machine:
         c["mac_cycles"] += timing.exec_cycles(ins, self.cfg)
         c["pe_ops"] += entry.pe_ops
         c["gen_steps"] += 0 if f["stored_signs"] else -(-oc // GROUP) * t * tiles
-        row_bytes = mask_row_bytes(oc, f["code_bits"], bool(f["stored_signs"]))
-        c["mask_sram_read_bytes"] += tiles * t * row_bytes
+        c["mask_sram_read_bytes"] += tiles * entry.mask_bytes
+        c["freeze_steps"] += oc * t * tiles if f["frozen"] else 0
         c["act_sram_read_bytes"] += entry.act_reads
         c["acc_sram_write_bytes"] += ACC_BYTES * oc * p
         c["acc_sram_read_bytes"] += ACC_BYTES * oc * p if f["accumulate"] else 0

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from seedcc.errors import CapacityError
 from seedcc.ir import Node, as_chw
 from seedcc.rtl_models.hwconfig import HwConfig
-from seedcc.rtl_models.masks import row_bytes
 
 Range = tuple[int, int]
 
@@ -31,13 +30,28 @@ class ConvTiling:
     splits: tuple[Range, ...]  # input-channel ranges [i0, i1)
 
 
-def input_splits(in_c: int, bytes_per_channel: int, capacity: int, layer: str) -> list[Range]:
-    """Input-channel ranges whose mask rows (`bytes_per_channel` each) fit `capacity`."""
-    per = capacity // bytes_per_channel
-    if per == 0:
-        raise CapacityError(f"layer {layer}: the mask rows of one input channel ({bytes_per_channel} "
-                            f"bytes) exceed the mask SRAM ({capacity} bytes)")
-    return [(i0, min(i0 + per, in_c)) for i0 in range(0, in_c, per)]
+def span_bytes(lo_bit: int, hi_bit: int) -> int:
+    """Bytes a DMA loads for the mask bits [lo_bit, hi_bit) (whole bytes around them)."""
+    return -(-hi_bit // 8) - lo_bit // 8
+
+
+def input_splits(offsets: tuple[tuple[int, ...], ...], capacity: int, layer: str) -> list[Range]:
+    """Input-channel ranges whose mask data fit `capacity` in every block; `offsets[b][i]` is
+    the bit where input channel i of block b starts (`pack_masks`)."""
+    in_c = len(offsets[0]) - 1 if offsets else 0
+    out: list[Range] = []
+    i0 = 0
+    while i0 < in_c:
+        i1 = i0
+        while i1 < in_c and all(span_bytes(off[i0], off[i1 + 1]) <= capacity for off in offsets):
+            i1 += 1
+        if i1 == i0:
+            need = max(span_bytes(off[i0], off[i0 + 1]) for off in offsets)
+            raise CapacityError(f"layer {layer}: the mask rows of one input channel ({need} "
+                                f"bytes) exceed the mask SRAM ({capacity} bytes)")
+        out.append((i0, i1))
+        i0 = i1
+    return out
 
 
 def pixel_chunks(npix: int, channels: int, cfg: HwConfig, layer: str) -> tuple[Range, ...]:
@@ -54,8 +68,7 @@ def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig) -> ConvTiling:
     o, i, kh, kw = n.attrs["weight"].shape
     _, oh, ow = as_chw(out_shape)
     bc = cfg.block_channels
-    row = row_bytes(min(bc, o), n.attrs["code_bits"], n.attrs["stored_signs"])
     blocks = tuple((oc0, min(bc, o - oc0)) for oc0 in range(0, o, bc))
     return ConvTiling(blocks=blocks,
                       chunks=tuple(pixel_chunks(oh * ow, occ, cfg, n.name) for _, occ in blocks),
-                      splits=tuple(input_splits(i, kh * kw * row, cfg.mask_sram_bytes, n.name)))
+                      splits=tuple(input_splits(n.attrs["mask_offsets"], cfg.mask_sram_bytes, n.name)))

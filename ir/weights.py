@@ -87,6 +87,8 @@ class WeightSpec:
         for extra in (self.signs, self.dense):
             if extra is not None:
                 h.update(np.ascontiguousarray(extra).tobytes())
+        if self.freeze is not None:  # the packed stream depends on the freeze draw
+            h.update(repr(self.freeze).encode())
         return h.hexdigest()[:16]
 
     def summary(self) -> str:

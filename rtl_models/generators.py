@@ -39,6 +39,7 @@ __all__ = [
     "Xorshift32",
     "freeze_pattern",
     "freeze_pattern_reference",
+    "freeze_states",
     "freeze_thresholds",
     "generator_by_id",
     "get_generator",
@@ -182,6 +183,17 @@ def freeze_pattern(freeze_seed: int, prune: float, lock: float, shape_oihw: Shap
     one_period[u >= l_thr] = LOCKED
     one_period[u < p_thr] = PRUNED
     return np.resize(one_period, size).reshape(shape)
+
+
+def freeze_states(freeze_seed: int, steps: np.ndarray) -> np.ndarray:
+    """The freeze register after ``steps`` draws (uint16, same shape): where a freeze
+    register must start so that its next draw is draw number ``steps`` of the tensor. The
+    accelerator keeps one register per output channel o, started (by SETFRZ) at
+    ``steps = o*I*KH*KW + i0*KH*KW`` for an input-channel split from i0 (docs/isa.md)."""
+    gen = GENERATORS["xorshift16"]
+    assert isinstance(gen, Xorshift16)
+    start = (freeze_seed & MASK16) or 1
+    return gen.orbit.take(gen.position[start] + np.asarray(steps, dtype=np.int64), mode="wrap")
 
 
 def freeze_pattern_reference(

@@ -71,6 +71,17 @@ def mask_row_bytes(lanes: int, code_bits: int, stored_signs: bool = False) -> in
     return LANE_ROW_BYTES * lanes * (code_bits + (1 if stored_signs else 0))
 
 
+# -- freeze registers (frozen positions drawn on chip; docs/isa.md SETFRZ) --------------------
+FREEZE_STATE_BITS = 16
+"""One freeze register per output channel of the array: the DESIGN §4 freeze draw is a
+16-bit xorshift stream; the param SRAM holds one little-endian start state per channel."""
+FREEZE_STATE_BYTES = FREEZE_STATE_BITS // 8
+FREEZE_STATE_DTYPE = np.dtype(f"<u{FREEZE_STATE_BYTES}")
+FREEZE_STATES_PER_WORD = LANE_STATE_BITS // FREEZE_STATE_BITS
+"""Freeze start states SETFRZ reads per cycle (one LANE_STATE_BITS-wide param read)."""
+FREEZE_THRESHOLD_MAX = 1 << FREEZE_STATE_BITS
+"""Freeze thresholds are 0..65536: a draw u is pruned if u < prune_thr, locked if u >= lock_thr."""
+
 # -- requantisation record (param SRAM, one per output channel) ------------------------------
 REQ_RECORD = np.dtype([("bias", f"<i{ACC_BYTES}"), ("mult", f"<i{MULT_BITS // 8}"),
                        ("shift", "u1"), ("pad", "u1")])
@@ -146,6 +157,9 @@ FACTS: tuple[Fact, ...] = (
     Fact("LANE_ROW_BYTES", LANE_ROW_BYTES, "mask row bytes of one bit per channel of a lane"),
     Fact("MASK_ROW_LANE_BYTES", MASK_ROW_LANE_BYTES, "widest mask row per lane (signs + codes)"),
     Fact("REQ_RECORD_BYTES", REQ_RECORD_BYTES, "param SRAM bytes of one REQ record"),
+    Fact("FREEZE_STATE_BITS", FREEZE_STATE_BITS, "freeze register of one output channel"),
+    Fact("FREEZE_STATE_BYTES", FREEZE_STATE_BYTES, "param SRAM bytes of one freeze start state"),
+    Fact("FREEZE_STATES_PER_WORD", FREEZE_STATES_PER_WORD, "freeze start states SETFRZ reads a cycle"),
     *_record_layout(),
 )
 """Every fact of the generated Verilog header, in header order."""

@@ -19,6 +19,7 @@ localparam [7:0] OP_ADD = 8'h06;
 localparam [7:0] OP_MAXPOOL = 8'h07;
 localparam [7:0] OP_AVGPOOL = 8'h08;
 localparam [7:0] OP_LOOP = 8'h09;
+localparam [7:0] OP_SETFRZ = 8'h0a;
 
 // HALT: stop; the program is done
 localparam [255:0] HALT_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
@@ -72,7 +73,9 @@ localparam integer MAC_CODE_BITS_LO = 208; localparam integer MAC_CODE_BITS_W = 
 localparam [2:0] MAC_CODE_BITS_MIN = 3'd1;
 localparam integer MAC_STORED_SIGNS_LO = 211; localparam integer MAC_STORED_SIGNS_W = 1; localparam integer MAC_STORED_SIGNS_SIGNED = 0;
 localparam integer MAC_ACCUMULATE_LO = 212; localparam integer MAC_ACCUMULATE_W = 1; localparam integer MAC_ACCUMULATE_SIGNED = 0;
-localparam [255:0] MAC_USED = 256'h00000000001fffffffffffffffffffffffffffffffffffffffffffffffffffff;
+localparam integer MAC_FROZEN_LO = 213; localparam integer MAC_FROZEN_W = 1; localparam integer MAC_FROZEN_SIGNED = 0;
+localparam integer MAC_MASK_BIT_LO = 214; localparam integer MAC_MASK_BIT_W = 3; localparam integer MAC_MASK_BIT_SIGNED = 0;
+localparam [255:0] MAC_USED = 256'h0000000001ffffffffffffffffffffffffffffffffffffffffffffffffffffff;
 
 // REQ: requantise accumulators to int8: out = sat8(relu?((acc+bias)*mult >>r shift))
 localparam integer REQ_ACC_ADDR_LO = 8; localparam integer REQ_ACC_ADDR_W = 20; localparam integer REQ_ACC_ADDR_SIGNED = 0;
@@ -145,6 +148,16 @@ localparam [15:0] LOOP_BODY_LEN_MIN = 16'd1;
 localparam integer LOOP_DRAM_STRIDE_LO = 40; localparam integer LOOP_DRAM_STRIDE_W = 32; localparam integer LOOP_DRAM_STRIDE_SIGNED = 0;
 localparam [255:0] LOOP_USED = 256'h0000000000000000000000000000000000000000000000ffffffffffffffffff;
 
+// SETFRZ: load the freeze start states of block channels 0..channels-1 from the param SRAM (2 bytes each) and the thresholds of the freeze draw
+localparam integer SETFRZ_PARAM_ADDR_LO = 8; localparam integer SETFRZ_PARAM_ADDR_W = 16; localparam integer SETFRZ_PARAM_ADDR_SIGNED = 0;
+localparam integer SETFRZ_CHANNELS_LO = 24; localparam integer SETFRZ_CHANNELS_W = 16; localparam integer SETFRZ_CHANNELS_SIGNED = 0;
+localparam integer SETFRZ_PRUNE_THR_LO = 40; localparam integer SETFRZ_PRUNE_THR_W = 17; localparam integer SETFRZ_PRUNE_THR_SIGNED = 0;
+localparam [16:0] SETFRZ_PRUNE_THR_MAX = 17'd65536;
+localparam integer SETFRZ_LOCK_THR_LO = 57; localparam integer SETFRZ_LOCK_THR_W = 17; localparam integer SETFRZ_LOCK_THR_SIGNED = 0;
+localparam [16:0] SETFRZ_LOCK_THR_MAX = 17'd65536;
+localparam integer SETFRZ_LOCK_CODE_LO = 74; localparam integer SETFRZ_LOCK_CODE_W = 7; localparam integer SETFRZ_LOCK_CODE_SIGNED = 0;
+localparam [255:0] SETFRZ_USED = 256'h00000000000000000000000000000000000000000001ffffffffffffffffffff;
+
 // Decoder port widths: the widest use of each field name.
 localparam integer F_SPACE_W = 2;  // space
 localparam integer F_SRAM_ADDR_W = 24;  // sram_addr
@@ -172,6 +185,8 @@ localparam integer F_MASK_ADDR_W = 24;  // mask_addr
 localparam integer F_CODE_BITS_W = 3;  // code_bits
 localparam integer F_STORED_SIGNS_W = 1;  // stored_signs
 localparam integer F_ACCUMULATE_W = 1;  // accumulate
+localparam integer F_FROZEN_W = 1;  // frozen
+localparam integer F_MASK_BIT_W = 3;  // mask_bit
 localparam integer F_OUT_ADDR_W = 24;  // out_addr
 localparam integer F_OUT_PLANE_W = 20;  // out_plane
 localparam integer F_RELU_W = 1;  // relu
@@ -186,3 +201,6 @@ localparam integer F_MULT_W = 16;  // mult (signed)
 localparam integer F_ITERATIONS_W = 16;  // iterations
 localparam integer F_BODY_LEN_W = 16;  // body_len
 localparam integer F_DRAM_STRIDE_W = 32;  // dram_stride
+localparam integer F_PRUNE_THR_W = 17;  // prune_thr
+localparam integer F_LOCK_THR_W = 17;  // lock_thr
+localparam integer F_LOCK_CODE_W = 7;  // lock_code

@@ -6,12 +6,17 @@ kernel position k), i outer. A row holds the codes of GROUP·ng channels (ng = l
 `code_bits` bits each, channel 0 in the least significant bits of the row's first byte;
 with stored signs the row is preceded by GROUP·ng sign bits (1 = +1) in the same order.
 The sizes are hardware facts (``hwfacts.GROUP``, ``hwfacts.mask_row_bytes``).
+
+A layer with a freeze record stores no row at all: the MAC draws each position's freeze
+status on chip, and the mask SRAM holds only the codes of the stored positions, packed
+back to back in the order they are consumed (`pack_compact`, `unpack_compact`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .generators import FREE, LOCKED
 from .hwfacts import GROUP, mask_row_bytes
 
 
@@ -65,3 +70,40 @@ def unpack_block(raw: bytes | np.ndarray, oc_count: int, steps: int, code_bits: 
     bits = np.unpackbits(rows, axis=1, bitorder="little").reshape(steps, width, code_bits)
     codes = (bits << np.arange(code_bits, dtype=np.uint8)).sum(axis=2, dtype=np.uint8)
     return codes[:, :oc_count].T.copy(), signs
+
+
+# -- frozen layers: compacted code streams (docs/isa.md "Frozen positions") -------------------
+def stored_positions(status: np.ndarray, lock_code: int) -> np.ndarray:
+    """Which positions of a frozen layer keep a code in the mask stream: the free ones, and
+    the locked ones too when ``lock_code`` is 0 (their codes differ, so they are stored).
+    ``status`` holds the freeze draw (generators.PRUNED / LOCKED / FREE) of each position."""
+    from_stream = status == FREE
+    if lock_code == 0:
+        from_stream |= status == LOCKED
+    return from_stream
+
+
+def pack_compact(codes: np.ndarray, status: np.ndarray, code_bits: int, lock_code: int) -> np.ndarray:
+    """codes, status (oc_count, steps) -> the 0/1 bits of the stored codes in the order the MAC
+    consumes them: step by step, channel 0 first, each code LSB first."""
+    keep = stored_positions(status, lock_code).T  # (steps, oc) in stream order
+    values = codes.T[keep]
+    if values.max(initial=0) >= 1 << code_bits:
+        raise ValueError(f"mask code {int(values.max())} does not fit {code_bits} bits")
+    return _to_bits(values[None, :], code_bits).reshape(-1)
+
+
+def unpack_compact(bits: np.ndarray, status: np.ndarray, code_bits: int, lock_code: int) -> np.ndarray:
+    """Inverse of `pack_compact` given the freeze draw: codes (oc_count, steps) with pruned
+    positions 0 and locked ones ``lock_code`` (or their stored code when it is 0). ``bits``
+    starts at the block's first stored bit and may run longer."""
+    keep = stored_positions(status, lock_code).T
+    n = int(keep.sum())
+    if bits.size < n * code_bits:
+        raise ValueError(f"the mask stream holds {bits.size} bits; {n} codes of {code_bits} bits need "
+                         f"{n * code_bits}")
+    values = (bits[:n * code_bits].reshape(n, code_bits).astype(np.uint8)
+              << np.arange(code_bits, dtype=np.uint8)).sum(axis=1, dtype=np.uint8)
+    out = np.where(status.T == LOCKED, np.uint8(lock_code), np.uint8(0))
+    out[keep] = values
+    return out.T.copy()

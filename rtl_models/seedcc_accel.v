@@ -146,6 +146,11 @@ module seedcc_accel #(
   wire [F_DRAM_STRIDE_W-1:0] f_dram_stride;
   wire [F_SHIFT_W-1:0] f_shift;
   wire [F_CHANNELS_W-1:0] f_channels;
+  wire [F_FROZEN_W-1:0] f_frozen;
+  wire [F_MASK_BIT_W-1:0] f_mask_bit;
+  wire [F_PRUNE_THR_W-1:0] f_prune_thr;
+  wire [F_LOCK_THR_W-1:0] f_lock_thr;
+  wire [F_LOCK_CODE_W-1:0] f_lock_code;
 
   seedcc_decode u_dec (
     .word(ir), .opcode(opcode), .known(known), .illegal(illegal),
@@ -159,7 +164,9 @@ module seedcc_accel #(
     .f_accumulate(f_accumulate), .f_out_addr(f_out_addr), .f_out_plane(f_out_plane),
     .f_relu(f_relu), .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_mult_a(f_mult_a),
     .f_mult_b(f_mult_b), .f_shift(f_shift), .f_channels(f_channels), .f_out_h(f_out_h),
-    .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride)
+    .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride),
+    .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_prune_thr(f_prune_thr), .f_lock_thr(f_lock_thr),
+    .f_lock_code(f_lock_code)
   );
 
   // Instructions whose execute-cycle count is 0 go straight to the next issue.
@@ -167,6 +174,7 @@ module seedcc_accel #(
   always @* begin
     case (opcode)
       OP_SETGEN:  no_exec = ~|f_count;
+      OP_SETFRZ:  no_exec = ~|f_channels;
       OP_MAC:     no_exec = ~|f_pix_count;
       OP_REQ:     no_exec = ~|f_oc_count || ~|f_pix_count;
       OP_ADD:     no_exec = ~|f_length;
@@ -183,6 +191,7 @@ module seedcc_accel #(
   wire go = issue && !no_exec;
   wire start_dma = go && (opcode == OP_DMA_LOAD || opcode == OP_DMA_STORE);
   wire start_setgen = go && (opcode == OP_SETGEN);
+  wire start_setfrz = go && (opcode == OP_SETFRZ);
   wire start_mac = go && (opcode == OP_MAC);
   wire start_req = go && (opcode == OP_REQ);
   wire start_add = go && (opcode == OP_ADD);
@@ -320,12 +329,15 @@ module seedcc_accel #(
   wire [NPE*ACC_BITS-1:0]       mac_acc_wd;
   seedcc_mac #(.LANES(LANES), .PIXELS(PIXELS)) u_mac (
     .clk(clk), .rst_n(rst_n), .start_mac(start_mac), .start_setgen(start_setgen),
+    .start_setfrz(start_setfrz),
     .f_gen_id(f_gen_id), .f_param_addr(f_param_addr), .f_count(f_count),
     .f_in_addr(f_in_addr), .f_acc_addr(f_acc_addr), .f_in_c(f_in_c), .f_in_h(f_in_h),
     .f_in_w(f_in_w), .f_out_w(f_out_w), .f_kh(f_kh), .f_kw(f_kw), .f_stride_h(f_stride_h),
     .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l), .f_oc_count(f_oc_count),
     .f_pix_start(f_pix_start), .f_pix_count(f_pix_count), .f_mask_addr(f_mask_addr),
     .f_code_bits(f_code_bits), .f_stored_signs(f_stored_signs), .f_accumulate(f_accumulate),
+    .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_channels(f_channels), .f_prune_thr(f_prune_thr),
+    .f_lock_thr(f_lock_thr), .f_lock_code(f_lock_code),
     .last(last_mac),
     .param_rd_addr(mac_param_addr), .param_rd_data(mac_param_data),
     .mask_rd_addr(mac_mask_addr), .mask_rd_data(mac_mask_data),

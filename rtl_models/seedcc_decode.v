@@ -51,7 +51,12 @@ module seedcc_decode (
   f_mult,
   f_iterations,
   f_body_len,
-  f_dram_stride
+  f_dram_stride,
+  f_frozen,
+  f_mask_bit,
+  f_prune_thr,
+  f_lock_thr,
+  f_lock_code
 );
 `include "isa.vh"
   input  wire [ISA_WORD_BITS-1:0] word;
@@ -98,6 +103,11 @@ module seedcc_decode (
   output reg [F_ITERATIONS_W-1:0] f_iterations;
   output reg [F_BODY_LEN_W-1:0] f_body_len;
   output reg [F_DRAM_STRIDE_W-1:0] f_dram_stride;
+  output reg [F_FROZEN_W-1:0] f_frozen;
+  output reg [F_MASK_BIT_W-1:0] f_mask_bit;
+  output reg [F_PRUNE_THR_W-1:0] f_prune_thr;
+  output reg [F_LOCK_THR_W-1:0] f_lock_thr;
+  output reg [F_LOCK_CODE_W-1:0] f_lock_code;
 
   reg [ISA_WORD_BITS-1:0] used;
   reg out_of_range;
@@ -146,6 +156,11 @@ module seedcc_decode (
     f_iterations = {F_ITERATIONS_W{1'b0}};
     f_body_len = {F_BODY_LEN_W{1'b0}};
     f_dram_stride = {F_DRAM_STRIDE_W{1'b0}};
+    f_frozen = {F_FROZEN_W{1'b0}};
+    f_mask_bit = {F_MASK_BIT_W{1'b0}};
+    f_prune_thr = {F_PRUNE_THR_W{1'b0}};
+    f_lock_thr = {F_LOCK_THR_W{1'b0}};
+    f_lock_code = {F_LOCK_CODE_W{1'b0}};
     known = 1'b1;
     out_of_range = 1'b0;
     used = HALT_USED;
@@ -197,6 +212,8 @@ module seedcc_decode (
         f_code_bits = word[MAC_CODE_BITS_LO +: MAC_CODE_BITS_W];
         f_stored_signs = word[MAC_STORED_SIGNS_LO +: MAC_STORED_SIGNS_W];
         f_accumulate = word[MAC_ACCUMULATE_LO +: MAC_ACCUMULATE_W];
+        f_frozen = word[MAC_FROZEN_LO +: MAC_FROZEN_W];
+        f_mask_bit = word[MAC_MASK_BIT_LO +: MAC_MASK_BIT_W];
         out_of_range = (f_out_w < MAC_OUT_W_MIN) || (f_kh < MAC_KH_MIN) || (f_kw < MAC_KW_MIN)
                     || (f_stride_h < MAC_STRIDE_H_MIN) || (f_stride_w < MAC_STRIDE_W_MIN)
                     || (f_code_bits < MAC_CODE_BITS_MIN);
@@ -266,6 +283,15 @@ module seedcc_decode (
         f_body_len = word[LOOP_BODY_LEN_LO +: LOOP_BODY_LEN_W];
         f_dram_stride = word[LOOP_DRAM_STRIDE_LO +: LOOP_DRAM_STRIDE_W];
         out_of_range = (f_iterations < LOOP_ITERATIONS_MIN) || (f_body_len < LOOP_BODY_LEN_MIN);
+      end
+      OP_SETFRZ: begin
+        used = SETFRZ_USED;
+        f_param_addr = word[SETFRZ_PARAM_ADDR_LO +: SETFRZ_PARAM_ADDR_W];
+        f_channels = word[SETFRZ_CHANNELS_LO +: SETFRZ_CHANNELS_W];
+        f_prune_thr = word[SETFRZ_PRUNE_THR_LO +: SETFRZ_PRUNE_THR_W];
+        f_lock_thr = word[SETFRZ_LOCK_THR_LO +: SETFRZ_LOCK_THR_W];
+        f_lock_code = word[SETFRZ_LOCK_CODE_LO +: SETFRZ_LOCK_CODE_W];
+        out_of_range = (f_prune_thr > SETFRZ_PRUNE_THR_MAX) || (f_lock_thr > SETFRZ_LOCK_THR_MAX);
       end
       default: known = 1'b0;
     endcase

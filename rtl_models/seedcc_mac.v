@@ -14,6 +14,14 @@
 // = ceil(pix_count / PIXELS) * (in_c*kh*kw + 2) execute cycles, the timing model's MAC row.
 // SETGEN: one cycle a lane: lane j <= param[param_addr + LANE_STATE_BYTES*j ..], generator
 // gen_id.
+// SETFRZ: one cycle per FREEZE_STATES_PER_WORD channels: the freeze registers' start states
+// (seedcc_freeze.v), thresholds and lock code.
+// A frozen MAC (`frozen`) reads no rows: each step the freeze registers give every channel's
+// status, and the mask SRAM holds only the stored positions' codes back to back from bit
+// mask_bit of byte mask_addr. A bit pointer walks them: the read is MROW bytes from the
+// pointer's byte, shifted by its bit; stored channel c takes code number (stored channels
+// before c), a locked one lock_code, a pruned one 0; the pointer then advances by
+// (stored channels) * code_bits.
 // Field widths come from isa.vh, the hardware facts (GROUP, widths, mask row, lane state)
 // from hwfacts.vh; non-ANSI ports so that the port widths can use them.
 module seedcc_mac #(
@@ -24,6 +32,7 @@ module seedcc_mac #(
   rst_n,
   start_mac,
   start_setgen,
+  start_setfrz,
   f_gen_id,
   f_param_addr,
   f_count,
@@ -46,6 +55,12 @@ module seedcc_mac #(
   f_code_bits,
   f_stored_signs,
   f_accumulate,
+  f_frozen,
+  f_mask_bit,
+  f_channels,
+  f_prune_thr,
+  f_lock_thr,
+  f_lock_code,
   last,
   param_rd_addr,
   param_rd_data,
@@ -70,6 +85,7 @@ module seedcc_mac #(
   input  wire                          rst_n;
   input  wire                          start_mac;
   input  wire                          start_setgen;
+  input  wire                          start_setfrz;
   // decoded fields (valid in the issue cycle)
   input  wire [F_GEN_ID_W-1:0]         f_gen_id;
   input  wire [F_PARAM_ADDR_W-1:0]     f_param_addr;
@@ -93,6 +109,12 @@ module seedcc_mac #(
   input  wire [F_CODE_BITS_W-1:0]      f_code_bits;
   input  wire                          f_stored_signs;
   input  wire                          f_accumulate;
+  input  wire                          f_frozen;
+  input  wire [F_MASK_BIT_W-1:0]       f_mask_bit;
+  input  wire [F_CHANNELS_W-1:0]       f_channels;
+  input  wire [F_PRUNE_THR_W-1:0]      f_prune_thr;
+  input  wire [F_LOCK_THR_W-1:0]       f_lock_thr;
+  input  wire [F_LOCK_CODE_W-1:0]      f_lock_code;
   output wire                          last;
   // param SRAM (SETGEN): one lane state at param_rd_addr
   output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;
@@ -115,7 +137,9 @@ module seedcc_mac #(
   localparam [F_OC_COUNT_W-1:0] GROUP_M1 = GROUP_MINUS_1[F_OC_COUNT_W-1:0];
   localparam [F_MASK_ADDR_W-1:0] ROW_LANE = LANE_ROW_BYTES[F_MASK_ADDR_W-1:0];
   localparam [CODE_BITS_MAX-1:0] CODE_ONE = 1;
-  localparam [2:0] PH_IDLE = 3'd0, PH_SETGEN = 3'd1, PH_RESTART = 3'd2, PH_STEP = 3'd3, PH_WB = 3'd4;
+  localparam [2:0] PH_IDLE = 3'd0, PH_SETGEN = 3'd1, PH_RESTART = 3'd2, PH_STEP = 3'd3, PH_WB = 3'd4,
+                   PH_SETFRZ = 3'd5;
+  localparam integer BP_W = F_MASK_ADDR_W + F_MASK_BIT_W;  // mask bit pointer
   reg [2:0] ph;
 
   // ---- SETGEN --------------------------------------------------------------------------
@@ -123,7 +147,15 @@ module seedcc_mac #(
   reg [F_COUNT_W-1:0]      sg_count;
   reg [F_PARAM_ADDR_W-1:0] sg_addr;
   reg [F_GEN_ID_W-1:0]     sg_gen;
-  assign param_rd_addr = sg_addr;
+  // ---- SETFRZ --------------------------------------------------------------------------
+  reg [F_CHANNELS_W-1:0]   sf_w;          // param word being loaded
+  reg [F_CHANNELS_W-1:0]   sf_words;      // ceil(channels / FREEZE_STATES_PER_WORD)
+  reg [F_PARAM_ADDR_W-1:0] sf_addr;
+  reg [F_LOCK_CODE_W-1:0]  r_lock_code;
+  localparam integer PER_M1 = FREEZE_STATES_PER_WORD - 1;
+  localparam integer PER_LOG2 = $clog2(FREEZE_STATES_PER_WORD);
+  wire [F_CHANNELS_W:0] f_words = ({1'b0, f_channels} + PER_M1[F_CHANNELS_W:0]) >> PER_LOG2;
+  assign param_rd_addr = (ph == PH_SETFRZ) ? sf_addr : sg_addr;
 
   // ---- latched MAC fields --------------------------------------------------------------
   reg [F_IN_ADDR_W-1:0]    r_in_addr;
@@ -142,7 +174,9 @@ module seedcc_mac #(
   reg [F_PIX_COUNT_W-1:0]  r_pix_count;
   reg [F_MASK_ADDR_W-1:0]  r_mask_addr;
   reg [F_CODE_BITS_W-1:0]  r_cb;
-  reg                      r_ss, r_accum;
+  reg                      r_ss, r_accum, r_fz;
+  reg [BP_W-1:0]           r_bit0;        // frozen: bit address of the MAC's first code
+  reg [BP_W-1:0]           bitptr;        // frozen: bit address of the step's first code
   reg [F_IN_ADDR_W-1:0]    r_plane;       // in_h * in_w
   reg [F_MASK_ADDR_W-1:0]  r_row_bytes;   // mask row stride
   reg [F_OC_COUNT_W+GROUP_LOG2-1:0] r_sign_bits;  // GROUP * ng if stored_signs else 0:
@@ -172,7 +206,8 @@ module seedcc_mac #(
   wire        last_tile = ({{(XY_W-F_PIX_COUNT_W){1'b0}}, p0} + PIXELS)
                           >= {{(XY_W-F_PIX_COUNT_W){1'b0}}, r_pix_count};
 
-  assign last = (ph == PH_WB && last_tile) || (ph == PH_SETGEN && sg_j == sg_count - 1'b1);
+  assign last = (ph == PH_WB && last_tile) || (ph == PH_SETGEN && sg_j == sg_count - 1'b1)
+             || (ph == PH_SETFRZ && sf_w == sf_words - 1'b1);
 
   // ---- pixel coordinates of the current tile: a chain of +1 with wrap at out_w ----------
   reg [F_PIX_COUNT_W-1:0] cy [0:PIXELS];
@@ -217,8 +252,9 @@ module seedcc_mac #(
   end
 
   // ---- mask row: stored signs (optional) then GROUP*ng codes of code_bits bits ----------
-  assign mask_rd_addr = row_ptr;
-  wire [MROW*8-1:0] code_vec = mask_rd_data >> r_sign_bits;
+  assign mask_rd_addr = r_fz ? bitptr[BP_W-1:F_MASK_BIT_W] : row_ptr;
+  wire [MROW*8-1:0] code_vec = r_fz ? mask_rd_data >> bitptr[F_MASK_BIT_W-1:0]
+                                    : mask_rd_data >> r_sign_bits;
   reg  [NCH*CODE_BITS_MAX-1:0] codes;
   // All inputs are arguments: @* does not see signals read inside a function body.
   function [CODE_BITS_MAX-1:0] code_at(input [MROW*8-1:0] vec, input integer ch,
@@ -230,13 +266,42 @@ module seedcc_mac #(
     end
   endfunction
   reg  [CODE_BITS_MAX-1:0] cmask;
-  integer c;
+  wire [NCH-1:0] fz_pruned, fz_locked;
+  integer c, nst;  // nst: stored codes before channel c (frozen), then of the whole step
+  reg st;
   always @* begin
     cmask = (CODE_ONE << r_cb) - CODE_ONE;
-    for (c = 0; c < NCH; c = c + 1)
-      codes[c*CODE_BITS_MAX +: CODE_BITS_MAX] = (c < r_oc) ? (code_at(code_vec, c, r_cb) & cmask)
-                                                           : {CODE_BITS_MAX{1'b0}};
+    nst = 0;
+    for (c = 0; c < NCH; c = c + 1) begin
+      st = (c < r_oc) && !fz_pruned[c] && (!fz_locked[c] || ~|r_lock_code);
+      if (!r_fz)
+        codes[c*CODE_BITS_MAX +: CODE_BITS_MAX] = (c < r_oc) ? (code_at(code_vec, c, r_cb) & cmask)
+                                                             : {CODE_BITS_MAX{1'b0}};
+      else if (st)
+        codes[c*CODE_BITS_MAX +: CODE_BITS_MAX] = code_at(code_vec, nst, r_cb) & cmask;
+      else if ((c < r_oc) && fz_locked[c])
+        codes[c*CODE_BITS_MAX +: CODE_BITS_MAX] = r_lock_code;
+      else
+        codes[c*CODE_BITS_MAX +: CODE_BITS_MAX] = {CODE_BITS_MAX{1'b0}};
+      if (st) nst = nst + 1;
+    end
   end
+  wire [BP_W-1:0] step_bits = nst[BP_W-1:0] * {{(BP_W-F_CODE_BITS_W){1'b0}}, r_cb};
+
+  seedcc_freeze #(.NCH(NCH)) u_freeze (
+    .clk(clk),
+    .rst_n(rst_n),
+    .load(ph == PH_SETFRZ),
+    .load_word(sf_w),
+    .load_data(param_rd_data),
+    .load_thr(start_setfrz),
+    .prune_in(f_prune_thr),
+    .lock_in(f_lock_thr),
+    .restart(ph == PH_RESTART),
+    .step(ph == PH_STEP && r_fz),
+    .pruned(fz_pruned),
+    .locked(fz_locked)
+  );
 
   // ---- lanes and PE tiles ---------------------------------------------------------------
   wire [NCH-1:0] lane_bits;
@@ -299,6 +364,12 @@ module seedcc_mac #(
       sg_count <= {F_COUNT_W{1'b0}};
       sg_addr <= {F_PARAM_ADDR_W{1'b0}};
       sg_gen <= {F_GEN_ID_W{1'b0}};
+      sf_w <= {F_CHANNELS_W{1'b0}};
+      sf_words <= {F_CHANNELS_W{1'b0}};
+      sf_addr <= {F_PARAM_ADDR_W{1'b0}};
+      r_lock_code <= {F_LOCK_CODE_W{1'b0}};
+      r_fz <= 1'b0;
+      bitptr <= {BP_W{1'b0}};
       p0 <= {F_PIX_COUNT_W{1'b0}};
       t_oy <= {F_PIX_COUNT_W{1'b0}};
       t_ox <= {F_PIX_COUNT_W{1'b0}};
@@ -317,6 +388,12 @@ module seedcc_mac #(
             sg_count <= f_count;
             sg_addr <= f_param_addr;
             sg_gen <= f_gen_id;
+          end else if (start_setfrz) begin
+            ph <= PH_SETFRZ;
+            sf_w <= {F_CHANNELS_W{1'b0}};
+            sf_words <= f_words[F_CHANNELS_W-1:0];
+            sf_addr <= f_param_addr;
+            r_lock_code <= f_lock_code;
           end else if (start_mac) begin
             ph <= PH_RESTART;
             r_in_addr <= f_in_addr;
@@ -337,6 +414,8 @@ module seedcc_mac #(
             r_cb <= f_code_bits;
             r_ss <= f_stored_signs;
             r_accum <= f_accumulate;
+            r_fz <= f_frozen;
+            r_bit0 <= {f_mask_addr, f_mask_bit};
             r_plane <= {{(F_IN_ADDR_W-F_IN_H_W){1'b0}}, f_in_h}
                        * {{(F_IN_ADDR_W-F_IN_W_W){1'b0}}, f_in_w};
             r_row_bytes <= f_row_bytes;
@@ -350,6 +429,11 @@ module seedcc_mac #(
         PH_SETGEN: begin
           sg_j <= sg_j + 1'b1;
           sg_addr <= sg_addr + LANE_STRIDE;
+          if (last) ph <= PH_IDLE;
+        end
+        PH_SETFRZ: begin
+          sf_w <= sf_w + 1'b1;
+          sf_addr <= sf_addr + LANE_STRIDE;
           if (last) ph <= PH_IDLE;
         end
         PH_RESTART: begin
@@ -368,10 +452,12 @@ module seedcc_mac #(
           kx <= {F_KW_W{1'b0}};
           chan_base <= r_in_addr;
           row_ptr <= r_mask_addr;
+          bitptr <= r_bit0;
           ph <= no_steps ? PH_WB : PH_STEP;
         end
         PH_STEP: begin
           row_ptr <= row_ptr + r_row_bytes;
+          bitptr <= bitptr + step_bits;
           if (kx == r_kw - 1'b1) begin
             kx <= {F_KW_W{1'b0}};
             if (ky == r_kh - 1'b1) begin

@@ -141,20 +141,28 @@ def mlp(features: int = 64, hidden: int = 48, classes: int = 10, seed: int = 0) 
                    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])])
 
 
+def _nth_freeze(freeze: dict | None, k: int) -> dict | None:
+    """Layer k's freeze record: the model's, with its own draw (seed + k)."""
+    return None if freeze is None else {**freeze, "seed": freeze["seed"] + k}
+
+
 def small_cnn(channels: int = 16, size: int = 16, classes: int = 10, codes: int = 1,
-              seed: int = 0) -> onnx.ModelProto:
+              seed: int = 0, freeze: dict | None = None) -> onnx.ModelProto:
     """x[N, 3, size, size] -> conv3x3+BN+ReLU -> [conv3x3+BN, + residual, ReLU] -> MaxPool 2
     -> conv3x3 stride 2 + BN + ReLU -> GlobalAveragePool -> Flatten -> Gemm -> logits.
-    `codes` > 1 gives the residual block's conv a multicoat mask with codes 0..codes."""
+    `codes` > 1 gives the residual block's conv a multicoat mask with codes 0..codes;
+    `freeze` ({"seed", "prune", "lock"}) partially freezes every layer (seed + layer index)."""
     b = ModelBuilder("small_cnn", seed)
     c = channels
-    h = b.node("Relu", [b.batchnorm(b.conv("x", 3, c, 3, "conv1"), c, "bn1")], "relu1")
-    t = b.batchnorm(b.conv(h, c, c, 3, "conv2", codes=codes), c, "bn2")
+    h = b.node("Relu", [b.batchnorm(b.conv("x", 3, c, 3, "conv1", freeze=_nth_freeze(freeze, 0)), c, "bn1")],
+               "relu1")
+    t = b.batchnorm(b.conv(h, c, c, 3, "conv2", codes=codes, freeze=_nth_freeze(freeze, 1)), c, "bn2")
     h = b.node("Relu", [b.node("Add", [t, h], "res_add")], "relu2")
     h = b.node("MaxPool", [h], "pool", kernel_shape=[2, 2], strides=[2, 2])
-    h = b.node("Relu", [b.batchnorm(b.conv(h, c, 2 * c, 3, "conv3", stride=2), 2 * c, "bn3")], "relu3")
+    h = b.node("Relu", [b.batchnorm(b.conv(h, c, 2 * c, 3, "conv3", stride=2, freeze=_nth_freeze(freeze, 2)),
+                                    2 * c, "bn3")], "relu3")
     h = b.node("Flatten", [b.node("GlobalAveragePool", [h], "gap")], "flatten", axis=1)
-    w = b.random_weight("fc", (classes, 2 * c, 1, 1), "OI")
+    w = b.random_weight("fc", (classes, 2 * c, 1, 1), "OI", freeze=_nth_freeze(freeze, 3))
     bias = b.init("fc.bias", b.rng.uniform(-0.1, 0.1, classes).astype(np.float32))
     b.nodes.append(helper.make_node("Gemm", [h, w, bias], ["logits"], name="fc/Gemm", transB=1))
     return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],
@@ -194,17 +202,19 @@ def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) 
 
 
 def hidden_fold_cnn(channels: int = 16, size: int = 16, iterations: int = 3, classes: int = 10,
-                    seed: int = 0, codes: int = 1) -> onnx.ModelProto:
+                    seed: int = 0, codes: int = 1, freeze: dict | None = None) -> onnx.ModelProto:
     """A hidden-fold residual CNN, unrolled as exporters write it: a stem conv, then one
     residual block (two 3x3 convs) applied `iterations` times with the *same* random
     weights and masks (one Mul(R, M) per conv, consumed by every iteration) and its own
     BatchNorm per iteration, then GlobalAveragePool and a linear layer. `codes` > 1 gives
-    the block's convs multicoat masks with codes 0..codes."""
+    the block's convs multicoat masks with codes 0..codes; `freeze` partially freezes every
+    layer (seed + layer index), the shared block's masks included."""
     b = ModelBuilder("hidden_fold_cnn", seed)
     c = channels
-    h = b.node("Relu", [b.batchnorm(b.conv("x", 3, c, 3, "stem"), c, "stem.bn")], "stem.relu")
-    w1 = b.random_weight("fold.conv1", (c, c, 3, 3), "OIHW", codes=codes)
-    w2 = b.random_weight("fold.conv2", (c, c, 3, 3), "OIHW", codes=codes)
+    h = b.node("Relu", [b.batchnorm(b.conv("x", 3, c, 3, "stem", freeze=_nth_freeze(freeze, 0)), c, "stem.bn")],
+               "stem.relu")
+    w1 = b.random_weight("fold.conv1", (c, c, 3, 3), "OIHW", codes=codes, freeze=_nth_freeze(freeze, 1))
+    w2 = b.random_weight("fold.conv2", (c, c, 3, 3), "OIHW", codes=codes, freeze=_nth_freeze(freeze, 2))
 
     def conv(x: str, w: str, name: str) -> str:
         return b.node("Conv", [x, w], name, kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
@@ -214,7 +224,7 @@ def hidden_fold_cnn(channels: int = 16, size: int = 16, iterations: int = 3, cla
         t = b.batchnorm(conv(t, w2, f"iter{it}.conv2"), c, f"iter{it}.bn2")
         h = b.node("Relu", [b.node("Add", [t, h], f"iter{it}.add")], f"iter{it}.relu2")
     h = b.node("Flatten", [b.node("GlobalAveragePool", [h], "gap")], "flatten", axis=1)
-    w = b.random_weight("fc", (classes, c, 1, 1), "OI")
+    w = b.random_weight("fc", (classes, c, 1, 1), "OI", freeze=_nth_freeze(freeze, 3))
     bias = b.init("fc.bias", b.rng.uniform(-0.1, 0.1, classes).astype(np.float32))
     b.nodes.append(helper.make_node("Gemm", [h, w, bias], ["logits"], name="fc/Gemm", transB=1))
     return b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, size, size])],

@@ -94,7 +94,7 @@ def size_figure(sizes: Mapping[str, Any]) -> Figure:
     fig, ax = plt.subplots(figsize=(9, 2.6))
     parts = [(f"masks, {bits}-bit codes", b) for bits, b in sorted(sizes["masks_by_code_bits"].items())]
     parts += [("requantisation parameters", sizes["requant_bytes"]),
-              ("seeds (lane start states)", sizes["seed_bytes"])]
+              ("seeds (lane and freeze start states)", sizes["seed_bytes"])]
     left = 0
     colours = plt.get_cmap("tab10").colors
     for k, (label, b) in enumerate(parts):
@@ -103,8 +103,8 @@ def size_figure(sizes: Mapping[str, Any]) -> Figure:
     ax.barh("fp32", sizes["fp32_bytes"], color="0.7",
             label=f"fp32 weights: {sizes['fp32_bytes']:,} B")
     if sizes["frozen_savings_bytes"]:
-        ax.barh("seedcc, freeze-aware", left - sizes["frozen_savings_bytes"], color="0.45",
-                label=f"if frozen positions were not stored: -{sizes['frozen_savings_bytes']:,} B")
+        ax.barh("seedcc, frozen positions stored", left + sizes["frozen_savings_bytes"], color="0.45",
+                label=f"without the freeze registers: +{sizes['frozen_savings_bytes']:,} B")
     ax.set_xlabel("bytes")
     ax.set_title(f"stored {sizes['stored_bytes']:,} B vs fp32 {sizes['fp32_bytes']:,} B: "
                  f"{sizes['ratio']:.1f}x smaller", fontsize=10)

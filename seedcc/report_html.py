@@ -131,8 +131,9 @@ def render_html(data: Mapping[str, Any]) -> str:
                                       for k, v in kpis) + "</div>",
         "<h2>Size against fp32</h2>", _img(png_bytes(size_figure(sz)), "size breakdown"),
         (f'<p class="note">Frozen positions: {sz["frozen_positions"]:,} (the freeze draw fixes '
-         f"them; today's mask packing still stores them: a freeze-aware packing would save "
-         f'{sz["frozen_savings_bytes"]:,} B). Seeds are the lanes\' 64-bit start states.</p>'),
+         f"them and the MAC draws it on chip, so they store no mask code: "
+         f'{sz["frozen_savings_bytes"]:,} B saved). Seeds are the lanes\' 64-bit start states '
+         "and the freeze registers' 16-bit ones.</p>"),
         "<h2>Weight layers</h2>",
         _table(("layer", "kind", "generator", "seed", "shape", "weights", "nonzero", "code bits",
                 "mask B", "requant B", "seed B", "frozen", "fp32 B"), layer_rows),

@@ -30,7 +30,7 @@ import numpy as np
 import onnx
 from conftest import drop_record, initializer, load_model, set_initializer
 
-from seedcc.models import hidden_fold_cnn
+from seedcc.models import hidden_fold_cnn, small_cnn
 from seedcc.rtl_models.hwconfig import SMALL
 
 if TYPE_CHECKING:
@@ -176,6 +176,22 @@ def hidden_fold_codes3() -> onnx.ModelProto:
     return hidden_fold_cnn(codes=3)
 
 
+#: DESIGN §4's example freeze record: 30% of each layer's positions pruned, 10% locked
+FREEZE = {"seed": 77, "prune": 0.3, "lock": 0.1}
+
+
+def small_cnn_frozen() -> onnx.ModelProto:
+    return small_cnn(freeze=FREEZE)
+
+
+def small_cnn_frozen_codes3() -> onnx.ModelProto:
+    return small_cnn(codes=3, freeze=FREEZE)
+
+
+def hidden_fold_frozen_codes3() -> onnx.ModelProto:
+    return hidden_fold_cnn(codes=3, freeze=FREEZE)
+
+
 def _case(case_id: str, build: Callable[[], onnx.ModelProto], config: HwConfig | None,
           rtl: BitExact | NotRun, top1: float | None = None, top1_samples: int = 0,
           lsb: LsbBounds = LsbBounds(), lsb_why: str = "") -> Case:
@@ -231,6 +247,13 @@ CASES: tuple[Case, ...] = (
     # real torch.onnx.export output, without and with constant folding
     _case("torch_export_unfolded", UNFOLDED, SMALL, BitExact(1)),
     _case("torch_export_folded", FOLDED, SMALL, BitExact(1)),
+    # partially frozen layers: only the free positions' codes are stored, the MAC draws the rest
+    _case("small_cnn_frozen", small_cnn_frozen, SMALL, BitExact(2), top1=0.96, top1_samples=300),
+    # ... with multicoat codes whose locked positions differ (so they are stored), split by
+    # input channel (the parts start mid-byte), and all three: loop, multicoat, frozen
+    _case("small_cnn_frozen_codes3_split", small_cnn_frozen_codes3, TINY_MASK, BitExact(1)),
+    _case("hidden_fold_frozen_codes3", hidden_fold_frozen_codes3, SMALL, BitExact(1), lsb=DEEP,
+          lsb_why=DEEP_WHY),
     # a mask SRAM too small for whole layers: layers split by input channel
     _case("small_cnn_codes3_split", CODES3, TINY_MASK, BitExact(1), top1=0.96, top1_samples=300),
     # the default (large) configuration: one MAC covers a whole layer's channels

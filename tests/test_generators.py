@@ -25,6 +25,7 @@ from seedcc.rtl_models.generators import (
     Xorshift16,
     freeze_pattern,
     freeze_pattern_reference,
+    freeze_states,
     freeze_thresholds,
     generator_by_id,
     get_generator,
@@ -399,6 +400,20 @@ def test_freeze_pattern_longer_than_the_period_matches_reference() -> None:
     assert np.array_equal(
         freeze_pattern(999, 0.2, 0.3, shape), freeze_pattern_reference(999, 0.2, 0.3, shape)
     )
+
+
+def test_freeze_states_prime_a_register_for_any_draw() -> None:
+    """A register started at freeze_states(seed, n) and stepped once draws draw n: what the
+    MAC's per-channel freeze registers rely on (docs/isa.md SETFRZ)."""
+    seed, prune, lock, shape = 0xBEEF, 0.1, 0.5, (20, 800, 3, 3)  # 144000 draws: past the period
+    flat = freeze_pattern_reference(seed, prune, lock, shape).reshape(-1)
+    p_thr, l_thr = freeze_thresholds(prune, lock)
+    gen = GENERATORS["xorshift16"]
+    at = np.array([0, 1, 2, 2699, 65534, 65535, 65536, 131070, flat.size - 1])
+    for n, state in zip(at, freeze_states(seed, at)):
+        u = gen.step(int(state))
+        assert flat[n] == (PRUNED if u < p_thr else LOCKED if u >= l_thr else FREE), n
+    assert freeze_states(seed, np.array([0]))[0] == seed & 0xFFFF
 
 
 def test_freeze_seed_uses_low_16_bits_and_zero_becomes_one() -> None:

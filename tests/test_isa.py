@@ -40,6 +40,9 @@ NARROWED: dict[tuple[str, str], tuple[int, int]] = {
        for g in _GEOMETRY},
     ("LOOP", "iterations"): (1, 2**16 - 1),  # a loop runs its body at least once
     ("LOOP", "body_len"): (1, 2**16 - 1),  # and has one
+    # a freeze draw is 16 bits: threshold 0 selects no draw, 65536 every draw
+    ("SETFRZ", "prune_thr"): (0, 2**16),
+    ("SETFRZ", "lock_thr"): (0, 2**16),
 }
 
 
@@ -317,6 +320,8 @@ def timing_cases() -> list[tuple[str, object, isa.Instruction, int]]:
         ("DMA_STORE 0 bytes", SMALL, m("DMA_STORE", length=0), 1 + 4 + 0),
         ("DMA_STORE 33 bytes default", DEFAULT, m("DMA_STORE", length=33), 1 + 8 + 3),
         ("SETGEN 2", SMALL, m("SETGEN", count=2), 1 + 2),
+        ("SETFRZ 9 channels", SMALL, m("SETFRZ", channels=9), 1 + 3),  # 4 states per 64-bit read
+        ("SETFRZ 256 channels default", DEFAULT, m("SETFRZ", channels=256, lock_thr=2**16), 1 + 64),
         ("MAC 10 px", SMALL, m("MAC", pix_count=10, **mac), 1 + 3 * (27 + 2)),
         ("MAC 8 px", SMALL, m("MAC", pix_count=8, **mac), 1 + 2 * (27 + 2)),
         ("MAC 1 px 1x1", SMALL, m("MAC", pix_count=1, in_c=64, kh=1, kw=1, stride_h=1, stride_w=1,

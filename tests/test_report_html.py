@@ -98,7 +98,8 @@ def test_size_breakdown_by_code_width_seeds_and_frozen_savings() -> None:
                                         "2": layers["conv2/Conv"].mask_stored}
     assert sz["requant_bytes"] == 8 * (16 + 32)
     assert sz["seed_bytes"] == sum(x.param_bytes for x in layers.values()) - sz["requant_bytes"]
-    assert sz["seed_bytes"] == 8 * (1 + 2)  # one 64-bit start state per 16 output channels
+    # one 64-bit start state per 16 output channels, one 16-bit freeze state per frozen channel
+    assert sz["seed_bytes"] == 8 * (1 + 2) + 2 * 16
     frozen = int((freeze_pattern(77, 0.3, 0.1, (16, 4, 3, 3)) >= 0).sum())
     assert sz["frozen_positions"] == frozen and sz["frozen_savings_bytes"] == frozen // 8
     assert sz["stored_bytes"] == sum(x.mask_stored + x.param_bytes for x in layers.values())

@@ -53,20 +53,40 @@ def test_fold_groups_store_their_mask_once():
     assert s6.fp32_bytes == 57664 + 3 * 2 * 2304 * 4
 
 
-def freeze_draws(seed: int, prune: float, lock: float, n: int) -> int:
+def freeze_draws(seed: int, prune: float, lock: float, n: int) -> tuple[int, int]:
     """DESIGN §4's freeze draw, written out: one 16-bit xorshift register, stepped before
-    each draw; u < prune·65536 pruned, u >= (1 - lock)·65536 locked."""
-    s, frozen = (seed & 0xFFFF) or 1, 0
+    each draw; u < prune·65536 pruned, u >= (1 - lock)·65536 locked. (pruned, locked)."""
+    s, pruned, locked = (seed & 0xFFFF) or 1, 0, 0
     for _ in range(n):
         s ^= (s << 7) & 0xFFFF
         s ^= s >> 9
         s ^= (s << 8) & 0xFFFF
-        frozen += s < prune * 65536 or s >= (1 - lock) * 65536
-    return frozen
+        if s < prune * 65536:
+            pruned += 1
+        elif s >= (1 - lock) * 65536:
+            locked += 1
+    return pruned, locked
 
 
-def test_frozen_positions_are_counted_with_their_bits():
+def test_frozen_positions_store_no_mask_bits():
+    """A binary layer: only the free positions keep a bit, W - F of them, packed back to back
+    (ceil((W - F) / 8) bytes); the freeze registers' start states add 2 B per output channel
+    to the seeds: 16 + 2·32 = 80 B."""
     s = sizes(one_conv(freeze={"seed": 77, "prune": 0.3, "lock": 0.1}))
-    expect = freeze_draws(77, 0.3, 0.1, 4608)
-    assert 0.35 * 4608 < expect < 0.45 * 4608  # about 40% of positions are frozen
-    assert (s.frozen_positions, s.frozen_bits) == (expect, expect)
+    pruned, locked = freeze_draws(77, 0.3, 0.1, 4608)
+    frozen = pruned + locked
+    assert 0.35 * 4608 < frozen < 0.45 * 4608  # about 40% of positions are frozen
+    assert (s.frozen_positions, s.frozen_bits) == (frozen, frozen)
+    assert s.mask_bits_by_width == ((1, 4608 - frozen),)
+    assert s.mask_stored_bytes == -(-(4608 - frozen) // 8)
+    assert s.seed_bytes == 16 + 2 * 32
+
+
+def test_frozen_multicoat_layer_stores_locked_codes_that_differ():
+    """Codes 0..3 (2 bits) with locked positions of different codes: those keep their code,
+    so only the pruned positions are saved: 2·(W - pruned) bits stored."""
+    s = sizes(one_conv(codes=3, freeze={"seed": 77, "prune": 0.3, "lock": 0.1}))
+    pruned, locked = freeze_draws(77, 0.3, 0.1, 4608)
+    assert s.frozen_positions == pruned + locked
+    assert s.mask_bits_by_width == ((2, 2 * (4608 - pruned)),)
+    assert s.frozen_bits == 2 * pruned

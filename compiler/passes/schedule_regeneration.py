@@ -5,8 +5,12 @@ regenerates them on the fly. This pass fixes, per CONV, the tiling (output-chann
 pixel chunks, input-channel splits; `seedcc.compiler.tiling`) and for every input-channel
 split k the lane start states, the generator state after i0·KH·KW steps from each
 group's seed (`Generator.jump`: the regeneration schedule's jump-ahead), so any tile can
-start anywhere. It writes `tiling`, `lane_states` (per split, per lane group) and `regen`
-(a `RegenPlan` with the step counts and the reason for the policy) into the node; code
+start anywhere. A frozen layer (`pack_masks` set `freeze`) also gets `freeze_states`: per
+split, the start state of every output channel's freeze register, the freeze draw's state
+before draw o·I·KH·KW + i0·KH·KW (channel o's first position of the split), so that each
+register, stepped in lockstep with the lanes, draws exactly its channel's positions. It
+writes `tiling`, `lane_states` (per split, per lane group), `freeze_states` and `regen` (a
+`RegenPlan` with the step counts and the reason for the policy) into the node; code
 generation reads them and decides nothing itself.
 
 Policy: every pixel tile of PIXELS output pixels restarts its lanes and regenerates the
@@ -18,11 +22,13 @@ Stored (non-random) weights stream their sign bits with the mask rows instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from seedcc.compiler.tiling import plan_conv
 from seedcc.ir import Graph, Op
-from seedcc.rtl_models.generators import get_generator, group_start_states
+import numpy as np
+
+from seedcc.rtl_models.generators import freeze_states, get_generator, group_start_states
 from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import GROUP
 
@@ -67,5 +73,11 @@ def schedule_regeneration(g: Graph, config: HwConfig) -> Graph:
         else:
             lane_states = ()
             plan = RegenPlan("stored", 0, o * i * steps, "no generator record: sign bits stream with the mask rows")
-        nodes.append(n.with_attrs(tiling=tiling, lane_states=lane_states, regen=plan))
+        frozen: tuple[np.ndarray, ...] = ()
+        if n.attrs.get("freeze") is not None:
+            first = np.arange(o, dtype=np.int64) * (i * steps)
+            frozen = tuple(freeze_states(w.freeze.seed, first + i0 * steps) for i0, _ in tiling.splits)
+            plan = replace(plan, reason=f"{plan.reason}; frozen positions drawn by {o} freeze registers "
+                                        f"started at each channel's first draw")
+        nodes.append(n.with_attrs(tiling=tiling, lane_states=lane_states, freeze_states=frozen, regen=plan))
     return g.with_nodes(nodes)

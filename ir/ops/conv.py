@@ -2,12 +2,13 @@
 
 Attributes: `weight` (a `WeightSpec`, canonical (O, I, KH, KW)), `stride`, `pads`, `bias`;
 after `fuse_epilogues` also `affine` = (a, b) per output channel (y = a·(W x) + b) and
-`relu`; after `pack_masks` `mask_blocks`, `code_bits`, `stored_signs`; in a fold group
-`fold` = (group, iteration). A dense layer reads its (F,) input as F channels of 1x1.
+`relu`; after `pack_masks` `mask_stream`, `mask_offsets`, `code_bits`, `stored_signs`,
+`freeze`; in a fold group `fold` = (group, iteration). A dense layer reads its (F,) input as F channels of 1x1.
 
 Lowering (docs/compiler.md): the layer's parameter table (lane start states of every
 input-channel split, then one requantisation record per output channel) goes to the
-param SRAM; per channel block the mask rows are loaded and the lanes set (SETGEN), then
+param SRAM (a frozen layer's freeze start states after the lane states); per channel
+block the mask data are loaded and the lanes set (SETGEN; SETFRZ for a frozen layer), then
 MAC + REQ run over pixel chunks that fit the accumulators. A layer split by input channel
 accumulates its parts, each starting its lanes from jumped-ahead states (the regeneration
 schedule). The `schedule_regeneration` pass has chosen the blocks, chunks and splits
@@ -34,6 +35,9 @@ from seedcc.ir.ops.base import (
 )
 from seedcc.rtl_models.generators import get_generator
 from seedcc.rtl_models.hwfacts import (
+    FREEZE_STATE_BYTES,
+    FREEZE_STATE_DTYPE,
+    FREEZE_STATES_PER_WORD,
     GROUP,
     LANE_STATE_BYTES,
     LANE_STATE_DTYPE,
@@ -42,7 +46,6 @@ from seedcc.rtl_models.hwfacts import (
     REQ_RECORD_BYTES,
     req_record_bytes,
 )
-from seedcc.rtl_models.masks import row_bytes
 
 F32_MAX = float(np.finfo(np.float32).max)
 
@@ -161,33 +164,42 @@ class Conv(OpDef):
         rec, a, b, wscale = requant_records(n, x.scale, y.scale)
         groups = -(-o // GROUP)
         table = b"".join(np.array(split, LANE_STATE_DTYPE).tobytes() for split in states)
+        freeze, frozen_at = n.attrs.get("freeze"), len(table)
+        per_split = -(-o // FREEZE_STATES_PER_WORD) * FREEZE_STATES_PER_WORD  # word-aligned tables
+        for split in n.attrs.get("freeze_states", ()):
+            table += np.resize(np.asarray(split, FREEZE_STATE_DTYPE), per_split).tobytes()
         param = em.load("param", table + req_record_bytes(rec, f"layer {n.name}"), f"layer {n.name}")
         gen_id = get_generator(w.generator).gen_id if w.regenerated else 0
         code_bits, signs = n.attrs["code_bits"], n.attrs["stored_signs"]
         mask_bytes = 0
 
-        def load_rows(blk: int, k: int, oc0: int, occ: int) -> int:
+        def load_rows(blk: int, k: int, oc0: int, occ: int) -> tuple[int, int]:
+            """Load split k of block blk's mask data and set its lanes (and freeze registers)."""
             nonlocal mask_bytes
             i0, i1 = plan.splits[k]
-            rb = row_bytes(occ, code_bits, signs)
-            part = n.attrs["mask_blocks"][blk][i0 * steps * rb:i1 * steps * rb]
-            at, loaded = em.mask_rows(n, blk, part, whole=len(plan.splits) == 1)
+            lo, hi = n.attrs["mask_offsets"][blk][i0], n.attrs["mask_offsets"][blk][i1]
+            at, loaded = em.mask_rows(n, blk, lo, hi, whole=len(plan.splits) == 1)
             mask_bytes += loaded
             if w.regenerated:
                 em.emit("SETGEN", gen_id=gen_id, param_addr=param + LANE_STATE_BYTES * (k * groups + oc0 // GROUP),
                         count=-(-occ // GROUP))
-            return at
+            if freeze is not None:
+                em.emit("SETFRZ", param_addr=param + frozen_at + FREEZE_STATE_BYTES * (k * per_split + oc0),
+                        channels=occ, prune_thr=freeze.prune_thr, lock_thr=freeze.lock_thr,
+                        lock_code=freeze.lock_code)
+            return at, lo % 8
 
         for blk, (oc0, occ) in enumerate(plan.blocks):
             rows = load_rows(blk, 0, oc0, occ) if len(plan.splits) == 1 else None
             for p0, pc in plan.chunks[blk]:
                 for k, (i0, i1) in enumerate(plan.splits):
-                    at = rows if rows is not None else load_rows(blk, k, oc0, occ)
+                    at, bit = rows if rows is not None else load_rows(blk, k, oc0, occ)
                     em.emit("MAC", in_addr=em.addr(n.inputs[0]) + i0 * h * wd, acc_addr=0, in_c=i1 - i0,
                             in_h=h, in_w=wd, out_w=ow, kh=kh, kw=kw, stride_h=n.attrs["stride"][0],
                             stride_w=n.attrs["stride"][1], pad_t=n.attrs["pads"][0], pad_l=n.attrs["pads"][1],
                             oc_count=occ, pix_start=p0, pix_count=pc, mask_addr=at, code_bits=code_bits,
-                            stored_signs=int(signs), accumulate=int(k > 0))
+                            stored_signs=int(signs), accumulate=int(k > 0), frozen=int(freeze is not None),
+                            mask_bit=bit)
                     if rows is None:
                         em.release("mask", at)
                 em.emit("REQ", acc_addr=0, out_addr=em.addr(n.output) + oc0 * npix + p0, oc_count=occ,
@@ -195,7 +207,7 @@ class Conv(OpDef):
                         relu=int(bool(n.attrs.get("relu"))))
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
             if rows is not None:
-                em.release("mask", rows)
+                em.release("mask", rows[0])
         em.release("param", param)
         em.layer_done(n, mask_bytes=mask_bytes, param_bytes=len(table) + o * REQ_RECORD_BYTES, seed_bytes=len(table),
                       blocks=len(plan.blocks), input_splits=len(plan.splits))
