@@ -65,7 +65,7 @@ def pixel_chunks(npix: int, channels: int, cfg: HwConfig, layer: str) -> tuple[R
 
 def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig) -> ConvTiling:
     """Blocks, chunks and splits of a packed CONV node whose output has `out_shape`."""
-    o, i, kh, kw = n.attrs["weight"].shape
+    o = n.attrs["weight"].shape[0]
     _, oh, ow = as_chw(out_shape)
     bc = cfg.block_channels
     blocks = tuple((oc0, min(bc, o - oc0)) for oc0 in range(0, o, bc))

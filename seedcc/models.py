@@ -202,27 +202,40 @@ def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) 
 
 
 def hidden_fold_cnn(channels: int = 16, size: int = 16, iterations: int = 3, classes: int = 10,
-                    seed: int = 0, codes: int = 1, freeze: dict | None = None) -> onnx.ModelProto:
+                    seed: int = 0, codes: int = 1, freeze: dict | None = None,
+                    stages: int = 1) -> onnx.ModelProto:
     """A hidden-fold residual CNN, unrolled as exporters write it: a stem conv, then one
     residual block (two 3x3 convs) applied `iterations` times with the *same* random
     weights and masks (one Mul(R, M) per conv, consumed by every iteration) and its own
     BatchNorm per iteration, then GlobalAveragePool and a linear layer. `codes` > 1 gives
     the block's convs multicoat masks with codes 0..codes; `freeze` partially freezes every
-    layer (seed + layer index), the shared block's masks included."""
+    layer (seed + layer index), the shared block's masks included. `stages` > 1 adds
+    stages, each a stride-2 conv doubling the channels and its own folded block (a
+    hidden-fold ResNet folds every stage)."""
     b = ModelBuilder("hidden_fold_cnn", seed)
     c = channels
     h = b.node("Relu", [b.batchnorm(b.conv("x", 3, c, 3, "stem", freeze=_nth_freeze(freeze, 0)), c, "stem.bn")],
                "stem.relu")
-    w1 = b.random_weight("fold.conv1", (c, c, 3, 3), "OIHW", codes=codes, freeze=_nth_freeze(freeze, 1))
-    w2 = b.random_weight("fold.conv2", (c, c, 3, 3), "OIHW", codes=codes, freeze=_nth_freeze(freeze, 2))
 
     def conv(x: str, w: str, name: str) -> str:
         return b.node("Conv", [x, w], name, kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
 
-    for it in range(iterations):
-        t = b.node("Relu", [b.batchnorm(conv(h, w1, f"iter{it}.conv1"), c, f"iter{it}.bn1")], f"iter{it}.relu1")
-        t = b.batchnorm(conv(t, w2, f"iter{it}.conv2"), c, f"iter{it}.bn2")
-        h = b.node("Relu", [b.node("Add", [t, h], f"iter{it}.add")], f"iter{it}.relu2")
+    for stage in range(stages):
+        pre = "" if stage == 0 else f"stage{stage}."
+        if stage:
+            h = b.node("Relu", [b.batchnorm(b.conv(h, c, 2 * c, 3, f"{pre}down", stride=2,
+                                                   freeze=_nth_freeze(freeze, 10 * stage)),
+                                            2 * c, f"{pre}down.bn")], f"{pre}down.relu")
+            c *= 2
+        w1 = b.random_weight(f"{pre}fold.conv1", (c, c, 3, 3), "OIHW", codes=codes,
+                             freeze=_nth_freeze(freeze, 10 * stage + 1))
+        w2 = b.random_weight(f"{pre}fold.conv2", (c, c, 3, 3), "OIHW", codes=codes,
+                             freeze=_nth_freeze(freeze, 10 * stage + 2))
+        for it in range(iterations):
+            t = b.node("Relu", [b.batchnorm(conv(h, w1, f"{pre}iter{it}.conv1"), c, f"{pre}iter{it}.bn1")],
+                       f"{pre}iter{it}.relu1")
+            t = b.batchnorm(conv(t, w2, f"{pre}iter{it}.conv2"), c, f"{pre}iter{it}.bn2")
+            h = b.node("Relu", [b.node("Add", [t, h], f"{pre}iter{it}.add")], f"{pre}iter{it}.relu2")
     h = b.node("Flatten", [b.node("GlobalAveragePool", [h], "gap")], "flatten", axis=1)
     w = b.random_weight("fc", (classes, c, 1, 1), "OI", freeze=_nth_freeze(freeze, 3))
     bias = b.init("fc.bias", b.rng.uniform(-0.1, 0.1, classes).astype(np.float32))

@@ -97,6 +97,24 @@ def test_masks_are_read_from_dram_once_per_inference():
         assert res.counters["dram_read_bytes"] == acts + params + FOLD_MASK_BYTES + OTHER_MASK_BYTES
 
 
+def test_every_folded_stage_is_its_own_loop():
+    """Two stages, each folding its own block (16 then 32 channels): two LOOPs, program size
+    independent of the iteration count, and the masks DMA'd once per inference. By hand:
+    stage 1's fold convs 288 B each (as above); the stride-2 conv 16 -> 32 channels has 16 x 9
+    rows of 2 lanes x 2 bytes = 576 B; stage 2's fold convs 32 x 9 rows of 4 bytes = 1152 B
+    each; the classifier over 32 features 32 rows of 2 bytes = 64 B."""
+    masks = 54 + 2 * 288 + 576 + 2 * 1152 + 64
+    progs = {k: compile_model(hidden_fold_cnn(iterations=k, stages=2), config=SMALL).program for k in (3, 6)}
+    assert len(progs[3].instructions) == len(progs[6].instructions)
+    for k, prog in progs.items():
+        loops = [ins for ins in prog.instructions if ins.op == "LOOP"]
+        assert [lp.iterations for lp in loops] == [k, k]
+        assert sum(f"fold region {r}: {k} iterations of 3 nodes" in n
+                   for n in prog.manifest.notes for r in (0, 1)) == 2
+        res = refsim.run(prog, {"x": np.zeros((1, 3, 16, 16), np.float32)})
+        assert res.counters["mask_sram_write_bytes"] == masks
+
+
 def test_loop_iterations_read_their_own_parameters():
     """Float mode runs the iterations' own BatchNorm (float_params keyed by iteration), and
     every checkpoint inside the body is taken in its iteration: all match onnxruntime."""

@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seedcc.rtl_models.generators import FREE, LOCKED, PRUNED
-from seedcc.rtl_models.masks import pack_block, pack_compact, stored_positions, unpack_block, unpack_compact
+from seedcc.rtl_models.masks import (
+    pack_block,
+    pack_compact,
+    stored_positions,
+    unpack_block,
+    unpack_compact,
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -104,10 +104,13 @@ def _kind(kind: str) -> tuple[torch.nn.Module, torch.Tensor]:
         return CNN(width=8, coats=3), torch.randn(6, 1, 8, 8)
     if kind == "folded-cnn":  # a strided example input (as numpy views give) must not leak into the graph
         return CNN(width=8, stages=1, fold=3), torch.randn(6, 8, 8, 1).permute(0, 3, 1, 2)
+    if kind == "folded-multicoat-frozen-cnn":  # two folded stages, codes 0..2, frozen positions
+        return (CNN(width=8, stages=2, fold=2, coats=2, freeze={"seed": 5, "prune": 0.3, "lock": 0.1}),
+                torch.randn(6, 1, 8, 8))
     raise AssertionError(kind)
 
 
-KINDS = ("binary-mlp", "frozen-mlp", "multicoat-cnn", "folded-cnn")
+KINDS = ("binary-mlp", "frozen-mlp", "multicoat-cnn", "folded-cnn", "folded-multicoat-frozen-cnn")
 
 
 @pytest.mark.parametrize("exporter", EXPORTERS)
@@ -128,6 +131,9 @@ def test_every_layer_kind_round_trips_through_both_exporters(kind, exporter, tmp
         assert sum(w.freeze is not None for w in specs) == 2
     if kind == "folded-cnn":
         assert any("fold group" in n for n in compiled.notes)
+    if kind == "folded-multicoat-frozen-cnn":
+        assert all(w.freeze is not None for w in specs) and max(w.max_code for w in specs) == 2
+        assert [ins.op for ins in compiled.program.instructions].count("LOOP") == 2
     xs = torch.randn(5, *x.shape[1:])
     with torch.no_grad():
         want = net(xs).numpy()

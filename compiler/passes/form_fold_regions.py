@@ -1,6 +1,8 @@
-"""form_fold_regions: turn the iterations of fold groups into one loop region.
+"""form_fold_regions: turn the iterations of fold groups into loop regions.
 
-A hidden-fold network, unrolled, is K copies of the same run of nodes: iteration `it` is
+Fold groups whose convs interleave are one repeated block (a network folded in several
+stages has one such cluster per stage), and each cluster becomes its own region, numbered
+in node order. A hidden-fold block, unrolled, is K copies of the same run of nodes: iteration `it` is
 nodes ``start + it·L .. start + it·L + L - 1``, its fold convs being iteration `it` of their
 fold groups (`detect_folds`). Each node of the region gets ``loop = (region, iteration,
 position)``; code generation runs the region as one hardware LOOP over the body of
@@ -33,12 +35,28 @@ import numpy as np
 from seedcc.ir import Graph, Node, Op
 
 
-def _iterations(g: Graph) -> dict[int, list[int]]:
-    """Iteration -> node indices of the fold convs of that iteration."""
-    out: dict[int, list[int]] = {}
+def _clusters(g: Graph) -> list[dict[int, list[int]]]:
+    """The fold groups of `g` in clusters of groups whose node spans overlap (the convs of one
+    repeated block; a network folded in several stages has a cluster per stage), each as
+    iteration -> node indices of its fold convs, in node order."""
+    groups: dict[int, list[tuple[int, int]]] = {}
     for i, n in enumerate(g.nodes):
         if n.op is Op.CONV and "fold" in n.attrs:
-            out.setdefault(n.attrs["fold"][1], []).append(i)
+            gid, it = n.attrs["fold"]
+            groups.setdefault(gid, []).append((i, it))
+    merged: list[tuple[int, list[int]]] = []  # (last node index, fold groups)
+    for lo, hi, gid in sorted((min(i for i, _ in v), max(i for i, _ in v), gid) for gid, v in groups.items()):
+        if merged and lo <= merged[-1][0]:
+            merged[-1] = (max(merged[-1][0], hi), merged[-1][1] + [gid])
+        else:
+            merged.append((hi, [gid]))
+    out = []
+    for _, gids in merged:
+        iters: dict[int, list[int]] = {}
+        for gid in gids:
+            for i, it in groups[gid]:
+                iters.setdefault(it, []).append(i)
+        out.append({it: sorted(v) for it, v in iters.items()})
     return out
 
 
@@ -85,33 +103,44 @@ def _carried(g: Graph, start: int, length: int, count: int) -> dict[str, int] | 
     return carried
 
 
-def form_fold_regions(g: Graph) -> Graph:
-    iters = _iterations(g)
+def _region(g: Graph, iters: dict[int, list[int]]) -> tuple[int, int, int] | str:
+    """(first node, nodes per iteration, iterations) of one cluster's loop region, or why
+    there is none."""
     count = len(iters)
-    if count < 2:
-        return g
     if sorted(iters) != list(range(count)) or len({len(v) for v in iters.values()}) != 1:
-        return g.add_note("fold groups have different iteration counts: no loop region, "
-                          "the iterations stay unrolled")
+        return "fold groups have different iteration counts"
     starts = [min(iters[it]) for it in range(count)]
     length = starts[1] - starts[0]
-    why: str | None = None
     if any(s != starts[0] + it * length for it, s in enumerate(starts)) or \
             starts[0] + count * length > len(g.nodes):
-        why = "the iterations are not equal runs of nodes"
-    else:
-        res = _carried(g, starts[0], length, count)
-        if isinstance(res, str):
-            why = res
-    if why is not None:
-        return g.add_note(f"fold iterations stay unrolled: {why}")
-    start = starts[0]
+        return "the iterations are not equal runs of nodes"
+    res = _carried(g, starts[0], length, count)
+    return res if isinstance(res, str) else (starts[0], length, count)
+
+
+def form_fold_regions(g: Graph) -> Graph:
     nodes: list[Node] = list(g.nodes)
-    for k in range(length * count):
-        nodes[start + k] = nodes[start + k].with_attrs(loop=(0, k // length, k % length))
-    return g.with_nodes(nodes).add_note(
-        f"fold region 0: {count} iterations of {length} nodes ({g.nodes[start].name} .. "
-        f"{g.nodes[start + length - 1].name}) form one loop region")
+    notes: list[str] = []
+    region = 0
+    for iters in _clusters(g):
+        if len(iters) < 2:
+            continue
+        res = _region(g, iters)
+        if isinstance(res, str):
+            notes.append(f"fold iterations stay unrolled: {res}")
+            continue
+        start, length, count = res
+        for k in range(length * count):
+            nodes[start + k] = nodes[start + k].with_attrs(loop=(region, k // length, k % length))
+        notes.append(f"fold region {region}: {count} iterations of {length} nodes ({g.nodes[start].name} .. "
+                     f"{g.nodes[start + length - 1].name}) form one loop region")
+        region += 1
+    if not notes:
+        return g
+    out = g.with_nodes(nodes)
+    for note in notes:
+        out = out.add_note(note)
+    return out
 
 
 def _field_scaled(g: Graph, value: str) -> bool:
@@ -123,29 +152,38 @@ def _field_scaled(g: Graph, value: str) -> bool:
 
 
 def loop_scales(g: Graph, scales: dict[str, float]) -> dict[str, float]:
-    """`scales` (calibrated) adjusted so that every iteration of a fold region runs the
+    """`scales` (calibrated) adjusted so that every iteration of each fold region runs the
     same instructions (see the module docstring)."""
-    at: dict[tuple[int, int, int], Node] = {n.attrs["loop"]: n for n in g.nodes if "loop" in n.attrs}
     out = dict(scales)
-    if not at:
-        return out
-    count, length = 1 + max(k[1] for k in at), 1 + max(k[2] for k in at)
+    regions: dict[int, dict[tuple[int, int], Node]] = {}
+    for n in g.nodes:
+        if "loop" in n.attrs:
+            r, it, pos = n.attrs["loop"]
+            regions.setdefault(r, {})[(it, pos)] = n
+    for r, at in sorted(regions.items()):
+        _region_scales(g, r, at, scales, out)
+    return out
+
+
+def _region_scales(g: Graph, region: int, at: dict[tuple[int, int], Node], scales: dict[str, float],
+                   out: dict[str, float]) -> None:
+    count, length = 1 + max(k[0] for k in at), 1 + max(k[1] for k in at)
     carried: dict[str, int] = {}  # value entering iteration 0 -> position that carries it
     for j in range(length):
-        if (0, 1, j) not in at:
+        if (1, j) not in at:
             continue
-        for v, nxt in zip(at[(0, 0, j)].inputs, at[(0, 1, j)].inputs):
+        for v, nxt in zip(at[(0, j)].inputs, at[(1, j)].inputs):
             src = g.producer(v)
-            if src is None or src.attrs.get("loop", (None, 0))[:2] != (0, 0):
+            if src is None or src.attrs.get("loop", (None, 0))[:2] != (region, 0):
                 carried[v] = g.producer(nxt).attrs["loop"][2]  # type: ignore[union-attr]
-    series = {j: [at[(0, it, j)].output for it in range(count)] for j in range(length)}
+    series = {j: [at[(it, j)].output for it in range(count)] for j in range(length)}
     field = [j for j in range(length) if any(_field_scaled(g, v) for v in series[j])]
     ref = next((p for p in sorted(set(carried.values())) if p in field), None)
     if ref is None:  # no carried value in an instruction field: per position, the largest
         for j in field:
             top = max(scales[v] for v in series[j])
             out.update({v: top for v in series[j]})
-        return out
+        return
     # The carried stream (the value entering the region, then each iteration's) follows one
     # geometric progression s0·g^it fitted to the calibrated scales in the log domain and
     # raised until it covers every one of them; every other position in an instruction
@@ -164,4 +202,3 @@ def loop_scales(g: Graph, scales: dict[str, float]) -> dict[str, float]:
         if p in field:
             q = out[series[p][0]] / stream[1]
             out[v] = float(q * stream[0])
-    return out

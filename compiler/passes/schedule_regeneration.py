@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from seedcc.compiler.tiling import plan_conv
-from seedcc.ir import Graph, Op
 import numpy as np
 
+from seedcc.compiler.tiling import plan_conv
+from seedcc.ir import Graph, Op
 from seedcc.rtl_models.generators import freeze_states, get_generator, group_start_states
 from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import GROUP

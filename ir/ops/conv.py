@@ -158,7 +158,7 @@ class Conv(OpDef):
         o, _, kh, kw = w.shape
         _, h, wd = as_chw(x.shape)
         _, _, ow = as_chw(y.shape)
-        npix, steps = int(np.prod(as_chw(y.shape)[1:])), kh * kw
+        npix = int(np.prod(as_chw(y.shape)[1:]))
         assert "tiling" in n.attrs, f"{n.name}: code generation needs the schedule_regeneration pass"
         plan, states = n.attrs["tiling"], n.attrs["lane_states"]
         rec, a, b, wscale = requant_records(n, x.scale, y.scale)

@@ -26,6 +26,12 @@ class Seeds:
         return seed
 
 
+def layer_freeze(freeze: Mapping[str, float] | None, seed: int) -> dict[str, float] | None:
+    """A layer's freeze record: the model's shares with a draw of its own (freeze seed
+    + the layer's generator seed), so layers do not freeze the same positions."""
+    return None if freeze is None else {**freeze, "seed": int(freeze["seed"]) + seed}
+
+
 class MLP(nn.Module):
     """x (N, 1, 8, 8) -> flatten -> [supermask linear + BatchNorm + ReLU] x 2 -> linear."""
 
@@ -51,17 +57,24 @@ class ResidualBlock(nn.Module):
     """relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); a 1x1 strided conv + BN shortcut
     when the shape changes."""
 
-    def __init__(self, cin: int, cout: int, stride: int, seeds: Seeds, keep: float, coats: int = 1):
+    def __init__(self, cin: int, cout: int, stride: int, seeds: Seeds, keep: float, coats: int = 1,
+                 freeze: Mapping[str, float] | None = None):
         super().__init__()
         kw = {"keep": keep, "coats": coats}
-        self.conv1 = SupermaskConv2d(cin, cout, 3, stride, 1, bias=False, seed=seeds(), **kw)
+        seed = seeds()
+        self.conv1 = SupermaskConv2d(cin, cout, 3, stride, 1, bias=False, seed=seed,
+                                     freeze=layer_freeze(freeze, seed), **kw)
         self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = SupermaskConv2d(cout, cout, 3, 1, 1, bias=False, seed=seeds(), **kw)
+        seed = seeds()
+        self.conv2 = SupermaskConv2d(cout, cout, 3, 1, 1, bias=False, seed=seed,
+                                     freeze=layer_freeze(freeze, seed), **kw)
         self.bn2 = nn.BatchNorm2d(cout)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or cin != cout:
+            seed = seeds()
             self.shortcut = nn.Sequential(
-                SupermaskConv2d(cin, cout, 1, stride, bias=False, seed=seeds(), keep=keep),
+                SupermaskConv2d(cin, cout, 1, stride, bias=False, seed=seed, keep=keep,
+                                freeze=layer_freeze(freeze, seed)),
                 nn.BatchNorm2d(cout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,24 +85,29 @@ class ResidualBlock(nn.Module):
 class CNN(nn.Module):
     """A small CNN for (N, C, H, W) images: a 3x3 stem, `stages` residual stages (the first
     at stride 1, the others halving the size and doubling the width), each stage one block
-    or a hidden fold of one block applied `fold` times, global average pool, linear."""
+    or a hidden fold of one block applied `fold` times, global average pool, linear.
+    `freeze` partially freezes every layer (`layer_freeze`)."""
 
     def __init__(self, in_channels: int = 1, width: int = 16, classes: int = 10, stages: int = 2,
-                 fold: int = 1, keep: float = 0.5, coats: int = 1):
+                 fold: int = 1, keep: float = 0.5, coats: int = 1,
+                 freeze: Mapping[str, float] | None = None):
         super().__init__()
         s = Seeds()
-        self.stem = SupermaskConv2d(in_channels, width, 3, 1, 1, bias=False, seed=s(), keep=keep)
+        seed = s()
+        self.stem = SupermaskConv2d(in_channels, width, 3, 1, 1, bias=False, seed=seed, keep=keep,
+                                    freeze=layer_freeze(freeze, seed))
         self.bn = nn.BatchNorm2d(width)
         blocks: list[nn.Module] = []
         cin = width
         for k in range(stages):
             cout = width * 2**k
-            blocks.append(ResidualBlock(cin, cout, 1 if k == 0 else 2, s, keep, coats))
+            blocks.append(ResidualBlock(cin, cout, 1 if k == 0 else 2, s, keep, coats, freeze))
             if fold > 1:
-                blocks.append(FoldedBlock(ResidualBlock(cout, cout, 1, s, keep, coats), fold))
+                blocks.append(FoldedBlock(ResidualBlock(cout, cout, 1, s, keep, coats, freeze), fold))
             cin = cout
         self.blocks = nn.Sequential(*blocks)
-        self.fc = SupermaskLinear(cin, classes, bias=False, seed=s(), keep=keep)
+        seed = s()
+        self.fc = SupermaskLinear(cin, classes, bias=False, seed=seed, keep=keep, freeze=layer_freeze(freeze, seed))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.blocks(F.relu(self.bn(self.stem(x))))
