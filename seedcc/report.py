@@ -50,7 +50,9 @@ def format_report(prog: Program, result) -> str:
             f"{m.memory} {m.peak}/{m.capacity}{' words' if m.memory == 'acc' else ' B'} "
             f"({m.peak / max(m.capacity, 1):.0%})" for m in prog.manifest.sram),
         f"generator lane steps per sample: {c['gen_steps']} "
-        f"({c['gen_steps'] / max(total_w, 1):.3f} per weight)",
+        f"({c['gen_steps'] / max(total_w, 1):.3f} per weight)"
+        + (f"; freeze register steps {c['freeze_steps']} (one per frozen layer's position and pixel tile)"
+           if c["freeze_steps"] else ""),
     ]
     lines.extend(f"regeneration {layer.name}: {layer.lane_steps} lane steps, "
                  f"{layer.lane_steps / max(layer.weights, 1):.3f} per weight: {layer.regen}"
