@@ -311,7 +311,10 @@ module seedcc_mac #(
   reg  [NPE*ACC_BITS-1:0] load_vals;
   wire [NPE*ACC_BITS-1:0] accs;
   assign acc_wr_data = accs;
-  always @* load_vals = r_accum ? acc_rd_data : {NPE*ACC_BITS{1'b0}};
+  integer lv;  // per PE: a whole-array zero would be a replication past Verilator's limit at DEFAULT
+  always @*
+    for (lv = 0; lv < NPE; lv = lv + 1)
+      load_vals[lv*ACC_BITS +: ACC_BITS] = r_accum ? acc_rd_data[lv*ACC_BITS +: ACC_BITS] : {ACC_BITS{1'b0}};
 
   genvar j;
   generate
