@@ -147,7 +147,7 @@ LN_RECIP_BITS = 48
 """LAYERNORM: inv = floor(2**LN_RECIP_BITS / max(r, 2**LN_ROOT_FRAC)) by a bit-serial divider ..."""
 LN_RECIP_STEPS = LN_RECIP_BITS - LN_ROOT_FRAC + 1
 """... of this many quotient bits (the divisor is at least 2**LN_ROOT_FRAC)."""
-LN_FRAC_BITS = 12
+LN_FRAC_BITS = 14
 """LAYERNORM: the normalised value (x - mean) / std in fixed point with this many fraction bits."""
 LN_EPS_BITS = 48
 """LAYERNORM: width of the eps field (eps * F^2 / scale^2 * 2**(2*LN_ROOT_FRAC), added to the

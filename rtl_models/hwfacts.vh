@@ -41,7 +41,7 @@ localparam integer LN_ROOT_FRAC = 12;  // LAYERNORM: fraction bits of the root
 localparam integer LN_SQRT_STEPS = 32;  // LAYERNORM: integer square root cycles (root bits)
 localparam integer LN_RECIP_BITS = 48;  // LAYERNORM: inv = floor(2^LN_RECIP_BITS / r)
 localparam integer LN_RECIP_STEPS = 37;  // LAYERNORM: divider cycles (quotient bits)
-localparam integer LN_FRAC_BITS = 12;  // LAYERNORM: fraction bits of the normalised value
+localparam integer LN_FRAC_BITS = 14;  // LAYERNORM: fraction bits of the normalised value
 localparam integer LN_EPS_BITS = 48;  // LAYERNORM: width of the eps field
 localparam integer GELU_FRAC_BITS = 10;  // i-GELU: fraction bits of the erf argument
 localparam integer GELU_B = 1811;  // i-GELU: erf clip point 1.769 in argument units

@@ -153,11 +153,12 @@ def reciprocal(d: np.ndarray, bits: int) -> np.ndarray:
 
 
 def isqrt(v: np.ndarray) -> np.ndarray:
-    """floor(sqrt(v)) of non-negative int64 values below 2**52 (digit-by-digit in hardware)."""
-    v = np.asarray(v, np.int64)
-    r = np.floor(np.sqrt(v.astype(np.float64))).astype(np.int64)
-    r = np.where(r * r > v, r - 1, r)  # float64 is within one of the true root here
-    return np.where((r + 1) * (r + 1) <= v, r + 1, r)
+    """floor(sqrt(v)) of non-negative int64 values (digit-by-digit in hardware)."""
+    v = np.asarray(v, np.int64).astype(np.uint64)
+    r = np.floor(np.sqrt(v.astype(np.float64))).astype(np.uint64)
+    r -= (r * r > v).astype(np.uint64)  # float64 is within one of the true root
+    r += ((r + np.uint64(1)) * (r + np.uint64(1)) <= v).astype(np.uint64)
+    return r.astype(np.int64)  # squares below 2**64: no uint64 overflow for int64 inputs
 
 
 def softmax(x: np.ndarray, in_mult: int, in_shift: int, axis: int = 0) -> np.ndarray:
@@ -221,7 +222,11 @@ _LN2 = float(np.log(2.0))
 
 
 def _unsigned_multiplier(real: float, what: str) -> tuple[int, int]:
-    mult, shift = quantize_multiplier(real)
+    try:
+        mult, shift = quantize_multiplier(real)
+    except ValueError:
+        raise ValueError(f"{what}: multiplier {real!r} does not fit {MULT_BITS - 1} bits; "
+                         "the scale is too large") from None
     if mult <= 0:
         raise ValueError(f"{what}: multiplier {real!r} must be positive")
     return mult, shift
