@@ -11,6 +11,7 @@ x[f][t] is at addr + f*T + t (tokens on the pixel axis).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -159,3 +160,115 @@ ATTN_CASES: dict[str, Callable[[], Case]] = {
     "softmax_layernorm": case_softmax_layernorm,
     "gelu": case_gelu,
 }
+
+
+# -- a whole single-head attention block -------------------------------------------------------
+D_MODEL, TOKENS = 16, 8
+
+
+def attention_floats(seed: int = 21) -> dict[str, np.ndarray]:
+    """Float inputs of one head (projections given): x, q, k, v (d, T) feature-major, and
+    the LayerNorm's gamma, beta (d,)."""
+    rng = np.random.default_rng(seed)
+    d, t = D_MODEL, TOKENS
+    out = {name: rng.normal(0, 1, (d, t)) for name in ("x", "q", "k", "v")}
+    out["gamma"], out["beta"] = rng.uniform(0.5, 1.5, d), rng.uniform(-0.3, 0.3, d)
+    return out
+
+
+def attention_reference(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The block in float64: s = k^T q / sqrt(d) (keys x queries), p = softmax over keys,
+    o = v p, h = x + o, ln = LayerNorm over features (eps 1e-5), y = GELU(ln)."""
+    s = f["k"].T @ f["q"] / np.sqrt(D_MODEL)
+    e = np.exp(s - s.max(axis=0))
+    p = e / e.sum(axis=0)
+    o = f["v"] @ p
+    h = f["x"] + o
+    mu, var = h.mean(axis=0), h.var(axis=0)
+    ln = (h - mu) / np.sqrt(var + 1e-5) * f["gamma"][:, None] + f["beta"][:, None]
+    erf = np.frompyfunc(math.erf, 1, 1)
+    y = 0.5 * ln * (1 + erf(ln / math.sqrt(2)).astype(np.float64))
+    return {"s": s, "p": p, "o": o, "h": h, "ln": ln, "y": y}
+
+
+def _scale(a: np.ndarray) -> float:
+    return float(np.abs(a).max()) / 127
+
+
+def attention_scales(f: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per-tensor int8 scales max|x| / 127 (calibrated on the block's own float run); the
+    probabilities have the fixed scale 2^-8."""
+    ref = attention_reference(f)
+    scales = {k: _scale(f[k]) for k in ("x", "q", "k", "v")}
+    scales.update({k: _scale(ref[k]) for k in ("s", "o", "h", "ln", "y")})
+    scales["p"] = 2.0 ** -8
+    return scales
+
+
+def case_attention(seed: int = 21) -> Case:
+    """Q.K^T, softmax, attention.V, residual ADD, LayerNorm, GELU on one head (d = 16 features,
+    8 tokens), constants derived from the scales as a compiler would; expectations from
+    numerics step by step; every stage is an output."""
+    f = attention_floats(seed)
+    sc = attention_scales(f)
+    d, t = D_MODEL, TOKENS
+    qi = {k: numerics.quantize_input(f[k], sc[k]) for k in ("x", "q", "k", "v")}
+    s_mult, s_shift = numerics.quantize_multiplier(sc["k"] * sc["q"] / np.sqrt(d) / sc["s"])
+    sm_mult, sm_shift = numerics.softmax_params(sc["s"])
+    o_mult, o_shift = numerics.quantize_multiplier(sc["v"] * sc["p"] / sc["o"])
+    add_shift = 14
+    ma, mb = (round(sc[k] / sc["h"] * 2**add_shift) for k in ("x", "o"))
+    rec = numerics.layernorm_records(f["gamma"], f["beta"], sc["ln"])
+    eps = numerics.layernorm_eps(1e-5, d, sc["h"])
+    g = numerics.gelu_params(sc["ln"], sc["y"])
+    # expectations, stage by stage
+    s = matmul_ref(qi["k"].T, qi["q"], s_mult, s_shift)
+    p = numerics.softmax(s, sm_mult, sm_shift, axis=0)
+    o = matmul_ref(qi["v"], p, o_mult, o_shift)
+    h = numerics.residual_add(qi["x"], o, ma, mb, add_shift, False)
+    ln = numerics.layernorm(h, rec[:, :1], rec[:, 1:2], rec[:, 2:], eps, axis=0)
+    y = numerics.gelu(ln, *g)
+    outs = {"s": s, "p": p.view(np.int8), "o": o, "h": h, "ln": ln, "y": y}
+    img = Image()
+    dram_in = {k: img.put(v.tobytes()) for k, v in qi.items()}
+    apr = img.put(requant_records(rec[:, 0], rec[:, 1], rec[:, 2]))
+    dram = {k: img.reserve(v.size) for k, v in outs.items()}
+    n = d * t
+    a = {"x": 0, "q": 128, "k": 256, "v": 384, "s": 512, "o": 576, "h": 704, "ln": 832, "y": 960}
+    instrs = [_dma_in(a[k], dram_in[k], n) for k in ("x", "q", "k", "v")]
+    instrs += [
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=apr, length=8 * d),
+        make("MATMUL", x_addr=a["k"], x_row=1, x_step=t, y_addr=a["q"], y_step=t, out_addr=a["s"],
+             out_plane=t, rows=t, cols=t, depth=d, mult=s_mult, shift=s_shift),
+        _dma_out(a["s"], dram["s"], t * t),
+        make("SOFTMAX", in_addr=a["s"], out_addr=a["s"], tokens=t, features=t, in_plane=t,
+             out_plane=t, in_mult=sm_mult, in_shift=sm_shift),
+        _dma_out(a["s"], dram["p"], t * t),
+        make("MATMUL", x_addr=a["v"], x_row=t, x_step=1, y_addr=a["s"], y_step=t, out_addr=a["o"],
+             out_plane=t, rows=d, cols=t, depth=t, mult=o_mult, shift=o_shift, y_unsigned=1),
+        make("ADD", a_addr=a["x"], b_addr=a["o"], out_addr=a["h"], length=n, mult_a=ma,
+             mult_b=mb, shift=add_shift),
+        make("LAYERNORM", in_addr=a["h"], out_addr=a["ln"], tokens=t, features=d, in_plane=t,
+             out_plane=t, param_addr=0, eps=eps),
+        make("GELU", in_addr=a["ln"], out_addr=a["y"], length=n, in_mult=g[0], in_shift=g[1],
+             out_mult=g[2], out_shift=g[3]),
+    ]
+    instrs += [_dma_out(a[k], dram[k], v.size) for k, v in outs.items() if k not in ("s", "p")]
+    cycles = (4 * (1 + 4 + 16)    # DMA_LOAD x, q, k, v: 128 bytes each
+              + 1 + 4 + 16        # records: 16 x 8 bytes
+              + 1 + 2 * (1 * 16 + 8)  # S = K^T Q: 2 token tiles x (1 row tile x depth 16 + 8 rows)
+              + 1 + 4 + 8         # DMA_STORE s: 64 bytes
+              + 1 + 2 * (3 * 8 + 18)  # SOFTMAX over 8 keys, 2 token tiles
+              + 1 + 4 + 8         # DMA_STORE p
+              + 1 + 2 * (1 * 8 + 16)  # O = V P: 2 token tiles x (depth 8 + 16 rows)
+              + 1 + 32            # ADD 128 elements
+              + 1 + 2 * (2 * 16 + 70)  # LAYERNORM over 16 features, 2 token tiles
+              + 1 + 32            # GELU 128 elements
+              + 4 * (1 + 4 + 16)  # DMA_STORE o, h, ln, y
+              + 1)                # HALT
+    return _finish("attention", instrs, img,
+                   [_io(k, (d, t), dram_in[k]) for k in ("x", "q", "k", "v")],
+                   [_io(k, v.shape, dram[k]) for k, v in outs.items()], qi, outs, cycles)
+
+
+ATTN_CASES["attention"] = case_attention
