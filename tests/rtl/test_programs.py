@@ -60,6 +60,13 @@ def test_requant_record_with_too_large_shift_sets_err(tmp_path):
     assert outcome.ok, outcome.summary()
 
 
+@pytest.mark.rtl
+def test_layernorm_record_with_too_large_shift_sets_err(tmp_path):
+    """The RTL twin of tests/test_refsim_attention.py::test_a_layernorm_record_shift_above_the_limit_is_an_error."""
+    outcome = run_test(accel_build(), TESTBENCH, tmp_path, testcase="bad_layernorm_record_stops_with_err")
+    assert outcome.ok, outcome.summary()
+
+
 @pytest.mark.parametrize("name", list(ALL_CASES))
 def test_program_on_refsim(name):
     """The reference model agrees with the independent expectations of every case."""
