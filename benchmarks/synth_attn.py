@@ -35,12 +35,12 @@ NAND2 = {"$_NAND_": 1.0, "$_NOR_": 1.0, "$_AND_": 1.33, "$_OR_": 1.33, "$_ANDNOT
 def synth(unit: str, pixels: int, yosys: str) -> dict[str, object]:
     """Cell counts by type, flip-flop bits, gates and NAND2 equivalents of one unit."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "stat.json"
+        out = Path(tmp) / "stat.json"  # written by a relative name: the WASM Yosys sees the cwd
         reads = " ".join(f"read_verilog -I{RTL} {RTL / f};" for f in FILES)
         script = (f"{reads} chparam -set PIXELS {pixels} {unit}; "
                   f"synth -top {unit} -flatten; "
                   "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX; opt_clean; "
-                  f"tee -q -o {out} stat -json")
+                  "tee -q -o stat.json stat -json")
         subprocess.run([yosys, "-q", "-p", script], check=True, cwd=tmp)
         text = out.read_text()
     stat = json.loads(text[text.index("{"):])

@@ -254,8 +254,8 @@ def layernorm_records(gamma: np.ndarray, beta: np.ndarray, s_out: float) -> np.n
     for f, (g, b) in enumerate(zip(gamma, beta)):
         mult, shift = quantize_multiplier(g / s_out / (1 << LN_FRAC_BITS))
         while shift > 0 and abs(b / s_out) * 2.0 ** shift >= 2**31 - 1:
-            mult, shift = int(round(mult / 2)), shift - 1
-        out[f] = (int(round(b / s_out * 2.0 ** shift)), mult, shift)
+            mult, shift = round(mult / 2), shift - 1
+        out[f] = (round(b / s_out * 2.0 ** shift), mult, shift)
     return out
 
 

@@ -122,13 +122,12 @@ module seedcc_matmul #(
       assign x_rd_addr[g*F_X_ADDR_W +: F_X_ADDR_W] = x_ptr + row_off;
     end
     for (g = 0; g < PIXELS; g = g + 1) begin : wlane
-      seedcc_requant u_rq (
-        .acc(acc_flat[({{(XW-MMR_W){1'b0}}, wr} * PIXELS + g) * ACC_BITS +: ACC_BITS]),
-        .bias({ACC_BITS{1'b0}}),
-        .mult(r_mult),
-        .shift(r_shift),
-        .relu(1'b0),
-        .out(act_wr_data[g*ACT_BITS +: ACT_BITS])
+      // acc * mult fits ACC_BITS + MULT_BITS bits: a 32 x 16 multiplier, not REQ's 64-bit one
+      wire signed [ACC_BITS-1:0] a = acc_flat[({{(XW-MMR_W){1'b0}}, wr} * PIXELS + g) * ACC_BITS +: ACC_BITS];
+      wire signed [ACC_BITS+MULT_BITS-1:0] prod = a * r_mult;
+      seedcc_round_sat u_rs (
+        .v({{(WIDE_BITS-ACC_BITS-MULT_BITS){prod[ACC_BITS+MULT_BITS-1]}}, prod}),
+        .shift(r_shift), .relu(1'b0), .out(act_wr_data[g*ACT_BITS +: ACT_BITS])
       );
     end
     for (g = 0; g < MM_ROWS; g = g + 1) begin : mrow

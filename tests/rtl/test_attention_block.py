@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rtl_attn_programs import attention_floats, attention_reference, attention_scales, case_attention
+from rtl_attn_programs import (
+    attention_floats,
+    attention_reference,
+    attention_scales,
+    case_attention,
+)
 
 from seedcc.backends import refsim
 
