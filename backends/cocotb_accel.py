@@ -24,7 +24,7 @@ from cocotb.triggers import RisingEdge, with_timeout
 from seedcc.backends.isa import SPACE_PARAM, encode, make
 from seedcc.backends.simulator import load_test_args
 from seedcc.backends.vectors import Vectors, load_vectors
-from seedcc.rtl_models.hwfacts import REQ_RECORD, SHIFT_MAX
+from seedcc.rtl_models.hwfacts import LN_RECIP_STEPS, LN_SQRT_STEPS, REQ_RECORD, SHIFT_MAX
 
 CLOCK_NS = 10
 DRAM_IN = "seedcc_dram_in.hex"   # file names fixed in rtl_models/seedcc_dram.v
@@ -266,3 +266,39 @@ async def bad_record_stops_with_err(dut) -> None:
     assert not good_err and cycles == good_cycles, (
         f"stopped after {cycles} cycles; expected {good_cycles} (the DMA, the REQ's issue and "
         f"channel-0 cycles, then the failing cycle in place of HALT's issue)")
+
+
+@cocotb.test()
+async def bad_layernorm_record_stops_with_err(dut) -> None:
+    """A LAYERNORM over two features whose second record has shift SHIFT_MAX + 1: the
+    machine stops with err = 1 and pc on the LAYERNORM in the output cycle of feature 1
+    (after the sums, radicand, root and divider cycles and feature 0's output), as refsim
+    rejects the same program."""
+    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    driver = AccelDriver(dut)
+    rec = np.zeros(2, REQ_RECORD)
+    rec["mult"], rec["shift"] = 1, (0, SHIFT_MAX + 1)
+    image = Path.cwd() / "bad_ln_record.hex"
+    image.write_text("".join(f"{b:02x}\n" for b in rec.tobytes()))
+    words = [int.from_bytes(encode(i), "little") for i in (
+        make("DMA_LOAD", space=SPACE_PARAM, sram_addr=0, dram_addr=0, length=rec.nbytes),
+        make("LAYERNORM", tokens=1, features=2, in_plane=1, out_plane=1, out_addr=8),
+        make("HALT"))]
+    await driver.reset()
+    await driver.load_program(words)
+    await driver.load_dram(image)
+    cycles, err, _ = await driver.run(max_cycles=1000)
+    assert err, "a LAYERNORM record with shift > SHIFT_MAX did not raise err"
+    assert int(dut.pc.value) == 1, f"pc {int(dut.pc.value)}, expected 1 (the LAYERNORM)"
+    good = rec.copy()
+    good["shift"] = 0
+    image.write_text("".join(f"{b:02x}\n" for b in good.tobytes()))
+    await driver.reset()
+    await driver.load_program(words)
+    await driver.load_dram(image)
+    good_cycles, good_err, _ = await driver.run(max_cycles=1000)
+    # feature 1's output cycle is the LAYERNORM's last: the failing run lacks HALT's issue
+    assert not good_err and cycles == good_cycles - 1, (
+        f"stopped after {cycles} cycles; expected {good_cycles - 1} (the DMA, the LAYERNORM's "
+        f"issue, {2 + 1 + LN_SQRT_STEPS + LN_RECIP_STEPS} cycles before the output pass, the "
+        f"two output cycles)")

@@ -143,6 +143,34 @@ def _pool_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
     return f["channels"] * f["out_h"] * f["out_w"] * (f["kh"] * f["kw"] + 1)
 
 
+def _matmul_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
+    m_tiles = ceil_div(f["rows"], hwfacts.MM_ROWS)
+    return ceil_div(f["cols"], cfg.pixels) * (m_tiles * f["depth"] + f["rows"])
+
+
+def _softmax_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
+    # per token tile: max pass, exp-sum pass, bit-serial reciprocal, output pass
+    return ceil_div(f["tokens"], cfg.pixels) * (3 * f["features"] + hwfacts.SM_RECIP_STEPS)
+
+
+def _layernorm_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
+    # per token tile: sums pass, radicand, bit-serial root and reciprocal, output pass
+    return ceil_div(f["tokens"], cfg.pixels) * (
+        2 * f["features"] + 1 + hwfacts.LN_SQRT_STEPS + hwfacts.LN_RECIP_STEPS)
+
+
+def _rowwise(feature_bits: int) -> tuple[_F, ...]:
+    """Fields of a reduction over features for each token, feature-major layout."""
+    return (
+        _F("in_addr", 24, "act SRAM byte address of x[0][0]; x[f][t] at in_addr + f*in_plane + t"),
+        _F("out_addr", 24, "act SRAM byte address of out[0][0]; out[f][t] at out_addr + f*out_plane + t"),
+        _F("tokens", 16, "T: tokens (the pixel axis, consecutive bytes)"),
+        _at_least_1("features", feature_bits, "F: elements reduced over for each token"),
+        _F("in_plane", 20, "bytes between x[f][t] and x[f+1][t]"),
+        _F("out_plane", 20, "bytes between out[f][t] and out[f+1][t]"),
+    )
+
+
 _DMA = (
     _F("space", 2, "0 act, 1 mask, 2 param", limits=(0, len(SPACES) - 1)),
     _F("sram_addr", 24, "on-chip byte address"),
@@ -266,6 +294,62 @@ OPCODES: tuple[Opcode, ...] = (
            "code of a locked position; 0: locked positions keep their own code in the mask"),
         cycles=lambda f, cfg: ceil_div(f["channels"], hwfacts.FREEZE_STATES_PER_WORD),
         cycles_doc=f"ceil(channels / {hwfacts.FREEZE_STATES_PER_WORD})",
+    ),
+    _opcode(
+        "MATMUL", 0x0C,
+        "activation x activation product: out[m][n] = sat8((sum_k X[m][k]*Y[k][n]) * mult >>r "
+        "shift), int8/uint8 operands, int32 accumulators",
+        _F("x_addr", 24, "act SRAM byte address of X[0][0]"),
+        _F("x_row", 20, "bytes between X[m][k] and X[m+1][k]"),
+        _F("x_step", 20, "bytes between X[m][k] and X[m][k+1]"),
+        _F("y_addr", 24, "act SRAM byte address of Y[0][0]; Y[k][n] at y_addr + k*y_step + n"),
+        _F("y_step", 20, "bytes between Y[k][n] and Y[k+1][n]"),
+        _F("out_addr", 24, "act SRAM byte address of out[0][0]; out[m][n] at out_addr + m*out_plane + n"),
+        _F("out_plane", 20, "act SRAM bytes between consecutive output rows"),
+        _F("rows", 16, "M: output rows"),
+        _F("cols", 16, "N: output columns (tokens, the pixel axis)"),
+        _at_least_1("depth", 16, "K: products summed per output"),
+        _F("mult", hwfacts.MULT_BITS, "requantisation multiplier", signed=True),
+        _SHIFT,
+        _F("x_unsigned", 1, "1: X bytes are uint8"),
+        _F("y_unsigned", 1, "1: Y bytes are uint8"),
+        cycles=_matmul_cycles,
+        cycles_doc=f"ceil(cols / PIXELS) · (ceil(rows / {hwfacts.MM_ROWS}) · depth + rows)",
+    ),
+    _opcode(
+        "SOFTMAX", 0x0D,
+        "integer softmax over `features` for each token: uint8 probabilities, scale 2^-8 "
+        "(I-BERT i-exp, bit-serial 1/sum)",
+        *_rowwise(16),
+        _F("in_mult", hwfacts.MULT_BITS, "multiplier into i-exp units (scale * 2^10 / ln2)"),
+        _F("in_shift", hwfacts.SHIFT_BITS, "rounding right shift after in_mult"),
+        cycles=_softmax_cycles,
+        cycles_doc=f"ceil(tokens / PIXELS) · (3·features + {hwfacts.SM_RECIP_STEPS})",
+    ),
+    _opcode(
+        "LAYERNORM", 0x0E,
+        "integer layer norm over `features` for each token, per-feature records (beta, gamma, "
+        "shift): out = sat8((n*gamma + beta) >>r shift)",
+        *_rowwise(hwfacts.LN_FEATURES_BITS),
+        _F("param_addr", 16, f"param SRAM byte address of the features' {REQ_RECORD_BYTES}-byte "
+                             "records (int32 beta, int16 gamma, shift byte, zero byte)"),
+        _F("eps", hwfacts.LN_EPS_BITS, "added to the radicand F*sum(x^2) - sum(x)^2 (eps*F^2/scale^2)"),
+        cycles=_layernorm_cycles,
+        cycles_doc=(f"ceil(tokens / PIXELS) · (2·features + "
+                    f"{1 + hwfacts.LN_SQRT_STEPS + hwfacts.LN_RECIP_STEPS})"),
+    ),
+    _opcode(
+        "GELU", 0x0F, "integer GELU (I-BERT i-erf): out = sat8((x*(1 + erf(x/sqrt2))) * "
+                      "out_mult >>r out_shift)",
+        _IN,
+        _F("out_addr", 24, "act SRAM byte address of out"),
+        _F("length", 24, "elements"),
+        _F("in_mult", hwfacts.MULT_BITS, "multiplier into the erf argument (scale / sqrt2 * 2^10)"),
+        _F("in_shift", hwfacts.SHIFT_BITS, "rounding right shift after in_mult"),
+        _F("out_mult", hwfacts.MULT_BITS, "output multiplier", signed=True),
+        _F("out_shift", hwfacts.SHIFT_BITS, "output rounding right shift"),
+        cycles=lambda f, cfg: ceil_div(f["length"], cfg.pixels),
+        cycles_doc="ceil(length / PIXELS)",
     ),
 )
 

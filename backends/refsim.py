@@ -51,6 +51,7 @@ MEMORIES = ("act", "mask", "param", "acc")
 #: Every counter :func:`run` reports (per sample); docs/refsim.md defines each.
 COUNTERS: tuple[str, ...] = (
     "instructions", "mac_cycles", "pe_ops", "gen_steps", "freeze_steps", "requant_ops", "alu_ops",
+    "mm_macs",
     "dram_read_bytes", "dram_write_bytes",
     *(f"{m}_sram_{d}_bytes" for m in MEMORIES for d in ("read", "write")),
     "sram_read_bytes", "sram_write_bytes",
@@ -76,6 +77,7 @@ def energy_pj(counters: Mapping[str, int], table: EnergyTable) -> float:
         + (counters["gen_steps"] + counters["freeze_steps"]) * table.gen_step
         + counters["requant_ops"] * table.requant
         + counters["alu_ops"] * table.alu_op
+        + counters["mm_macs"] * table.mm_mac
         + (counters["sram_read_bytes"] + counters["sram_write_bytes"]) * table.sram_byte
         + (counters["dram_read_bytes"] + counters["dram_write_bytes"]) * table.dram_byte
     )
@@ -144,6 +146,12 @@ def _memory(program: Program, executed: tuple[Any, ...], segments: list[tuple[in
             temp = max(temp, 2 * f["length"])
         elif ins.op == "REQ":
             temp = max(temp, 3 * f["oc_count"] * f["pix_count"])
+        elif ins.op == "MATMUL":
+            temp = max(temp, 2 * (f["rows"] + f["cols"]) * f["depth"] + 3 * f["rows"] * f["cols"])
+        elif ins.op in ("SOFTMAX", "LAYERNORM"):
+            temp = max(temp, 6 * f["features"] * f["tokens"])
+        elif ins.op == "GELU":
+            temp = max(temp, 4 * f["length"])
     return shared, (act, acc, temp)
 
 

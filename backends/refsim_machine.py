@@ -31,6 +31,7 @@ from seedcc.rtl_models.hwfacts import (
     GROUP,
     LANE_STATE_BYTES,
     LANE_STATE_DTYPE,
+    MM_ROWS,
     REQ_RECORD,
     REQ_RECORD_BYTES,
     SHIFT_MAX,
@@ -319,18 +320,21 @@ class Machine:
         c["act_sram_write_bytes"] += oc * p
         c["requant_ops"] += oc * p
 
-    def affine(self, idx: int, ins: Instruction) -> tuple[np.ndarray, np.ndarray]:
-        """Float mode: the per-channel (a, b) of this REQ from the float section."""
+    def affine(self, idx: int, ins: Instruction, count: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Float mode: the per-channel (a, b) of this REQ (``count`` channels: oc_count unless
+        given; LAYERNORM's entry has features + 1) from the float section."""
+        want = ins.oc_count if count is None else count
         key = (idx, self.iteration)
         if key not in self.float_params:
-            raise self.fail(idx, ins, f"the manifest's float_params has no entry for this REQ "
-                                      f"(iteration {self.iteration}), so the program cannot run "
-                                      "in float mode")
+            raise self.fail(idx, ins, f"the manifest's float_params has no entry for this "
+                                      f"{ins.op} (iteration {self.iteration}), so the program "
+                                      "cannot run in float mode")
         offset, channels = self.float_params[key]
-        channels = ins.oc_count if channels < 0 else channels
-        if channels != ins.oc_count or offset + 8 * channels > len(self.float_section):
+        channels = want if channels < 0 else channels
+        if channels != want or offset + 8 * channels > len(self.float_section):
             raise self.fail(idx, ins, f"float_params entry (offset {offset}, {channels} channels) "
-                                      f"does not fit oc_count={ins.oc_count} and the "
+                                      f"does not fit {want} channels and the "
                                       f"{len(self.float_section)}-byte float section")
         ab = np.frombuffer(self.float_section, dtype="<f4", count=2 * channels, offset=offset)
         if not np.isfinite(ab).all():
@@ -423,3 +427,117 @@ class Machine:
         else:
             out = numerics.scale_sum(total, ins.mult, ins.shift)
         self.act_window(ins.out_addr, (ins.channels, oh, ow))[...] = out
+
+    # -- attention (docs/isa.md "Attention"; rules in rtl_models/numerics.py) -------------------
+    def _operand(self, idx: int, ins: Instruction, what: str, addr: int, shape: tuple[int, ...],
+                 strides: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, int]]:
+        lo, hi = ops.span(addr, shape, strides)
+        self.check_range(idx, ins, what, "act", lo, hi - lo)
+        return ops.strided(self.act, addr, shape, strides), (lo, hi)
+
+    def _check_output(self, idx: int, ins: Instruction, out: tuple[int, int], rows: int,
+                      cols: int, plane: int, reads: dict[str, tuple[int, int]],
+                      in_place: str | None = None) -> None:
+        """Output rows must not overlap each other, nor the inputs (unless the output is
+        exactly input ``in_place``: same address and plane), since the hardware writes while
+        it still reads."""
+        if rows > 1 and cols and plane < cols:
+            raise self.fail(idx, ins, f"out_plane={plane} < {cols} makes output rows overlap")
+        for name, (lo, hi) in reads.items():
+            if name != in_place and out[0] < hi and lo < out[1]:
+                raise self.fail(idx, ins, f"the output [{out[0]}, {out[1]}) overlaps {name} "
+                                          f"[{lo}, {hi})")
+
+    def exec_matmul(self, idx: int, ins: Instruction) -> None:
+        f = ins.fields
+        m, n, k = f["rows"], f["cols"], f["depth"]
+        x, xs = self._operand(idx, ins, "X", f["x_addr"], (m, k), (f["x_row"], f["x_step"]))
+        y, ys = self._operand(idx, ins, "Y", f["y_addr"], (k, n), (f["y_step"], 1))
+        out, os_ = self._operand(idx, ins, "output", f["out_addr"], (m, n), (f["out_plane"], 1))
+        self._check_output(idx, ins, os_, m, n, f["out_plane"], {"X": xs, "Y": ys})
+        if m and n:
+            if self.float_mode:
+                fa, fb = self.add_coefficients(idx, ins)
+                out[...] = fa * ops.matmul(x, y, True) + fb
+            else:
+                xv = x.view(np.uint8) if f["x_unsigned"] else x
+                yv = y.view(np.uint8) if f["y_unsigned"] else y
+                acc = ops.matmul(xv, yv, False)
+                out[...] = numerics.matmul_requantize(acc, f["mult"], f["shift"])
+        c, p = self.counters, self.cfg.pixels
+        c["mm_macs"] += m * n * k
+        c["requant_ops"] += m * n
+        c["act_sram_read_bytes"] += k * (timing.ceil_div(n, p) * m + timing.ceil_div(m, MM_ROWS) * n)
+        c["act_sram_write_bytes"] += m * n
+
+    def _rowwise(self, idx: int, ins: Instruction) -> tuple[np.ndarray, np.ndarray]:
+        """(input, output) views (batch, features, tokens) of SOFTMAX / LAYERNORM."""
+        f = ins.fields
+        shape = (f["features"], f["tokens"])
+        x, xs = self._operand(idx, ins, "input", f["in_addr"], shape, (f["in_plane"], 1))
+        out, os_ = self._operand(idx, ins, "output", f["out_addr"], shape, (f["out_plane"], 1))
+        same = f["in_addr"] == f["out_addr"] and f["in_plane"] == f["out_plane"]
+        self._check_output(idx, ins, os_, *shape, f["out_plane"], {"input": xs},
+                           "input" if same else None)
+        return x, out
+
+    def exec_softmax(self, idx: int, ins: Instruction) -> None:
+        x, out = self._rowwise(idx, ins)
+        if x.size:
+            if self.float_mode:
+                out[...] = ops.float_softmax(x.astype(np.float64), axis=1)
+            else:
+                out[...] = numerics.softmax(x, ins.in_mult, ins.in_shift, axis=1).view(np.int8)
+        n = x.shape[1] * x.shape[2]
+        c = self.counters
+        c["alu_ops"] += 3 * n
+        c["requant_ops"] += n
+        c["act_sram_read_bytes"] += 3 * n
+        c["act_sram_write_bytes"] += n
+
+    def exec_layernorm(self, idx: int, ins: Instruction) -> None:
+        x, out = self._rowwise(idx, ins)
+        feats = ins.features
+        self.check_range(idx, ins, "records", "param", ins.param_addr, REQ_RECORD_BYTES * feats)
+        if x.size:
+            if self.float_mode:
+                # the entry holds gamma and beta per feature, then (epsilon, unused)
+                a, b = self.affine(idx, ins, feats + 1)
+                xf = x.astype(np.float64)
+                mu = xf.mean(axis=1, keepdims=True)
+                var = ((xf - mu) ** 2).mean(axis=1, keepdims=True)
+                out[...] = (xf - mu) / np.sqrt(var + a[feats]) * a[:feats, None] + b[:feats, None]
+            else:
+                rec = self.param[ins.param_addr:ins.param_addr + REQ_RECORD_BYTES * feats].view(REQ_RECORD)
+                if rec["shift"].max() > SHIFT_MAX:  # the RTL stops with err on the same record
+                    ch = int(np.argmax(rec["shift"] > SHIFT_MAX))
+                    raise self.fail(idx, ins, f"the record of feature {ch} has shift "
+                                              f"{int(rec['shift'][ch])} > {SHIFT_MAX}")
+                out[...] = numerics.layernorm(x, rec["bias"][:, None], rec["mult"][:, None],
+                                              rec["shift"][:, None], ins.eps, axis=1)
+        n = x.shape[1] * x.shape[2]
+        c = self.counters
+        c["alu_ops"] += 2 * n
+        c["requant_ops"] += n
+        c["act_sram_read_bytes"] += 2 * n
+        c["act_sram_write_bytes"] += n
+        c["param_sram_read_bytes"] += REQ_RECORD_BYTES * feats * timing.ceil_div(ins.tokens, self.cfg.pixels)
+
+    def exec_gelu(self, idx: int, ins: Instruction) -> None:
+        n = ins.length
+        x, xs = self._operand(idx, ins, "input", ins.in_addr, (n,), (1,))
+        out, os_ = self._operand(idx, ins, "output", ins.out_addr, (n,), (1,))
+        self._check_output(idx, ins, os_, 1, n, n, {"input": xs},
+                           "input" if ins.in_addr == ins.out_addr else None)
+        if n:
+            if self.float_mode:
+                out[...] = ops.float_gelu(x)
+            else:
+                for smp, part in ops.tiles(self.batch, n):
+                    out[smp, part] = numerics.gelu(x[smp, part], ins.in_mult, ins.in_shift,
+                                                   ins.out_mult, ins.out_shift)
+        c = self.counters
+        c["alu_ops"] += n
+        c["requant_ops"] += n
+        c["act_sram_read_bytes"] += n
+        c["act_sram_write_bytes"] += n

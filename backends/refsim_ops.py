@@ -7,11 +7,12 @@ uses these: docs/refsim.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from seedcc.rtl_models.hwfacts import ACT_MIN, GROUP
 
@@ -163,3 +164,37 @@ def matmul_dtype(weights: np.ndarray) -> type[np.floating]:
     t = weights.shape[1]
     peak = int(np.abs(weights).max()) if weights.size else 0
     return np.float32 if -ACT_MIN * peak * t < FLOAT32_EXACT else np.float64
+
+
+# -- attention instructions (MATMUL, SOFTMAX, LAYERNORM, GELU) -------------------------------
+def span(addr: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, int]:
+    """Half-open byte range [lo, hi) that a strided tensor at ``addr`` touches (empty: (addr, addr))."""
+    if not all(shape):
+        return addr, addr
+    return addr, addr + sum((n - 1) * s for n, s in zip(shape, strides)) + 1
+
+
+def strided(mem: np.ndarray, addr: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """View (batch, *shape) of the row-per-sample memory ``mem`` with element ``strides``
+    inside a sample (bounds checked by the caller; writable, so views may alias)."""
+    item = mem.itemsize
+    return as_strided(mem[:, addr:], (mem.shape[0], *shape),
+                      (mem.strides[0], *(s * item for s in strides)))
+
+
+def matmul(x: np.ndarray, y: np.ndarray, float_mode: bool) -> np.ndarray:
+    """(B, M, K) @ (B, K, N). Integer operands: exact int64 (every partial sum is below
+    2**53, so the float64 GEMM is exact); float mode: float64."""
+    res = np.matmul(x.astype(np.float64), y.astype(np.float64))
+    return res if float_mode else res.astype(np.int64)
+
+
+def float_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def float_gelu(x: np.ndarray) -> np.ndarray:
+    """x/2 (1 + erf(x/sqrt2)) in float64 (math.erf per element: exact, not fast)."""
+    erf = np.frompyfunc(math.erf, 1, 1)
+    return 0.5 * x * (1.0 + erf(np.asarray(x, np.float64) / math.sqrt(2.0)).astype(np.float64))

@@ -28,6 +28,7 @@ class EnergyTable:
     gen_step: float = 0.05  # one 16-bit lane step: a few XORs and a register write
     requant: float = 3.2  # one int32 x int16 multiply, add and shift
     alu_op: float = 0.1  # one int8/int32 add or compare (residual add, pooling)
+    mm_mac: float = 0.3  # one int8 x int8 multiply (0.2) and int32 add (0.1): MATMUL
     sram_byte: float = 1.25  # ~5 pJ per 32-bit read of an 8 KB SRAM
     dram_byte: float = 160.0  # ~640 pJ per 32-bit DRAM access
 

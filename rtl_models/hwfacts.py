@@ -121,6 +121,59 @@ def req_record_bytes(records: np.ndarray, where: str) -> bytes:
     return records.tobytes()
 
 
+# -- attention and integer nonlinearities (MATMUL, SOFTMAX, LAYERNORM, GELU) -------------
+# The golden integer rules are in numerics.py (I-BERT-style: S. Kim, A. Gholami, Z. Yao,
+# M. W. Mahoney, K. Keutzer, "I-BERT: Integer-only BERT Quantization", ICML 2021); these are
+# the constants and widths the hardware fixes. Derived constants are computed here once.
+MM_ROWS = 16
+"""Rows of the MATMUL unit's output tile: MM_ROWS x PIXELS int8 x int8 multipliers, each
+with an int32 accumulator (output-stationary, like the MAC array)."""
+EXP_FRAC_BITS = 10
+"""i-exp works on t = (x - max) in units of ln2 / 2**EXP_FRAC_BITS: t = -z*2**N + p, so
+exp(t) = 2**-z * exp(p) with p in (-ln2, 0] (a shift and a mask, no divider)."""
+EXP_B = round(1.353 * (1 << EXP_FRAC_BITS) / 0.6931471805599453)
+"""I-BERT's second-order fit exp(p) ~ 0.3585 (p + 1.353)^2 + 0.344 on (-ln2, 0]: the offset
+1.353 in t units ..."""
+EXP_C = round(0.344 / 0.3585 * ((1 << EXP_FRAC_BITS) / 0.6931471805599453) ** 2)
+"""... and the constant 0.344 / 0.3585 in t units squared: e = ((p + EXP_B)^2 + EXP_C) >> z."""
+EXP_Z_MAX = 31
+"""z is clamped to this (5-bit shifter); e < 2**23 is already 0 after 23."""
+SM_RECIP_BITS = 40
+"""SOFTMAX: recip = floor(2**SM_RECIP_BITS / sum) by a bit-serial restoring divider ..."""
+SM_RECIP_STEPS = 18
+"""... of this many quotient bits: sum >= e(max) = EXP_B^2 + EXP_C > 2**(SM_RECIP_BITS -
+SM_RECIP_STEPS), so the quotient has at most SM_RECIP_STEPS bits."""
+SM_OUT_BITS = 8
+"""SOFTMAX writes uint8 probabilities with scale 2**-SM_OUT_BITS (1.0 saturates to 255)."""
+SM_OUT_MAX = (1 << SM_OUT_BITS) - 1
+LN_FEATURES_BITS = 12
+"""LAYERNORM normalises over at most 2**LN_FEATURES_BITS - 1 features (the field width)."""
+LN_ROOT_FRAC = 12
+"""LAYERNORM: the radicand F*sum(x^2) - sum(x)^2 is shifted left by 2*LN_ROOT_FRAC before the
+root, so r = F * std * 2**LN_ROOT_FRAC keeps LN_ROOT_FRAC fraction bits (small spreads)."""
+LN_SQRT_STEPS = 32
+"""LAYERNORM: r = isqrt(radicand) < 2**LN_SQRT_STEPS by the digit-by-digit method (one root
+bit a cycle, adders only); the radicand is below 2**(2*LN_SQRT_STEPS - 1) (F < 2**12)."""
+LN_RECIP_BITS = 48
+"""LAYERNORM: inv = floor(2**LN_RECIP_BITS / max(r, 2**LN_ROOT_FRAC)) by a bit-serial divider ..."""
+LN_RECIP_STEPS = LN_RECIP_BITS - LN_ROOT_FRAC + 1
+"""... of this many quotient bits (the divisor is at least 2**LN_ROOT_FRAC)."""
+LN_FRAC_BITS = 14
+"""LAYERNORM: the normalised value (x - mean) / std in fixed point with this many fraction bits."""
+LN_EPS_BITS = 48
+"""LAYERNORM: width of the eps field (eps * F^2 / scale^2 * 2**(2*LN_ROOT_FRAC), added to the
+shifted radicand)."""
+GELU_FRAC_BITS = 10
+"""i-GELU: the erf argument x / sqrt(2) in fixed point with this many fraction bits."""
+GELU_B = round(1.769 * (1 << GELU_FRAC_BITS))
+"""I-BERT's erf fit: erf(v) ~ sgn(v) (1 - 0.2888 (min(|v|, 1.769) - 1.769)^2); 1.769 in v units."""
+GELU_ERF_BITS = 14
+"""erf in fixed point with this many fraction bits (1.0 = 2**GELU_ERF_BITS)."""
+GELU_A_SHIFT = 22
+GELU_A = round(0.2888 * 2 ** (GELU_A_SHIFT + GELU_ERF_BITS - 2 * GELU_FRAC_BITS))
+"""0.2888 scaled so that round_shift(GELU_A * d^2, GELU_A_SHIFT) is 0.2888 (d / 2**G)^2 in erf units."""
+
+
 # -- the facts the Verilog header carries ----------------------------------------------------
 @dataclass(frozen=True)
 class Fact:
@@ -161,7 +214,29 @@ FACTS: tuple[Fact, ...] = (
     Fact("FREEZE_STATE_BYTES", FREEZE_STATE_BYTES, "param SRAM bytes of one freeze start state"),
     Fact("FREEZE_STATES_PER_WORD", FREEZE_STATES_PER_WORD, "freeze start states SETFRZ reads a cycle"),
     *_record_layout(),
+    Fact("MM_ROWS", MM_ROWS, "rows of the MATMUL output tile (x PIXELS multipliers)"),
+    Fact("EXP_FRAC_BITS", EXP_FRAC_BITS, "i-exp: fraction bits of t in units of ln2"),
+    Fact("EXP_B", EXP_B, "i-exp polynomial offset (1.353 in t units)"),
+    Fact("EXP_C", EXP_C, "i-exp polynomial constant (0.344/0.3585 in t units squared)"),
+    Fact("EXP_Z_MAX", EXP_Z_MAX, "i-exp: largest exponent shift"),
+    Fact("SM_RECIP_BITS", SM_RECIP_BITS, "SOFTMAX: recip = floor(2^SM_RECIP_BITS / sum)"),
+    Fact("SM_RECIP_STEPS", SM_RECIP_STEPS, "SOFTMAX: divider cycles (quotient bits)"),
+    Fact("SM_OUT_BITS", SM_OUT_BITS, "SOFTMAX: uint8 probability scale 2^-SM_OUT_BITS"),
+    Fact("SM_OUT_MAX", SM_OUT_MAX, "SOFTMAX: largest probability code"),
+    Fact("LN_FEATURES_BITS", LN_FEATURES_BITS, "LAYERNORM: width of the features field"),
+    Fact("LN_ROOT_FRAC", LN_ROOT_FRAC, "LAYERNORM: fraction bits of the root"),
+    Fact("LN_SQRT_STEPS", LN_SQRT_STEPS, "LAYERNORM: integer square root cycles (root bits)"),
+    Fact("LN_RECIP_BITS", LN_RECIP_BITS, "LAYERNORM: inv = floor(2^LN_RECIP_BITS / r)"),
+    Fact("LN_RECIP_STEPS", LN_RECIP_STEPS, "LAYERNORM: divider cycles (quotient bits)"),
+    Fact("LN_FRAC_BITS", LN_FRAC_BITS, "LAYERNORM: fraction bits of the normalised value"),
+    Fact("LN_EPS_BITS", LN_EPS_BITS, "LAYERNORM: width of the eps field"),
+    Fact("GELU_FRAC_BITS", GELU_FRAC_BITS, "i-GELU: fraction bits of the erf argument"),
+    Fact("GELU_B", GELU_B, "i-GELU: erf clip point 1.769 in argument units"),
+    Fact("GELU_ERF_BITS", GELU_ERF_BITS, "i-GELU: fraction bits of erf"),
+    Fact("GELU_A", GELU_A, "i-GELU: erf curvature 0.2888, scaled"),
+    Fact("GELU_A_SHIFT", GELU_A_SHIFT, "i-GELU: shift after the curvature multiply"),
 )
 """Every fact of the generated Verilog header, in header order."""
 
+assert EXP_B * EXP_B + EXP_C > 1 << (SM_RECIP_BITS - SM_RECIP_STEPS)
 assert GROUP % 8 == 0 and SHIFT_MAX < 1 << (8 * REQ_RECORD["shift"].itemsize)

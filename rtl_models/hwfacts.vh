@@ -30,6 +30,27 @@ localparam integer REQ_SHIFT_LO = 48;  // first bit of the record's shift
 localparam integer REQ_SHIFT_W = 8;  // bits of the record's shift
 localparam integer REQ_PAD_LO = 56;  // first bit of the record's pad
 localparam integer REQ_PAD_W = 8;  // bits of the record's pad
+localparam integer MM_ROWS = 16;  // rows of the MATMUL output tile (x PIXELS multipliers)
+localparam integer EXP_FRAC_BITS = 10;  // i-exp: fraction bits of t in units of ln2
+localparam integer EXP_B = 1999;  // i-exp polynomial offset (1.353 in t units)
+localparam integer EXP_C = 2094201;  // i-exp polynomial constant (0.344/0.3585 in t units squared)
+localparam integer EXP_Z_MAX = 31;  // i-exp: largest exponent shift
+localparam integer SM_RECIP_BITS = 40;  // SOFTMAX: recip = floor(2^SM_RECIP_BITS / sum)
+localparam integer SM_RECIP_STEPS = 18;  // SOFTMAX: divider cycles (quotient bits)
+localparam integer SM_OUT_BITS = 8;  // SOFTMAX: uint8 probability scale 2^-SM_OUT_BITS
+localparam integer SM_OUT_MAX = 255;  // SOFTMAX: largest probability code
+localparam integer LN_FEATURES_BITS = 12;  // LAYERNORM: width of the features field
+localparam integer LN_ROOT_FRAC = 12;  // LAYERNORM: fraction bits of the root
+localparam integer LN_SQRT_STEPS = 32;  // LAYERNORM: integer square root cycles (root bits)
+localparam integer LN_RECIP_BITS = 48;  // LAYERNORM: inv = floor(2^LN_RECIP_BITS / r)
+localparam integer LN_RECIP_STEPS = 37;  // LAYERNORM: divider cycles (quotient bits)
+localparam integer LN_FRAC_BITS = 14;  // LAYERNORM: fraction bits of the normalised value
+localparam integer LN_EPS_BITS = 48;  // LAYERNORM: width of the eps field
+localparam integer GELU_FRAC_BITS = 10;  // i-GELU: fraction bits of the erf argument
+localparam integer GELU_B = 1811;  // i-GELU: erf clip point 1.769 in argument units
+localparam integer GELU_ERF_BITS = 14;  // i-GELU: fraction bits of erf
+localparam integer GELU_A = 18927;  // i-GELU: erf curvature 0.2888, scaled
+localparam integer GELU_A_SHIFT = 22;  // i-GELU: shift after the curvature multiply
 
 // Generators a lane implements (SETGEN gen_id), from seedcc.rtl_models.generators.
 localparam [1:0] GEN_XORSHIFT16 = 2'd0;

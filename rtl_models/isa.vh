@@ -20,6 +20,10 @@ localparam [7:0] OP_MAXPOOL = 8'h07;
 localparam [7:0] OP_AVGPOOL = 8'h08;
 localparam [7:0] OP_LOOP = 8'h09;
 localparam [7:0] OP_SETFRZ = 8'h0a;
+localparam [7:0] OP_MATMUL = 8'h0c;
+localparam [7:0] OP_SOFTMAX = 8'h0d;
+localparam [7:0] OP_LAYERNORM = 8'h0e;
+localparam [7:0] OP_GELU = 8'h0f;
 
 // HALT: stop; the program is done
 localparam [255:0] HALT_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
@@ -158,6 +162,58 @@ localparam [16:0] SETFRZ_LOCK_THR_MAX = 17'd65536;
 localparam integer SETFRZ_LOCK_CODE_LO = 74; localparam integer SETFRZ_LOCK_CODE_W = 7; localparam integer SETFRZ_LOCK_CODE_SIGNED = 0;
 localparam [255:0] SETFRZ_USED = 256'h00000000000000000000000000000000000000000001ffffffffffffffffffff;
 
+// MATMUL: activation x activation product: out[m][n] = sat8((sum_k X[m][k]*Y[k][n]) * mult >>r shift), int8/uint8 operands, int32 accumulators
+localparam integer MATMUL_X_ADDR_LO = 8; localparam integer MATMUL_X_ADDR_W = 24; localparam integer MATMUL_X_ADDR_SIGNED = 0;
+localparam integer MATMUL_X_ROW_LO = 32; localparam integer MATMUL_X_ROW_W = 20; localparam integer MATMUL_X_ROW_SIGNED = 0;
+localparam integer MATMUL_X_STEP_LO = 52; localparam integer MATMUL_X_STEP_W = 20; localparam integer MATMUL_X_STEP_SIGNED = 0;
+localparam integer MATMUL_Y_ADDR_LO = 72; localparam integer MATMUL_Y_ADDR_W = 24; localparam integer MATMUL_Y_ADDR_SIGNED = 0;
+localparam integer MATMUL_Y_STEP_LO = 96; localparam integer MATMUL_Y_STEP_W = 20; localparam integer MATMUL_Y_STEP_SIGNED = 0;
+localparam integer MATMUL_OUT_ADDR_LO = 116; localparam integer MATMUL_OUT_ADDR_W = 24; localparam integer MATMUL_OUT_ADDR_SIGNED = 0;
+localparam integer MATMUL_OUT_PLANE_LO = 140; localparam integer MATMUL_OUT_PLANE_W = 20; localparam integer MATMUL_OUT_PLANE_SIGNED = 0;
+localparam integer MATMUL_ROWS_LO = 160; localparam integer MATMUL_ROWS_W = 16; localparam integer MATMUL_ROWS_SIGNED = 0;
+localparam integer MATMUL_COLS_LO = 176; localparam integer MATMUL_COLS_W = 16; localparam integer MATMUL_COLS_SIGNED = 0;
+localparam integer MATMUL_DEPTH_LO = 192; localparam integer MATMUL_DEPTH_W = 16; localparam integer MATMUL_DEPTH_SIGNED = 0;
+localparam [15:0] MATMUL_DEPTH_MIN = 16'd1;
+localparam integer MATMUL_MULT_LO = 208; localparam integer MATMUL_MULT_W = 16; localparam integer MATMUL_MULT_SIGNED = 1;
+localparam integer MATMUL_SHIFT_LO = 224; localparam integer MATMUL_SHIFT_W = 6; localparam integer MATMUL_SHIFT_SIGNED = 0;
+localparam integer MATMUL_X_UNSIGNED_LO = 230; localparam integer MATMUL_X_UNSIGNED_W = 1; localparam integer MATMUL_X_UNSIGNED_SIGNED = 0;
+localparam integer MATMUL_Y_UNSIGNED_LO = 231; localparam integer MATMUL_Y_UNSIGNED_W = 1; localparam integer MATMUL_Y_UNSIGNED_SIGNED = 0;
+localparam [255:0] MATMUL_USED = 256'h000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
+
+// SOFTMAX: integer softmax over `features` for each token: uint8 probabilities, scale 2^-8 (I-BERT i-exp, bit-serial 1/sum)
+localparam integer SOFTMAX_IN_ADDR_LO = 8; localparam integer SOFTMAX_IN_ADDR_W = 24; localparam integer SOFTMAX_IN_ADDR_SIGNED = 0;
+localparam integer SOFTMAX_OUT_ADDR_LO = 32; localparam integer SOFTMAX_OUT_ADDR_W = 24; localparam integer SOFTMAX_OUT_ADDR_SIGNED = 0;
+localparam integer SOFTMAX_TOKENS_LO = 56; localparam integer SOFTMAX_TOKENS_W = 16; localparam integer SOFTMAX_TOKENS_SIGNED = 0;
+localparam integer SOFTMAX_FEATURES_LO = 72; localparam integer SOFTMAX_FEATURES_W = 16; localparam integer SOFTMAX_FEATURES_SIGNED = 0;
+localparam [15:0] SOFTMAX_FEATURES_MIN = 16'd1;
+localparam integer SOFTMAX_IN_PLANE_LO = 88; localparam integer SOFTMAX_IN_PLANE_W = 20; localparam integer SOFTMAX_IN_PLANE_SIGNED = 0;
+localparam integer SOFTMAX_OUT_PLANE_LO = 108; localparam integer SOFTMAX_OUT_PLANE_W = 20; localparam integer SOFTMAX_OUT_PLANE_SIGNED = 0;
+localparam integer SOFTMAX_IN_MULT_LO = 128; localparam integer SOFTMAX_IN_MULT_W = 16; localparam integer SOFTMAX_IN_MULT_SIGNED = 0;
+localparam integer SOFTMAX_IN_SHIFT_LO = 144; localparam integer SOFTMAX_IN_SHIFT_W = 6; localparam integer SOFTMAX_IN_SHIFT_SIGNED = 0;
+localparam [255:0] SOFTMAX_USED = 256'h000000000000000000000000003fffffffffffffffffffffffffffffffffffff;
+
+// LAYERNORM: integer layer norm over `features` for each token, per-feature records (beta, gamma, shift): out = sat8((n*gamma + beta) >>r shift)
+localparam integer LAYERNORM_IN_ADDR_LO = 8; localparam integer LAYERNORM_IN_ADDR_W = 24; localparam integer LAYERNORM_IN_ADDR_SIGNED = 0;
+localparam integer LAYERNORM_OUT_ADDR_LO = 32; localparam integer LAYERNORM_OUT_ADDR_W = 24; localparam integer LAYERNORM_OUT_ADDR_SIGNED = 0;
+localparam integer LAYERNORM_TOKENS_LO = 56; localparam integer LAYERNORM_TOKENS_W = 16; localparam integer LAYERNORM_TOKENS_SIGNED = 0;
+localparam integer LAYERNORM_FEATURES_LO = 72; localparam integer LAYERNORM_FEATURES_W = 12; localparam integer LAYERNORM_FEATURES_SIGNED = 0;
+localparam [11:0] LAYERNORM_FEATURES_MIN = 12'd1;
+localparam integer LAYERNORM_IN_PLANE_LO = 84; localparam integer LAYERNORM_IN_PLANE_W = 20; localparam integer LAYERNORM_IN_PLANE_SIGNED = 0;
+localparam integer LAYERNORM_OUT_PLANE_LO = 104; localparam integer LAYERNORM_OUT_PLANE_W = 20; localparam integer LAYERNORM_OUT_PLANE_SIGNED = 0;
+localparam integer LAYERNORM_PARAM_ADDR_LO = 124; localparam integer LAYERNORM_PARAM_ADDR_W = 16; localparam integer LAYERNORM_PARAM_ADDR_SIGNED = 0;
+localparam integer LAYERNORM_EPS_LO = 140; localparam integer LAYERNORM_EPS_W = 48; localparam integer LAYERNORM_EPS_SIGNED = 0;
+localparam [255:0] LAYERNORM_USED = 256'h00000000000000000fffffffffffffffffffffffffffffffffffffffffffffff;
+
+// GELU: integer GELU (I-BERT i-erf): out = sat8((x*(1 + erf(x/sqrt2))) * out_mult >>r out_shift)
+localparam integer GELU_IN_ADDR_LO = 8; localparam integer GELU_IN_ADDR_W = 24; localparam integer GELU_IN_ADDR_SIGNED = 0;
+localparam integer GELU_OUT_ADDR_LO = 32; localparam integer GELU_OUT_ADDR_W = 24; localparam integer GELU_OUT_ADDR_SIGNED = 0;
+localparam integer GELU_LENGTH_LO = 56; localparam integer GELU_LENGTH_W = 24; localparam integer GELU_LENGTH_SIGNED = 0;
+localparam integer GELU_IN_MULT_LO = 80; localparam integer GELU_IN_MULT_W = 16; localparam integer GELU_IN_MULT_SIGNED = 0;
+localparam integer GELU_IN_SHIFT_LO = 96; localparam integer GELU_IN_SHIFT_W = 6; localparam integer GELU_IN_SHIFT_SIGNED = 0;
+localparam integer GELU_OUT_MULT_LO = 102; localparam integer GELU_OUT_MULT_W = 16; localparam integer GELU_OUT_MULT_SIGNED = 1;
+localparam integer GELU_OUT_SHIFT_LO = 118; localparam integer GELU_OUT_SHIFT_W = 6; localparam integer GELU_OUT_SHIFT_SIGNED = 0;
+localparam [255:0] GELU_USED = 256'h000000000000000000000000000000000fffffffffffffffffffffffffffffff;
+
 // Decoder port widths: the widest use of each field name.
 localparam integer F_SPACE_W = 2;  // space
 localparam integer F_SRAM_ADDR_W = 24;  // sram_addr
@@ -204,3 +260,21 @@ localparam integer F_DRAM_STRIDE_W = 32;  // dram_stride
 localparam integer F_PRUNE_THR_W = 17;  // prune_thr
 localparam integer F_LOCK_THR_W = 17;  // lock_thr
 localparam integer F_LOCK_CODE_W = 7;  // lock_code
+localparam integer F_X_ADDR_W = 24;  // x_addr
+localparam integer F_X_ROW_W = 20;  // x_row
+localparam integer F_X_STEP_W = 20;  // x_step
+localparam integer F_Y_ADDR_W = 24;  // y_addr
+localparam integer F_Y_STEP_W = 20;  // y_step
+localparam integer F_ROWS_W = 16;  // rows
+localparam integer F_COLS_W = 16;  // cols
+localparam integer F_DEPTH_W = 16;  // depth
+localparam integer F_X_UNSIGNED_W = 1;  // x_unsigned
+localparam integer F_Y_UNSIGNED_W = 1;  // y_unsigned
+localparam integer F_TOKENS_W = 16;  // tokens
+localparam integer F_FEATURES_W = 16;  // features
+localparam integer F_IN_PLANE_W = 20;  // in_plane
+localparam integer F_IN_MULT_W = 16;  // in_mult
+localparam integer F_IN_SHIFT_W = 6;  // in_shift
+localparam integer F_EPS_W = 48;  // eps
+localparam integer F_OUT_MULT_W = 16;  // out_mult (signed)
+localparam integer F_OUT_SHIFT_W = 6;  // out_shift

@@ -3,7 +3,8 @@
 // Instruction memory (written by the host port), fetch/decode/issue FSM, a 64-bit cycle
 // counter, the behavioural on-chip SRAMs (act, mask, param: bytes; acc: ACC_BITS words) and
 // the execution units: DMA engine, MAC unit (generator lanes + PE array), REQ, ADD and
-// pooling units. One instruction executes at a time:
+// pooling units, and the attention units: MATMUL (seedcc_attn.v), SOFTMAX, LAYERNORM, GELU
+// (seedcc_nonlin.v). One instruction executes at a time:
 //   ISSUE  1 cycle   read imem[pc], decode, start the unit (or stop at HALT)
 //   EXEC   n cycles  the unit runs; its `last` ends the instruction
 // so every instruction takes exactly 1 + its execute cycles (the cycle rule of its row in
@@ -15,7 +16,7 @@
 // the body's last instruction back to its first costs no cycle (the next pc is chosen in
 // the issue cycle). A LOOP or HALT inside a running body stops with `err` = 1.
 // An illegal word (unknown opcode, a bit outside its fields, a field outside its valid
-// range) stops with `err` = 1 after its issue cycle; so does a REQ whose requantisation
+// range) stops with `err` = 1 after its issue cycle; so does a REQ (or LAYERNORM) whose
 // record has a shift above SHIFT_MAX, in the cycle it reads that record.
 // Widths come from the generated headers isa.vh (fields) and hwfacts.vh (hardware facts);
 // non-ANSI ports so that the port widths can use them.
@@ -151,6 +152,24 @@ module seedcc_accel #(
   wire [F_PRUNE_THR_W-1:0] f_prune_thr;
   wire [F_LOCK_THR_W-1:0] f_lock_thr;
   wire [F_LOCK_CODE_W-1:0] f_lock_code;
+  wire [F_X_ADDR_W-1:0] f_x_addr;
+  wire [F_X_ROW_W-1:0] f_x_row;
+  wire [F_X_STEP_W-1:0] f_x_step;
+  wire [F_Y_ADDR_W-1:0] f_y_addr;
+  wire [F_Y_STEP_W-1:0] f_y_step;
+  wire [F_ROWS_W-1:0] f_rows;
+  wire [F_COLS_W-1:0] f_cols;
+  wire [F_DEPTH_W-1:0] f_depth;
+  wire [F_X_UNSIGNED_W-1:0] f_x_unsigned;
+  wire [F_Y_UNSIGNED_W-1:0] f_y_unsigned;
+  wire [F_TOKENS_W-1:0] f_tokens;
+  wire [F_FEATURES_W-1:0] f_features;
+  wire [F_IN_PLANE_W-1:0] f_in_plane;
+  wire [F_IN_MULT_W-1:0] f_in_mult;
+  wire [F_IN_SHIFT_W-1:0] f_in_shift;
+  wire [F_EPS_W-1:0] f_eps;
+  wire signed [F_OUT_MULT_W-1:0] f_out_mult;
+  wire [F_OUT_SHIFT_W-1:0] f_out_shift;
 
   seedcc_decode u_dec (
     .word(ir), .opcode(opcode), .known(known), .illegal(illegal),
@@ -166,7 +185,8 @@ module seedcc_accel #(
     .f_mult_b(f_mult_b), .f_shift(f_shift), .f_channels(f_channels), .f_out_h(f_out_h),
     .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride),
     .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_prune_thr(f_prune_thr), .f_lock_thr(f_lock_thr),
-    .f_lock_code(f_lock_code)
+    .f_lock_code(f_lock_code),
+    .f_x_addr(f_x_addr), .f_x_row(f_x_row), .f_x_step(f_x_step), .f_y_addr(f_y_addr), .f_y_step(f_y_step), .f_rows(f_rows), .f_cols(f_cols), .f_depth(f_depth), .f_x_unsigned(f_x_unsigned), .f_y_unsigned(f_y_unsigned), .f_tokens(f_tokens), .f_features(f_features), .f_in_plane(f_in_plane), .f_in_mult(f_in_mult), .f_in_shift(f_in_shift), .f_eps(f_eps), .f_out_mult(f_out_mult), .f_out_shift(f_out_shift)
   );
 
   // Instructions whose execute-cycle count is 0 go straight to the next issue.
@@ -181,6 +201,10 @@ module seedcc_accel #(
       OP_MAXPOOL, OP_AVGPOOL:
                   no_exec = ~|f_channels || ~|f_out_h || ~|f_out_w;
       OP_LOOP:    no_exec = 1'b1;
+      OP_MATMUL:  no_exec = ~|f_rows || ~|f_cols;
+      OP_SOFTMAX, OP_LAYERNORM:
+                  no_exec = ~|f_tokens;
+      OP_GELU:    no_exec = ~|f_length;
       default:    no_exec = 1'b0;  // DMA: DMA_LATENCY >= 1 cycles always
     endcase
   end
@@ -196,9 +220,17 @@ module seedcc_accel #(
   wire start_req = go && (opcode == OP_REQ);
   wire start_add = go && (opcode == OP_ADD);
   wire start_pool = go && (opcode == OP_MAXPOOL || opcode == OP_AVGPOOL);
+  wire start_matmul = go && (opcode == OP_MATMUL);
+  wire start_softmax = go && (opcode == OP_SOFTMAX);
+  wire start_layernorm = go && (opcode == OP_LAYERNORM);
+  wire start_gelu = go && (opcode == OP_GELU);
   wire last_dma, last_mac, last_req, last_add, last_pool;
-  wire unit_last = last_dma | last_mac | last_req | last_add | last_pool;
-  wire unit_err;  // REQ read a record with shift > SHIFT_MAX
+  wire last_matmul, last_softmax, last_layernorm, last_gelu;
+  wire unit_last = last_dma | last_mac | last_req | last_add | last_pool
+                 | last_matmul | last_softmax | last_layernorm | last_gelu;
+  wire req_err;  // REQ read a record with shift > SHIFT_MAX
+  wire ln_err;   // LAYERNORM read a record with shift > SHIFT_MAX
+  wire unit_err = req_err | ln_err;
 
   // Hardware loop state (one level: loops do not nest).
   reg        lp_active;
@@ -374,7 +406,7 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start(start_req),
     .f_acc_addr(f_acc_addr), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
     .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
-    .f_relu(f_relu), .last(last_req), .err(unit_err),
+    .f_relu(f_relu), .last(last_req), .err(req_err),
     .acc_rd_addr(req_acc_addr), .acc_rd_data(req_acc_data),
     .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
     .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)
@@ -428,6 +460,78 @@ module seedcc_accel #(
     .act_wr(pool_wr), .act_wr_addr(pool_wr_addr), .act_wr_data(pool_wr_data)
   );
 
+  // ---- MATMUL (seedcc_attn.v) -----------------------------------------------------------
+  wire [MM_ROWS*F_X_ADDR_W-1:0] mm_x_addr;
+  wire [MM_ROWS*ACT_BITS-1:0]   mm_x_data;
+  wire [F_Y_ADDR_W-1:0]         mm_y_addr;
+  wire [PIXELS*ACT_BITS-1:0]    mm_y_data;
+  wire                          mm_wr;
+  wire [F_OUT_ADDR_W-1:0]       mm_wr_addr;
+  wire [PIXELS-1:0]             mm_wr_be;
+  wire [PIXELS*ACT_BITS-1:0]    mm_wr_data;
+  seedcc_matmul #(.PIXELS(PIXELS)) u_matmul (
+    .clk(clk), .rst_n(rst_n), .start(start_matmul),
+    .f_x_addr(f_x_addr), .f_x_row(f_x_row), .f_x_step(f_x_step), .f_y_addr(f_y_addr),
+    .f_y_step(f_y_step), .f_out_addr(f_out_addr), .f_out_plane(f_out_plane), .f_rows(f_rows),
+    .f_cols(f_cols), .f_depth(f_depth), .f_mult(f_mult), .f_shift(f_shift),
+    .f_x_unsigned(f_x_unsigned), .f_y_unsigned(f_y_unsigned), .last(last_matmul),
+    .x_rd_addr(mm_x_addr), .x_rd_data(mm_x_data), .y_rd_addr(mm_y_addr), .y_rd_data(mm_y_data),
+    .act_wr(mm_wr), .act_wr_addr(mm_wr_addr), .act_wr_be(mm_wr_be), .act_wr_data(mm_wr_data)
+  );
+  generate
+    for (gi = 0; gi < MM_ROWS; gi = gi + 1) begin : mm_x
+      assign mm_x_data[gi*ACT_BITS +: ACT_BITS] =
+        act_mem[act_ix(zx_byte(mm_x_addr[gi*F_X_ADDR_W +: F_X_ADDR_W]))];
+    end
+    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : mm_y
+      assign mm_y_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(mm_y_addr) + gi)];
+    end
+  endgenerate
+
+  // ---- SOFTMAX, LAYERNORM, GELU (seedcc_nonlin.v) ---------------------------------------
+  wire [F_IN_ADDR_W-1:0]     sm_rd_addr, ln_rd_addr, gl_rd_addr;
+  wire [PIXELS*ACT_BITS-1:0] sm_rd_data, ln_rd_data, gl_rd_data;
+  wire                       sm_wr, ln_wr, gl_wr;
+  wire [F_OUT_ADDR_W-1:0]    sm_wr_addr, ln_wr_addr, gl_wr_addr;
+  wire [PIXELS-1:0]          sm_wr_be, ln_wr_be, gl_wr_be;
+  wire [PIXELS*ACT_BITS-1:0] sm_wr_data, ln_wr_data, gl_wr_data;
+  wire [F_PARAM_ADDR_W-1:0]     ln_param_addr;
+  wire [REQ_RECORD_BYTES*8-1:0] ln_param_data;
+  seedcc_softmax #(.PIXELS(PIXELS)) u_softmax (
+    .clk(clk), .rst_n(rst_n), .start(start_softmax),
+    .f_in_addr(f_in_addr), .f_out_addr(f_out_addr), .f_tokens(f_tokens), .f_features(f_features),
+    .f_in_plane(f_in_plane), .f_out_plane(f_out_plane), .f_in_mult(f_in_mult),
+    .f_in_shift(f_in_shift), .last(last_softmax),
+    .act_rd_addr(sm_rd_addr), .act_rd_data(sm_rd_data),
+    .act_wr(sm_wr), .act_wr_addr(sm_wr_addr), .act_wr_be(sm_wr_be), .act_wr_data(sm_wr_data)
+  );
+  seedcc_layernorm #(.PIXELS(PIXELS)) u_layernorm (
+    .clk(clk), .rst_n(rst_n), .start(start_layernorm),
+    .f_in_addr(f_in_addr), .f_out_addr(f_out_addr), .f_tokens(f_tokens), .f_features(f_features),
+    .f_in_plane(f_in_plane), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
+    .f_eps(f_eps), .last(last_layernorm), .err(ln_err),
+    .act_rd_addr(ln_rd_addr), .act_rd_data(ln_rd_data),
+    .param_rd_addr(ln_param_addr), .param_rd_data(ln_param_data),
+    .act_wr(ln_wr), .act_wr_addr(ln_wr_addr), .act_wr_be(ln_wr_be), .act_wr_data(ln_wr_data)
+  );
+  seedcc_gelu #(.PIXELS(PIXELS)) u_gelu (
+    .clk(clk), .rst_n(rst_n), .start(start_gelu),
+    .f_in_addr(f_in_addr), .f_out_addr(f_out_addr), .f_length(f_length), .f_in_mult(f_in_mult),
+    .f_in_shift(f_in_shift), .f_out_mult(f_out_mult), .f_out_shift(f_out_shift),
+    .last(last_gelu), .act_rd_addr(gl_rd_addr), .act_rd_data(gl_rd_data),
+    .act_wr(gl_wr), .act_wr_addr(gl_wr_addr), .act_wr_be(gl_wr_be), .act_wr_data(gl_wr_data)
+  );
+  generate
+    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : nl_rd
+      assign sm_rd_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(sm_rd_addr) + gi)];
+      assign ln_rd_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(ln_rd_addr) + gi)];
+      assign gl_rd_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(gl_rd_addr) + gi)];
+    end
+    for (gi = 0; gi < REQ_RECORD_BYTES; gi = gi + 1) begin : ln_prm
+      assign ln_param_data[gi*8 +: 8] = param_mem[param_ix(zx_param(ln_param_addr) + gi)];
+    end
+  endgenerate
+
   // ---- SRAM writes (one unit is active at a time) ---------------------------------------
   integer wi;
   always @(posedge clk) begin
@@ -452,6 +556,22 @@ module seedcc_accel #(
         if (add_wr_be[wi])
           act_mem[act_ix(zx_byte(add_wr_addr) + wi)] <= add_wr_data[wi*ACT_BITS +: ACT_BITS];
     if (pool_wr) act_mem[act_ix(zx_byte(pool_wr_addr))] <= pool_wr_data;
+    if (mm_wr)
+      for (wi = 0; wi < PIXELS; wi = wi + 1)
+        if (mm_wr_be[wi])
+          act_mem[act_ix(zx_byte(mm_wr_addr) + wi)] <= mm_wr_data[wi*ACT_BITS +: ACT_BITS];
+    if (sm_wr)
+      for (wi = 0; wi < PIXELS; wi = wi + 1)
+        if (sm_wr_be[wi])
+          act_mem[act_ix(zx_byte(sm_wr_addr) + wi)] <= sm_wr_data[wi*ACT_BITS +: ACT_BITS];
+    if (ln_wr)
+      for (wi = 0; wi < PIXELS; wi = wi + 1)
+        if (ln_wr_be[wi])
+          act_mem[act_ix(zx_byte(ln_wr_addr) + wi)] <= ln_wr_data[wi*ACT_BITS +: ACT_BITS];
+    if (gl_wr)
+      for (wi = 0; wi < PIXELS; wi = wi + 1)
+        if (gl_wr_be[wi])
+          act_mem[act_ix(zx_byte(gl_wr_addr) + wi)] <= gl_wr_data[wi*ACT_BITS +: ACT_BITS];
     for (wi = 0; wi < NPE; wi = wi + 1)
       if (mac_acc_we[wi])
         acc_mem[acc_ix(zx_acc(mac_acc_addr[wi*F_ACC_ADDR_W +: F_ACC_ADDR_W]))]

@@ -106,6 +106,24 @@ module seedcc_blocks_tb #(
   wire [F_PRUNE_THR_W-1:0] dec_f_prune_thr;
   wire [F_LOCK_THR_W-1:0] dec_f_lock_thr;
   wire [F_LOCK_CODE_W-1:0] dec_f_lock_code;
+  wire [F_X_ADDR_W-1:0] dec_f_x_addr;
+  wire [F_X_ROW_W-1:0] dec_f_x_row;
+  wire [F_X_STEP_W-1:0] dec_f_x_step;
+  wire [F_Y_ADDR_W-1:0] dec_f_y_addr;
+  wire [F_Y_STEP_W-1:0] dec_f_y_step;
+  wire [F_ROWS_W-1:0] dec_f_rows;
+  wire [F_COLS_W-1:0] dec_f_cols;
+  wire [F_DEPTH_W-1:0] dec_f_depth;
+  wire [F_X_UNSIGNED_W-1:0] dec_f_x_unsigned;
+  wire [F_Y_UNSIGNED_W-1:0] dec_f_y_unsigned;
+  wire [F_TOKENS_W-1:0] dec_f_tokens;
+  wire [F_FEATURES_W-1:0] dec_f_features;
+  wire [F_IN_PLANE_W-1:0] dec_f_in_plane;
+  wire [F_IN_MULT_W-1:0] dec_f_in_mult;
+  wire [F_IN_SHIFT_W-1:0] dec_f_in_shift;
+  wire [F_EPS_W-1:0] dec_f_eps;
+  wire signed [F_OUT_MULT_W-1:0] dec_f_out_mult;
+  wire [F_OUT_SHIFT_W-1:0] dec_f_out_shift;
   seedcc_decode u_dec (
     .word(dec_word), .opcode(dec_opcode), .known(dec_known), .illegal(dec_illegal),
     .f_space(dec_f_space),
@@ -146,7 +164,25 @@ module seedcc_blocks_tb #(
     .f_out_h(dec_f_out_h),
     .f_mult(dec_f_mult), .f_iterations(dec_f_iterations), .f_body_len(dec_f_body_len), .f_dram_stride(dec_f_dram_stride),
     .f_frozen(dec_f_frozen), .f_mask_bit(dec_f_mask_bit), .f_prune_thr(dec_f_prune_thr),
-    .f_lock_thr(dec_f_lock_thr), .f_lock_code(dec_f_lock_code)
+    .f_lock_thr(dec_f_lock_thr), .f_lock_code(dec_f_lock_code),
+    .f_x_addr(dec_f_x_addr),
+    .f_x_row(dec_f_x_row),
+    .f_x_step(dec_f_x_step),
+    .f_y_addr(dec_f_y_addr),
+    .f_y_step(dec_f_y_step),
+    .f_rows(dec_f_rows),
+    .f_cols(dec_f_cols),
+    .f_depth(dec_f_depth),
+    .f_x_unsigned(dec_f_x_unsigned),
+    .f_y_unsigned(dec_f_y_unsigned),
+    .f_tokens(dec_f_tokens),
+    .f_features(dec_f_features),
+    .f_in_plane(dec_f_in_plane),
+    .f_in_mult(dec_f_in_mult),
+    .f_in_shift(dec_f_in_shift),
+    .f_eps(dec_f_eps),
+    .f_out_mult(dec_f_out_mult),
+    .f_out_shift(dec_f_out_shift)
   );
 
   seedcc_genlane u_gen (

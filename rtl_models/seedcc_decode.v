@@ -56,7 +56,25 @@ module seedcc_decode (
   f_mask_bit,
   f_prune_thr,
   f_lock_thr,
-  f_lock_code
+  f_lock_code,
+  f_x_addr,
+  f_x_row,
+  f_x_step,
+  f_y_addr,
+  f_y_step,
+  f_rows,
+  f_cols,
+  f_depth,
+  f_x_unsigned,
+  f_y_unsigned,
+  f_tokens,
+  f_features,
+  f_in_plane,
+  f_in_mult,
+  f_in_shift,
+  f_eps,
+  f_out_mult,
+  f_out_shift
 );
 `include "isa.vh"
   input  wire [ISA_WORD_BITS-1:0] word;
@@ -108,6 +126,24 @@ module seedcc_decode (
   output reg [F_PRUNE_THR_W-1:0] f_prune_thr;
   output reg [F_LOCK_THR_W-1:0] f_lock_thr;
   output reg [F_LOCK_CODE_W-1:0] f_lock_code;
+  output reg [F_X_ADDR_W-1:0] f_x_addr;
+  output reg [F_X_ROW_W-1:0] f_x_row;
+  output reg [F_X_STEP_W-1:0] f_x_step;
+  output reg [F_Y_ADDR_W-1:0] f_y_addr;
+  output reg [F_Y_STEP_W-1:0] f_y_step;
+  output reg [F_ROWS_W-1:0] f_rows;
+  output reg [F_COLS_W-1:0] f_cols;
+  output reg [F_DEPTH_W-1:0] f_depth;
+  output reg [F_X_UNSIGNED_W-1:0] f_x_unsigned;
+  output reg [F_Y_UNSIGNED_W-1:0] f_y_unsigned;
+  output reg [F_TOKENS_W-1:0] f_tokens;
+  output reg [F_FEATURES_W-1:0] f_features;
+  output reg [F_IN_PLANE_W-1:0] f_in_plane;
+  output reg [F_IN_MULT_W-1:0] f_in_mult;
+  output reg [F_IN_SHIFT_W-1:0] f_in_shift;
+  output reg [F_EPS_W-1:0] f_eps;
+  output reg signed [F_OUT_MULT_W-1:0] f_out_mult;
+  output reg [F_OUT_SHIFT_W-1:0] f_out_shift;
 
   reg [ISA_WORD_BITS-1:0] used;
   reg out_of_range;
@@ -161,6 +197,24 @@ module seedcc_decode (
     f_prune_thr = {F_PRUNE_THR_W{1'b0}};
     f_lock_thr = {F_LOCK_THR_W{1'b0}};
     f_lock_code = {F_LOCK_CODE_W{1'b0}};
+    f_x_addr = {F_X_ADDR_W{1'b0}};
+    f_x_row = {F_X_ROW_W{1'b0}};
+    f_x_step = {F_X_STEP_W{1'b0}};
+    f_y_addr = {F_Y_ADDR_W{1'b0}};
+    f_y_step = {F_Y_STEP_W{1'b0}};
+    f_rows = {F_ROWS_W{1'b0}};
+    f_cols = {F_COLS_W{1'b0}};
+    f_depth = {F_DEPTH_W{1'b0}};
+    f_x_unsigned = {F_X_UNSIGNED_W{1'b0}};
+    f_y_unsigned = {F_Y_UNSIGNED_W{1'b0}};
+    f_tokens = {F_TOKENS_W{1'b0}};
+    f_features = {F_FEATURES_W{1'b0}};
+    f_in_plane = {F_IN_PLANE_W{1'b0}};
+    f_in_mult = {F_IN_MULT_W{1'b0}};
+    f_in_shift = {F_IN_SHIFT_W{1'b0}};
+    f_eps = {F_EPS_W{1'b0}};
+    f_out_mult = {F_OUT_MULT_W{1'b0}};
+    f_out_shift = {F_OUT_SHIFT_W{1'b0}};
     known = 1'b1;
     out_of_range = 1'b0;
     used = HALT_USED;
@@ -292,6 +346,58 @@ module seedcc_decode (
         f_lock_thr = word[SETFRZ_LOCK_THR_LO +: SETFRZ_LOCK_THR_W];
         f_lock_code = word[SETFRZ_LOCK_CODE_LO +: SETFRZ_LOCK_CODE_W];
         out_of_range = (f_prune_thr > SETFRZ_PRUNE_THR_MAX) || (f_lock_thr > SETFRZ_LOCK_THR_MAX);
+      OP_MATMUL: begin
+        used = MATMUL_USED;
+        f_x_addr = word[MATMUL_X_ADDR_LO +: MATMUL_X_ADDR_W];
+        f_x_row = word[MATMUL_X_ROW_LO +: MATMUL_X_ROW_W];
+        f_x_step = word[MATMUL_X_STEP_LO +: MATMUL_X_STEP_W];
+        f_y_addr = word[MATMUL_Y_ADDR_LO +: MATMUL_Y_ADDR_W];
+        f_y_step = word[MATMUL_Y_STEP_LO +: MATMUL_Y_STEP_W];
+        f_out_addr = word[MATMUL_OUT_ADDR_LO +: MATMUL_OUT_ADDR_W];
+        f_out_plane = word[MATMUL_OUT_PLANE_LO +: MATMUL_OUT_PLANE_W];
+        f_rows = word[MATMUL_ROWS_LO +: MATMUL_ROWS_W];
+        f_cols = word[MATMUL_COLS_LO +: MATMUL_COLS_W];
+        f_depth = word[MATMUL_DEPTH_LO +: MATMUL_DEPTH_W];
+        f_mult = word[MATMUL_MULT_LO +: MATMUL_MULT_W];
+        f_shift = word[MATMUL_SHIFT_LO +: MATMUL_SHIFT_W];
+        f_x_unsigned = word[MATMUL_X_UNSIGNED_LO +: MATMUL_X_UNSIGNED_W];
+        f_y_unsigned = word[MATMUL_Y_UNSIGNED_LO +: MATMUL_Y_UNSIGNED_W];
+        out_of_range = (f_depth < MATMUL_DEPTH_MIN);
+      end
+      OP_SOFTMAX: begin
+        used = SOFTMAX_USED;
+        f_in_addr = word[SOFTMAX_IN_ADDR_LO +: SOFTMAX_IN_ADDR_W];
+        f_out_addr = word[SOFTMAX_OUT_ADDR_LO +: SOFTMAX_OUT_ADDR_W];
+        f_tokens = word[SOFTMAX_TOKENS_LO +: SOFTMAX_TOKENS_W];
+        f_features = word[SOFTMAX_FEATURES_LO +: SOFTMAX_FEATURES_W];
+        f_in_plane = word[SOFTMAX_IN_PLANE_LO +: SOFTMAX_IN_PLANE_W];
+        f_out_plane = word[SOFTMAX_OUT_PLANE_LO +: SOFTMAX_OUT_PLANE_W];
+        f_in_mult = word[SOFTMAX_IN_MULT_LO +: SOFTMAX_IN_MULT_W];
+        f_in_shift = word[SOFTMAX_IN_SHIFT_LO +: SOFTMAX_IN_SHIFT_W];
+        out_of_range = (f_features < SOFTMAX_FEATURES_MIN);
+      end
+      OP_LAYERNORM: begin
+        used = LAYERNORM_USED;
+        f_in_addr = word[LAYERNORM_IN_ADDR_LO +: LAYERNORM_IN_ADDR_W];
+        f_out_addr = word[LAYERNORM_OUT_ADDR_LO +: LAYERNORM_OUT_ADDR_W];
+        f_tokens = word[LAYERNORM_TOKENS_LO +: LAYERNORM_TOKENS_W];
+        f_features = {{(F_FEATURES_W-LAYERNORM_FEATURES_W){1'b0}},
+                      word[LAYERNORM_FEATURES_LO +: LAYERNORM_FEATURES_W]};
+        f_in_plane = word[LAYERNORM_IN_PLANE_LO +: LAYERNORM_IN_PLANE_W];
+        f_out_plane = word[LAYERNORM_OUT_PLANE_LO +: LAYERNORM_OUT_PLANE_W];
+        f_param_addr = word[LAYERNORM_PARAM_ADDR_LO +: LAYERNORM_PARAM_ADDR_W];
+        f_eps = word[LAYERNORM_EPS_LO +: LAYERNORM_EPS_W];
+        out_of_range = (f_features < {{(F_FEATURES_W-LAYERNORM_FEATURES_W){1'b0}}, LAYERNORM_FEATURES_MIN});
+      end
+      OP_GELU: begin
+        used = GELU_USED;
+        f_in_addr = word[GELU_IN_ADDR_LO +: GELU_IN_ADDR_W];
+        f_out_addr = word[GELU_OUT_ADDR_LO +: GELU_OUT_ADDR_W];
+        f_length = word[GELU_LENGTH_LO +: GELU_LENGTH_W];
+        f_in_mult = word[GELU_IN_MULT_LO +: GELU_IN_MULT_W];
+        f_in_shift = word[GELU_IN_SHIFT_LO +: GELU_IN_SHIFT_W];
+        f_out_mult = word[GELU_OUT_MULT_LO +: GELU_OUT_MULT_W];
+        f_out_shift = word[GELU_OUT_SHIFT_LO +: GELU_OUT_SHIFT_W];
       end
       default: known = 1'b0;
     endcase

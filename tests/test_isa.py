@@ -43,6 +43,9 @@ NARROWED: dict[tuple[str, str], tuple[int, int]] = {
     # a freeze draw is 16 bits: threshold 0 selects no draw, 65536 every draw
     ("SETFRZ", "prune_thr"): (0, 2**16),
     ("SETFRZ", "lock_thr"): (0, 2**16),
+    ("MATMUL", "depth"): (1, 2**16 - 1),  # a product sums at least one term
+    ("SOFTMAX", "features"): (1, 2**16 - 1),  # a row has at least one element
+    ("LAYERNORM", "features"): (1, 2**12 - 1),  # the bit-serial root covers up to 4095
 }
 
 
@@ -336,6 +339,16 @@ def timing_cases() -> list[tuple[str, object, isa.Instruction, int]]:
         ("AVGPOOL", SMALL, m("AVGPOOL", mult=3, shift=2, **pool), 1 + 2 * 3 * 4 * (4 + 1)),
         ("GAP as AVGPOOL", DEFAULT, m("AVGPOOL", channels=32, in_h=4, in_w=4, out_h=1, out_w=1,
                                        kh=4, kw=4, stride_h=1, stride_w=1), 1 + 32 * (16 + 1)),
+        # MATMUL: per token tile, depth cycles per 16-row tile + one write cycle per row
+        ("MATMUL 19x6x8", SMALL, m("MATMUL", rows=19, cols=6, depth=8), 1 + 2 * (2 * 8 + 19)),
+        ("MATMUL default", DEFAULT, m("MATMUL", rows=64, cols=17, depth=64), 1 + 2 * (4 * 64 + 64)),
+        ("MATMUL 0 rows", SMALL, m("MATMUL", rows=0, cols=6, depth=8), 1),
+        # SOFTMAX: per token tile, 3 passes over the features + 18 divider steps
+        ("SOFTMAX", SMALL, m("SOFTMAX", tokens=6, features=9), 1 + 2 * (27 + 18)),
+        # LAYERNORM: per token tile, 2 passes + 1 radicand + 32 root + 37 divider steps
+        ("LAYERNORM", SMALL, m("LAYERNORM", tokens=7, features=9), 1 + 2 * (18 + 1 + 32 + 37)),
+        ("LAYERNORM default", DEFAULT, m("LAYERNORM", tokens=16, features=768), 1 + 1536 + 70),
+        ("GELU", SMALL, m("GELU", length=259), 1 + 65),
     ]
 
 

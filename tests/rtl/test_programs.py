@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pytest
+from rtl_attn_programs import ATTN_CASES
 from rtl_programs import CASES
 from rtlsupport import DRAM_BYTES, accel_build
 
@@ -20,11 +21,13 @@ from seedcc.backends.simulator import run_test
 from seedcc.backends.vectors import load_vectors, write_vectors
 from seedcc.rtl_models.hwconfig import SMALL
 
+ALL_CASES = {**CASES, **ATTN_CASES}
+
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", list(ALL_CASES))
 def test_program_on_rtl(name, tmp_path):
-    case = CASES[name]()
+    case = ALL_CASES[name]()
     vec_dir = tmp_path / "vectors"
     write_vectors(case.program, case.inputs, vec_dir, expected_outputs=case.expected,
                   expected_cycles=case.cycles)
@@ -57,10 +60,17 @@ def test_requant_record_with_too_large_shift_sets_err(tmp_path):
     assert outcome.ok, outcome.summary()
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.rtl
+def test_layernorm_record_with_too_large_shift_sets_err(tmp_path):
+    """The RTL twin of tests/test_refsim_attention.py::test_a_layernorm_record_shift_above_the_limit_is_an_error."""
+    outcome = run_test(accel_build(), TESTBENCH, tmp_path, testcase="bad_layernorm_record_stops_with_err")
+    assert outcome.ok, outcome.summary()
+
+
+@pytest.mark.parametrize("name", list(ALL_CASES))
 def test_program_on_refsim(name):
     """The reference model agrees with the independent expectations of every case."""
-    case = CASES[name]()
+    case = ALL_CASES[name]()
     floats = {k: v.astype(np.float32)[None] for k, v in case.inputs.items()}  # scale 1.0
     res = refsim.run(case.program, floats, mode="int8")
     assert res.cycles == case.cycles

