@@ -19,9 +19,9 @@ from seedcc.compiler.records import check_record, read_records
 from seedcc.compiler.supermask import Tracer, canonical_weight, extract_weight
 from seedcc.errors import BadInputError, ModelStructureError
 from seedcc.ir import Graph, Node, Op, Value, WeightSpec, infer_shape, verify
-from seedcc.ir.ops import OpDef, onnx_ops
+from seedcc.ir.ops import OpDef, onnx_candidates
 
-ONNX_OPS = onnx_ops()
+ONNX_OPS = onnx_candidates()
 F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -57,6 +57,9 @@ class OnnxContext:
                                  allow_zeros=name not in mul_factors)
             self.tracer.records[name] = (rec, canon)
         self.alias_of: dict[str, str] = {}
+        # ONNX tensor -> IR value it is the axis swap of (Transpose perm [0, 2, 1] of a
+        # rank-2 activation); only `transposable` ops and a Transpose back may read one
+        self.swapped: dict[str, str] = {}
         self.values: dict[str, Value] = {}
         self.nodes: list[Node] = []
         self.used_records: set[str] = set()
@@ -91,8 +94,34 @@ class OnnxContext:
         """`out` is the same tensor as `src` (Identity, a bias folded into its layer)."""
         self.alias_of[out] = self.src(src)
 
+    def swap(self, out: str, src: str, name: str) -> None:
+        """`out` is `src` with its two axes swapped (a (1, N, F) tensor transposed to
+        (1, F, N)); swapping back gives `src` again."""
+        src = self.src(src)
+        if src in self.swapped:
+            self.alias(out, self.swapped[src])
+        elif len(self.values[src].shape) == 2:
+            self.swapped[out] = src
+        else:
+            raise ModelStructureError(
+                f"{self.where}: node {name}: Transpose of the activation {src!r} of shape "
+                f"{self.values[src].shape} (per sample) is not supported; only swapping the two "
+                f"axes of a (1, nodes, features) tensor around BatchNormalization/Relu")
+
     def emit(self, op: type[OpDef], name: str, ins: list[str], out: str, **attrs) -> None:
         ins = [self.src(i) for i in ins]
+        swapped = [i for i in ins if i in self.swapped]
+        if swapped:
+            if not op.transposable or len(swapped) != len([i for i in ins if i in self.values or i in self.swapped]):
+                raise ModelStructureError(
+                    f"{self.where}: node {name} ({op.name}) reads {swapped[0]!r}, a (1, features, "
+                    f"nodes) transpose of a graph activation; seedcc takes those only into "
+                    f"BatchNormalization, Relu and Add, then a Transpose back")
+            self.emit(op, name, [self.swapped.get(i, i) for i in ins], out + "#unswapped", **attrs)
+            self.swapped[out] = out + "#unswapped"
+            self.values[out + "#unswapped"] = Value(out + "#unswapped", self.values[out + "#unswapped"].shape,
+                                                   onnx_name=None)
+            return
         kind = Op(op.name)
         shapes = [self.values[i].shape for i in ins]
         try:
@@ -121,7 +150,8 @@ class OnnxContext:
         if node.op_type == "Identity":
             self.alias(node.output[0], node.input[0])
             return
-        op = ONNX_OPS[node.op_type]  # reject_unsupported ran first
+        # reject_unsupported ran first; the first op in table order that claims the node
+        op = next((o for o in ONNX_OPS[node.op_type] if o.spec.claims(self, node)), ONNX_OPS[node.op_type][-1])
         op.spec.from_onnx(self, node, name, _attrs(node))
 
     def run(self) -> Graph:
@@ -132,6 +162,11 @@ class OnnxContext:
         for idx, node in enumerate(self.lm.dynamic):
             self.lower(node, node_label(node, idx))
         outputs = tuple(self.src(o.name) for o in g.output)
+        for o in outputs:
+            if o in self.swapped:
+                raise ModelStructureError(f"{self.where}: graph output {o!r} is a (1, features, nodes) "
+                                          f"transpose of a graph activation; output the (1, nodes, "
+                                          f"features) tensor instead")
         notes = []
         layers = [n.attrs["weight"] for n in self.nodes if n.op is Op.CONV]
         stored = [w for w in layers if not w.regenerated]

@@ -20,6 +20,7 @@ F32_MAX = float(np.finfo(np.float32).max)
 class BatchNorm(OpDef):
     name = "batchnorm"
     onnx = ("BatchNormalization",)
+    transposable = True
     attrs = ("gamma", "beta", "mean", "var", "eps")
 
     @staticmethod
