@@ -18,13 +18,23 @@ region is emitted unrolled and a note says why (`Emitter.loop_region`).
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
+from typing import Any
 from dataclasses import replace
 
 import numpy as np
 
 from seedcc.backends import isa
-from seedcc.backends.manifest import Checkpoint, FloatParam, LayerInfo, Manifest, SramUse, TensorIO
+from seedcc.backends.manifest import (
+    Checkpoint,
+    FloatParam,
+    GraphInfo,
+    LayerInfo,
+    Manifest,
+    SramUse,
+    TensorIO,
+)
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import Arena, activation_peak, plan_activations
 from seedcc.errors import CapacityError
@@ -48,11 +58,13 @@ class Emitter:
         self.float_params: list[FloatParam] = []
         self.checkpoints: list[Checkpoint] = []
         self.layers: list[LayerInfo] = []
+        self.graphs: list[GraphInfo] = []
         self.act = plan_activations(g, cfg.act_sram_bytes)
         self.sram = {"mask": Arena("mask", cfg.mask_sram_bytes), "param": Arena("param", cfg.param_sram_bytes)}
         self.shared: dict[bytes, int] = {}
         self.acc_peak = 0
-        self.resident: dict[tuple[str, int], int] = {}  # (weight fingerprint, block) -> mask SRAM
+        # (weight fingerprint, block) or ("adjacency", chunk hash) -> mask SRAM address
+        self.resident: dict[tuple[str, Any], int] = {}
         self.notes: list[str] = []
 
     # -- what lowering reads ---------------------------------------------------------------
@@ -104,16 +116,39 @@ class Emitter:
             return self.resident[key], 0
         return self.load("mask", rows, f"layer {n.name} block {blk}", shared="fold" in n.attrs), len(rows)
 
+    def adjacency_rows(self, chunk: bytes) -> tuple[int, int]:
+        """Mask SRAM address of a packed adjacency chunk and the bytes loaded for it: the
+        resident copy inside a loop region (nothing loaded), else a fresh DMA load. Equal
+        chunks are stored once in the memory image."""
+        key = ("adjacency", hashlib.sha256(chunk).hexdigest())
+        if key in self.resident:
+            return self.resident[key], 0
+        return self.load("mask", chunk, "adjacency chunk", shared=True), len(chunk)
+
+    def float_values(self, values: np.ndarray) -> None:
+        """The float mode's entry values of the AGG just emitted (FloatParam with nnz)."""
+        self.float_params.append(FloatParam(instr=len(self.instrs) - 1, offset=len(self.floats),
+                                            channels=len(values)))
+        self.floats.extend(np.asarray(values).astype("<f4").tobytes())
+
+    def graph_done(self, n: Node, adj: Any, loaded_bytes: int, param_bytes: int) -> None:
+        chunks = adj.chunks(self.g.values[n.output].shape[1], self.cfg.mask_sram_bytes, self.cfg.acc_sram_words)
+        self.graphs.append(GraphInfo(
+            name=n.name, source=adj.source, rows=adj.rows, cols=adj.cols, nnz=adj.nnz,
+            stored_bytes=sum(len(adj.pack(r0, r1)) for r0, r1 in chunks), dense_bytes=4 * adj.rows * adj.cols,
+            loaded_bytes=loaded_bytes, chunks=len(chunks), scale=float(adj.codes[1]),
+            fingerprint=adj.fingerprint))
+
     # -- loop regions ------------------------------------------------------------------------
     def _state(self) -> tuple:
         return (len(self.instrs), len(self.image), len(self.floats), len(self.float_params),
-                len(self.checkpoints), len(self.layers), dict(self.shared), self.acc_peak,
+                len(self.checkpoints), len(self.layers), len(self.graphs), dict(self.shared), self.acc_peak,
                 copy.deepcopy(self.sram))
 
     def _restore(self, state: tuple) -> None:
-        ni, nim, nf, nfp, nck, nl, self.shared, self.acc_peak, self.sram = state
+        ni, nim, nf, nfp, nck, nl, ng, self.shared, self.acc_peak, self.sram = state
         del self.instrs[ni:], self.image[nim:], self.floats[nf:], self.float_params[nfp:]
-        del self.checkpoints[nck:], self.layers[nl:]
+        del self.checkpoints[nck:], self.layers[nl:], self.graphs[ng:]
         self.resident = {}
 
     def loop_region(self, nodes: list[Node]) -> None:
@@ -133,6 +168,20 @@ class Emitter:
         count = 1 + max(n.attrs["loop"][1] for n in nodes)
         first = [n for n in nodes if n.attrs["loop"][1] == 0]
         for n in first:
+            if n.op is Op.AGGREGATE:  # the adjacency stays resident too
+                adj = n.attrs["adj"]
+                for r0, r1 in adj.chunks(self.g.values[n.output].shape[1], self.cfg.mask_sram_bytes,
+                                         self.cfg.acc_sram_words):
+                    chunk = adj.pack(r0, r1)
+                    key = ("adjacency", hashlib.sha256(chunk).hexdigest())
+                    if key in self.resident:
+                        continue
+                    try:
+                        self.resident[key] = self.load("mask", chunk, f"resident adjacency of {n.name}",
+                                                       shared=True)
+                    except CapacityError as err:
+                        raise _Unrolled(f"the resident adjacency does not fit: {err}") from None
+                continue
             if n.op is not Op.CONV or "fold" not in n.attrs:
                 continue
             if len(n.attrs["tiling"].splits) > 1:
@@ -277,5 +326,5 @@ def generate(g: Graph, cfg: HwConfig) -> Program:
             SramUse("acc", e.acc_peak, cfg.acc_sram_words))
     manifest = Manifest(model=g.name, inputs=tuple(inputs), outputs=tuple(outputs),
                         checkpoints=tuple(e.checkpoints), float_params=tuple(e.float_params),
-                        layers=tuple(e.layers), sram=sram, notes=(*g.notes, *e.notes))
+                        layers=tuple(e.layers), graphs=tuple(e.graphs), sram=sram, notes=(*g.notes, *e.notes))
     return Program(cfg, tuple(e.instrs), bytes(e.image), bytes(e.floats), manifest)

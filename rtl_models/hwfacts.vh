@@ -27,6 +27,11 @@ localparam integer REQ_SHIFT_LO = 48;  // first bit of the record's shift
 localparam integer REQ_SHIFT_W = 8;  // bits of the record's shift
 localparam integer REQ_PAD_LO = 56;  // first bit of the record's pad
 localparam integer REQ_PAD_W = 8;  // bits of the record's pad
+localparam integer CSR_DEGREE_BYTES = 2;  // adjacency chunk: bytes of a row's neighbour count
+localparam integer CSR_INDEX_BITS = 16;  // adjacency entry: neighbour index bits (uint16)
+localparam integer CSR_VALUE_BITS = 16;  // adjacency entry: edge weight bits (int16)
+localparam integer CSR_ENTRY_BYTES = 4;  // adjacency entry bytes (index, value)
+localparam integer CSR_ALIGN = 4;  // adjacency entries start at the degree bytes rounded up to this
 
 // Generators a lane implements (SETGEN gen_id), from seedcc.rtl_models.generators.
 localparam [1:0] GEN_XORSHIFT16 = 2'd0;

@@ -19,6 +19,7 @@ localparam [7:0] OP_ADD = 8'h06;
 localparam [7:0] OP_MAXPOOL = 8'h07;
 localparam [7:0] OP_AVGPOOL = 8'h08;
 localparam [7:0] OP_LOOP = 8'h09;
+localparam [7:0] OP_AGG = 8'h0b;
 
 // HALT: stop; the program is done
 localparam [255:0] HALT_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
@@ -145,6 +146,17 @@ localparam [15:0] LOOP_BODY_LEN_MIN = 16'd1;
 localparam integer LOOP_DRAM_STRIDE_LO = 40; localparam integer LOOP_DRAM_STRIDE_W = 32; localparam integer LOOP_DRAM_STRIDE_SIGNED = 0;
 localparam [255:0] LOOP_USED = 256'h0000000000000000000000000000000000000000000000ffffffffffffffffff;
 
+// AGG: sparse graph aggregation of one chunk of rows: acc[f][r] = sum over row r's entries (col, val) of val*act[f][col], PIXELS features a cycle
+localparam integer AGG_IN_ADDR_LO = 8; localparam integer AGG_IN_ADDR_W = 24; localparam integer AGG_IN_ADDR_SIGNED = 0;
+localparam integer AGG_IN_NODES_LO = 32; localparam integer AGG_IN_NODES_W = 16; localparam integer AGG_IN_NODES_SIGNED = 0;
+localparam [15:0] AGG_IN_NODES_MIN = 16'd1;
+localparam integer AGG_ACC_ADDR_LO = 48; localparam integer AGG_ACC_ADDR_W = 20; localparam integer AGG_ACC_ADDR_SIGNED = 0;
+localparam integer AGG_FEATURES_LO = 68; localparam integer AGG_FEATURES_W = 16; localparam integer AGG_FEATURES_SIGNED = 0;
+localparam integer AGG_ROW_COUNT_LO = 84; localparam integer AGG_ROW_COUNT_W = 20; localparam integer AGG_ROW_COUNT_SIGNED = 0;
+localparam integer AGG_NNZ_LO = 104; localparam integer AGG_NNZ_W = 24; localparam integer AGG_NNZ_SIGNED = 0;
+localparam integer AGG_CSR_ADDR_LO = 128; localparam integer AGG_CSR_ADDR_W = 24; localparam integer AGG_CSR_ADDR_SIGNED = 0;
+localparam [255:0] AGG_USED = 256'h00000000000000000000000000ffffffffffffffffffffffffffffffffffffff;
+
 // Decoder port widths: the widest use of each field name.
 localparam integer F_SPACE_W = 2;  // space
 localparam integer F_SRAM_ADDR_W = 24;  // sram_addr
@@ -186,3 +198,8 @@ localparam integer F_MULT_W = 16;  // mult (signed)
 localparam integer F_ITERATIONS_W = 16;  // iterations
 localparam integer F_BODY_LEN_W = 16;  // body_len
 localparam integer F_DRAM_STRIDE_W = 32;  // dram_stride
+localparam integer F_IN_NODES_W = 16;  // in_nodes
+localparam integer F_FEATURES_W = 16;  // features
+localparam integer F_ROW_COUNT_W = 20;  // row_count
+localparam integer F_NNZ_W = 24;  // nnz
+localparam integer F_CSR_ADDR_W = 24;  // csr_addr
