@@ -146,6 +146,11 @@ module seedcc_accel #(
   wire [F_DRAM_STRIDE_W-1:0] f_dram_stride;
   wire [F_SHIFT_W-1:0] f_shift;
   wire [F_CHANNELS_W-1:0] f_channels;
+  wire [F_IN_NODES_W-1:0] f_in_nodes;
+  wire [F_FEATURES_W-1:0] f_features;
+  wire [F_ROW_COUNT_W-1:0] f_row_count;
+  wire [F_NNZ_W-1:0] f_nnz;
+  wire [F_CSR_ADDR_W-1:0] f_csr_addr;
 
   seedcc_decode u_dec (
     .word(ir), .opcode(opcode), .known(known), .illegal(illegal),
@@ -159,7 +164,9 @@ module seedcc_accel #(
     .f_accumulate(f_accumulate), .f_out_addr(f_out_addr), .f_out_plane(f_out_plane),
     .f_relu(f_relu), .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_mult_a(f_mult_a),
     .f_mult_b(f_mult_b), .f_shift(f_shift), .f_channels(f_channels), .f_out_h(f_out_h),
-    .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride)
+    .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride),
+    .f_in_nodes(f_in_nodes), .f_features(f_features), .f_row_count(f_row_count), .f_nnz(f_nnz),
+    .f_csr_addr(f_csr_addr)
   );
 
   // Instructions whose execute-cycle count is 0 go straight to the next issue.
@@ -173,6 +180,7 @@ module seedcc_accel #(
       OP_MAXPOOL, OP_AVGPOOL:
                   no_exec = ~|f_channels || ~|f_out_h || ~|f_out_w;
       OP_LOOP:    no_exec = 1'b1;
+      OP_AGG:     no_exec = ~|f_features || (~|f_row_count && ~|f_nnz);
       default:    no_exec = 1'b0;  // DMA: DMA_LATENCY >= 1 cycles always
     endcase
   end
@@ -187,9 +195,12 @@ module seedcc_accel #(
   wire start_req = go && (opcode == OP_REQ);
   wire start_add = go && (opcode == OP_ADD);
   wire start_pool = go && (opcode == OP_MAXPOOL || opcode == OP_AVGPOOL);
-  wire last_dma, last_mac, last_req, last_add, last_pool;
-  wire unit_last = last_dma | last_mac | last_req | last_add | last_pool;
-  wire unit_err;  // REQ read a record with shift > SHIFT_MAX
+  wire start_agg = go && (opcode == OP_AGG);
+  wire last_dma, last_mac, last_req, last_add, last_pool, last_agg;
+  wire unit_last = last_dma | last_mac | last_req | last_add | last_pool | last_agg;
+  wire req_err;  // REQ read a record with shift > SHIFT_MAX
+  wire agg_err;  // AGG read a bad adjacency chunk
+  wire unit_err = req_err | agg_err;
 
   // Hardware loop state (one level: loops do not nest).
   reg        lp_active;
@@ -362,7 +373,7 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start(start_req),
     .f_acc_addr(f_acc_addr), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
     .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
-    .f_relu(f_relu), .last(last_req), .err(unit_err),
+    .f_relu(f_relu), .last(last_req), .err(req_err),
     .acc_rd_addr(req_acc_addr), .acc_rd_data(req_acc_data),
     .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
     .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)
@@ -416,6 +427,32 @@ module seedcc_accel #(
     .act_wr(pool_wr), .act_wr_addr(pool_wr_addr), .act_wr_data(pool_wr_data)
   );
 
+  // ---- AGG (seedcc_agg.v) ----------------------------------------------------------------
+  wire [XA_W-1:0]               agg_mask_addr;
+  wire [CSR_ENTRY_BYTES*8-1:0]  agg_mask_data;
+  wire [PIXELS*XA_W-1:0]        agg_act_addr;
+  wire [PIXELS*ACT_BITS-1:0]    agg_act_data;
+  wire [PIXELS-1:0]             agg_acc_we;
+  wire [PIXELS*XA_W-1:0]        agg_acc_addr;
+  wire [PIXELS*ACC_BITS-1:0]    agg_acc_wd;
+  seedcc_agg #(.PIXELS(PIXELS)) u_agg (
+    .clk(clk), .rst_n(rst_n), .start(start_agg),
+    .f_in_addr(f_in_addr), .f_in_nodes(f_in_nodes), .f_acc_addr(f_acc_addr), .f_features(f_features),
+    .f_row_count(f_row_count), .f_nnz(f_nnz), .f_csr_addr(f_csr_addr),
+    .last(last_agg), .err(agg_err),
+    .mask_rd_addr(agg_mask_addr), .mask_rd_data(agg_mask_data),
+    .act_rd_addr(agg_act_addr), .act_rd_data(agg_act_data),
+    .acc_wr_en(agg_acc_we), .acc_wr_addr(agg_acc_addr), .acc_wr_data(agg_acc_wd)
+  );
+  generate
+    for (gi = 0; gi < CSR_ENTRY_BYTES; gi = gi + 1) begin : agg_msk
+      assign agg_mask_data[gi*8 +: 8] = mask_mem[mask_ix(agg_mask_addr + gi)];
+    end
+    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : agg_act
+      assign agg_act_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(agg_act_addr[gi*XA_W +: XA_W])];
+    end
+  endgenerate
+
   // ---- SRAM writes (one unit is active at a time) ---------------------------------------
   integer wi;
   always @(posedge clk) begin
@@ -440,6 +477,9 @@ module seedcc_accel #(
         if (add_wr_be[wi])
           act_mem[act_ix(zx_byte(add_wr_addr) + wi)] <= add_wr_data[wi*ACT_BITS +: ACT_BITS];
     if (pool_wr) act_mem[act_ix(zx_byte(pool_wr_addr))] <= pool_wr_data;
+    for (wi = 0; wi < PIXELS; wi = wi + 1)
+      if (agg_acc_we[wi])
+        acc_mem[acc_ix(agg_acc_addr[wi*XA_W +: XA_W])] <= agg_acc_wd[wi*ACC_BITS +: ACC_BITS];
     for (wi = 0; wi < NPE; wi = wi + 1)
       if (mac_acc_we[wi])
         acc_mem[acc_ix(zx_acc(mac_acc_addr[wi*F_ACC_ADDR_W +: F_ACC_ADDR_W]))]

@@ -101,6 +101,11 @@ module seedcc_blocks_tb #(
   wire [F_ITERATIONS_W-1:0] dec_f_iterations;
   wire [F_BODY_LEN_W-1:0] dec_f_body_len;
   wire [F_DRAM_STRIDE_W-1:0] dec_f_dram_stride;
+  wire [F_IN_NODES_W-1:0] dec_f_in_nodes;
+  wire [F_FEATURES_W-1:0] dec_f_features;
+  wire [F_ROW_COUNT_W-1:0] dec_f_row_count;
+  wire [F_NNZ_W-1:0] dec_f_nnz;
+  wire [F_CSR_ADDR_W-1:0] dec_f_csr_addr;
   seedcc_decode u_dec (
     .word(dec_word), .opcode(dec_opcode), .known(dec_known), .illegal(dec_illegal),
     .f_space(dec_f_space),
@@ -139,7 +144,9 @@ module seedcc_blocks_tb #(
     .f_shift(dec_f_shift),
     .f_channels(dec_f_channels),
     .f_out_h(dec_f_out_h),
-    .f_mult(dec_f_mult), .f_iterations(dec_f_iterations), .f_body_len(dec_f_body_len), .f_dram_stride(dec_f_dram_stride)
+    .f_mult(dec_f_mult), .f_iterations(dec_f_iterations), .f_body_len(dec_f_body_len), .f_dram_stride(dec_f_dram_stride),
+    .f_in_nodes(dec_f_in_nodes), .f_features(dec_f_features), .f_row_count(dec_f_row_count),
+    .f_nnz(dec_f_nnz), .f_csr_addr(dec_f_csr_addr)
   );
 
   seedcc_genlane u_gen (

@@ -51,7 +51,12 @@ module seedcc_decode (
   f_mult,
   f_iterations,
   f_body_len,
-  f_dram_stride
+  f_dram_stride,
+  f_in_nodes,
+  f_features,
+  f_row_count,
+  f_nnz,
+  f_csr_addr
 );
 `include "isa.vh"
   input  wire [ISA_WORD_BITS-1:0] word;
@@ -98,6 +103,11 @@ module seedcc_decode (
   output reg [F_ITERATIONS_W-1:0] f_iterations;
   output reg [F_BODY_LEN_W-1:0] f_body_len;
   output reg [F_DRAM_STRIDE_W-1:0] f_dram_stride;
+  output reg [F_IN_NODES_W-1:0] f_in_nodes;
+  output reg [F_FEATURES_W-1:0] f_features;
+  output reg [F_ROW_COUNT_W-1:0] f_row_count;
+  output reg [F_NNZ_W-1:0] f_nnz;
+  output reg [F_CSR_ADDR_W-1:0] f_csr_addr;
 
   reg [ISA_WORD_BITS-1:0] used;
   reg out_of_range;
@@ -146,6 +156,11 @@ module seedcc_decode (
     f_iterations = {F_ITERATIONS_W{1'b0}};
     f_body_len = {F_BODY_LEN_W{1'b0}};
     f_dram_stride = {F_DRAM_STRIDE_W{1'b0}};
+    f_in_nodes = {F_IN_NODES_W{1'b0}};
+    f_features = {F_FEATURES_W{1'b0}};
+    f_row_count = {F_ROW_COUNT_W{1'b0}};
+    f_nnz = {F_NNZ_W{1'b0}};
+    f_csr_addr = {F_CSR_ADDR_W{1'b0}};
     known = 1'b1;
     out_of_range = 1'b0;
     used = HALT_USED;
@@ -266,6 +281,17 @@ module seedcc_decode (
         f_body_len = word[LOOP_BODY_LEN_LO +: LOOP_BODY_LEN_W];
         f_dram_stride = word[LOOP_DRAM_STRIDE_LO +: LOOP_DRAM_STRIDE_W];
         out_of_range = (f_iterations < LOOP_ITERATIONS_MIN) || (f_body_len < LOOP_BODY_LEN_MIN);
+      end
+      OP_AGG: begin
+        used = AGG_USED;
+        f_in_addr = word[AGG_IN_ADDR_LO +: AGG_IN_ADDR_W];
+        f_in_nodes = word[AGG_IN_NODES_LO +: AGG_IN_NODES_W];
+        f_acc_addr = word[AGG_ACC_ADDR_LO +: AGG_ACC_ADDR_W];
+        f_features = word[AGG_FEATURES_LO +: AGG_FEATURES_W];
+        f_row_count = word[AGG_ROW_COUNT_LO +: AGG_ROW_COUNT_W];
+        f_nnz = word[AGG_NNZ_LO +: AGG_NNZ_W];
+        f_csr_addr = word[AGG_CSR_ADDR_LO +: AGG_CSR_ADDR_W];
+        out_of_range = f_in_nodes < AGG_IN_NODES_MIN;
       end
       default: known = 1'b0;
     endcase
