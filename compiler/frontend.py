@@ -10,6 +10,7 @@ random tensor and compare bit for bit; lower the dynamic nodes to IR ops through
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import onnx
@@ -162,6 +163,9 @@ class OnnxContext:
         for idx, node in enumerate(self.lm.dynamic):
             self.lower(node, node_label(node, idx))
         outputs = tuple(self.src(o.name) for o in g.output)
+        for o, v in zip(g.output, outputs):  # an aliased output keeps the graph output's name
+            if o.name != v and o.name not in self.swapped:
+                self.values[v] = replace(self.values[v], onnx_name=o.name)
         for o in outputs:
             if o in self.swapped:
                 raise ModelStructureError(f"{self.where}: graph output {o!r} is a (1, features, nodes) "

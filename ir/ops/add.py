@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,8 @@ class Add(OpDef):
                                       f"is not a per-channel bias of {o} channels") from None
         ctx.replace(prod, prod.with_attrs(bias=bias))
         ctx.alias(node.output[0], prod.outputs[0])
+        # the layer's output now is the Add's: per-layer checks compare it with that tensor
+        ctx.values[prod.outputs[0]] = replace(ctx.values[prod.outputs[0]], onnx_name=node.output[0])
 
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
