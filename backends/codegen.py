@@ -136,7 +136,7 @@ class Emitter:
         self.graphs.append(GraphInfo(
             name=n.name, source=adj.source, rows=adj.rows, cols=adj.cols, nnz=adj.nnz,
             stored_bytes=sum(len(adj.pack(r0, r1)) for r0, r1 in chunks), dense_bytes=4 * adj.rows * adj.cols,
-            loaded_bytes=loaded_bytes, chunks=len(chunks), scale=float(adj.codes[1]),
+            loaded_bytes=loaded_bytes, chunks=len(chunks), param_bytes=param_bytes, scale=float(adj.codes[1]),
             fingerprint=adj.fingerprint))
 
     # -- loop regions ------------------------------------------------------------------------

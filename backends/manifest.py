@@ -35,7 +35,7 @@ from typing import Any
 
 from seedcc.errors import ProgramFormatError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ class GraphInfo:
     dense_bytes: int  # rows·cols·4: Â as the float32 matrix of the ONNX file
     loaded_bytes: int  # DMA'd into the mask SRAM per sample (0 when resident in a loop)
     chunks: int  # row chunks (each one DMA + AGG + REQ)
+    param_bytes: int  # requantisation records of its REQs (one per feature: BatchNorm, bias)
     scale: float  # real value of one int16 code
     fingerprint: str  # equal for equal adjacencies (stored once in the image)
 

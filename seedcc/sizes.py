@@ -7,7 +7,8 @@ and F frozen positions:
 - fp32: 32·W bits; a supermask model that stores its weights: 32·W + W bits;
 - mask bits: b·W today, b·(W − F) once frozen positions cost nothing (`frozen_bits` is the
   difference); a fold group's layers share one mask, counted once;
-- per-channel parameters: one 8-byte requantisation record per output channel;
+- per-channel parameters: one 8-byte requantisation record per output channel (and per
+  feature of a graph aggregation, whose REQ carries BatchNorm and bias);
 - seeds: one 8-byte lane start state per 16 output channels and input-channel split.
 """
 
@@ -83,6 +84,7 @@ def size_breakdown(manifest: Manifest) -> SizeBreakdown:
         mask_stored_by_width=tuple(sorted(stored.items())),
         frozen_positions=sum(la.frozen for la in unique),
         frozen_bits=sum(la.frozen * la.code_bits for la in unique),
-        param_bytes=sum(REQ_RECORD_BYTES * la.shape[0] for la in layers),
+        param_bytes=sum(REQ_RECORD_BYTES * la.shape[0] for la in layers)
+        + sum(g.param_bytes for g in manifest.graphs),
         seed_bytes=sum(la.seed_bytes for la in layers),
     )

@@ -40,6 +40,7 @@ NARROWED: dict[tuple[str, str], tuple[int, int]] = {
        for g in _GEOMETRY},
     ("LOOP", "iterations"): (1, 2**16 - 1),  # a loop runs its body at least once
     ("LOOP", "body_len"): (1, 2**16 - 1),  # and has one
+    ("AGG", "in_nodes"): (1, 2**16 - 1),  # a graph has a node; uint16 column indices
 }
 
 
@@ -329,6 +330,9 @@ def timing_cases() -> list[tuple[str, object, isa.Instruction, int]]:
         ("ADD default", DEFAULT, m("ADD", length=32), 1 + 2),
         ("MAXPOOL", SMALL, m("MAXPOOL", **pool), 1 + 2 * 3 * 4 * (4 + 1)),
         ("AVGPOOL", SMALL, m("AVGPOOL", mult=3, shift=2, **pool), 1 + 2 * 3 * 4 * (4 + 1)),
+        ("AGG 5 features", SMALL, m("AGG", in_nodes=34, features=5, row_count=34, nnz=190),
+         1 + 2 * (34 + 190)),  # two groups of PIXELS features, a cycle a row and an entry
+        ("AGG default", DEFAULT, m("AGG", in_nodes=34, features=16, row_count=10, nnz=0), 1 + 10),
         ("GAP as AVGPOOL", DEFAULT, m("AVGPOOL", channels=32, in_h=4, in_w=4, out_h=1, out_w=1,
                                        kh=4, kw=4, stride_h=1, stride_w=1), 1 + 32 * (16 + 1)),
     ]

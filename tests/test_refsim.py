@@ -557,7 +557,7 @@ def test_mac_reproduces_generator_reference() -> None:
                code_bits=1)
         b.emit("REQ", acc_addr=0, out_addr=100 + t, oc_count=o, pix_count=1,
                out_plane=i * kh * kw, param_addr=64)
-    b.output("w", (o, i * kh * kw), 1.0, 100)
+    b.output("w", (o, 1, i * kh * kw), 1.0, 100)  # (C, 1, W): rank 2 would be (nodes, features)
     b.emit("HALT")
     got = refsim.run(b.program(), {}).outputs["w"][0].reshape(o, i, kh, kw)
     want = sign_bits_reference("xorshift16", 1024, (o, i, kh, kw)).astype(np.float32) * 2 - 1

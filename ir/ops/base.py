@@ -141,7 +141,7 @@ def to_storage(x: np.ndarray, shape: Shape) -> np.ndarray:
     x = np.asarray(x)
     if len(shape) == 2:
         x = np.swapaxes(x, 1, 2)
-    return np.ascontiguousarray(x).reshape(x.shape[0], -1)
+    return np.ascontiguousarray(x).reshape(x.shape[0], math.prod(shape))
 
 
 def from_storage(flat: np.ndarray, shape: Shape) -> np.ndarray:

@@ -193,6 +193,9 @@ class GCN(nn.Module):
         self.hidden = FoldedBlock(GCNLayer(a, shared, **lk), folds) if folds else nn.Identity()
         self.out = GCNLayer(a, SupermaskLinear(hidden, classes, bias=False, seed=s(), **kw),
                             order=order, bias=bias, bn=False, relu=False)
+        for m in self.modules():  # one Â tensor for every layer (FoldedBlock copied it)
+            if isinstance(m, GCNLayer):
+                m.adj = a
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.hidden(self.inp(x)))
