@@ -20,31 +20,17 @@ import os
 import sys
 import time
 
-import networkx as nx
-import numpy as np
 import torch
 
 from seedcc.api import compile as seedcc_compile
 from seedcc.api import run
 from seedcc.backends.rtlrun import run_on_rtl
 from seedcc.golden import ort_run
+from seedcc.graphs import karate_club
 from seedcc.rtl_models.hwconfig import SMALL
 from seedcc.torch import export
-from seedcc.torch.models import GCN, normalized_adjacency
+from seedcc.torch.models import GCN
 from seedcc.torch.train import fit_nodes, graph_lines, node_accuracy, size_lines
-
-LABELLED_PER_CLUB = 3
-
-
-def karate() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(Â, one-hot features (1, 34, 34), club labels (34,), labelled node ids)."""
-    g = nx.karate_club_graph()
-    n = g.number_of_nodes()
-    y = np.array([0 if g.nodes[v]["club"] == "Mr. Hi" else 1 for v in range(n)], np.int64)
-    rng = np.random.default_rng(0)
-    train = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), LABELLED_PER_CLUB, replace=False)
-                                    for c in (0, 1)]))
-    return normalized_adjacency(list(g.edges()), n), np.eye(n, dtype=np.float32)[None], y, train
 
 
 def main() -> int:
@@ -56,8 +42,8 @@ def main() -> int:
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    adj, x, y, train = karate()
-    test = np.setdiff1d(np.arange(len(y)), train)
+    adj, x, y, train = task = karate_club(labelled_per_club=3)
+    test = task.test
     net = fit_nodes(GCN(adj, 34, 16, 2, folds=2, coats=3, keep=0.5), x, y, train, epochs=a.epochs)
     path = export(net, torch.from_numpy(x), os.path.join(a.out, "gcn_karate.onnx"), dynamo=a.dynamo)
     t0 = time.perf_counter()

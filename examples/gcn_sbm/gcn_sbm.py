@@ -1,5 +1,5 @@
 """The scale path of graph networks: a folded multicoated GCN on a 2,000-node planted
-partition graph (networkx `stochastic_block_model`, 4 blocks of 500), trained
+partition graph (networkx `stochastic_block_model`, 4 blocks of 500, `seedcc.graphs.planted_partition`), trained
 semi-supervised from 20 labelled nodes per block on noisy node features, then compiled for
 the DEFAULT accelerator: compile time, Â storage in bytes against nodes², cycles, and the
 test-node accuracy of torch, onnxruntime and seedcc's float and int8 modes.
@@ -15,36 +15,18 @@ import os
 import sys
 import time
 
-import networkx as nx
-import numpy as np
 import torch
 
 from seedcc.api import compile as seedcc_compile
 from seedcc.api import run
 from seedcc.golden import ort_run
+from seedcc.graphs import planted_partition
 from seedcc.rtl_models.hwconfig import DEFAULT
 from seedcc.torch import export
-from seedcc.torch.models import GCN, normalized_adjacency
+from seedcc.torch.models import GCN
 from seedcc.torch.train import fit_nodes, graph_lines, node_accuracy, size_lines
 
-BLOCKS, FEATURES, LABELLED = 4, 16, 20
-P_IN, P_OUT = 0.02, 0.002  # expected degree: 10 inside the block, 3 outside
-
-
-def planted_partition(nodes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(Â, features (1, nodes, FEATURES), block labels, labelled node ids). A node's features
-    are its block's random ±1 centre times 0.3 plus N(0, 1) noise: too noisy to classify
-    alone, so the neighbourhood carries the signal."""
-    sizes = [nodes // BLOCKS] * BLOCKS
-    p = [[P_IN if i == j else P_OUT for j in range(BLOCKS)] for i in range(BLOCKS)]
-    g = nx.stochastic_block_model(sizes, p, seed=seed)
-    y = np.repeat(np.arange(BLOCKS), sizes)
-    rng = np.random.default_rng(seed)
-    centres = rng.choice([-1.0, 1.0], size=(BLOCKS, FEATURES))
-    x = (0.3 * centres[y] + rng.standard_normal((len(y), FEATURES))).astype(np.float32)[None]
-    train = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), LABELLED, replace=False)
-                                    for c in range(BLOCKS)]))
-    return normalized_adjacency(np.array(g.edges()), len(y)), x, y, train
+BLOCKS, FEATURES = 4, 16
 
 
 def main() -> int:
@@ -56,8 +38,8 @@ def main() -> int:
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    adj, x, y, train = planted_partition(a.nodes)
-    test = np.setdiff1d(np.arange(len(y)), train)
+    adj, x, y, train = task = planted_partition(a.nodes, BLOCKS, FEATURES)
+    test = task.test
     net = fit_nodes(GCN(adj, FEATURES, 16, BLOCKS, folds=2, coats=3, keep=0.5), x, y, train, epochs=a.epochs)
     path = export(net, torch.from_numpy(x), os.path.join(a.out, "gcn_sbm.onnx"), dynamo=a.dynamo)
     t0 = time.perf_counter()

@@ -136,16 +136,6 @@ def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
     return model
 
 
-def normalized_adjacency(edges: list[tuple[int, int]] | np.ndarray, nodes: int) -> np.ndarray:
-    """Â = D^-1/2 (A + I) D^-1/2 of an undirected graph (Kipf & Welling), float32 (nodes, nodes)."""
-    a = np.eye(nodes, dtype=np.float64)
-    for i, j in edges:
-        if i != j:
-            a[i, j] = a[j, i] = 1.0
-    d = 1.0 / np.sqrt(a.sum(axis=1))
-    return (a * d[:, None] * d[None, :]).astype(np.float32)
-
-
 class GCNLayer(nn.Module):
     """One graph convolution on node features h (B, nodes, features): `Â @ (h @ W)`
     (`order="A(HW)"`) or `(Â @ h) @ W` (`order="(AH)W"`), then an optional bias, BatchNorm
