@@ -59,7 +59,7 @@ def main() -> int:
     print(f"compiled for SMALL in {compile_s:.2f} s: {len(program.instructions)} instructions, "
           f"{runs['int8'].cycles} cycles per inference")
     print("\n".join(size_lines(program)))
-    print("\n".join(graph_lines(program)))
+    print("\n".join(graph_lines(program.manifest)))
     if not a.no_rtl:
         outcome = run_on_rtl(program, {"x": x})
         print(outcome.summary)

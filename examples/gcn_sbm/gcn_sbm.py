@@ -59,7 +59,7 @@ def main() -> int:
           f"{runs['int8'].cycles} cycles per inference ({runs['int8'].cycles / DEFAULT.clock_mhz:.0f} us at "
           f"{DEFAULT.clock_mhz:.0f} MHz); DRAM read {c['dram_read_bytes']} bytes")
     print(f"nodes² = {n * n} (int8: {n * n} bytes, float32: {4 * n * n} bytes)")
-    print("\n".join(graph_lines(program)))
+    print("\n".join(graph_lines(program.manifest)))
     print("\n".join(size_lines(program)))
     return 0
 

@@ -18,7 +18,7 @@ from seedcc.api import compile as seedcc_compile
 from seedcc.api import run
 from seedcc.backends.program import Program
 from seedcc.golden import ort_run
-from seedcc.report import fold_lines
+from seedcc.report import fold_lines, graph_lines  # noqa: F401  (graph_lines: the examples')
 from seedcc.rtl_models.hwconfig import SMALL, HwConfig
 from seedcc.sizes import size_breakdown
 
@@ -126,20 +126,3 @@ def node_accuracy(logits: np.ndarray, y: np.ndarray, idx: np.ndarray) -> float:
     """Accuracy over the nodes `idx` of logits (1, nodes, classes) or (nodes, classes)."""
     z = np.asarray(logits).reshape(-1, np.asarray(logits).shape[-1])
     return float(np.mean(np.argmax(z[idx], axis=1) == y[idx]))
-
-
-def graph_lines(program: Program) -> list[str]:
-    """How each distinct adjacency Â of a graph network is stored, against nodes²."""
-    seen, out = set(), []
-    for g in program.manifest.graphs:
-        if g.fingerprint in seen:
-            continue
-        seen.add(g.fingerprint)
-        uses = sum(h.fingerprint == g.fingerprint for h in program.manifest.graphs)
-        out.append(f"adjacency {g.source}: {g.rows}x{g.cols}, {g.nnz} entries, stored once as CSR in "
-                   f"{g.stored_bytes} bytes ({g.chunks} chunk(s) of the mask SRAM) vs {g.dense_bytes} "
-                   f"bytes dense float32 ({g.dense_bytes / max(g.stored_bytes, 1):.1f}x); read by {uses} "
-                   f"aggregation(s); outside fold loops DMA'd "
-                   f"{sum(h.loaded_bytes for h in program.manifest.graphs if h.fingerprint == g.fingerprint)} "
-                   f"bytes per inference (a fold loop loads it once before the loop and keeps it resident)")
-    return out
