@@ -7,6 +7,7 @@ unambiguously; BatchNorm follows every conv (the accelerator folds it into requa
 from __future__ import annotations
 
 from collections.abc import Mapping
+
 import numpy as np
 import torch
 import torch.nn.functional as F
