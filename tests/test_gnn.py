@@ -24,6 +24,7 @@ from seedcc.errors import ModelStructureError, UnsupportedOpError
 from seedcc.flow import compile_model
 from seedcc.golden import ort_run
 from seedcc.graphs import karate_club, normalized_adjacency, planted_partition
+from seedcc.ir.ops.conv import node_grid
 from seedcc.rtl_models.adjacency import chunk_bytes
 from seedcc.rtl_models.hwconfig import SMALL
 
@@ -193,3 +194,17 @@ def test_karate_on_rtl_is_bit_and_cycle_exact(karate, tmp_path) -> None:
     outcome = run_on_rtl(prog, {"x": task.x}, work_dir=tmp_path)
     assert outcome.ok, outcome.summary
     assert outcome.cycles == [refsim.run(prog, {"x": task.x}).cycles]
+
+
+def test_more_nodes_than_a_mac_row_run_as_a_grid() -> None:
+    """4,098 nodes (a ring): the 1x1 layers run on a 2 x 2,049 pixel grid (MAC's rows hold
+    4,095 pixels), the aggregation on the node axis directly; float within 1e-5 of ORT."""
+    n = 4098
+    assert node_grid(n) == (2, 2049) and node_grid(4095) == (1, 4095)
+    model = gcn_model(normalized_adjacency([(i, (i + 1) % n) for i in range(n)], n))
+    x = np.random.default_rng(3).standard_normal((1, n, 6)).astype(np.float32)
+    prog = compile_model(model, calib={"x": x}).program
+    assert {i.in_w for i in prog.instructions if i.op == "MAC"} == {2049}
+    want = ort_run(model, {"x": x})["y"]
+    got = refsim.run(prog, {"x": x}, mode="float").outputs["y"]
+    assert np.max(np.abs(got - want)) <= 1e-5 * np.max(np.abs(want))

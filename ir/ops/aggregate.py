@@ -152,7 +152,7 @@ class Aggregate(OpDef):
         adj: Adjacency = n.attrs["adj"]
         x, y = em.value(n.inputs[0]), em.value(n.output)
         features = y.shape[1]
-        codes, ascale = adj.codes
+        ascale = adj.codes[1]
         a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
         rec = affine_records(a, b, ascale, x.scale, y.scale)
         param = em.load("param", req_record_bytes(rec, f"aggregation {n.name}"), f"aggregation {n.name}")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from seedcc.errors import ModelStructureError
+from seedcc.errors import CapacityError, ModelStructureError
 from seedcc.ir.ops.base import (
     OpDef,
     Shape,
@@ -46,6 +46,19 @@ from seedcc.rtl_models.hwfacts import (
 from seedcc.rtl_models.masks import row_bytes
 
 F32_MAX = float(np.finfo(np.float32).max)
+MAX_ROW = 4095  # the widest MAC row (its in_w / out_w fields: docs/isa.md)
+
+
+def node_grid(n: int) -> tuple[int, int]:
+    """(h, w) with h·w = n and w <= MAX_ROW, w as large as possible: how a 1x1 layer on a
+    rank-2 activation of n nodes/tokens (stored as one row of n pixels) is given to MAC
+    when n is wider than a row."""
+    if n <= MAX_ROW:
+        return 1, n
+    w = next(w for w in range(MAX_ROW, 0, -1) if n % w == 0)
+    if n // w > MAX_ROW:
+        raise CapacityError(f"{n} nodes: no grid of at most {MAX_ROW}x{MAX_ROW} pixels holds them")
+    return n // w, w
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads: tuple[int, int, int, int]) -> np.ndarray:
@@ -175,6 +188,9 @@ class Conv(OpDef):
         _, h, wd = as_chw(x.shape)
         _, _, ow = as_chw(y.shape)
         npix, steps = int(np.prod(as_chw(y.shape)[1:])), kh * kw
+        if len(x.shape) == 2:  # rank 2: any (h, w) grid of the N nodes is the same 1x1 conv
+            h, wd = node_grid(wd)
+            ow = wd
         assert "tiling" in n.attrs, f"{n.name}: code generation needs the schedule_regeneration pass"
         plan, states = n.attrs["tiling"], n.attrs["lane_states"]
         rec, a, b, wscale = requant_records(n, x.scale, y.scale)
