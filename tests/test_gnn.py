@@ -115,6 +115,19 @@ def test_a_swapped_activation_into_a_layer_is_named() -> None:
         import_onnx(model)
 
 
+def test_views_and_batchnorm_that_would_misread_the_layout_are_named() -> None:
+    """Rank-2 activations are feature-major: a Flatten would need row-major bytes, and an
+    ONNX BatchNormalization on (1, N, F) normalises the nodes, not the features."""
+    flat = [helper.make_node("Flatten", ["y"], ["z"], name="flat", axis=1)]
+    with pytest.raises(ModelStructureError, match=r"node flat: Flatten of the \(1, 8, 3\) activation"):
+        import_onnx(gcn_model(random_graph(8, 0.3, 0), extra=flat, out_shape=[1, 24]))
+    bn = [helper.make_node("BatchNormalization", ["y", "g", "b", "mu", "v"], ["z"], name="bn_nodes")]
+    model = gcn_model(random_graph(8, 0.3, 0), extra=bn, out_shape=[1, 8, 3])
+    model.graph.initializer.extend(numpy_helper.from_array(np.ones(8, np.float32), k) for k in ("g", "b", "mu", "v"))
+    with pytest.raises(ModelStructureError, match=r"node bn_nodes: .* normalises its node axis"):
+        import_onnx(model)
+
+
 # -- float and int8 on a graph with signed weights, an isolated node, several chunks ----------
 def test_float_matches_onnxruntime_and_chunks_change_no_bit() -> None:
     adj = random_graph(40, 0.15, 1)

@@ -35,6 +35,11 @@ def _from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
     if target == shape and len(shape) == 2:  # back to (1, N, F): nothing to do
         ctx.alias(node.output[0], src)
         return
+    if len(shape) == 2:  # feature-major bytes are not the row-major (N, F) a view would need
+        raise ModelStructureError(
+            f"{ctx.where}: node {name}: {node.op_type} of the (1, {shape[0]}, {shape[1]}) activation "
+            f"{src!r} to {list(target)} (per sample) is not supported; rank-2 (nodes, features) "
+            f"activations are stored feature-major and only reshape to (nodes, features)")
     if len(target) == 1:
         ctx.emit(Flatten, name, node.input[:1], node.output[0])
     else:
