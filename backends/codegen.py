@@ -20,8 +20,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
-from typing import Any
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 

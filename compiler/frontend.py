@@ -112,16 +112,17 @@ class OnnxContext:
     def emit(self, op: type[OpDef], name: str, ins: list[str], out: str, **attrs) -> None:
         ins = [self.src(i) for i in ins]
         swapped = [i for i in ins if i in self.swapped]
-        if swapped:
-            if not op.transposable or len(swapped) != len([i for i in ins if i in self.values or i in self.swapped]):
+        if swapped:  # run the op on the unswapped values; its output is swapped in turn
+            activations = [i for i in ins if i in self.values or i in self.swapped]
+            if not op.transposable or len(swapped) != len(activations):
                 raise ModelStructureError(
                     f"{self.where}: node {name} ({op.name}) reads {swapped[0]!r}, a (1, features, "
                     f"nodes) transpose of a graph activation; seedcc takes those only into "
                     f"BatchNormalization, Relu and Add, then a Transpose back")
-            self.emit(op, name, [self.swapped.get(i, i) for i in ins], out + "#unswapped", **attrs)
-            self.swapped[out] = out + "#unswapped"
-            self.values[out + "#unswapped"] = Value(out + "#unswapped", self.values[out + "#unswapped"].shape,
-                                                   onnx_name=None)
+            inner = out + "#unswapped"  # no ONNX tensor holds it: per-layer checks skip it
+            self.emit(op, name, [self.swapped.get(i, i) for i in ins], inner, **attrs)
+            self.values[inner] = replace(self.values[inner], onnx_name=None)
+            self.swapped[out] = inner
             return
         kind = Op(op.name)
         shapes = [self.values[i].shape for i in ins]
@@ -152,7 +153,8 @@ class OnnxContext:
             self.alias(node.output[0], node.input[0])
             return
         # reject_unsupported ran first; the first op in table order that claims the node
-        op = next((o for o in ONNX_OPS[node.op_type] if o.spec.claims(self, node)), ONNX_OPS[node.op_type][-1])
+        ops = ONNX_OPS[node.op_type]
+        op = next((o for o in ops if o.spec.claims(self, node)), ops[-1])
         op.spec.from_onnx(self, node, name, _attrs(node))
 
     def run(self) -> Graph:
