@@ -131,13 +131,12 @@ class Emitter:
                                             channels=len(values)))
         self.floats.extend(np.asarray(values).astype("<f4").tobytes())
 
-    def graph_done(self, n: Node, adj: Any, loaded_bytes: int, param_bytes: int) -> None:
-        chunks = adj.chunks(self.g.values[n.output].shape[1], self.cfg.mask_sram_bytes, self.cfg.acc_sram_words)
+    def graph_done(self, n: Node, adj: Any, **sizes: int) -> None:
         self.graphs.append(GraphInfo(
             name=n.name, source=adj.source, rows=adj.rows, cols=adj.cols, nnz=adj.nnz,
-            stored_bytes=sum(len(adj.pack(r0, r1)) for r0, r1 in chunks), dense_bytes=4 * adj.rows * adj.cols,
-            loaded_bytes=loaded_bytes, chunks=len(chunks), param_bytes=param_bytes, scale=float(adj.codes[1]),
-            fingerprint=adj.fingerprint))
+            stored_bytes=sizes["stored_bytes"], dense_bytes=4 * adj.rows * adj.cols,
+            loaded_bytes=sizes["loaded_bytes"], chunks=sizes["chunks"], param_bytes=sizes["param_bytes"],
+            scale=float(adj.codes[1]), fingerprint=adj.fingerprint))
 
     # -- loop regions ------------------------------------------------------------------------
     def _state(self) -> tuple:
@@ -164,37 +163,31 @@ class Emitter:
             for n in nodes:
                 lower_node(self, n)
 
+    def _resident(self, key: tuple[str, Any], data: bytes, what: str, unfit: str) -> None:
+        """Load `data` into the mask SRAM for the whole loop (once per key); `unfit` says
+        why the loop stays unrolled when it does not fit."""
+        if key in self.resident:
+            return
+        try:
+            self.resident[key] = self.load("mask", data, what, shared=True)
+        except CapacityError as err:
+            raise _Unrolled(f"{unfit}: {err}") from None
+
     def _try_loop(self, nodes: list[Node]) -> None:
         count = 1 + max(n.attrs["loop"][1] for n in nodes)
         first = [n for n in nodes if n.attrs["loop"][1] == 0]
-        for n in first:
-            if n.op is Op.AGGREGATE:  # the adjacency stays resident too
-                adj = n.attrs["adj"]
-                for r0, r1 in adj.chunks(self.g.values[n.output].shape[1], self.cfg.mask_sram_bytes,
-                                         self.cfg.acc_sram_words):
-                    chunk = adj.pack(r0, r1)
-                    key = ("adjacency", hashlib.sha256(chunk).hexdigest())
-                    if key in self.resident:
-                        continue
-                    try:
-                        self.resident[key] = self.load("mask", chunk, f"resident adjacency of {n.name}",
-                                                       shared=True)
-                    except CapacityError as err:
-                        raise _Unrolled(f"the resident adjacency does not fit: {err}") from None
-                continue
-            if n.op is not Op.CONV or "fold" not in n.attrs:
-                continue
-            if len(n.attrs["tiling"].splits) > 1:
-                raise _Unrolled(f"{n.name} needs input-channel splits")
-            for blk, rows in enumerate(n.attrs["mask_blocks"]):
-                key = (n.attrs["weight"].fingerprint(), blk)
-                if key in self.resident:
-                    continue
-                try:
-                    self.resident[key] = self.load("mask", rows, f"resident rows of {n.name} block {blk}",
-                                                   shared=True)
-                except CapacityError as err:
-                    raise _Unrolled(f"the resident mask rows do not fit: {err}") from None
+        for n in first:  # mask rows of the fold convs and adjacency chunks stay resident
+            if n.op is Op.AGGREGATE:
+                for _, _, chunk in n.attrs["adj"].chunks(self.g.values[n.output].shape[1],
+                                                         self.cfg.mask_sram_bytes, self.cfg.acc_sram_words):
+                    self._resident(("adjacency", hashlib.sha256(chunk).hexdigest()), chunk,
+                                   f"resident adjacency of {n.name}", "the resident adjacency does not fit")
+            elif n.op is Op.CONV and "fold" in n.attrs:
+                if len(n.attrs["tiling"].splits) > 1:
+                    raise _Unrolled(f"{n.name} needs input-channel splits")
+                for blk, rows in enumerate(n.attrs["mask_blocks"]):
+                    self._resident((n.attrs["weight"].fingerprint(), blk), rows,
+                                   f"resident rows of {n.name} block {blk}", "the resident mask rows do not fit")
         loop_at = len(self.instrs)
         self.instrs.append(isa.make("HALT"))  # the LOOP, once the body is known
         fp0, ck0 = len(self.float_params), len(self.checkpoints)

@@ -18,20 +18,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import torch
 
-from seedcc.api import compile as seedcc_compile
-from seedcc.api import run
 from seedcc.backends.rtlrun import run_on_rtl
-from seedcc.golden import ort_run
 from seedcc.graphs import karate_club
 from seedcc.rtl_models.hwconfig import SMALL
 from seedcc.sizes import size_breakdown
 from seedcc.torch import export
 from seedcc.torch.models import GCN
-from seedcc.torch.train import fit_nodes, graph_lines, node_accuracy, size_lines
+from seedcc.torch.train import fit_nodes, graph_lines, held_out_nodes, size_lines
 
 
 def paper_accounting(program) -> str:
@@ -59,22 +55,16 @@ def main() -> int:
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    adj, x, y, train = task = karate_club(labelled_per_club=3)
-    test = task.test
-    net = fit_nodes(GCN(adj, 34, 16, 2, folds=2, coats=3, keep=0.5), x, y, train, epochs=a.epochs)
-    path = export(net, torch.from_numpy(x), os.path.join(a.out, "gcn_karate.onnx"), dynamo=a.dynamo)
-    t0 = time.perf_counter()
-    program = seedcc_compile(path, calib={"x": x}, config=SMALL)
-    compile_s = time.perf_counter() - t0
-    with torch.no_grad():
-        acc = {"torch": node_accuracy(net(torch.from_numpy(x)).numpy(), y, test),
-               "onnxruntime": node_accuracy(ort_run(path, {"x": x})["logits"], y, test)}
-    runs = {mode: run(program, x, mode=mode) for mode in ("float", "int8")}
-    acc.update({f"seedcc {m}": node_accuracy(r.outputs["logits"], y, test) for m, r in runs.items()})
+    task = karate_club(labelled_per_club=3)
+    net = fit_nodes(GCN(task.adj, 34, 16, 2, folds=2, coats=3, keep=0.5), task.x, task.y, task.train,
+                    epochs=a.epochs)
+    path = export(net, torch.from_numpy(task.x), os.path.join(a.out, "gcn_karate.onnx"), dynamo=a.dynamo)
+    acc, program, int8, compile_s = held_out_nodes(net, path, task, SMALL)
+    train, test, x = task.train, task.test, task.x
     print(f"karate club GCN ({path}): {len(train)} labelled members (ids {', '.join(map(str, train))}), "
           f"test accuracy on the other {len(test)}: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in acc.items()))
     print(f"compiled for SMALL in {compile_s:.2f} s: {len(program.instructions)} instructions, "
-          f"{runs['int8'].cycles} cycles per inference")
+          f"{int8.cycles} cycles per inference")
     print("\n".join(size_lines(program)))
     print(paper_accounting(program))
     print("\n".join(graph_lines(program.manifest)))

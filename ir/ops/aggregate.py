@@ -67,18 +67,26 @@ class Adjacency:
             h.update(np.ascontiguousarray(arr).tobytes())
         return h.hexdigest()[:16]
 
-    def chunks(self, features: int, mask_bytes: int, acc_words: int) -> list[tuple[int, int]]:
-        """Row ranges [r0, r1) whose packed CSR fits half the mask SRAM (the other half stays
-        for mask rows resident in a loop) and whose F·rows accumulators fit the acc SRAM."""
-        out, r0 = [], 0
-        budget, most_rows = mask_bytes // 2, max(1, acc_words // max(features, 1))
-        while r0 < self.rows:
-            r1 = min(self.rows, r0 + most_rows)
-            while r1 > r0 + 1 and fmt.chunk_bytes(r1 - r0, int(self.indptr[r1] - self.indptr[r0])) > budget:
-                r1 = r0 + max(1, (r1 - r0) // 2)
-            out.append((r0, r1))
-            r0 = r1
-        return out
+    def chunks(self, features: int, mask_bytes: int, acc_words: int) -> tuple[tuple[int, int, bytes], ...]:
+        """Row ranges [r0, r1) and their packed CSR: each chunk fits half the mask SRAM (the
+        other half stays for mask rows resident in a loop) and its F·rows accumulators the
+        acc SRAM. Packed once per sizes (lowering and loop set-up both ask)."""
+        key = (features, mask_bytes, acc_words)
+        if key not in self._chunks:
+            out, r0 = [], 0
+            budget, most_rows = mask_bytes // 2, max(1, acc_words // max(features, 1))
+            while r0 < self.rows:
+                r1 = min(self.rows, r0 + most_rows)
+                while r1 > r0 + 1 and fmt.chunk_bytes(r1 - r0, int(self.indptr[r1] - self.indptr[r0])) > budget:
+                    r1 = r0 + max(1, (r1 - r0) // 2)
+                out.append((r0, r1, self.pack(r0, r1)))
+                r0 = r1
+            self._chunks[key] = tuple(out)
+        return self._chunks[key]
+
+    @cached_property
+    def _chunks(self) -> dict[tuple[int, int, int], tuple[tuple[int, int, bytes], ...]]:
+        return {}
 
     def pack(self, r0: int, r1: int) -> bytes:
         e0, e1 = int(self.indptr[r0]), int(self.indptr[r1])
@@ -156,11 +164,11 @@ class Aggregate(OpDef):
         a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
         rec = affine_records(a, b, ascale, x.scale, y.scale)
         param = em.load("param", req_record_bytes(rec, f"aggregation {n.name}"), f"aggregation {n.name}")
-        cfg = em.cfg
+        chunks = adj.chunks(features, em.cfg.mask_sram_bytes, em.cfg.acc_sram_words)
         loaded = 0
-        for r0, r1 in adj.chunks(features, cfg.mask_sram_bytes, cfg.acc_sram_words):
+        for r0, r1, blob in chunks:
             e0, e1 = int(adj.indptr[r0]), int(adj.indptr[r1])
-            at, nbytes = em.adjacency_rows(adj.pack(r0, r1))
+            at, nbytes = em.adjacency_rows(blob)
             loaded += nbytes
             em.emit("AGG", in_addr=em.addr(n.inputs[0]), in_nodes=adj.cols, acc_addr=0, features=features,
                     row_count=r1 - r0, nnz=e1 - e0, csr_addr=at)
@@ -171,7 +179,8 @@ class Aggregate(OpDef):
             em.release("mask", at)
             em.acc_peak = max(em.acc_peak, features * (r1 - r0))
         em.release("param", param)
-        em.graph_done(n, adj, loaded_bytes=loaded, param_bytes=REQ_RECORD_BYTES * features)
+        em.graph_done(n, adj, chunks=len(chunks), stored_bytes=sum(len(c[2]) for c in chunks),
+                      loaded_bytes=loaded, param_bytes=REQ_RECORD_BYTES * features)
 
     @staticmethod
     def cost(n: Any, ins: list[Shape], out: Shape) -> int:
