@@ -21,9 +21,10 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, with_timeout
 
-from seedcc.backends.isa import SPACE_PARAM, encode, make
+from seedcc.backends.isa import SPACE_MASK, SPACE_PARAM, encode, make
 from seedcc.backends.simulator import load_test_args
 from seedcc.backends.vectors import Vectors, load_vectors
+from seedcc.rtl_models.adjacency import pack_chunk
 from seedcc.rtl_models.hwfacts import LN_RECIP_STEPS, LN_SQRT_STEPS, REQ_RECORD, SHIFT_MAX
 
 CLOCK_NS = 10
@@ -302,3 +303,28 @@ async def bad_layernorm_record_stops_with_err(dut) -> None:
         f"stopped after {cycles} cycles; expected {good_cycles - 1} (the DMA, the LAYERNORM's "
         f"issue, {2 + 1 + LN_SQRT_STEPS + LN_RECIP_STEPS} cycles before the output pass, the "
         f"two output cycles)")
+
+
+@cocotb.test()
+async def bad_adjacency_stops_with_err(dut) -> None:
+    """AGG over a chunk the reference model rejects (tests/test_refsim.py
+    test_agg_rejects_a_malformed_chunk): a column >= in_nodes, and degrees that do not sum
+    to nnz. Either stops the machine with done = err = 1 and pc on the AGG; the well-formed
+    chunk runs to HALT without err."""
+    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    driver = AccelDriver(dut)
+    chunk = pack_chunk(np.array([2]), np.array([1, 3]), np.array([5, -7]))
+    image = Path.cwd() / "bad_adjacency.hex"
+    image.write_text("".join(f"{b:02x}\n" for b in chunk))
+    load = make("DMA_LOAD", space=SPACE_MASK, sram_addr=0, dram_addr=0, length=len(chunk))
+    for what, agg, bad in (("column 3 >= in_nodes 3", {"in_nodes": 3, "nnz": 2}, True),
+                           ("degrees 2 != nnz 3", {"in_nodes": 4, "nnz": 3}, True),
+                           ("a well-formed chunk", {"in_nodes": 4, "nnz": 2}, False)):
+        words = [int.from_bytes(encode(i), "little") for i in (
+            load, make("AGG", features=3, row_count=1, **agg), make("HALT"))]
+        await driver.reset()
+        await driver.load_program(words)
+        await driver.load_dram(image)
+        _, err, _ = await driver.run(max_cycles=1000)
+        assert bool(err) == bad, f"{what}: err = {int(err)}"
+        assert int(dut.pc.value) == (1 if bad else 2), f"{what}: pc {int(dut.pc.value)}"

@@ -18,13 +18,23 @@ region is emitted unrolled and a note says why (`Emitter.loop_region`).
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from seedcc.backends import isa
-from seedcc.backends.manifest import Checkpoint, FloatParam, LayerInfo, Manifest, SramUse, TensorIO
+from seedcc.backends.manifest import (
+    Checkpoint,
+    FloatParam,
+    GraphInfo,
+    LayerInfo,
+    Manifest,
+    SramUse,
+    TensorIO,
+)
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import Arena, activation_peak, plan_activations
 from seedcc.errors import CapacityError
@@ -48,11 +58,13 @@ class Emitter:
         self.float_params: list[FloatParam] = []
         self.checkpoints: list[Checkpoint] = []
         self.layers: list[LayerInfo] = []
+        self.graphs: list[GraphInfo] = []
         self.act = plan_activations(g, cfg.act_sram_bytes)
         self.sram = {"mask": Arena("mask", cfg.mask_sram_bytes), "param": Arena("param", cfg.param_sram_bytes)}
         self.blobs: dict[str, int] = {}  # memory image address of each layer's mask stream
         self.acc_peak = 0
-        self.resident: dict[tuple[str, int], int] = {}  # (weight fingerprint, block) -> mask SRAM
+        # (weight fingerprint, block) or ("adjacency", chunk hash) -> mask SRAM address
+        self.resident: dict[tuple[str, Any], int] = {}
         self.notes: list[str] = []
 
     # -- what lowering reads ---------------------------------------------------------------
@@ -112,17 +124,38 @@ class Emitter:
         return self.load_span("mask", n.attrs["mask_stream"], lo, hi, f"layer {n.name} block {blk}",
                               mask_key(n)), hi - lo
 
+    def adjacency_rows(self, chunk: bytes) -> tuple[int, int]:
+        """Mask SRAM address of a packed adjacency chunk and the bytes loaded for it: the
+        resident copy inside a loop region (nothing loaded), else a fresh DMA load. Equal
+        chunks are stored once in the memory image."""
+        key = ("adjacency", hashlib.sha256(chunk).hexdigest())
+        if key in self.resident:
+            return self.resident[key], 0
+        return self.load_span("mask", chunk, 0, len(chunk), "adjacency chunk", f"adjacency {key[1]}"), len(chunk)
+
+    def float_values(self, values: np.ndarray) -> None:
+        """The float mode's entry values of the AGG just emitted (FloatParam with nnz)."""
+        self.float_params.append(FloatParam(instr=len(self.instrs) - 1, offset=len(self.floats),
+                                            channels=len(values)))
+        self.floats.extend(np.asarray(values).astype("<f4").tobytes())
+
+    def graph_done(self, n: Node, adj: Any, **sizes: int) -> None:
+        self.graphs.append(GraphInfo(
+            name=n.name, source=adj.source, rows=adj.rows, cols=adj.cols, nnz=adj.nnz,
+            stored_bytes=sizes["stored_bytes"], dense_bytes=4 * adj.rows * adj.cols,
+            loaded_bytes=sizes["loaded_bytes"], chunks=sizes["chunks"], param_bytes=sizes["param_bytes"],
+            scale=float(adj.codes[1]), fingerprint=adj.fingerprint))
 
     # -- loop regions ------------------------------------------------------------------------
     def _state(self) -> tuple:
         return (len(self.instrs), len(self.image), len(self.floats), len(self.float_params),
-                len(self.checkpoints), len(self.layers), dict(self.blobs), self.acc_peak,
+                len(self.checkpoints), len(self.layers), len(self.graphs), dict(self.blobs), self.acc_peak,
                 copy.deepcopy(self.sram))
 
     def _restore(self, state: tuple) -> None:
-        ni, nim, nf, nfp, nck, nl, self.blobs, self.acc_peak, self.sram = state
+        ni, nim, nf, nfp, nck, nl, ng, self.blobs, self.acc_peak, self.sram = state
         del self.instrs[ni:], self.image[nim:], self.floats[nf:], self.float_params[nfp:]
-        del self.checkpoints[nck:], self.layers[nl:]
+        del self.checkpoints[nck:], self.layers[nl:], self.graphs[ng:]
         self.resident = {}
 
     def loop_region(self, nodes: list[Node]) -> None:
@@ -138,24 +171,34 @@ class Emitter:
             for n in nodes:
                 lower_node(self, n)
 
+    def _resident(self, key: tuple[str, Any], blob: bytes, lo: int, hi: int, what: str, blob_key: str,
+                  unfit: str) -> None:
+        """Load bytes [lo, hi) of `blob` into the mask SRAM for the whole loop (once per
+        key; `load_span`); `unfit` says why the loop stays unrolled when it does not fit."""
+        if key in self.resident:
+            return
+        try:
+            self.resident[key] = self.load_span("mask", blob, lo, hi, what, blob_key)
+        except CapacityError as err:
+            raise _Unrolled(f"{unfit}: {err}") from None
+
     def _try_loop(self, nodes: list[Node]) -> None:
         count = 1 + max(n.attrs["loop"][1] for n in nodes)
         first = [n for n in nodes if n.attrs["loop"][1] == 0]
-        for n in first:
-            if n.op is not Op.CONV or "fold" not in n.attrs:
-                continue
-            if len(n.attrs["tiling"].splits) > 1:
-                raise _Unrolled(f"{n.name} needs input-channel splits")
-            for blk, offsets in enumerate(n.attrs["mask_offsets"]):
-                key = (n.attrs["weight"].fingerprint(), blk)
-                if key in self.resident:
-                    continue
-                try:
-                    self.resident[key] = self.load_span("mask", n.attrs["mask_stream"], offsets[0] // 8,
-                                                        -(-offsets[-1] // 8),
-                                                        f"resident rows of {n.name} block {blk}", mask_key(n))
-                except CapacityError as err:
-                    raise _Unrolled(f"the resident mask rows do not fit: {err}") from None
+        for n in first:  # mask rows of the fold convs and adjacency chunks stay resident
+            if n.op is Op.AGGREGATE:
+                for _, _, chunk in n.attrs["adj"].chunks(self.g.values[n.output].shape[1],
+                                                         self.cfg.mask_sram_bytes, self.cfg.acc_sram_words):
+                    key = ("adjacency", hashlib.sha256(chunk).hexdigest())
+                    self._resident(key, chunk, 0, len(chunk), f"resident adjacency of {n.name}",
+                                   f"adjacency {key[1]}", "the resident adjacency does not fit")
+            elif n.op is Op.CONV and "fold" in n.attrs:
+                if len(n.attrs["tiling"].splits) > 1:
+                    raise _Unrolled(f"{n.name} needs input-channel splits")
+                for blk, offsets in enumerate(n.attrs["mask_offsets"]):
+                    self._resident((n.attrs["weight"].fingerprint(), blk), n.attrs["mask_stream"],
+                                   offsets[0] // 8, -(-offsets[-1] // 8), f"resident rows of {n.name} block {blk}",
+                                   mask_key(n), "the resident mask rows do not fit")
         loop_at = len(self.instrs)
         self.instrs.append(isa.make("HALT"))  # the LOOP, once the body is known
         fp0, ck0 = len(self.float_params), len(self.checkpoints)
@@ -295,5 +338,5 @@ def generate(g: Graph, cfg: HwConfig) -> Program:
             SramUse("acc", e.acc_peak, cfg.acc_sram_words))
     manifest = Manifest(model=g.name, inputs=tuple(inputs), outputs=tuple(outputs),
                         checkpoints=tuple(e.checkpoints), float_params=tuple(e.float_params),
-                        layers=tuple(e.layers), sram=sram, notes=(*g.notes, *e.notes))
+                        layers=tuple(e.layers), graphs=tuple(e.graphs), sram=sram, notes=(*g.notes, *e.notes))
     return Program(cfg, tuple(e.instrs), bytes(e.image), bytes(e.floats), manifest)

@@ -351,6 +351,23 @@ OPCODES: tuple[Opcode, ...] = (
         cycles=lambda f, cfg: ceil_div(f["length"], cfg.pixels),
         cycles_doc="ceil(length / PIXELS)",
     ),
+    _opcode(
+        "AGG", 0x0B,
+        "sparse graph aggregation of one chunk of rows: acc[f][r] = sum over row r's entries "
+        "(col, val) of val*act[f][col], PIXELS features a cycle",
+        _F("in_addr", 24, "act SRAM byte address of the input (features, nodes): byte (f, n) at "
+                          "in_addr + f*in_nodes + n"),
+        _at_least_1("in_nodes", hwfacts.CSR_INDEX_BITS, "input nodes N (act bytes between features; "
+                                                        "every column index is below it)"),
+        _F("acc_addr", 20, "acc SRAM word address; acc[acc_addr + f*row_count + r]"),
+        _F("features", 16, "features F"),
+        _F("row_count", 20, "rows (output nodes) of this chunk"),
+        _F("nnz", 24, "entries of this chunk (the sum of its rows' degrees)"),
+        _F("csr_addr", 24, "mask SRAM byte address of the chunk: uint16 degrees, then "
+                           "(uint16 column, int16 value) entries"),
+        cycles=lambda f, cfg: ceil_div(f["features"], cfg.pixels) * (f["row_count"] + f["nnz"]),
+        cycles_doc="ceil(features / PIXELS) · (row_count + nnz)",
+    ),
 )
 
 BY_NAME: Mapping[str, Opcode] = MappingProxyType({op.name: op for op in OPCODES})

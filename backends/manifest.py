@@ -67,7 +67,9 @@ class Checkpoint:
 class FloatParam:
     """The float-mode affine of the REQ at instruction ``instr`` in LOOP iteration
     ``iteration`` (0 outside loop bodies): ``channels`` float32 ``a`` values then
-    ``channels`` ``b`` values, ``offset`` bytes into the float section."""
+    ``channels`` ``b`` values, ``offset`` bytes into the float section. For an AGG
+    instruction: ``channels`` is its nnz, and the section holds that many float32 values
+    of its entries (the adjacency's float values, in entry order)."""
 
     instr: int
     offset: int
@@ -105,6 +107,24 @@ class LayerInfo:
 
 
 @dataclass(frozen=True)
+class GraphInfo:
+    """One graph aggregation (AGG) as compiled: how its adjacency Â is stored."""
+
+    name: str
+    source: str  # the ONNX initializer of Â
+    rows: int  # output nodes
+    cols: int  # input nodes
+    nnz: int  # stored entries
+    stored_bytes: int  # Â in the accelerator's CSR format (degrees + entries), in the image
+    dense_bytes: int  # rows·cols·4: Â as the float32 matrix of the ONNX file
+    loaded_bytes: int  # DMA'd into the mask SRAM per sample (0 when resident in a loop)
+    chunks: int  # row chunks (each one DMA + AGG + REQ)
+    param_bytes: int  # requantisation records of its REQs (one per feature: BatchNorm, bias)
+    scale: float  # real value of one int16 code
+    fingerprint: str  # equal for equal adjacencies (stored once in the image)
+
+
+@dataclass(frozen=True)
 class SramUse:
     """The most of one on-chip memory the program ever uses (bytes, or words for acc)."""
 
@@ -123,6 +143,7 @@ class Manifest:
     checkpoints: tuple[Checkpoint, ...] = ()
     float_params: tuple[FloatParam, ...] = ()
     layers: tuple[LayerInfo, ...] = ()
+    graphs: tuple[GraphInfo, ...] = ()
     sram: tuple[SramUse, ...] = ()
     notes: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION

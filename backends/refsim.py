@@ -41,6 +41,7 @@ from seedcc.backends.manifest import Checkpoint, TensorIO
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine, MacWeights
 from seedcc.errors import BadInputError, ProgramFormatError
+from seedcc.ir.ops.base import from_storage, to_storage
 from seedcc.limits import check_memory, max_memory
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import EnergyTable
@@ -294,7 +295,7 @@ class Simulator:
         m = Machine(self.config, self.image, self.float_section, batch, float_mode,
                     self.segments, self.mac_cache, self.float_params)
         for d in self.inputs:
-            m.dram.write_samples(d.dram_addr, arrays[d.name].reshape(batch, _size(d.shape)))
+            m.dram.write_samples(d.dram_addr, to_storage(arrays[d.name], d.shape))
         taken: dict[str, np.ndarray] = {}
         # float mode computes as float32 hardware (and onnxruntime) would: a value beyond
         # float32 becomes inf and propagates, without a warning; int8 mode has no floats
@@ -309,7 +310,7 @@ class Simulator:
         outputs = {}
         for d in self.outputs:
             raw = m.dram.read_samples(d.dram_addr, _size(d.shape), f"output {d.name!r}")
-            outputs[d.name] = raw.reshape((batch, *d.shape))
+            outputs[d.name] = from_storage(raw, d.shape)
         counters = {name: int(m.counters.get(name, 0)) for name in COUNTERS}
         counters["instructions"] = len(self.trace)
         for d in ("read", "write"):
@@ -324,7 +325,7 @@ class Simulator:
             raise ProgramFormatError(
                 f"checkpoint {ck.name!r} reads act SRAM [{addr}, {addr + n}), past its "
                 f"{m.act.shape[1]} bytes")
-        return m.act[:, addr:addr + n].reshape((m.batch, *ck.shape)).copy()
+        return from_storage(m.act[:, addr:addr + n], ck.shape).copy()
 
 
 # Keyed by the program itself: programs are immutable (equal programs share an entry) and an

@@ -20,7 +20,7 @@ from seedcc.backends import timing
 from seedcc.backends.isa import SPACE_ACT, SPACE_MASK, SPACE_PARAM, Instruction
 from seedcc.backends.refsim_dram import Dram
 from seedcc.errors import ProgramFormatError
-from seedcc.rtl_models import numerics
+from seedcc.rtl_models import adjacency, numerics
 from seedcc.rtl_models.generators import GENERATORS, LOCKED, PRUNED, Generator, generator_by_id
 from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import (
@@ -541,3 +541,53 @@ class Machine:
         c["requant_ops"] += n
         c["act_sram_read_bytes"] += n
         c["act_sram_write_bytes"] += n
+
+    def exec_agg(self, idx: int, ins: Instruction) -> None:
+        f = ins.fields
+        feats, rows, nnz, n_in, csr = f["features"], f["row_count"], f["nnz"], f["in_nodes"], f["csr_addr"]
+        size = adjacency.chunk_bytes(rows, nnz)
+        self.check_range(idx, ins, "adjacency chunk", "mask", csr, size)
+        self.check_range(idx, ins, "input", "act", f["in_addr"], feats * n_in)
+        self.check_range(idx, ins, "accumulators", "acc", f["acc_addr"], feats * rows)
+        deg, cols, vals = adjacency.unpack_chunk(self.mask[csr:csr + size], rows, nnz)
+        if int(deg.sum()) != nnz:  # the RTL stops with err at the end of the chunk
+            raise self.fail(idx, ins, f"the chunk's degrees sum to {int(deg.sum())}, not nnz={nnz}")
+        if nnz and int(cols.max()) >= n_in:  # the RTL stops with err on that entry
+            e = int(np.argmax(cols >= n_in))
+            raise self.fail(idx, ins, f"entry {e} has column {int(cols[e])} >= in_nodes={n_in}")
+        if feats and rows:
+            x = self.act_window(f["in_addr"], (feats, n_in))[:, :, cols]  # (batch, F, nnz)
+            if self.float_mode:
+                prod = x.astype(np.float64) * self.agg_values(idx, ins)
+            else:
+                prod = x.astype(np.int64) * vals
+            sums = np.zeros((self.batch, feats, rows), prod.dtype)
+            nonempty = deg > 0
+            if nnz:
+                starts = np.concatenate([[0], np.cumsum(deg)[:-1]])[nonempty]
+                sums[:, :, nonempty] = np.add.reduceat(prod, starts, axis=2)
+            acc = self.acc_window(f["acc_addr"], (feats, rows))
+            acc[...] = sums if self.float_mode else sums.astype(np.int32)  # wraps like int32 adders
+        c = self.counters
+        c["mask_sram_read_bytes"] += timing.ceil_div(feats, self.cfg.pixels) * size
+        c["act_sram_read_bytes"] += feats * nnz
+        c["acc_sram_write_bytes"] += ACC_BYTES * feats * rows
+        c["alu_ops"] += feats * nnz
+
+    def agg_values(self, idx: int, ins: Instruction) -> np.ndarray:
+        """Float mode: the float32 values of an AGG's entries, from the float section."""
+        key = (idx, self.iteration)
+        if key not in self.float_params:
+            raise self.fail(idx, ins, f"the manifest's float_params has no entry for this AGG "
+                                      f"(iteration {self.iteration}), so the program cannot run "
+                                      "in float mode")
+        offset, count = self.float_params[key]
+        if count != ins.nnz or offset + 4 * count > len(self.float_section):
+            raise self.fail(idx, ins, f"float_params entry (offset {offset}, {count} values) does "
+                                      f"not fit nnz={ins.nnz} and the {len(self.float_section)}-byte "
+                                      f"float section")
+        vals = np.frombuffer(self.float_section, dtype="<f4", count=count, offset=offset)
+        if not np.isfinite(vals).all():
+            raise self.fail(idx, ins, f"float_params entry (offset {offset}) holds values that are "
+                                      f"NaN or infinite")
+        return vals.astype(np.float64)

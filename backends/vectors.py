@@ -33,6 +33,7 @@ from seedcc.backends import refsim
 from seedcc.backends.isa import encode
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError
+from seedcc.ir.ops.base import to_storage
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import ACT_MAX, ACT_MIN
@@ -154,7 +155,7 @@ def write_vectors(program: Program, inputs: Arrays, out_dir: str | Path, *,
     image = bytearray(program.image) + bytes(end - len(program.image))
     in_entries = []
     for d in man.inputs:
-        data = q_inputs[d.name].tobytes()
+        data = to_storage(q_inputs[d.name][None], d.shape).tobytes()  # the act SRAM's byte order
         image[d.dram_addr:d.dram_addr + len(data)] = data
         in_entries.append({"name": d.name, "dram_addr": d.dram_addr, "length": len(data),
                            "shape": list(d.shape)})
@@ -166,7 +167,8 @@ def write_vectors(program: Program, inputs: Arrays, out_dir: str | Path, *,
             raise BadInputError(f"expected output {d.name!r} has {exp.size} elements, shape "
                                 f"{shape} has {_size(shape)}")
         fname = f"out{k}.hex"
-        (out / fname).write_text(_hex_lines(exp.astype(np.int8).tobytes()))
+        stored = to_storage(exp.astype(np.int8).reshape(shape)[None], d.shape)
+        (out / fname).write_text(_hex_lines(stored.tobytes()))
         out_entries.append({"name": d.name, "dram_addr": d.dram_addr,
                             "length": _size(shape), "shape": shape, "file": fname})
 

@@ -10,6 +10,7 @@ random tensor and compare bit for bit; lower the dynamic nodes to IR ops through
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import onnx
@@ -19,9 +20,9 @@ from seedcc.compiler.records import check_record, read_records
 from seedcc.compiler.supermask import Tracer, canonical_weight, extract_weight
 from seedcc.errors import BadInputError, ModelStructureError
 from seedcc.ir import Graph, Node, Op, Value, WeightSpec, infer_shape, verify
-from seedcc.ir.ops import OpDef, onnx_ops
+from seedcc.ir.ops import OpDef, onnx_candidates
 
-ONNX_OPS = onnx_ops()
+ONNX_OPS = onnx_candidates()
 F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -57,6 +58,9 @@ class OnnxContext:
                                  allow_zeros=name not in mul_factors)
             self.tracer.records[name] = (rec, canon)
         self.alias_of: dict[str, str] = {}
+        # ONNX tensor -> IR value it is the axis swap of (Transpose perm [0, 2, 1] of a
+        # rank-2 activation); only `transposable` ops and a Transpose back may read one
+        self.swapped: dict[str, str] = {}
         self.values: dict[str, Value] = {}
         self.nodes: list[Node] = []
         self.used_records: set[str] = set()
@@ -91,8 +95,35 @@ class OnnxContext:
         """`out` is the same tensor as `src` (Identity, a bias folded into its layer)."""
         self.alias_of[out] = self.src(src)
 
+    def swap(self, out: str, src: str, name: str) -> None:
+        """`out` is `src` with its two axes swapped (a (1, N, F) tensor transposed to
+        (1, F, N)); swapping back gives `src` again."""
+        src = self.src(src)
+        if src in self.swapped:
+            self.alias(out, self.swapped[src])
+        elif len(self.values[src].shape) == 2:
+            self.swapped[out] = src
+        else:
+            raise ModelStructureError(
+                f"{self.where}: node {name}: Transpose of the activation {src!r} of shape "
+                f"{self.values[src].shape} (per sample) is not supported; only swapping the two "
+                f"axes of a (1, nodes, features) tensor around BatchNormalization/Relu")
+
     def emit(self, op: type[OpDef], name: str, ins: list[str], out: str, **attrs) -> None:
         ins = [self.src(i) for i in ins]
+        swapped = [i for i in ins if i in self.swapped]
+        if swapped:  # run the op on the unswapped values; its output is swapped in turn
+            activations = [i for i in ins if i in self.values or i in self.swapped]
+            if not op.transposable or len(swapped) != len(activations):
+                raise ModelStructureError(
+                    f"{self.where}: node {name} ({op.name}) reads {swapped[0]!r}, a (1, features, "
+                    f"nodes) transpose of a graph activation; seedcc takes those only into "
+                    f"BatchNormalization, Relu and Add, then a Transpose back")
+            inner = out + "#unswapped"  # no ONNX tensor holds it: per-layer checks skip it
+            self.emit(op, name, [self.swapped.get(i, i) for i in ins], inner, **attrs)
+            self.values[inner] = replace(self.values[inner], onnx_name=None)
+            self.swapped[out] = inner
+            return
         kind = Op(op.name)
         shapes = [self.values[i].shape for i in ins]
         try:
@@ -121,7 +152,9 @@ class OnnxContext:
         if node.op_type == "Identity":
             self.alias(node.output[0], node.input[0])
             return
-        op = ONNX_OPS[node.op_type]  # reject_unsupported ran first
+        # reject_unsupported ran first; the first op in table order that claims the node
+        ops = ONNX_OPS[node.op_type]
+        op = next((o for o in ops if o.spec.claims(self, node)), ops[-1])
         op.spec.from_onnx(self, node, name, _attrs(node))
 
     def run(self) -> Graph:
@@ -132,6 +165,14 @@ class OnnxContext:
         for idx, node in enumerate(self.lm.dynamic):
             self.lower(node, node_label(node, idx))
         outputs = tuple(self.src(o.name) for o in g.output)
+        for o, v in zip(g.output, outputs):  # an aliased output keeps the graph output's name
+            if o.name != v and o.name not in self.swapped:
+                self.values[v] = replace(self.values[v], onnx_name=o.name)
+        for o in outputs:
+            if o in self.swapped:
+                raise ModelStructureError(f"{self.where}: graph output {o!r} is a (1, features, nodes) "
+                                          f"transpose of a graph activation; output the (1, nodes, "
+                                          f"features) tensor instead")
         notes = []
         layers = [n.attrs["weight"] for n in self.nodes if n.op is Op.CONV]
         stored = [w for w in layers if not w.regenerated]

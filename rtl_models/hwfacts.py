@@ -82,6 +82,19 @@ FREEZE_STATES_PER_WORD = LANE_STATE_BITS // FREEZE_STATE_BITS
 FREEZE_THRESHOLD_MAX = 1 << FREEZE_STATE_BITS
 """Freeze thresholds are 0..65536: a draw u is pruned if u < prune_thr, locked if u >= lock_thr."""
 
+# -- sparse adjacency chunks of AGG (docs/isa.md "AGG"; pack/unpack in adjacency.py) --------
+CSR_DEGREE_BYTES = 2
+"""Bytes of one row's neighbour count (uint16) at the head of an adjacency chunk."""
+CSR_INDEX_BITS = 16
+"""Neighbour (column) index of one entry: uint16, so a graph has at most 65535 nodes."""
+CSR_VALUE_BITS = 16
+"""Normalised edge weight of one entry: int16 times the adjacency's scale."""
+CSR_ENTRY_BYTES = (CSR_INDEX_BITS + CSR_VALUE_BITS) // 8
+"""Bytes of one entry (index, then value, little-endian)."""
+CSR_ALIGN = 4
+"""The entries start at the chunk address plus the degree bytes rounded up to this."""
+
+
 # -- requantisation record (param SRAM, one per output channel) ------------------------------
 REQ_RECORD = np.dtype([("bias", f"<i{ACC_BYTES}"), ("mult", f"<i{MULT_BITS // 8}"),
                        ("shift", "u1"), ("pad", "u1")])
@@ -235,6 +248,11 @@ FACTS: tuple[Fact, ...] = (
     Fact("GELU_ERF_BITS", GELU_ERF_BITS, "i-GELU: fraction bits of erf"),
     Fact("GELU_A", GELU_A, "i-GELU: erf curvature 0.2888, scaled"),
     Fact("GELU_A_SHIFT", GELU_A_SHIFT, "i-GELU: shift after the curvature multiply"),
+    Fact("CSR_DEGREE_BYTES", CSR_DEGREE_BYTES, "adjacency chunk: bytes of a row's neighbour count"),
+    Fact("CSR_INDEX_BITS", CSR_INDEX_BITS, "adjacency entry: neighbour index bits (uint16)"),
+    Fact("CSR_VALUE_BITS", CSR_VALUE_BITS, "adjacency entry: edge weight bits (int16)"),
+    Fact("CSR_ENTRY_BYTES", CSR_ENTRY_BYTES, "adjacency entry bytes (index, value)"),
+    Fact("CSR_ALIGN", CSR_ALIGN, "adjacency entries start at the degree bytes rounded up to this"),
 )
 """Every fact of the generated Verilog header, in header order."""
 

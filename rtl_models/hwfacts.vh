@@ -51,6 +51,11 @@ localparam integer GELU_B = 1811;  // i-GELU: erf clip point 1.769 in argument u
 localparam integer GELU_ERF_BITS = 14;  // i-GELU: fraction bits of erf
 localparam integer GELU_A = 18927;  // i-GELU: erf curvature 0.2888, scaled
 localparam integer GELU_A_SHIFT = 22;  // i-GELU: shift after the curvature multiply
+localparam integer CSR_DEGREE_BYTES = 2;  // adjacency chunk: bytes of a row's neighbour count
+localparam integer CSR_INDEX_BITS = 16;  // adjacency entry: neighbour index bits (uint16)
+localparam integer CSR_VALUE_BITS = 16;  // adjacency entry: edge weight bits (int16)
+localparam integer CSR_ENTRY_BYTES = 4;  // adjacency entry bytes (index, value)
+localparam integer CSR_ALIGN = 4;  // adjacency entries start at the degree bytes rounded up to this
 
 // Generators a lane implements (SETGEN gen_id), from seedcc.rtl_models.generators.
 localparam [1:0] GEN_XORSHIFT16 = 2'd0;

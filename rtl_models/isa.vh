@@ -24,6 +24,7 @@ localparam [7:0] OP_MATMUL = 8'h0c;
 localparam [7:0] OP_SOFTMAX = 8'h0d;
 localparam [7:0] OP_LAYERNORM = 8'h0e;
 localparam [7:0] OP_GELU = 8'h0f;
+localparam [7:0] OP_AGG = 8'h0b;
 
 // HALT: stop; the program is done
 localparam [255:0] HALT_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
@@ -214,6 +215,17 @@ localparam integer GELU_OUT_MULT_LO = 102; localparam integer GELU_OUT_MULT_W = 
 localparam integer GELU_OUT_SHIFT_LO = 118; localparam integer GELU_OUT_SHIFT_W = 6; localparam integer GELU_OUT_SHIFT_SIGNED = 0;
 localparam [255:0] GELU_USED = 256'h000000000000000000000000000000000fffffffffffffffffffffffffffffff;
 
+// AGG: sparse graph aggregation of one chunk of rows: acc[f][r] = sum over row r's entries (col, val) of val*act[f][col], PIXELS features a cycle
+localparam integer AGG_IN_ADDR_LO = 8; localparam integer AGG_IN_ADDR_W = 24; localparam integer AGG_IN_ADDR_SIGNED = 0;
+localparam integer AGG_IN_NODES_LO = 32; localparam integer AGG_IN_NODES_W = 16; localparam integer AGG_IN_NODES_SIGNED = 0;
+localparam [15:0] AGG_IN_NODES_MIN = 16'd1;
+localparam integer AGG_ACC_ADDR_LO = 48; localparam integer AGG_ACC_ADDR_W = 20; localparam integer AGG_ACC_ADDR_SIGNED = 0;
+localparam integer AGG_FEATURES_LO = 68; localparam integer AGG_FEATURES_W = 16; localparam integer AGG_FEATURES_SIGNED = 0;
+localparam integer AGG_ROW_COUNT_LO = 84; localparam integer AGG_ROW_COUNT_W = 20; localparam integer AGG_ROW_COUNT_SIGNED = 0;
+localparam integer AGG_NNZ_LO = 104; localparam integer AGG_NNZ_W = 24; localparam integer AGG_NNZ_SIGNED = 0;
+localparam integer AGG_CSR_ADDR_LO = 128; localparam integer AGG_CSR_ADDR_W = 24; localparam integer AGG_CSR_ADDR_SIGNED = 0;
+localparam [255:0] AGG_USED = 256'h00000000000000000000000000ffffffffffffffffffffffffffffffffffffff;
+
 // Decoder port widths: the widest use of each field name.
 localparam integer F_SPACE_W = 2;  // space
 localparam integer F_SRAM_ADDR_W = 24;  // sram_addr
@@ -278,3 +290,7 @@ localparam integer F_IN_SHIFT_W = 6;  // in_shift
 localparam integer F_EPS_W = 48;  // eps
 localparam integer F_OUT_MULT_W = 16;  // out_mult (signed)
 localparam integer F_OUT_SHIFT_W = 6;  // out_shift
+localparam integer F_IN_NODES_W = 16;  // in_nodes
+localparam integer F_ROW_COUNT_W = 20;  // row_count
+localparam integer F_NNZ_W = 24;  // nnz
+localparam integer F_CSR_ADDR_W = 24;  // csr_addr

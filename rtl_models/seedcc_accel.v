@@ -170,6 +170,10 @@ module seedcc_accel #(
   wire [F_EPS_W-1:0] f_eps;
   wire signed [F_OUT_MULT_W-1:0] f_out_mult;
   wire [F_OUT_SHIFT_W-1:0] f_out_shift;
+  wire [F_IN_NODES_W-1:0] f_in_nodes;
+  wire [F_ROW_COUNT_W-1:0] f_row_count;
+  wire [F_NNZ_W-1:0] f_nnz;
+  wire [F_CSR_ADDR_W-1:0] f_csr_addr;
 
   seedcc_decode u_dec (
     .word(ir), .opcode(opcode), .known(known), .illegal(illegal),
@@ -186,7 +190,9 @@ module seedcc_accel #(
     .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride),
     .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_prune_thr(f_prune_thr), .f_lock_thr(f_lock_thr),
     .f_lock_code(f_lock_code),
-    .f_x_addr(f_x_addr), .f_x_row(f_x_row), .f_x_step(f_x_step), .f_y_addr(f_y_addr), .f_y_step(f_y_step), .f_rows(f_rows), .f_cols(f_cols), .f_depth(f_depth), .f_x_unsigned(f_x_unsigned), .f_y_unsigned(f_y_unsigned), .f_tokens(f_tokens), .f_features(f_features), .f_in_plane(f_in_plane), .f_in_mult(f_in_mult), .f_in_shift(f_in_shift), .f_eps(f_eps), .f_out_mult(f_out_mult), .f_out_shift(f_out_shift)
+    .f_x_addr(f_x_addr), .f_x_row(f_x_row), .f_x_step(f_x_step), .f_y_addr(f_y_addr), .f_y_step(f_y_step), .f_rows(f_rows), .f_cols(f_cols), .f_depth(f_depth), .f_x_unsigned(f_x_unsigned), .f_y_unsigned(f_y_unsigned), .f_tokens(f_tokens), .f_features(f_features), .f_in_plane(f_in_plane), .f_in_mult(f_in_mult), .f_in_shift(f_in_shift), .f_eps(f_eps), .f_out_mult(f_out_mult), .f_out_shift(f_out_shift),
+    .f_in_nodes(f_in_nodes), .f_row_count(f_row_count), .f_nnz(f_nnz),
+    .f_csr_addr(f_csr_addr)
   );
 
   // Instructions whose execute-cycle count is 0 go straight to the next issue.
@@ -205,6 +211,7 @@ module seedcc_accel #(
       OP_SOFTMAX, OP_LAYERNORM:
                   no_exec = ~|f_tokens;
       OP_GELU:    no_exec = ~|f_length;
+      OP_AGG:     no_exec = ~|f_features || (~|f_row_count && ~|f_nnz);
       default:    no_exec = 1'b0;  // DMA: DMA_LATENCY >= 1 cycles always
     endcase
   end
@@ -224,13 +231,15 @@ module seedcc_accel #(
   wire start_softmax = go && (opcode == OP_SOFTMAX);
   wire start_layernorm = go && (opcode == OP_LAYERNORM);
   wire start_gelu = go && (opcode == OP_GELU);
-  wire last_dma, last_mac, last_req, last_add, last_pool;
+  wire start_agg = go && (opcode == OP_AGG);
+  wire last_dma, last_mac, last_req, last_add, last_pool, last_agg;
   wire last_matmul, last_softmax, last_layernorm, last_gelu;
-  wire unit_last = last_dma | last_mac | last_req | last_add | last_pool
+  wire unit_last = last_dma | last_mac | last_req | last_add | last_pool | last_agg
                  | last_matmul | last_softmax | last_layernorm | last_gelu;
   wire req_err;  // REQ read a record with shift > SHIFT_MAX
   wire ln_err;   // LAYERNORM read a record with shift > SHIFT_MAX
-  wire unit_err = req_err | ln_err;
+  wire agg_err;  // AGG read a bad adjacency chunk
+  wire unit_err = req_err | ln_err | agg_err;
 
   // Hardware loop state (one level: loops do not nest).
   reg        lp_active;
@@ -532,6 +541,32 @@ module seedcc_accel #(
     end
   endgenerate
 
+  // ---- AGG (seedcc_agg.v) ----------------------------------------------------------------
+  wire [XA_W-1:0]               agg_mask_addr;
+  wire [CSR_ENTRY_BYTES*8-1:0]  agg_mask_data;
+  wire [PIXELS*XA_W-1:0]        agg_act_addr;
+  wire [PIXELS*ACT_BITS-1:0]    agg_act_data;
+  wire [PIXELS-1:0]             agg_acc_we;
+  wire [PIXELS*XA_W-1:0]        agg_acc_addr;
+  wire [PIXELS*ACC_BITS-1:0]    agg_acc_wd;
+  seedcc_agg #(.PIXELS(PIXELS)) u_agg (
+    .clk(clk), .rst_n(rst_n), .start(start_agg),
+    .f_in_addr(f_in_addr), .f_in_nodes(f_in_nodes), .f_acc_addr(f_acc_addr), .f_features(f_features),
+    .f_row_count(f_row_count), .f_nnz(f_nnz), .f_csr_addr(f_csr_addr),
+    .last(last_agg), .err(agg_err),
+    .mask_rd_addr(agg_mask_addr), .mask_rd_data(agg_mask_data),
+    .act_rd_addr(agg_act_addr), .act_rd_data(agg_act_data),
+    .acc_wr_en(agg_acc_we), .acc_wr_addr(agg_acc_addr), .acc_wr_data(agg_acc_wd)
+  );
+  generate
+    for (gi = 0; gi < CSR_ENTRY_BYTES; gi = gi + 1) begin : agg_msk
+      assign agg_mask_data[gi*8 +: 8] = mask_mem[mask_ix(agg_mask_addr + gi)];
+    end
+    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : agg_act
+      assign agg_act_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(agg_act_addr[gi*XA_W +: XA_W])];
+    end
+  endgenerate
+
   // ---- SRAM writes (one unit is active at a time) ---------------------------------------
   integer wi;
   always @(posedge clk) begin
@@ -572,6 +607,9 @@ module seedcc_accel #(
       for (wi = 0; wi < PIXELS; wi = wi + 1)
         if (gl_wr_be[wi])
           act_mem[act_ix(zx_byte(gl_wr_addr) + wi)] <= gl_wr_data[wi*ACT_BITS +: ACT_BITS];
+    for (wi = 0; wi < PIXELS; wi = wi + 1)
+      if (agg_acc_we[wi])
+        acc_mem[acc_ix(agg_acc_addr[wi*XA_W +: XA_W])] <= agg_acc_wd[wi*ACC_BITS +: ACC_BITS];
     for (wi = 0; wi < NPE; wi = wi + 1)
       if (mac_acc_we[wi])
         acc_mem[acc_ix(zx_acc(mac_acc_addr[wi*F_ACC_ADDR_W +: F_ACC_ADDR_W]))]

@@ -124,6 +124,10 @@ module seedcc_blocks_tb #(
   wire [F_EPS_W-1:0] dec_f_eps;
   wire signed [F_OUT_MULT_W-1:0] dec_f_out_mult;
   wire [F_OUT_SHIFT_W-1:0] dec_f_out_shift;
+  wire [F_IN_NODES_W-1:0] dec_f_in_nodes;
+  wire [F_ROW_COUNT_W-1:0] dec_f_row_count;
+  wire [F_NNZ_W-1:0] dec_f_nnz;
+  wire [F_CSR_ADDR_W-1:0] dec_f_csr_addr;
   seedcc_decode u_dec (
     .word(dec_word), .opcode(dec_opcode), .known(dec_known), .illegal(dec_illegal),
     .f_space(dec_f_space),
@@ -182,7 +186,9 @@ module seedcc_blocks_tb #(
     .f_in_shift(dec_f_in_shift),
     .f_eps(dec_f_eps),
     .f_out_mult(dec_f_out_mult),
-    .f_out_shift(dec_f_out_shift)
+    .f_out_shift(dec_f_out_shift),
+    .f_in_nodes(dec_f_in_nodes), .f_row_count(dec_f_row_count),
+    .f_nnz(dec_f_nnz), .f_csr_addr(dec_f_csr_addr)
   );
 
   seedcc_genlane u_gen (

@@ -74,7 +74,11 @@ module seedcc_decode (
   f_in_shift,
   f_eps,
   f_out_mult,
-  f_out_shift
+  f_out_shift,
+  f_in_nodes,
+  f_row_count,
+  f_nnz,
+  f_csr_addr
 );
 `include "isa.vh"
   input  wire [ISA_WORD_BITS-1:0] word;
@@ -144,6 +148,10 @@ module seedcc_decode (
   output reg [F_EPS_W-1:0] f_eps;
   output reg signed [F_OUT_MULT_W-1:0] f_out_mult;
   output reg [F_OUT_SHIFT_W-1:0] f_out_shift;
+  output reg [F_IN_NODES_W-1:0] f_in_nodes;
+  output reg [F_ROW_COUNT_W-1:0] f_row_count;
+  output reg [F_NNZ_W-1:0] f_nnz;
+  output reg [F_CSR_ADDR_W-1:0] f_csr_addr;
 
   reg [ISA_WORD_BITS-1:0] used;
   reg out_of_range;
@@ -215,6 +223,10 @@ module seedcc_decode (
     f_eps = {F_EPS_W{1'b0}};
     f_out_mult = {F_OUT_MULT_W{1'b0}};
     f_out_shift = {F_OUT_SHIFT_W{1'b0}};
+    f_in_nodes = {F_IN_NODES_W{1'b0}};
+    f_row_count = {F_ROW_COUNT_W{1'b0}};
+    f_nnz = {F_NNZ_W{1'b0}};
+    f_csr_addr = {F_CSR_ADDR_W{1'b0}};
     known = 1'b1;
     out_of_range = 1'b0;
     used = HALT_USED;
@@ -346,6 +358,7 @@ module seedcc_decode (
         f_lock_thr = word[SETFRZ_LOCK_THR_LO +: SETFRZ_LOCK_THR_W];
         f_lock_code = word[SETFRZ_LOCK_CODE_LO +: SETFRZ_LOCK_CODE_W];
         out_of_range = (f_prune_thr > SETFRZ_PRUNE_THR_MAX) || (f_lock_thr > SETFRZ_LOCK_THR_MAX);
+      end
       OP_MATMUL: begin
         used = MATMUL_USED;
         f_x_addr = word[MATMUL_X_ADDR_LO +: MATMUL_X_ADDR_W];
@@ -398,6 +411,17 @@ module seedcc_decode (
         f_in_shift = word[GELU_IN_SHIFT_LO +: GELU_IN_SHIFT_W];
         f_out_mult = word[GELU_OUT_MULT_LO +: GELU_OUT_MULT_W];
         f_out_shift = word[GELU_OUT_SHIFT_LO +: GELU_OUT_SHIFT_W];
+      end
+      OP_AGG: begin
+        used = AGG_USED;
+        f_in_addr = word[AGG_IN_ADDR_LO +: AGG_IN_ADDR_W];
+        f_in_nodes = word[AGG_IN_NODES_LO +: AGG_IN_NODES_W];
+        f_acc_addr = word[AGG_ACC_ADDR_LO +: AGG_ACC_ADDR_W];
+        f_features = word[AGG_FEATURES_LO +: AGG_FEATURES_W];
+        f_row_count = word[AGG_ROW_COUNT_LO +: AGG_ROW_COUNT_W];
+        f_nnz = word[AGG_NNZ_LO +: AGG_NNZ_W];
+        f_csr_addr = word[AGG_CSR_ADDR_LO +: AGG_CSR_ADDR_W];
+        out_of_range = f_in_nodes < AGG_IN_NODES_MIN;
       end
       default: known = 1'b0;
     endcase

@@ -9,7 +9,8 @@ and F frozen positions:
   the MAC draws them on chip (`frozen_bits` is the difference; a multicoat layer whose
   locked positions carry different codes stores those too); a fold group's layers share
   one mask, counted once;
-- per-channel parameters: one 8-byte requantisation record per output channel;
+- per-channel parameters: one 8-byte requantisation record per output channel (and per
+  feature of a graph aggregation, whose REQ carries BatchNorm and bias);
 - seeds: one 8-byte lane start state per 16 output channels and input-channel split, and
   for a frozen layer one 2-byte freeze start state per output channel and split.
 """
@@ -91,6 +92,7 @@ def size_breakdown(manifest: Manifest) -> SizeBreakdown:
         frozen_bits=sum(la.code_bits * la.weights - la.mask_bits for la in unique),
         frozen_layers_stored=(sum(la.mask_bits // la.code_bits for la in unique if la.frozen),
                               sum(la.mask_bits for la in unique if la.frozen)),
-        param_bytes=sum(REQ_RECORD_BYTES * la.shape[0] for la in layers),
+        param_bytes=sum(REQ_RECORD_BYTES * la.shape[0] for la in layers)
+        + sum(g.param_bytes for g in manifest.graphs),
         seed_bytes=sum(la.seed_bytes for la in layers),
     )

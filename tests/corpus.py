@@ -273,6 +273,20 @@ CASES: tuple[Case, ...] = (
 )
 
 
+# graph networks (tests/fixtures/make_gcn_samples.py): a folded multicoated GCN on the karate
+# club graph from both torch exporters, each association of a layer and both ways torch
+# writes a BatchNorm over the features (transposes, or a reshape to (N, F)); untrained and on
+# N(0, 1) node features, so no top-1 claim. Five aggregations and five dense layers in a
+# chain: measured p99.9 up to 2.9 and max up to 3.9 steps (seed 1).
+GCN_WHY = ("a GCN layer requantises twice (after H @ W and after the aggregation), so the "
+           "10-layer chain is deeper than small_cnn's: the hidden-fold bounds. ")
+GCN_CASES = tuple(
+    _case(f"gcn_{exporter}_{order}", _model(f"gcn_{exporter}_{order}"), SMALL, BitExact(1), lsb=DEEP,
+          lsb_why=GCN_WHY)
+    for exporter in ("torchscript", "dynamo") for order in ("a_hw", "ah_w", "flat_bn"))
+CASES = CASES + GCN_CASES
+
+
 def pairs() -> list[tuple[Case, str]]:
     """Every (case, backend) with an expectation to check (NotRun pairs are left out)."""
     return [(c, b) for c in CASES for b in BACKENDS if not isinstance(c.expectation(b), NotRun)]

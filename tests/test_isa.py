@@ -46,6 +46,7 @@ NARROWED: dict[tuple[str, str], tuple[int, int]] = {
     ("MATMUL", "depth"): (1, 2**16 - 1),  # a product sums at least one term
     ("SOFTMAX", "features"): (1, 2**16 - 1),  # a row has at least one element
     ("LAYERNORM", "features"): (1, 2**12 - 1),  # the bit-serial root covers up to 4095
+    ("AGG", "in_nodes"): (1, 2**16 - 1),  # a graph has a node; uint16 column indices
 }
 
 
@@ -337,6 +338,9 @@ def timing_cases() -> list[tuple[str, object, isa.Instruction, int]]:
         ("ADD default", DEFAULT, m("ADD", length=32), 1 + 2),
         ("MAXPOOL", SMALL, m("MAXPOOL", **pool), 1 + 2 * 3 * 4 * (4 + 1)),
         ("AVGPOOL", SMALL, m("AVGPOOL", mult=3, shift=2, **pool), 1 + 2 * 3 * 4 * (4 + 1)),
+        ("AGG 5 features", SMALL, m("AGG", in_nodes=34, features=5, row_count=34, nnz=190),
+         1 + 2 * (34 + 190)),  # two groups of PIXELS features, a cycle a row and an entry
+        ("AGG default", DEFAULT, m("AGG", in_nodes=34, features=16, row_count=10, nnz=0), 1 + 10),
         ("GAP as AVGPOOL", DEFAULT, m("AVGPOOL", channels=32, in_h=4, in_w=4, out_h=1, out_w=1,
                                        kh=4, kw=4, stride_h=1, stride_w=1), 1 + 32 * (16 + 1)),
         # MATMUL: per token tile, depth cycles per 16-row tile + one write cycle per row

@@ -67,7 +67,7 @@ def test_layout_is_the_documented_one() -> None:
     assert bodies[0] == SMALL.to_json().encode()
     assert bodies[1] == isa.encode_stream(list(prog.instructions))
     assert bodies[2] == prog.image and bodies[3] == prog.float_section
-    assert bodies[4] == b'{"checkpoints":[],"float_params":[],"inputs":[{"dram_addr":64,' \
+    assert bodies[4] == b'{"checkpoints":[],"float_params":[],"graphs":[],"inputs":[{"dram_addr":64,' \
         b'"name":"x","scale":0.125,"shape":[3,2,2]}],"layers":[],"model":"tiny","notes":' \
         b'["\\u00fcn\\u00efcode ok"],"outputs":[],"schema_version":3,"sram":[]}'
     assert data[pos:] == hashlib.sha256(data[:pos]).digest() and len(data) == pos + 32

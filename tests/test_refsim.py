@@ -30,6 +30,7 @@ from seedcc.backends.manifest import Checkpoint, FloatParam, Manifest, TensorIO
 from seedcc.backends.program import Program
 from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.rtl_models import numerics
+from seedcc.rtl_models.adjacency import pack_chunk
 from seedcc.rtl_models.generators import generator_by_id, get_generator, sign_bits_reference
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL, HwConfig
 
@@ -557,7 +558,7 @@ def test_mac_reproduces_generator_reference() -> None:
                code_bits=1)
         b.emit("REQ", acc_addr=0, out_addr=100 + t, oc_count=o, pix_count=1,
                out_plane=i * kh * kw, param_addr=64)
-    b.output("w", (o, i * kh * kw), 1.0, 100)
+    b.output("w", (o, 1, i * kh * kw), 1.0, 100)  # (C, 1, W): rank 2 would be (nodes, features)
     b.emit("HALT")
     got = refsim.run(b.program(), {}).outputs["w"][0].reshape(o, i, kh, kw)
     want = sign_bits_reference("xorshift16", 1024, (o, i, kh, kw)).astype(np.float32) * 2 - 1
@@ -776,3 +777,48 @@ def test_loop_repeats_its_body_and_strides_param_loads() -> None:
     assert res.cycles == 1 + 3 * ((1 + 4 + 1) + (1 + 1)) + 1 == 26
     assert res.counters["instructions"] == 8
     assert res.counters["dram_read_bytes"] == 24
+
+
+# -- AGG: sparse graph aggregation ------------------------------------------------------------
+def _agg_program(degrees: list[int], cols: list[int], vals: list[int], nnz: int | None = None,
+                 in_nodes: int = 4, features: int = 3) -> Program:
+    """x (features, 1, in_nodes) at act 0, one chunk at mask 0, AGG into acc 0, REQ (mult 1,
+    shift 0: the sums, saturated) to act 100, out (features, 1, rows)."""
+    rows = len(degrees)
+    b = Builder()
+    b.input("x", (features, 1, in_nodes), 1.0, 0)
+    b.load(isa.SPACE_MASK, 0, pack_chunk(np.array(degrees), np.array(cols), np.array(vals)))
+    rec = np.zeros(features, REC)
+    rec["mult"] = 1
+    b.load(isa.SPACE_PARAM, 0, rec.tobytes())
+    b.emit("AGG", in_addr=0, in_nodes=in_nodes, acc_addr=0, features=features, row_count=rows,
+           nnz=len(cols) if nnz is None else nnz, csr_addr=0)
+    b.emit("REQ", acc_addr=0, out_addr=100, oc_count=features, pix_count=rows, out_plane=rows,
+           param_addr=0)
+    b.output("y", (features, 1, rows), 1.0, 100)
+    b.emit("HALT")
+    return b.program()
+
+
+def test_agg_sums_each_rows_neighbours() -> None:
+    """Rows (0: nodes 1 and 3, 1: none, 2: node 0 twice) times int16 values; int8 sums."""
+    prog = _agg_program([2, 0, 2], [1, 3, 0, 0], [2, -1, 3, -5])
+    x = np.array([[1, 2, 3, 4], [-4, 5, -6, 7], [9, 0, -2, 1]], np.int8)
+    res = refsim.run_int(prog, {"x": x[None, :, None, :]})
+    want = np.stack([2 * x[:, 1] - x[:, 3], np.zeros(3, np.int64), (3 - 5) * x[:, 0]], axis=1)
+    np.testing.assert_array_equal(res.outputs["y"][0, :, 0, :], want)
+    assert res.counters["alu_ops"] == 3 * 4  # a multiply-accumulate per feature and entry
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"nnz": 3}, r"instruction \d+ \(AGG\): the chunk's degrees sum to 4, not nnz=3"),
+    ({"in_nodes": 3}, r"instruction \d+ \(AGG\): entry 1 has column 3 >= in_nodes=3"),
+])
+def test_agg_rejects_a_malformed_chunk(bad: dict, message: str) -> None:
+    """The RTL stops with err on the same chunks (rtl_models/seedcc_agg.v)."""
+    nnz = bad.get("nnz")
+    prog = _agg_program([2, 0, 2], [1, 3, 0, 0], [2, -1, 3, -5], nnz=nnz,
+                        in_nodes=bad.get("in_nodes", 4), features=3)
+    n = 4 if "in_nodes" not in bad else 3
+    with pytest.raises(ProgramFormatError, match=message):
+        refsim.run_int(prog, {"x": np.zeros((1, 3, 1, n), np.int8)})

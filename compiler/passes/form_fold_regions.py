@@ -148,7 +148,7 @@ def _field_scaled(g: Graph, value: str) -> bool:
     the value is only produced and read by CONVs, whose scales go into their
     requantisation records (loaded per iteration)."""
     prod = g.producer(value)
-    return prod is None or any(n.op is not Op.CONV for n in [prod, *g.consumers(value)])
+    return prod is None or any(n.op not in (Op.CONV, Op.AGGREGATE) for n in [prod, *g.consumers(value)])
 
 
 def loop_scales(g: Graph, scales: dict[str, float]) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """fuse_epilogues: fold BatchNormalization, bias and ReLU into the layer before them.
 
-After this pass a CONV carries `affine=(a, b)` (float64 per output channel: y = a·(W x) + b)
+After this pass a CONV (and a graph AGGREGATE, per feature) carries `affine=(a, b)` (float64 per output channel: y = a·(W x) + b)
 and `relu`; a weight's `channel_scale` (an exporter's folded BatchNorm) moves into `a`. An
 ADD followed by a ReLU carries `relu=True`. BatchNorm and ReLU nodes whose input comes from
 another op (or that feed several consumers before fusion) stay as they are; code
@@ -27,10 +27,10 @@ def fuse_epilogues(g: Graph) -> Graph:
     for n in g.nodes:
         if n.name in dropped:
             continue
-        if n.op is Op.CONV:
-            w = n.attrs["weight"]
-            o = w.shape[0]
-            a = np.ones(o) if w.channel_scale is None else np.asarray(w.channel_scale, np.float64)
+        if n.op in (Op.CONV, Op.AGGREGATE):
+            w = n.attrs.get("weight")
+            o = w.shape[0] if w is not None else g.values[n.output].shape[-1]
+            a = np.ones(o) if w is None or w.channel_scale is None else np.asarray(w.channel_scale, np.float64)
             b = np.zeros(o) if n.attrs.get("bias") is None else n.attrs["bias"].astype(np.float64)
             out, relu = n.output, False
             nxt = _single_consumer(g, out)
@@ -43,9 +43,9 @@ def fuse_epilogues(g: Graph) -> Graph:
                 relu = True
                 dropped.add(nxt.name)
                 out = nxt.output
-            replaced[n.name] = Node(Op.CONV, n.name, n.inputs, (out,),
-                                    {**n.attrs, "weight": replace(w, channel_scale=None), "bias": None,
-                                     "affine": (a, b), "relu": relu})
+            weight = {} if w is None else {"weight": replace(w, channel_scale=None)}
+            replaced[n.name] = Node(n.op, n.name, n.inputs, (out,),
+                                    {**n.attrs, **weight, "bias": None, "affine": (a, b), "relu": relu})
         elif n.op is Op.ADD and not n.attrs.get("relu"):
             nxt = _single_consumer(g, n.output)
             if nxt is not None and nxt.op is Op.RELU:

@@ -4,7 +4,8 @@ Every module of this package except `base` is imported here, and each `OpDef` su
 it registers itself, so the table is exactly the files present: adding an op is adding a
 file. `Op` is the enum of registered op names (`Op.CONV.value == "conv"`); `Op.X.spec` is
 the op's definition. IR shapes describe one sample (the batch axis is implicit: the
-accelerator runs samples one by one); activations are (C, H, W) or (F,) vectors.
+accelerator runs samples one by one); activations are (C, H, W), (F,) vectors or rank-2
+(N, F) (graph nodes or tokens by features, stored feature-major: `base.as_chw`).
 """
 
 from __future__ import annotations
@@ -38,8 +39,22 @@ def infer_shape(op: Op, attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
 
 
 def onnx_ops() -> dict[str, Op]:
-    """ONNX op type -> the IR op it lowers to, for every op in the table."""
-    return {t: Op(name) for name, d in REGISTRY.items() for t in d.onnx}
+    """ONNX op type -> the IR op it lowers to, for every op in the table (when several ops
+    list a type, the first in table order; `onnx_candidates` has them all)."""
+    out: dict[str, Op] = {}
+    for name, d in REGISTRY.items():
+        for t in d.onnx:
+            out.setdefault(t, Op(name))
+    return out
 
 
-__all__ = ["Op", "OpDef", "Shape", "as_chw", "infer_shape", "onnx_ops", "window_out"]
+def onnx_candidates() -> dict[str, tuple[Op, ...]]:
+    """ONNX op type -> every IR op listing it, in table order (`OpDef.claims` chooses)."""
+    out: dict[str, tuple[Op, ...]] = {}
+    for name, d in REGISTRY.items():
+        for t in d.onnx:
+            out[t] = out.get(t, ()) + (Op(name),)
+    return out
+
+
+__all__ = ["Op", "OpDef", "Shape", "as_chw", "infer_shape", "onnx_candidates", "onnx_ops", "window_out"]

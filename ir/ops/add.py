@@ -1,8 +1,8 @@
 """ADD: element-wise sum of two activations (ONNX Add), e.g. a residual connection.
 
 Attribute `relu` (after `fuse_epilogues`). An ONNX Add of an activation and a constant is
-the bias of the layer right before it (how torch exports Linear) and is folded into that
-layer here. Lowering: one ADD instruction, out = sat8(relu?((a·ma + b·mb) >> shift)), the
+the bias of the layer (or graph aggregation, PyG's `Â (X W) + b`) right before it (how
+torch exports Linear) and is folded into it here. Lowering: one ADD instruction, out = sat8(relu?((a·ma + b·mb) >> shift)), the
 multipliers rescaling both operands to the output's scale.
 """
 
@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, saturating_multiplier
+from seedcc.ir.ops.base import OpDef, Shape, as_chw, saturating_multiplier
 from seedcc.rtl_models.hwfacts import MULT_MAX
 
 
 class Add(OpDef):
     name = "add"
     onnx = ("Add",)
+    transposable = True
     arity = 2
 
     @staticmethod
@@ -33,10 +35,11 @@ class Add(OpDef):
         const = next(i for i in node.input if ctx.is_const(i))
         prod = ctx.producer(dyn[0])
         c = ctx.const(const, name).astype(np.float32)
-        if prod is None or prod.op.value != "conv" or prod.attrs["bias"] is not None:
+        if prod is None or prod.op.value not in ("conv", "aggregate") or prod.attrs["bias"] is not None:
             raise ModelStructureError(f"{ctx.where}: node {name}: Add of a constant is only supported "
-                                      f"as the bias of the Conv/Gemm/MatMul right before it")
-        o = prod.attrs["weight"].shape[0]
+                                      f"as the bias of the Conv/Gemm/MatMul (or graph aggregation) "
+                                      f"right before it")
+        o = as_chw(ctx.values[prod.outputs[0]].shape)[0]  # output channels (features)
         try:
             bias = np.broadcast_to(c.reshape(-1) if c.size == o else c, (o,)).copy()
         except ValueError:
@@ -44,6 +47,8 @@ class Add(OpDef):
                                       f"is not a per-channel bias of {o} channels") from None
         ctx.replace(prod, prod.with_attrs(bias=bias))
         ctx.alias(node.output[0], prod.outputs[0])
+        # the layer's output now is the Add's: per-layer checks compare it with that tensor
+        ctx.values[prod.outputs[0]] = replace(ctx.values[prod.outputs[0]], onnx_name=node.output[0])
 
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:

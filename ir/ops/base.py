@@ -44,6 +44,9 @@ class OpDef:
     arity: ClassVar[int] = 1
     alias: ClassVar[bool] = False  # the output is the input's bytes: no code, shared storage
     same_scale: ClassVar[bool] = False  # the int8 output keeps the input's scale
+    # the op commutes with swapping the two axes of rank-2 activations (element-wise ops and
+    # per-feature ones): the front end runs it on the unswapped value (docs/frontend.md)
+    transposable: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -56,6 +59,13 @@ class OpDef:
     def from_onnx(ctx: Any, node: Any, name: str, attrs: Mapping[str, Any]) -> None:
         """Lower one ONNX node (whose op type is in `onnx`) through the front end's context."""
         raise NotImplementedError
+
+    @staticmethod
+    def claims(ctx: Any, node: Any) -> bool:
+        """Whether this op lowers `node` when several ops list its ONNX type (MatMul: a
+        constant right operand is a CONV, a constant left operand an AGGREGATE); the first
+        op in table order that claims a node lowers it."""
+        return True
 
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
@@ -111,12 +121,35 @@ def window_out(size: int, k: int, stride: int, pad_lo: int, pad_hi: int) -> int:
 
 
 def as_chw(shape: Shape) -> tuple[int, int, int]:
-    """View a (C, H, W) or (F,) activation as (C, H, W); vectors are (F, 1, 1)."""
+    """The (C, H, W) tensor an activation is stored as in the act SRAM: (C, H, W) itself,
+    a vector (F,) as (F, 1, 1), and a rank-2 activation (N, F) (graph nodes or tokens by
+    features; the ONNX tensor (batch, N, F)) feature-major as (F, 1, N): byte (f, n) at
+    addr + f·N + n. A layer `H @ W` is then a 1x1 convolution with the N nodes/tokens on
+    the pixel axis, and a per-feature affine is the per-channel one. This function,
+    `to_storage` and `from_storage` are the one definition of that layout."""
     if len(shape) == 3:
         return shape  # type: ignore[return-value]
     if len(shape) == 1:
         return (shape[0], 1, 1)
-    raise ValueError(f"activation shape {shape} is neither (C, H, W) nor (F,)")
+    if len(shape) == 2:
+        return (shape[1], 1, shape[0])
+    raise ValueError(f"activation shape {shape} is neither (C, H, W), (N, F) nor (F,)")
+
+
+def to_storage(x: np.ndarray, shape: Shape) -> np.ndarray:
+    """A batch (B, *shape) as it lies in the act SRAM: (B, bytes) in `as_chw` order."""
+    x = np.asarray(x)
+    if len(shape) == 2:
+        x = np.swapaxes(x, 1, 2)
+    return np.ascontiguousarray(x).reshape(x.shape[0], math.prod(shape))
+
+
+def from_storage(flat: np.ndarray, shape: Shape) -> np.ndarray:
+    """The inverse of `to_storage`: (B, bytes) in `as_chw` order -> (B, *shape)."""
+    b = flat.shape[0]
+    if len(shape) == 2:
+        return np.swapaxes(flat.reshape(b, shape[1], shape[0]), 1, 2)
+    return flat.reshape((b, *shape))
 
 
 def pads4(attrs: Mapping[str, Any]) -> tuple[int, int, int, int]:
@@ -155,5 +188,8 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: tuple[int, int], pads: tuple
 
 
 def channel(v: np.ndarray, ndim: int) -> np.ndarray:
-    """Broadcast a per-channel vector against (B, C, ...) of rank `ndim`."""
+    """Broadcast a per-channel vector against a batch of rank `ndim`: (B, C, H, W) and
+    (B, F) have channels on axis 1, rank-2 activations (B, N, F) on the last axis."""
+    if ndim == 3:
+        return np.asarray(v).reshape(1, 1, -1)
     return np.asarray(v).reshape((1, -1) + (1,) * (ndim - 2))

@@ -20,12 +20,19 @@ F32_MAX = float(np.finfo(np.float32).max)
 class BatchNorm(OpDef):
     name = "batchnorm"
     onnx = ("BatchNormalization",)
+    transposable = True
     attrs = ("gamma", "beta", "mean", "var", "eps")
 
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
         if a.get("training_mode", 0):
             raise ModelStructureError(f"{ctx.where}: node {name}: training-mode BatchNormalization")
+        x = ctx.src(node.input[0])
+        if x in ctx.values and len(ctx.values[x].shape) == 2 and len(ctx.lm.shapes.get(node.input[0], ())) == 3:
+            raise ModelStructureError(  # ONNX normalises axis 1: the nodes of (1, N, F)
+                f"{ctx.where}: node {name}: BatchNormalization of the (1, nodes, features) tensor "
+                f"{node.input[0]!r} normalises its node axis; seedcc takes BatchNorm over the features "
+                f"(torch: bn(h.transpose(1, 2)).transpose(1, 2) or bn(h.reshape(-1, F)))")
         g, b, m, v = (ctx.const(i, name).astype(np.float64) for i in node.input[1:5])
         eps = float(a.get("epsilon", 1e-5))
         if not (np.isfinite(eps) and eps >= 0):

@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from seedcc.errors import ModelStructureError
+from seedcc.errors import CapacityError, ModelStructureError
 from seedcc.ir.ops.base import (
     OpDef,
     Shape,
     as_chw,
+    channel,
     im2col,
     saturating_multiplier,
     window_attrs,
@@ -48,12 +49,25 @@ from seedcc.rtl_models.hwfacts import (
 )
 
 F32_MAX = float(np.finfo(np.float32).max)
+MAX_ROW = 4095  # the widest MAC row (its in_w / out_w fields: docs/isa.md)
+
+
+def node_grid(n: int) -> tuple[int, int]:
+    """(h, w) with h·w = n and w <= MAX_ROW, w as large as possible: how a 1x1 layer on a
+    rank-2 activation of n nodes/tokens (stored as one row of n pixels) is given to MAC
+    when n is wider than a row."""
+    if n <= MAX_ROW:
+        return 1, n
+    w = next(w for w in range(MAX_ROW, 0, -1) if n % w == 0)
+    if n // w > MAX_ROW:
+        raise CapacityError(f"{n} nodes: no grid of at most {MAX_ROW}x{MAX_ROW} pixels holds them")
+    return n // w, w
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads: tuple[int, int, int, int]) -> np.ndarray:
-    """x (B, C, H, W) or (B, F); w (O, I, KH, KW) -> (B, O, OH, OW) or (B, O)."""
+    """x (B, C, H, W), (B, F) or (B, N, F); w (O, I, KH, KW) -> (B, O, OH, OW), (B, O) or (B, N, O)."""
     o = w.shape[0]
-    if x.ndim == 2:
+    if x.ndim in (2, 3):
         return x @ w.reshape(o, -1).T
     cols = im2col(x, w.shape[2], w.shape[3], stride, pads)
     b, oh, ow = cols.shape[:3]
@@ -66,6 +80,14 @@ def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray,
     w = n.attrs["weight"]
     a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
     wscale = w.scale * w.multiplier
+    rec = affine_records(a, b, wscale, x_scale, y_scale)
+    return rec, a, b, wscale
+
+
+def affine_records(a: np.ndarray, b: np.ndarray, wscale: float, x_scale: float,
+                   y_scale: float) -> np.ndarray:
+    """Per-channel REQ records for y = a·(wscale·x_scale·acc) + b (one accumulator step is
+    worth the weight scale times the input scale before the affine)."""
     acc_unit = a * wscale * x_scale  # real value of one accumulator step, per channel
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf is clipped below
         bias = np.where(acc_unit != 0, np.rint(b / acc_unit), 0)
@@ -73,7 +95,7 @@ def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray,
     rec["bias"] = np.clip(bias, *REQ_LIMITS["bias"])
     for ch in range(len(a)):
         rec["mult"][ch], rec["shift"][ch] = saturating_multiplier(acc_unit[ch] / y_scale)
-    return rec, a, b, wscale
+    return rec
 
 
 class Conv(OpDef):
@@ -82,8 +104,19 @@ class Conv(OpDef):
     attrs = ("weight", "stride", "pads")
 
     @staticmethod
+    def claims(ctx: Any, node: Any) -> bool:
+        """Not a MatMul whose constant is its left operand (an AGGREGATE)."""
+        return not (node.op_type == "MatMul" and ctx.is_const(node.input[0])
+                    and not ctx.is_const(node.input[1]))
+
+    @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
         op, ins = node.op_type, list(node.input)
+        if op == "MatMul" and not any(ctx.is_const(i) for i in ins[:2]):
+            raise ModelStructureError(
+                f"{ctx.where}: node {name}: MatMul of two activations ({ins[0]!r}, {ins[1]!r}) is not "
+                f"supported; a layer's weight, and a graph network's normalised adjacency, must be "
+                f"constant initializers")
         w = ctx.const(ins[1], name)
         if op == "Conv":
             if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
@@ -130,10 +163,10 @@ class Conv(OpDef):
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
         o, i, kh, kw = attrs["weight"].shape
-        if len(ins[0]) == 1:
-            if ins[0][0] != i * kh * kw or (kh, kw) != (1, 1):
-                raise ValueError(f"dense layer expects {i} features, input has {ins[0][0]}")
-            return (o,)
+        if len(ins[0]) in (1, 2):  # (F,) or rank-2 (N, F): a 1x1 conv on the stored (F, 1, N)
+            if ins[0][-1] != i * kh * kw or (kh, kw) != (1, 1):
+                raise ValueError(f"dense layer expects {i} features, input has {ins[0][-1]}")
+            return (*ins[0][:-1], o)
         c, h, wd = as_chw(ins[0])
         if c != i:
             raise ValueError(f"weight expects {i} input channels, input has {c}")
@@ -144,12 +177,11 @@ class Conv(OpDef):
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
         a = n.attrs
         y = conv2d(ins[0], a["weight"].effective(), a["stride"], a["pads"])
-        shape = (1, -1) + (1,) * (y.ndim - 2)
         if a.get("affine") is not None:
             scale, shift = a["affine"]
-            y = y * np.reshape(scale, shape) + np.reshape(shift, shape)
+            y = y * channel(scale, y.ndim) + channel(shift, y.ndim)
         elif a.get("bias") is not None:
-            y = y + np.reshape(a["bias"], shape)
+            y = y + channel(a["bias"], y.ndim)
         return np.maximum(y, 0) if a.get("relu") else y
 
     @staticmethod
@@ -159,6 +191,9 @@ class Conv(OpDef):
         _, h, wd = as_chw(x.shape)
         _, _, ow = as_chw(y.shape)
         npix = int(np.prod(as_chw(y.shape)[1:]))
+        if len(x.shape) == 2:  # rank 2: any (h, w) grid of the N nodes is the same 1x1 conv
+            h, wd = node_grid(wd)
+            ow = wd
         assert "tiling" in n.attrs, f"{n.name}: code generation needs the schedule_regeneration pass"
         plan, states = n.attrs["tiling"], n.attrs["lane_states"]
         rec, a, b, wscale = requant_records(n, x.scale, y.scale)

@@ -1,5 +1,7 @@
 """FLATTEN and RESHAPE (ONNX Flatten, Reshape): a new shape over the same bytes.
 
+A Reshape of a rank-2 activation (1, N, F) to (N, F) (or (-1, F)) folds the graph's batch
+axis into its node axis (torch's `bn(h.reshape(-1, F))`): an alias of the same tensor.
 Row-major (C, H, W) is already flat, so both are aliases: the memory planner gives the
 output its input's storage, the quantiser its input's scale, and they emit no code.
 RESHAPE carries `shape` (one sample); a reshape to a vector is a FLATTEN.
@@ -18,9 +20,26 @@ from seedcc.ir.ops.base import OpDef, Shape
 
 
 def _from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+    src = ctx.src(node.input[0])
+    shape = ctx.values[src].shape if src in ctx.values else ()
+    full = ctx.lm.shapes.get(node.output[0])
+    if (node.op_type == "Reshape" and len(shape) == 2 and full is not None and len(full) == 2
+            and full[1] == shape[1] and full[0] in (-1, shape[0])):
+        # (1, N, F) -> (N, F): the batch axis folded into the node axis, as torch writes
+        # `bn(h.reshape(-1, F))` (BatchNorm1d over features): the same per-sample tensor
+        ctx.alias(node.output[0], src)
+        return
     if node.op_type == "Flatten" and a.get("axis", 1) != 1:
         raise ModelStructureError(f"{ctx.where}: node {name}: Flatten must keep the batch axis (axis=1)")
     target = ctx.sample_shape(node.output[0], name)
+    if target == shape and len(shape) == 2:  # back to (1, N, F): nothing to do
+        ctx.alias(node.output[0], src)
+        return
+    if len(shape) == 2:  # feature-major bytes are not the row-major (N, F) a view would need
+        raise ModelStructureError(
+            f"{ctx.where}: node {name}: {node.op_type} of the (1, {shape[0]}, {shape[1]}) activation "
+            f"{src!r} to {list(target)} (per sample) is not supported; rank-2 (nodes, features) "
+            f"activations are stored feature-major and only reshape to (nodes, features)")
     if len(target) == 1:
         ctx.emit(Flatten, name, node.input[:1], node.output[0])
     else:

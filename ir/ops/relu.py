@@ -14,6 +14,7 @@ from seedcc.ir.ops.base import OpDef, Shape
 class Relu(OpDef):
     name = "relu"
     onnx = ("Relu",)
+    transposable = True
 
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:

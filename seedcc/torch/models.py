@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -152,3 +153,58 @@ def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
                     m.weight.copy_(torch.rand(n, generator=g) + 0.5)
                     m.bias.copy_(torch.rand(n, generator=g) * 0.4 - 0.2)
     return model
+
+
+class GCNLayer(nn.Module):
+    """One graph convolution on node features h (B, nodes, features): `Â @ (h @ W)`
+    (`order="A(HW)"`) or `(Â @ h) @ W` (`order="(AH)W"`), then an optional bias, BatchNorm
+    over the features and ReLU. Â is a constant buffer; W a supermask linear layer (shared
+    between the iterations of a `FoldedBlock`)."""
+
+    def __init__(self, adj: torch.Tensor, lin: SupermaskLinear, *, order: str = "A(HW)",
+                 bias: bool = False, bn: bool = True, relu: bool = True, bn_form: str = "transpose"):
+        super().__init__()
+        if order not in ("A(HW)", "(AH)W"):
+            raise ValueError(f"order must be 'A(HW)' or '(AH)W', got {order!r}")
+        self.register_buffer("adj", adj)
+        self.lin, self.order, self.relu, self.bn_form = lin, order, relu, bn_form
+        self.bias = nn.Parameter(torch.zeros(lin.out_features)) if bias else None
+        self.bn = nn.BatchNorm1d(lin.out_features) if bn else None
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = self.adj @ self.lin(h) if self.order == "A(HW)" else self.lin(self.adj @ h)
+        if self.bias is not None:
+            h = h + self.bias
+        if self.bn is not None:
+            if self.bn_form == "transpose":  # BatchNorm1d over (B, features, nodes)
+                h = self.bn(h.transpose(1, 2)).transpose(1, 2)
+            else:  # "flat": nodes as BatchNorm1d's batch axis
+                h = self.bn(h.reshape(-1, h.shape[-1])).reshape(h.shape)
+        return F.relu(h) if self.relu else h
+
+
+class GCN(nn.Module):
+    """A folded multicoated GCN on one graph: x (1, nodes, features) -> logits (1, nodes,
+    classes). An input layer, `folds` iterations of one shared hidden layer (one random
+    tensor and one multicoat mask, its own BatchNorm per iteration: a `FoldedBlock`), and an
+    output layer without BatchNorm or ReLU."""
+
+    def __init__(self, adj: np.ndarray, features: int, hidden: int, classes: int, *, folds: int = 2,
+                 keep: float = 0.5, coats: int = 3, order: str = "A(HW)", bias: bool = False,
+                 bn_form: str = "transpose"):
+        super().__init__()
+        s = Seeds()
+        a = torch.from_numpy(np.ascontiguousarray(adj, np.float32))
+        kw = {"keep": keep, "coats": coats}
+        lk = {"order": order, "bias": bias, "bn_form": bn_form}
+        self.inp = GCNLayer(a, SupermaskLinear(features, hidden, bias=False, seed=s(), **kw), **lk)
+        shared = SupermaskLinear(hidden, hidden, bias=False, seed=s(), **kw)
+        self.hidden = FoldedBlock(GCNLayer(a, shared, **lk), folds) if folds else nn.Identity()
+        self.out = GCNLayer(a, SupermaskLinear(hidden, classes, bias=False, seed=s(), **kw),
+                            order=order, bias=bias, bn=False, relu=False)
+        for m in self.modules():  # one Â tensor for every layer (FoldedBlock copied it)
+            if isinstance(m, GCNLayer):
+                m.adj = a
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.hidden(self.inp(x)))

@@ -17,8 +17,10 @@ from torch import nn
 from seedcc.api import compile as seedcc_compile
 from seedcc.api import run
 from seedcc.backends.program import Program
+from seedcc.backends.refsim import RunResult
 from seedcc.golden import ort_run
-from seedcc.report import fold_lines
+from seedcc.graphs import NodeTask
+from seedcc.report import fold_lines, graph_lines  # noqa: F401  (graph_lines: the examples')
 from seedcc.rtl_models.hwconfig import SMALL, HwConfig
 from seedcc.sizes import size_breakdown
 
@@ -97,3 +99,49 @@ def held_out(net: nn.Module, onnx_path: str, data: Split, config: HwConfig = SMA
 def size_lines(program: Program) -> list[str]:
     """The size-against-fp32 and fold-group lines of `seedcc report` (no run needed)."""
     return [*size_breakdown(program.manifest).format().splitlines(), *fold_lines(program.manifest.layers)]
+
+
+# -- graph networks: semi-supervised node classification on one graph ----------------------
+def fit_nodes(model: nn.Module, x: np.ndarray, y: np.ndarray, train_idx: np.ndarray, epochs: int = 200,
+              lr: float = 0.01, seed: int = 0, log: Callable[[str], None] | None = None) -> nn.Module:
+    """Full-batch training on one graph: x (1, nodes, features), labels y (nodes,); the loss
+    sees only the nodes in `train_idx` (the labelled ones). Adam on the scores, BatchNorm
+    and biases, cosine decay."""
+    torch.manual_seed(seed)
+    xt, yt, idx = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(np.asarray(train_idx))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
+    model.train()
+    for epoch in range(epochs):
+        loss = F.cross_entropy(model(xt)[0, idx], yt[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if log is not None and (epoch + 1) % max(1, epochs // 5) == 0:
+            log(f"epoch {epoch + 1}/{epochs}: loss {float(loss.detach()):.3f}")
+    return model.eval()
+
+
+def held_out_nodes(net: nn.Module, onnx_path: str, task: NodeTask, config: HwConfig = SMALL
+                   ) -> tuple[dict[str, float], Program, RunResult, float]:
+    """Compile `onnx_path` (calibrated on the graph's own features) and measure the accuracy
+    of torch, onnxruntime, seedcc float and seedcc int8 on the test (unlabelled) nodes.
+    Returns the accuracies, the program, the int8 run and the compile time in seconds."""
+    t0 = time.perf_counter()
+    program = seedcc_compile(onnx_path, calib={"x": task.x}, config=config)
+    seconds = time.perf_counter() - t0
+    net.eval()
+    with torch.no_grad():
+        acc = {"torch": node_accuracy(net(torch.from_numpy(task.x)).numpy(), task.y, task.test),
+               "onnxruntime": node_accuracy(ort_run(onnx_path, {"x": task.x})["logits"], task.y, task.test)}
+    runs = {mode: run(program, task.x, mode=mode) for mode in ("float", "int8")}
+    acc.update({f"seedcc {m}": node_accuracy(r.outputs["logits"], task.y, task.test) for m, r in runs.items()})
+    return acc, program, runs["int8"], seconds
+
+
+def node_accuracy(logits: np.ndarray, y: np.ndarray, idx: np.ndarray) -> float:
+    """Accuracy over the nodes `idx` of logits (1, nodes, classes) or (nodes, classes)."""
+    z = np.asarray(logits).reshape(-1, np.asarray(logits).shape[-1])
+    return float(np.mean(np.argmax(z[idx], axis=1) == y[idx]))

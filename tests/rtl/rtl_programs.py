@@ -20,7 +20,7 @@ import numpy as np
 from seedcc.backends.isa import Instruction, make
 from seedcc.backends.manifest import Manifest, TensorIO
 from seedcc.backends.program import Program
-from seedcc.rtl_models import masks, numerics
+from seedcc.rtl_models import adjacency, masks, numerics
 from seedcc.rtl_models.generators import generator_by_id
 from seedcc.rtl_models.hwconfig import SMALL, HwConfig
 
@@ -463,6 +463,56 @@ def case_loop() -> Case:
                    {"x": x}, {"y": y}, cycles)
 
 
+def case_agg() -> Case:
+    """Sparse graph aggregation in two chunks of rows (docs/isa.md "AGG"): 9 nodes, 6
+    features (a full and a partial group of PIXELS lanes), a row without neighbours, int16
+    values of both signs near the limit, each chunk followed by a REQ (the second with
+    ReLU) writing its rows into one (features, nodes) output."""
+    rng = np.random.default_rng(9)
+    n, f = 9, 6
+    x = rand_i8(rng, (f, 1, n))  # feature-major: byte (f, node) at f*n + node
+    dense = np.where(rng.random((n, n)) < 0.4, rng.integers(-32767, 32768, (n, n)), 0)
+    dense[3] = 0  # a row without neighbours
+    bias = rng.integers(-5000, 5000, f)
+    mult = rng.integers(1, 32767, f)
+    shift = np.full(f, 30)
+    img = Image()
+    ax = img.put(bytes(x.size))
+    chunks = [(0, 5), (5, 9)]
+    blobs = []
+    for r0, r1 in chunks:
+        rows, cols = np.nonzero(dense[r0:r1])
+        blobs.append((adjacency.pack_chunk(np.bincount(rows, minlength=r1 - r0), cols, dense[r0:r1][rows, cols]),
+                      len(cols)))
+    ac = [img.put(b) for b, _ in blobs]
+    ar = img.put(requant_records(bias, mult, shift))
+    ao = img.reserve(x.size)
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=ac[0], length=len(blobs[0][0])),
+        make("DMA_LOAD", space=MASK, sram_addr=100, dram_addr=ac[1], length=len(blobs[1][0])),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ar, length=8 * f),
+        make("AGG", in_addr=0, in_nodes=n, acc_addr=0, features=f, row_count=5, nnz=blobs[0][1], csr_addr=0),
+        make("REQ", acc_addr=0, out_addr=200, oc_count=f, pix_count=5, out_plane=n, param_addr=0),
+        make("AGG", in_addr=0, in_nodes=n, acc_addr=64, features=f, row_count=4, nnz=blobs[1][1],
+             csr_addr=100),
+        make("REQ", acc_addr=64, out_addr=205, oc_count=f, pix_count=4, out_plane=n, param_addr=0, relu=1),
+        make("DMA_STORE", space=ACT, sram_addr=200, dram_addr=ao, length=x.size),
+    ]
+    acc = (x[:, 0, :].astype(np.int64) @ dense.T.astype(np.int64))  # (f, n), fits int32 here
+    y = np.concatenate([requant_ref(acc[:, :5], bias, mult, shift, False),
+                        requant_ref(acc[:, 5:], bias, mult, shift, True)], axis=1)
+    cycles = (1 + 4 + -(-x.size // 8)                                  # DMA_LOAD x, 54 bytes
+              + sum(1 + 4 + -(-len(b) // 8) for b, _ in blobs)         # the two chunks
+              + 1 + 4 + 6                                              # 48 bytes of records
+              + 1 + 2 * (5 + blobs[0][1]) + 1 + f * 2                  # AGG (2 groups), REQ
+              + 1 + 2 * (4 + blobs[1][1]) + 1 + f * 1                  # AGG, REQ of 4 rows
+              + 1 + 4 + -(-x.size // 8)                                # DMA_STORE
+              + 1)                                                     # HALT
+    return _finish("agg", instrs, img, [_io("x", x.shape, ax)], [_io("y", x.shape, ao)],
+                   {"x": x}, {"y": y.reshape(x.shape)}, cycles)
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "dma": case_dma,
     "conv_xorshift16": case_conv_xorshift16,
@@ -471,6 +521,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "add_pool": case_add_pool,
     "zero_exec": case_zero_exec,
     "loop": case_loop,
+    "agg": case_agg,
 }
 
 

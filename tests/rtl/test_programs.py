@@ -92,3 +92,10 @@ def test_vectors_from_refsim_match_explicit(tmp_path):
     assert (a.words, a.dram, a.outputs) == (b.words, b.dram, b.outputs)
     assert a.expected_cycles == b.expected_cycles
     assert b.source == "refsim"
+
+
+@pytest.mark.rtl
+def test_malformed_adjacency_chunk_sets_err(tmp_path):
+    """The RTL twin of tests/test_refsim.py::test_agg_rejects_a_malformed_chunk."""
+    outcome = run_test(accel_build(), TESTBENCH, tmp_path, testcase="bad_adjacency_stops_with_err")
+    assert outcome.ok, outcome.summary()
