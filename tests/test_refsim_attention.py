@@ -42,7 +42,7 @@ def _program(body: list[Instruction], out_addr: int, out_len: int, rec: np.ndarr
               *body,
               make("DMA_STORE", space=0, sram_addr=out_addr, dram_addr=OUT, length=out_len),
               make("HALT")]
-    man = Manifest(model="attn", inputs=(TensorIO("x", (D, T), 0.05, IN),),
+    man = Manifest(model="attn", inputs=(TensorIO("x", (D, 1, T), 0.05, IN),),  # storage order
                    outputs=(TensorIO("y", (out_len,), 1.0, OUT),), float_params=float_params)
     return Program(SMALL, tuple(instrs), bytes(image), float_section, man)
 
@@ -63,6 +63,11 @@ def _chain() -> list[Instruction]:
     ]
 
 
+def _in(x: np.ndarray) -> np.ndarray:
+    """A batch of (D, T) inputs as the program declares them, in storage order (D, 1, T)."""
+    return x[:, :, None, :]
+
+
 def _x(batch: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(-128, 128, (batch, D, T)).astype(np.int8)
 
@@ -70,9 +75,9 @@ def _x(batch: int, seed: int = 0) -> np.ndarray:
 def test_batch_equals_samples_one_by_one():
     prog = _program(_chain(), 500, N)
     x = _x(5)
-    whole = refsim.run_int(prog, {"x": x})
+    whole = refsim.run_int(prog, {"x": _in(x)})
     for b in range(5):
-        one = refsim.run_int(prog, {"x": x[b:b + 1]})
+        one = refsim.run_int(prog, {"x": _in(x[b:b + 1])})
         assert np.array_equal(one.outputs["y"][0], whole.outputs["y"][b])
         assert one.cycles == whole.cycles
 
@@ -87,13 +92,13 @@ def test_chain_matches_numerics_step_by_step():
     ln = numerics.layernorm(o, rec["bias"][:, None], rec["mult"][:, None], rec["shift"][:, None],
                             1 << 30, axis=0)
     y = numerics.gelu(ln, 20000, 9, 16384, 29)
-    got = refsim.run_int(prog, {"x": x[None].astype(np.int8)}).outputs["y"][0]
+    got = refsim.run_int(prog, {"x": _in(x[None].astype(np.int8))}).outputs["y"][0]
     assert np.array_equal(got, y.reshape(-1))
 
 
 def test_counters_and_cycles():
     prog = _program(_chain(), 500, N)
-    res = refsim.run_int(prog, {"x": _x(1)})
+    res = refsim.run_int(prog, {"x": _in(_x(1))})
     c, p = res.counters, SMALL.pixels
     assert c["mm_macs"] == T * T * D + D * T * T
     assert res.cycles == sum(timing.cycles(i, SMALL) for i in prog.instructions)
@@ -127,7 +132,7 @@ def test_counters_and_cycles():
 ])
 def test_the_model_refuses_what_the_hardware_cannot_do(ins, message):
     with pytest.raises(ProgramFormatError, match=message):
-        refsim.run_int(_program([ins], 200, 8), {"x": _x(1)})
+        refsim.run_int(_program([ins], 200, 8), {"x": _in(_x(1))})
 
 
 def test_in_place_softmax_layernorm_gelu_are_allowed():
@@ -138,7 +143,7 @@ def test_in_place_softmax_layernorm_gelu_are_allowed():
             make("GELU", in_addr=0, out_addr=0, length=N, in_mult=9000, in_shift=8, out_mult=1,
                  out_shift=15)]
     x = _x(1, seed=4)
-    got = refsim.run_int(_program(body, 0, N), {"x": x}).outputs["y"][0]
+    got = refsim.run_int(_program(body, 0, N), {"x": _in(x)}).outputs["y"][0]
     p = numerics.softmax(x[0], 9000, 8, axis=0).view(np.int8)
     rec = _records()
     ln = numerics.layernorm(p, rec["bias"][:, None], rec["mult"][:, None], rec["shift"][:, None],
@@ -153,7 +158,7 @@ def test_a_layernorm_record_shift_above_the_limit_is_an_error():
     body = [make("LAYERNORM", in_addr=0, out_addr=100, tokens=T, features=D, in_plane=T,
                  out_plane=T, param_addr=0)]
     with pytest.raises(ProgramFormatError, match=r"record of feature 5 has shift 64 > 63"):
-        refsim.run_int(_program(body, 100, N, rec), {"x": _x(1)})
+        refsim.run_int(_program(body, 100, N, rec), {"x": _in(_x(1))})
 
 
 def test_float_mode():
@@ -167,7 +172,7 @@ def test_float_mode():
     fps = (FloatParam(2, 0, 1), FloatParam(4, 8, 1), FloatParam(5, 16, D + 1))
     prog = _program(body, 500, N, float_params=fps, float_section=mm + mm + ln)
     x = np.random.default_rng(5).normal(0, 1, (2, D, T)).astype(np.float32)
-    got = refsim.run(prog, {"x": x}, mode="float").outputs["y"]
+    got = refsim.run(prog, {"x": _in(x)}, mode="float").outputs["y"]
     for b in range(2):
         xb = x[b].astype(np.float64)
         s = 0.01 * (xb.T @ xb)

@@ -15,10 +15,25 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from rtl_programs import ACT, PARAM, Case, Image, _finish, _io, rand_i8, requant_records
+from rtl_programs import ACT, PARAM, Case, Image, rand_i8, requant_records
+from rtl_programs import _finish as _finish_any
+from rtl_programs import _io as _io_any
 
 from seedcc.backends.isa import make
 from seedcc.rtl_models import numerics
+
+
+def _io(name: str, shape, addr: int):
+    """A tensor declared in its storage order: a 2-D (rows, cols) array as (rows, 1, cols),
+    since rank-2 values are (tokens, features) at the user surface and lie feature-major."""
+    shape = tuple(int(v) for v in shape)
+    return _io_any(name, (shape[0], 1, shape[1]) if len(shape) == 2 else shape, addr)
+
+
+def _finish(name, instrs, image, ins, outs, inputs, expected, cycles: int) -> Case:
+    def as3(arrays):
+        return {k: a.reshape(a.shape[0], 1, a.shape[1]) if a.ndim == 2 else a for k, a in arrays.items()}
+    return _finish_any(name, instrs, image, ins, outs, as3(inputs), as3(expected), cycles)
 
 
 def _dma_in(addr: int, dram: int, n: int):
