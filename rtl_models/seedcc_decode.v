@@ -346,6 +346,7 @@ module seedcc_decode (
         f_lock_thr = word[SETFRZ_LOCK_THR_LO +: SETFRZ_LOCK_THR_W];
         f_lock_code = word[SETFRZ_LOCK_CODE_LO +: SETFRZ_LOCK_CODE_W];
         out_of_range = (f_prune_thr > SETFRZ_PRUNE_THR_MAX) || (f_lock_thr > SETFRZ_LOCK_THR_MAX);
+      end
       OP_MATMUL: begin
         used = MATMUL_USED;
         f_x_addr = word[MATMUL_X_ADDR_LO +: MATMUL_X_ADDR_W];
