@@ -66,7 +66,8 @@ class SizeBreakdown:
             f"  mask bits: {self.mask_bits} ({widths or 'none'}); rows padded to whole lanes in the image",
             f"  frozen positions: {self.frozen_positions}, drawn on chip: {self.frozen_bits} mask bits "
             f"not stored; the frozen layers store {self.frozen_layers_stored[1]} bits for the "
-            f"{self.frozen_layers_stored[0]} positions that keep a code",
+            f"{self.frozen_layers_stored[0]} positions that keep a code" if self.frozen_positions else
+            "  frozen positions: none (no layer has a freeze record)",
         ])
 
 
