@@ -88,6 +88,11 @@ class OnnxContext:
         """The IR node that computes `value` (after aliases), if any."""
         return next((n for n in self.nodes if n.outputs[0] == self.src(value)), None)
 
+    def readers(self, tensor: str) -> int:
+        """How many ONNX nodes (and graph outputs) read `tensor`."""
+        nodes = sum(i == tensor for n in self.lm.dynamic for i in n.input)
+        return nodes + sum(o.name == tensor for o in self.lm.model.graph.output)
+
     def replace(self, old: Node, new: Node) -> None:
         self.nodes[self.nodes.index(old)] = new
 

@@ -1,0 +1,45 @@
+"""SOFTMAX over the last axis of a rank-2 activation (ONNX Softmax, axis -1): attention's
+probabilities over the keys. The per-sample input is the scores (queries, keys), stored
+(keys, queries); the output has the same shape."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from seedcc.errors import ModelStructureError
+from seedcc.ir.ops.base import OpDef, Shape
+
+
+class Softmax(OpDef):
+    name = "softmax"
+    onnx = ("Softmax",)
+
+    @staticmethod
+    def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
+        x = ctx.src(node.input[0])
+        shape = ctx.values[x].shape if x in ctx.values else None
+        axis = int(a.get("axis", -1))
+        if shape is None or len(shape) != 2 or axis not in (-1, 2):
+            raise ModelStructureError(
+                f"{ctx.where}: node {name}: Softmax is supported only over the last axis of a "
+                f"(batch, tokens, features) activation; it has axis {axis} on the per-sample shape {shape}")
+        ctx.emit(Softmax, name, [x], node.output[0])
+
+    @staticmethod
+    def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+        if len(ins[0]) != 2:
+            raise ValueError(f"the input must be rank-2 (tokens, features), is {ins[0]}")
+        return ins[0]
+
+    @staticmethod
+    def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        x = ins[0].astype(np.float64)
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+    @staticmethod
+    def cost(n: Any, ins: list[Shape], out: Shape) -> int:
+        return 3 * out[0] * out[1]

@@ -1,0 +1,112 @@
+"""Transformer encoder blocks from torch through both ONNX exporters: the front end's IR
+(MatMul of two activations with the Transpose of K read in place, the 1/sqrt(d) folded
+into it, Softmax, LayerNormalization, Gelu, residual Add) and its float semantics against
+onnxruntime."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from seedcc.compiler.frontend import import_onnx  # noqa: E402
+from seedcc.compiler.interpret import run_graph  # noqa: E402
+from seedcc.errors import ModelStructureError  # noqa: E402
+from seedcc.torch.export import export  # noqa: E402
+from seedcc.torch.layers import SupermaskLinear  # noqa: E402
+
+
+class Block(nn.Module):
+    """A single-head post-norm encoder block on (batch, tokens, d)."""
+
+    def __init__(self, d: int = 16, seed: int = 1):
+        super().__init__()
+        self.q, self.k, self.v, self.o = (SupermaskLinear(d, d, seed=seed + i) for i in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.f1, self.f2 = SupermaskLinear(d, 2 * d, seed=seed + 4), SupermaskLinear(2 * d, d, seed=seed + 5)
+        self.act = nn.GELU()
+        self.d = d
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.q(x), self.k(x), self.v(x)
+        p = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(self.d), dim=-1)
+        h = self.ln1(x + self.o(p @ v))
+        return self.ln2(h + self.f2(self.act(self.f1(h))))
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["torchscript", "dynamo"])
+def block_onnx(request, tmp_path_factory):
+    torch.manual_seed(0)
+    m = Block().eval()
+    with torch.no_grad():  # non-trivial LayerNorm parameters
+        for ln in (m.ln1, m.ln2):
+            ln.weight.uniform_(0.5, 1.5)
+            ln.bias.uniform_(-0.3, 0.3)
+    path = str(tmp_path_factory.mktemp("tfm") / f"block_{request.param}.onnx")
+    export(m, torch.randn(2, 8, 16), path, dynamo=request.param)
+    return path
+
+
+def test_block_lowers_to_attention_ops(block_onnx):
+    g = import_onnx(block_onnx)
+    ops = [n.op.value for n in g.nodes]
+    assert ops == ["conv", "conv", "conv", "matmul", "softmax", "matmul", "conv", "add", "layernorm",
+                   "conv", "gelu", "conv", "add", "layernorm"]
+    scores, av = (n for n in g.nodes if n.op.value == "matmul")
+    assert scores.attrs["trans_b"] and not av.attrs["trans_b"]
+    assert scores.attrs["factor"] == pytest.approx(1 / 4)  # the Div by sqrt(16), folded
+    assert av.attrs["factor"] == 1.0
+    assert g.values[scores.output].shape == (8, 8)
+    assert g.values[g.outputs[0]].shape == (8, 16)
+
+
+def test_block_float_matches_onnxruntime(block_onnx):
+    g = import_onnx(block_onnx)
+    x = np.random.default_rng(1).standard_normal((4, 8, 16)).astype(np.float32)
+    sess = ort.InferenceSession(block_onnx)
+    names = [o.name for o in sess.get_outputs()]
+    env = run_graph(g, {g.inputs[0]: x})
+    for name, ref in zip(names, sess.run(None, {g.inputs[0]: x})):
+        got = env[g.outputs[names.index(name)]]
+        assert np.abs(got - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+def _tiny(nodes, inits, tmp_path):
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["b", 4, 8])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["b", 4, 8])
+    g = onnx.helper.make_graph(nodes, "t", [x], [y], initializer=inits)
+    m = onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", 20)])
+    return m
+
+
+def test_tanh_gelu_is_refused_naming_the_node(tmp_path):
+    m = _tiny([onnx.helper.make_node("Gelu", ["x"], ["y"], name="g", approximate="tanh")], [], tmp_path)
+    with pytest.raises(ModelStructureError, match="node g: Gelu with approximate='tanh'"):
+        import_onnx(m)
+
+
+def test_softmax_over_tokens_is_refused(tmp_path):
+    m = _tiny([onnx.helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=1)], [], tmp_path)
+    with pytest.raises(ModelStructureError, match="node sm: Softmax is supported only over the last axis"):
+        import_onnx(m)
+
+
+def test_matmul_of_activations_without_transpose(tmp_path):
+    """(x·xᵀ)·0.5 reads x in place for xᵀ and takes the Mul into the product; then ·x."""
+    nodes = [onnx.helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+             onnx.helper.make_node("MatMul", ["x", "xt"], ["s"], name="qk"),
+             onnx.helper.make_node("Mul", ["s", "c"], ["s2"], name="sc"),
+             onnx.helper.make_node("MatMul", ["s2", "x"], ["y"], name="av")]
+    c = onnx.numpy_helper.from_array(np.array(0.5, np.float32), "c")
+    g = import_onnx(_tiny(nodes, [c], tmp_path))
+    assert [(n.op.value, n.attrs["trans_b"], n.attrs["factor"]) for n in g.nodes] == [
+        ("matmul", True, 0.5), ("matmul", False, 1.0)]
+    x = np.random.default_rng(0).standard_normal((3, 4, 8)).astype(np.float32)
+    want = 0.5 * (x @ x.transpose(0, 2, 1)) @ x
+    np.testing.assert_allclose(run_graph(g, {"x": x})[g.outputs[0]], want, rtol=1e-5, atol=1e-5)
