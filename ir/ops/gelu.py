@@ -1,4 +1,5 @@
-"""GELU: x·Φ(x) = x·(1 + erf(x/√2))/2, element-wise (ONNX Gelu with approximate "none")."""
+"""GELU: x·Φ(x) = x·(1 + erf(x/√2))/2, element-wise (ONNX Gelu with approximate "none").
+Lowering: one GELU over the whole tensor (I-BERT's integer erf; `numerics.gelu_params`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef, Shape
+from seedcc.rtl_models import numerics
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 
@@ -35,6 +37,13 @@ class Gelu(OpDef):
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
         return gelu(ins[0])
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        x, y = em.value(n.inputs[0]), em.value(n.output)
+        in_mult, in_shift, out_mult, out_shift = numerics.gelu_params(x.scale, y.scale)
+        em.emit("GELU", in_addr=em.addr(n.inputs[0]), out_addr=em.addr(n.output), length=math.prod(y.shape),
+                in_mult=in_mult, in_shift=in_shift, out_mult=out_mult, out_shift=out_shift)
 
     @staticmethod
     def cost(n: Any, ins: list[Shape], out: Shape) -> int:

@@ -1,6 +1,7 @@
 """LAYERNORM over the features of a rank-2 activation (ONNX LayerNormalization, axis -1):
 per token, (x − mean) / sqrt(var + eps) · γ + β. Attributes `gamma`, `beta` (float32 per
-feature) and `eps`."""
+feature) and `eps`. Lowering: the per-feature records (`numerics.layernorm_records`) go to
+the param SRAM and one LAYERNORM runs over all tokens."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import numpy as np
 
 from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef, Shape
+from seedcc.rtl_models import numerics
+from seedcc.rtl_models.hwfacts import REQ_RECORD, req_record_bytes
 
 
 class LayerNorm(OpDef):
@@ -51,6 +54,20 @@ class LayerNorm(OpDef):
         var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
         y = (x - mean) / np.sqrt(var + n.attrs["eps"])
         return (y * n.attrs["gamma"] + n.attrs["beta"]).astype(np.float32)
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        x, y = em.value(n.inputs[0]), em.value(n.output)
+        t, f = x.shape
+        recs = numerics.layernorm_records(n.attrs["gamma"], n.attrs["beta"], y.scale)
+        rec = np.zeros(f, REQ_RECORD)
+        rec["bias"], rec["mult"], rec["shift"] = recs[:, 0], recs[:, 1], recs[:, 2]
+        param = em.load("param", req_record_bytes(rec, f"layer norm {n.name}"), f"layer norm {n.name}")
+        em.emit("LAYERNORM", in_addr=em.addr(n.inputs[0]), out_addr=em.addr(n.output), tokens=t, features=f,
+                in_plane=t, out_plane=t, param_addr=param, eps=numerics.layernorm_eps(n.attrs["eps"], f, x.scale))
+        # float mode: gamma and beta per feature, then (eps, unused)
+        em.float_affine(np.append(n.attrs["gamma"], n.attrs["eps"]), np.append(n.attrs["beta"], 0.0))
+        em.release("param", param)
 
     @staticmethod
     def cost(n: Any, ins: list[Shape], out: Shape) -> int:

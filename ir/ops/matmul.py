@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape
+from seedcc.ir.ops.base import OpDef, Shape, saturating_multiplier
 
 
 class MatMul(OpDef):
@@ -66,6 +66,21 @@ class MatMul(OpDef):
             b = np.swapaxes(b, 1, 2)
         y = np.matmul(a.astype(np.float64), b.astype(np.float64)) * n.attrs["factor"]
         return y.astype(np.float32)
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        """One MATMUL. With A (M, K) stored (K, M), B (K, N) stored (N, K) (or, `trans_b`,
+        the (N, K) value stored (K, N)) and the output (M, N) stored (N, M), the instruction's
+        rows are the N output features and its columns the M tokens: X = B, Y = A."""
+        a, b, y = em.value(n.inputs[0]), em.value(n.inputs[1]), em.value(n.output)
+        m, k = a.shape
+        cols = y.shape[1]
+        x_row, x_step = (1, cols) if n.attrs["trans_b"] else (k, 1)
+        mult, shift = saturating_multiplier(n.attrs["factor"] * a.scale * b.scale / y.scale)
+        em.emit("MATMUL", x_addr=em.addr(n.inputs[1]), x_row=x_row, x_step=x_step, y_addr=em.addr(n.inputs[0]),
+                y_step=m, out_addr=em.addr(n.output), out_plane=m, rows=cols, cols=m, depth=k, mult=mult,
+                shift=shift, x_unsigned=int(b.dtype == "uint8"), y_unsigned=int(a.dtype == "uint8"))
+        em.float_affine(np.array([n.attrs["factor"]]), np.array([0.0]))
 
     @staticmethod
     def cost(n: Any, ins: list[Shape], out: Shape) -> int:

@@ -1,6 +1,8 @@
 """SOFTMAX over the last axis of a rank-2 activation (ONNX Softmax, axis -1): attention's
 probabilities over the keys. The per-sample input is the scores (queries, keys), stored
-(keys, queries); the output has the same shape."""
+(keys, queries); the output has the same shape, uint8 probabilities at scale 2^-8
+(`output_encoding`), which MATMUL reads unsigned. Lowering: one SOFTMAX (`features` = keys,
+`tokens` = queries)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ import numpy as np
 
 from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef, Shape
+from seedcc.rtl_models import numerics
+from seedcc.rtl_models.hwfacts import SM_OUT_BITS
 
 
 class Softmax(OpDef):
     name = "softmax"
     onnx = ("Softmax",)
+    output_encoding = ("uint8", 2.0 ** -SM_OUT_BITS)
 
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
@@ -39,6 +44,13 @@ class Softmax(OpDef):
         x = ins[0].astype(np.float64)
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+    @staticmethod
+    def lower(n: Any, em: Any) -> None:
+        t, f = em.value(n.inputs[0]).shape
+        in_mult, in_shift = numerics.softmax_params(em.value(n.inputs[0]).scale)
+        em.emit("SOFTMAX", in_addr=em.addr(n.inputs[0]), out_addr=em.addr(n.output), tokens=t, features=f,
+                in_plane=t, out_plane=t, in_mult=in_mult, in_shift=in_shift)
 
     @staticmethod
     def cost(n: Any, ins: list[Shape], out: Shape) -> int:
