@@ -64,6 +64,7 @@ class OnnxContext:
         self.values: dict[str, Value] = {}
         self.nodes: list[Node] = []
         self.used_records: set[str] = set()
+        self.absorbed: set[int] = set()  # ids of ONNX nodes an earlier op took in (`absorb`)
 
     # -- helpers -------------------------------------------------------------------------
     def src(self, name: str) -> str:
@@ -87,6 +88,19 @@ class OnnxContext:
     def producer(self, value: str) -> Node | None:
         """The IR node that computes `value` (after aliases), if any."""
         return next((n for n in self.nodes if n.outputs[0] == self.src(value)), None)
+
+    def consumers(self, tensor: str) -> list[onnx.NodeProto]:
+        """The ONNX nodes that read `tensor`."""
+        return [n for n in self.lm.dynamic if tensor in n.input]
+
+    def absorb(self, nodes: list[onnx.NodeProto]) -> None:
+        """`nodes` (later in the graph) are part of an op already emitted: skip them."""
+        self.absorbed.update(id(n) for n in nodes)
+
+    def drop(self, node: Node) -> None:
+        """Remove an emitted IR node (its only reader became part of a larger op)."""
+        self.nodes.remove(node)
+        del self.values[node.outputs[0]]
 
     def readers(self, tensor: str) -> int:
         """How many ONNX nodes (and graph outputs) read `tensor`."""
@@ -154,6 +168,8 @@ class OnnxContext:
 
     # -- ops -----------------------------------------------------------------------------
     def lower(self, node: onnx.NodeProto, name: str) -> None:
+        if id(node) in self.absorbed:
+            return
         if node.op_type == "Identity":
             self.alias(node.output[0], node.input[0])
             return

@@ -5,15 +5,12 @@ onnxruntime; compiled to the attention instructions, in float and int8 on refsim
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 
 torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
 
 from seedcc.api import compile as compile_model  # noqa: E402
 from seedcc.api import verify  # noqa: E402
@@ -21,37 +18,19 @@ from seedcc.compiler.frontend import import_onnx  # noqa: E402
 from seedcc.compiler.interpret import run_graph  # noqa: E402
 from seedcc.errors import ModelStructureError  # noqa: E402
 from seedcc.torch.export import export  # noqa: E402
-from seedcc.torch.layers import SupermaskLinear  # noqa: E402
+from seedcc.torch.models import EncoderBlock  # noqa: E402
 
 
-class Block(nn.Module):
-    """A single-head post-norm encoder block on (batch, tokens, d)."""
-
-    def __init__(self, d: int = 16, seed: int = 1):
-        super().__init__()
-        self.q, self.k, self.v, self.o = (SupermaskLinear(d, d, seed=seed + i) for i in range(4))
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.f1, self.f2 = SupermaskLinear(d, 2 * d, seed=seed + 4), SupermaskLinear(2 * d, d, seed=seed + 5)
-        self.act = nn.GELU()
-        self.d = d
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.q(x), self.k(x), self.v(x)
-        p = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(self.d), dim=-1)
-        h = self.ln1(x + self.o(p @ v))
-        return self.ln2(h + self.f2(self.act(self.f1(h))))
-
-
-@pytest.fixture(scope="module", params=[False, True], ids=["torchscript", "dynamo"])
+# opset 20 writes Gelu; below it both exporters write GELU's Erf form
+@pytest.fixture(scope="module", params=[(False, None), (True, None), (False, 17), (True, 18)],
+                ids=["torchscript", "dynamo", "torchscript-opset17-erf", "dynamo-opset18-erf"])
 def block_onnx(request, tmp_path_factory):
-    torch.manual_seed(0)
-    m = Block().eval()
-    with torch.no_grad():  # non-trivial LayerNorm parameters
-        for ln in (m.ln1, m.ln2):
-            ln.weight.uniform_(0.5, 1.5)
-            ln.bias.uniform_(-0.3, 0.3)
-    path = str(tmp_path_factory.mktemp("tfm") / f"block_{request.param}.onnx")
-    export(m, torch.randn(2, 8, 16), path, dynamo=request.param)
+    dynamo, opset = request.param
+    m = EncoderBlock(randomize=3).eval()  # drawn biases and LayerNorm parameters
+    path = str(tmp_path_factory.mktemp("tfm") / f"block_{dynamo}_{opset}.onnx")
+    export(m, torch.randn(2, 8, 16), path, dynamo=dynamo, opset=opset)
+    if opset is not None:
+        assert "Erf" in {n.op_type for n in onnx.load(path).graph.node}
     return path
 
 
@@ -124,3 +103,34 @@ def test_block_compiles_to_attention_instructions_and_runs(block_onnx):
     assert r.float_ok
     assert len(r.layers) == 13  # every value but the uint8 probabilities is checked
     assert all(layer.int8_rel_err < 0.1 for layer in r.layers), r.format()
+
+
+def _erf_gelu(order: str) -> list:
+    """x·(1 + erf(x/√2))·0.5 as TorchScript ("x_first") or dynamo ("half_first") write it."""
+    nodes = [onnx.helper.make_node("Div", ["x", "r2"], ["s"]), onnx.helper.make_node("Erf", ["s"], ["e"], name="erf"),
+             onnx.helper.make_node("Add", ["e", "one"], ["a"])]
+    if order == "x_first":
+        nodes += [onnx.helper.make_node("Mul", ["x", "a"], ["m"]), onnx.helper.make_node("Mul", ["m", "half"], ["y"])]
+    else:
+        nodes += [onnx.helper.make_node("Mul", ["half", "a"], ["m"]), onnx.helper.make_node("Mul", ["x", "m"], ["y"])]
+    return nodes
+
+
+ERF_CONSTS = [onnx.numpy_helper.from_array(np.array(v, np.float32), k)
+              for k, v in (("r2", np.sqrt(2.0)), ("one", 1.0), ("half", 0.5))]
+
+
+@pytest.mark.parametrize("order", ["x_first", "half_first"])
+def test_erf_form_of_gelu_is_one_gelu(order, tmp_path):
+    g = import_onnx(_tiny(_erf_gelu(order), ERF_CONSTS, tmp_path))
+    assert [n.op.value for n in g.nodes] == ["gelu"] and g.outputs == ("y",)
+    x = np.random.default_rng(0).standard_normal((3, 4, 8)).astype(np.float32) * 3
+    ref = ort.InferenceSession(_tiny(_erf_gelu(order), ERF_CONSTS, tmp_path).SerializeToString()).run(None, {"x": x})[0]
+    np.testing.assert_allclose(run_graph(g, {"x": x})["y"], ref, rtol=1e-5, atol=1e-6)
+
+
+def test_erf_outside_gelu_is_refused_naming_the_node(tmp_path):
+    nodes = _erf_gelu("x_first")
+    nodes[-1] = onnx.helper.make_node("Mul", ["m", "one"], ["y"])  # ·1 instead of ·0.5
+    with pytest.raises(ModelStructureError, match="node erf: Erf is supported only as part of GELU"):
+        import_onnx(_tiny(nodes, ERF_CONSTS, tmp_path))

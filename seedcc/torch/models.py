@@ -208,3 +208,35 @@ class GCN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.hidden(self.inp(x)))
+
+
+class EncoderBlock(nn.Module):
+    """A single-head post-norm transformer encoder block on x (B, tokens, d):
+    `h = LN1(x + O(softmax(Q Kᵀ / sqrt(d)) V))`, `y = LN2(h + F2(GELU(F1(h))))`, with
+    Q, K, V, O (d -> d), F1 (d -> ffn), F2 (ffn -> d) supermask linear layers with biases.
+    `randomize` draws the biases and LayerNorm parameters from a seeded generator (an
+    untrained block's are 0 and 1), as training would leave them."""
+
+    def __init__(self, d: int = 16, ffn: int = 32, keep: float = 0.5, seeds: Seeds | None = None,
+                 randomize: int | None = None):
+        super().__init__()
+        s = seeds or Seeds()
+        self.q, self.k, self.v, self.o = (SupermaskLinear(d, d, seed=s(), keep=keep) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.f1, self.f2 = SupermaskLinear(d, ffn, seed=s(), keep=keep), SupermaskLinear(ffn, d, seed=s(), keep=keep)
+        self.act = nn.GELU()
+        self.d = d
+        if randomize is not None:
+            g = torch.Generator().manual_seed(randomize)
+            with torch.no_grad():
+                for name, p in self.named_parameters():
+                    if name.endswith("bias"):
+                        p.copy_(torch.rand(p.shape, generator=g) * 0.4 - 0.2)
+                    elif name.startswith("ln"):
+                        p.copy_(torch.rand(p.shape, generator=g) + 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.q(x), self.k(x), self.v(x)
+        p = torch.softmax(q @ k.transpose(1, 2) / float(np.sqrt(self.d)), dim=-1)
+        h = self.ln1(x + self.o(p @ v))
+        return self.ln2(h + self.f2(self.act(self.f1(h))))
