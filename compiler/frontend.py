@@ -64,6 +64,10 @@ class OnnxContext:
         self.values: dict[str, Value] = {}
         self.nodes: list[Node] = []
         self.used_records: set[str] = set()
+        # attention heads: ONNX tensor (after aliases) -> (IR value, heads, form), form
+        # "split" (T, h, d) after a Reshape, "heads" (h, T, d), "heads_t" (h, d, T), "merged"
+        # (T, h, d) after the Transpose back (docs/frontend.md "Transformers")
+        self.heads: dict[str, tuple[str, int, str]] = {}
         self.absorbed: set[int] = set()  # ids of ONNX nodes an earlier op took in (`absorb`)
 
     # -- helpers -------------------------------------------------------------------------
@@ -92,6 +96,17 @@ class OnnxContext:
     def consumers(self, tensor: str) -> list[onnx.NodeProto]:
         """The ONNX nodes that read `tensor`."""
         return [n for n in self.lm.dynamic if tensor in n.input]
+
+    def head_view(self, tensor: str) -> tuple[str, int, str] | None:
+        return self.heads.get(self.src(tensor))
+
+    def emit_heads(self, op: type[OpDef], name: str, ins: list[str], out: str, heads: int, **attrs) -> None:
+        """Emit a per-head op; its output is the (h, T, ·) ONNX tensor `out`, held as the
+        rank-2 (T, h·) value with head i's features at [i·, (i+1)·) (no ONNX tensor has
+        that layout, so per-layer checks skip it)."""
+        self.emit(op, name, ins, out, heads=heads, **attrs)
+        self.values[out] = replace(self.values[out], onnx_name=None)
+        self.heads[out] = (out, heads, "heads")
 
     def absorb(self, nodes: list[onnx.NodeProto]) -> None:
         """`nodes` (later in the graph) are part of an op already emitted: skip them."""

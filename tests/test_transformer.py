@@ -134,3 +134,40 @@ def test_erf_outside_gelu_is_refused_naming_the_node(tmp_path):
     nodes[-1] = onnx.helper.make_node("Mul", ["m", "one"], ["y"])  # ·1 instead of ·0.5
     with pytest.raises(ModelStructureError, match="node erf: Erf is supported only as part of GELU"):
         import_onnx(_tiny(nodes, ERF_CONSTS, tmp_path))
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["torchscript", "dynamo"])
+def two_heads_onnx(request, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("tfm") / f"heads_{request.param}.onnx")
+    export(EncoderBlock(randomize=3, heads=2).eval(), torch.randn(2, 8, 16), path, dynamo=request.param)
+    return path
+
+
+def test_two_heads_are_views_and_per_head_instructions(two_heads_onnx):
+    """Reshape/Transpose of the heads emit nothing: MATMUL and SOFTMAX run once per head on
+    slices of the (tokens, features) values; float and int8 as for one head."""
+    g = import_onnx(two_heads_onnx)
+    assert [n.op.value for n in g.nodes] == ["conv", "conv", "conv", "matmul", "softmax", "matmul", "conv",
+                                             "add", "layernorm", "conv", "gelu", "conv", "add", "layernorm"]
+    scores, sm, av = g.nodes[3:6]
+    assert (scores.attrs["heads"], scores.attrs["trans_b"], sm.attrs["heads"], av.attrs["heads"]) == (2, True, 2, 2)
+    assert scores.attrs["factor"] == pytest.approx(1 / np.sqrt(8))
+    assert g.values[scores.output].shape == (8, 16)  # (queries, 2 heads x 8 keys)
+    x = np.random.default_rng(1).standard_normal((4, 8, 16)).astype(np.float32)
+    ref = ort.InferenceSession(two_heads_onnx).run(None, {g.inputs[0]: x})[0]
+    got = run_graph(g, {g.inputs[0]: x})[g.outputs[0]]
+    assert np.abs(got - ref).max() <= 1e-5 * np.abs(ref).max()
+    ops = [i.op for i in compile_model(two_heads_onnx).instructions]
+    assert [o for o in ops if o in ("MATMUL", "SOFTMAX")] == ["MATMUL"] * 2 + ["SOFTMAX"] * 2 + ["MATMUL"] * 2
+    r = verify(two_heads_onnx, samples=16)
+    assert r.float_ok and all(layer.int8_rel_err < 0.1 for layer in r.layers), r.format()
+
+
+def test_heads_with_an_unsupported_permutation_are_refused(tmp_path):
+    shape = onnx.numpy_helper.from_array(np.array([0, 4, 2, 4], np.int64), "shape")
+    nodes = [onnx.helper.make_node("Reshape", ["x", "shape"], ["h"]),
+             onnx.helper.make_node("Transpose", ["h"], ["y"], name="tr", perm=[0, 3, 1, 2])]
+    m = _tiny(nodes, [shape], tmp_path)
+    m.graph.output[0].CopyFrom(onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["b", 4, 4, 2]))
+    with pytest.raises(ModelStructureError, match=r"node tr: Transpose with perm \[0, 3, 1, 2\] of the attention heads"):
+        import_onnx(m)

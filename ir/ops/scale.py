@@ -43,7 +43,8 @@ class Scale(OpDef):
             # attention's 1/sqrt(d) after Q·Kᵀ: part of the product's requantisation
             ctx.replace(prod, prod.with_attrs(factor=prod.attrs["factor"] * factor))
             ctx.alias(node.output[0], prod.outputs[0])
-            ctx.values[prod.outputs[0]] = replace(ctx.values[prod.outputs[0]], onnx_name=node.output[0])
+            if ctx.values[prod.outputs[0]].onnx_name is not None:  # None: attention heads
+                ctx.values[prod.outputs[0]] = replace(ctx.values[prod.outputs[0]], onnx_name=node.output[0])
             return
         ctx.emit(Scale, name, dyn, node.output[0], factor=factor)
 
