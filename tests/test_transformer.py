@@ -18,6 +18,7 @@ from seedcc.compiler.frontend import import_onnx  # noqa: E402
 from seedcc.compiler.interpret import run_graph  # noqa: E402
 from seedcc.errors import ModelStructureError  # noqa: E402
 from seedcc.torch.export import export  # noqa: E402
+from seedcc.torch.layers import SupermaskLinear  # noqa: E402
 from seedcc.torch.models import EncoderBlock  # noqa: E402
 
 
@@ -171,3 +172,29 @@ def test_heads_with_an_unsupported_permutation_are_refused(tmp_path):
     m.graph.output[0].CopyFrom(onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["b", 4, 4, 2]))
     with pytest.raises(ModelStructureError, match=r"node tr: Transpose with perm \[0, 3, 1, 2\] of the attention heads"):
         import_onnx(m)
+
+
+class _Pooled(torch.nn.Module):
+    """Embedding, encoder block, mean over the tokens (ReduceMean axis 1), classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = SupermaskLinear(8, 16, seed=99)
+        self.blk = EncoderBlock(randomize=3)
+        self.fc = SupermaskLinear(16, 10, seed=98)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.blk(self.emb(x)).mean(1))
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_mean_over_tokens_is_a_global_average(dynamo, tmp_path):
+    path = str(tmp_path / "pooled.onnx")
+    export(_Pooled().eval(), torch.randn(2, 8, 8), path, dynamo=dynamo)
+    g = import_onnx(path)
+    assert [n.op.value for n in g.nodes][-3:] == ["globalavgpool", "flatten", "conv"]
+    assert g.values[g.outputs[0]].shape == (10,)
+    r = verify(path, samples=32)
+    assert r.float_ok and r.top1_agreement is not None and r.top1_agreement >= 0.9, r.format()
+    # the largest error includes inputs beyond the 64 calibration samples' range (saturated)
+    assert all(layer.int8_rel_err < 0.2 for layer in r.layers), r.format()
