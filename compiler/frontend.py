@@ -145,6 +145,12 @@ class OnnxContext:
 
     def emit(self, op: type[OpDef], name: str, ins: list[str], out: str, **attrs) -> None:
         ins = [self.src(i) for i in ins]
+        heads = [i for i in ins if i in self.heads]
+        if heads and not attrs.get("heads"):
+            raise ModelStructureError(
+                f"{self.where}: node {name} ({op.name}) reads {heads[0]!r}, a tensor of attention "
+                f"heads; seedcc takes those only into MatMul, Softmax over the keys, a constant "
+                f"scale right after the scores, and the Transpose/Reshape that merge the heads")
         swapped = [i for i in ins if i in self.swapped]
         if swapped:  # run the op on the unswapped values; its output is swapped in turn
             activations = [i for i in ins if i in self.values or i in self.swapped]

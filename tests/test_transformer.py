@@ -198,3 +198,26 @@ def test_mean_over_tokens_is_a_global_average(dynamo, tmp_path):
     assert r.float_ok and r.top1_agreement is not None and r.top1_agreement >= 0.9, r.format()
     # the largest error includes inputs beyond the 64 calibration samples' range (saturated)
     assert all(layer.int8_rel_err < 0.2 for layer in r.layers), r.format()
+
+
+def test_softmax_of_heads_over_queries_is_refused(tmp_path):
+    shape = onnx.numpy_helper.from_array(np.array([0, 4, 2, 4], np.int64), "shape")
+    nodes = [onnx.helper.make_node("Reshape", ["x", "shape"], ["h"]),
+             onnx.helper.make_node("Transpose", ["h"], ["q"], perm=[0, 2, 1, 3]),
+             onnx.helper.make_node("Transpose", ["h"], ["kt"], perm=[0, 2, 3, 1]),
+             onnx.helper.make_node("MatMul", ["q", "kt"], ["s"]),
+             onnx.helper.make_node("Softmax", ["s"], ["y"], name="sm", axis=2)]
+    m = _tiny(nodes, [shape], tmp_path)
+    m.graph.output[0].CopyFrom(onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["b", 2, 4, 4]))
+    with pytest.raises(ModelStructureError, match="node sm: Softmax of the attention heads"):
+        import_onnx(m)
+
+
+def test_other_ops_on_heads_are_refused(tmp_path):
+    shape = onnx.numpy_helper.from_array(np.array([0, 4, 2, 4], np.int64), "shape")
+    nodes = [onnx.helper.make_node("Reshape", ["x", "shape"], ["h"]),
+             onnx.helper.make_node("Relu", ["h"], ["y"], name="act")]
+    m = _tiny(nodes, [shape], tmp_path)
+    m.graph.output[0].CopyFrom(onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["b", 4, 2, 4]))
+    with pytest.raises(ModelStructureError, match="node act .relu. reads 'h', a tensor of attention heads"):
+        import_onnx(m)

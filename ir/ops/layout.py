@@ -68,6 +68,7 @@ def _heads_reshape(ctx: Any, node: Any, name: str, src: str, shape: tuple[int, .
                 f"{list(target)} (per sample) is not supported; only (tokens, heads, d) back to "
                 f"(tokens, heads·d) after Transpose perm [0, 2, 1, 3]")
         ctx.alias(node.output[0], value)
+        ctx.heads.pop(value, None)  # merged: an ordinary (tokens, features) value from here on
         if ctx.values[value].onnx_name is None:  # the first ONNX tensor with its layout
             ctx.values[value] = replace(ctx.values[value], onnx_name=node.output[0])
         return

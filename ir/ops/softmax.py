@@ -26,7 +26,11 @@ class Softmax(OpDef):
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
         view = ctx.head_view(node.input[0])
-        if view is not None and int(a.get("axis", -1)) in (-1, 3) and view[2] == "heads":
+        if view is not None:
+            if int(a.get("axis", -1)) not in (-1, 3) or view[2] != "heads":
+                raise ModelStructureError(
+                    f"{ctx.where}: node {name}: Softmax of the attention heads {node.input[0]!r} is "
+                    f"supported only over the last axis of (batch, heads, queries, keys) scores")
             ctx.emit_heads(Softmax, name, [view[0]], node.output[0], view[1])
             return
         x = ctx.src(node.input[0])
