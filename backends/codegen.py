@@ -306,7 +306,10 @@ class _Unrolled(Exception):
 
 def lower_node(e: Emitter, n: Node) -> None:
     n.op.spec.lower(n, e)
-    if not n.op.spec.alias:
+    # a uint8 value (SOFTMAX's probabilities) has no int8 checkpoint to compare, and a value
+    # no ONNX tensor holds (attention heads' scores) nothing to compare it with
+    v = e.g.values[n.output]
+    if not n.op.spec.alias and v.dtype != "uint8" and v.onnx_name is not None:
         e.checkpoint(n.output)
 
 

@@ -64,6 +64,11 @@ class OnnxContext:
         self.values: dict[str, Value] = {}
         self.nodes: list[Node] = []
         self.used_records: set[str] = set()
+        # attention heads: ONNX tensor (after aliases) -> (IR value, heads, form), form
+        # "split" (T, h, d) after a Reshape, "heads" (h, T, d), "heads_t" (h, d, T), "merged"
+        # (T, h, d) after the Transpose back (docs/frontend.md "Transformers")
+        self.heads: dict[str, tuple[str, int, str]] = {}
+        self.absorbed: set[int] = set()  # ids of ONNX nodes an earlier op took in (`absorb`)
 
     # -- helpers -------------------------------------------------------------------------
     def src(self, name: str) -> str:
@@ -88,6 +93,35 @@ class OnnxContext:
         """The IR node that computes `value` (after aliases), if any."""
         return next((n for n in self.nodes if n.outputs[0] == self.src(value)), None)
 
+    def consumers(self, tensor: str) -> list[onnx.NodeProto]:
+        """The ONNX nodes that read `tensor`."""
+        return [n for n in self.lm.dynamic if tensor in n.input]
+
+    def head_view(self, tensor: str) -> tuple[str, int, str] | None:
+        return self.heads.get(self.src(tensor))
+
+    def emit_heads(self, op: type[OpDef], name: str, ins: list[str], out: str, heads: int, **attrs) -> None:
+        """Emit a per-head op; its output is the (h, T, ·) ONNX tensor `out`, held as the
+        rank-2 (T, h·) value with head i's features at [i·, (i+1)·) (no ONNX tensor has
+        that layout, so per-layer checks skip it)."""
+        self.emit(op, name, ins, out, heads=heads, **attrs)
+        self.values[out] = replace(self.values[out], onnx_name=None)
+        self.heads[out] = (out, heads, "heads")
+
+    def absorb(self, nodes: list[onnx.NodeProto]) -> None:
+        """`nodes` (later in the graph) are part of an op already emitted: skip them."""
+        self.absorbed.update(id(n) for n in nodes)
+
+    def drop(self, node: Node) -> None:
+        """Remove an emitted IR node (its only reader became part of a larger op)."""
+        self.nodes.remove(node)
+        del self.values[node.outputs[0]]
+
+    def readers(self, tensor: str) -> int:
+        """How many ONNX nodes (and graph outputs) read `tensor`."""
+        nodes = sum(i == tensor for n in self.lm.dynamic for i in n.input)
+        return nodes + sum(o.name == tensor for o in self.lm.model.graph.output)
+
     def replace(self, old: Node, new: Node) -> None:
         self.nodes[self.nodes.index(old)] = new
 
@@ -111,6 +145,12 @@ class OnnxContext:
 
     def emit(self, op: type[OpDef], name: str, ins: list[str], out: str, **attrs) -> None:
         ins = [self.src(i) for i in ins]
+        heads = [i for i in ins if i in self.heads]
+        if heads and not attrs.get("heads"):
+            raise ModelStructureError(
+                f"{self.where}: node {name} ({op.name}) reads {heads[0]!r}, a tensor of attention "
+                f"heads; seedcc takes those only into MatMul, Softmax over the keys, a constant "
+                f"scale right after the scores, and the Transpose/Reshape that merge the heads")
         swapped = [i for i in ins if i in self.swapped]
         if swapped:  # run the op on the unswapped values; its output is swapped in turn
             activations = [i for i in ins if i in self.values or i in self.swapped]
@@ -149,6 +189,8 @@ class OnnxContext:
 
     # -- ops -----------------------------------------------------------------------------
     def lower(self, node: onnx.NodeProto, name: str) -> None:
+        if id(node) in self.absorbed:
+            return
         if node.op_type == "Identity":
             self.alias(node.output[0], node.input[0])
             return

@@ -3,7 +3,8 @@
 Every activation value gets a symmetric per-tensor scale s (int8 q = rint(x / s)),
 s = max|x| / ACT_MAX (127) over the calibration batch. Values that are the same bytes in memory
 (FLATTEN/RESHAPE outputs) and MAXPOOL outputs share their input's scale (`OpDef.same_scale`),
-so those ops need no arithmetic. In a fold region (`form_fold_regions.loop_scales`) the
+so those ops need no arithmetic. An op with an `output_encoding` (SOFTMAX: uint8 at 2^-8)
+gets that instead of a calibrated scale. In a fold region (`form_fold_regions.loop_scales`) the
 scales that reach instruction fields (an ADD's) follow one geometric progression over the
 iterations, so that every iteration runs the same instructions (only the parameter tables
 differ; docs/compiler.md "Fold regions"). The per-channel requantisation constants are derived from these
@@ -38,5 +39,9 @@ def quantize(g: Graph, calib: dict[str, np.ndarray]) -> Graph:
     for n in g.nodes:  # topological, so the source scale is final when copied
         if n.op.spec.same_scale:
             scales[n.output] = scales[n.inputs[0]]
-    values = {k: replace(v, dtype="int8", scale=scales[k]) for k, v in g.values.items()}
+    dtypes = {k: "int8" for k in g.values}
+    for n in g.nodes:
+        if n.op.spec.output_encoding is not None:
+            dtypes[n.output], scales[n.output] = n.op.spec.output_encoding
+    values = {k: replace(v, dtype=dtypes[k], scale=scales[k]) for k, v in g.values.items()}
     return g.with_nodes(g.nodes, values=values)

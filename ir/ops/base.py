@@ -47,6 +47,9 @@ class OpDef:
     # the op commutes with swapping the two axes of rank-2 activations (element-wise ops and
     # per-feature ones): the front end runs it on the unswapped value (docs/frontend.md)
     transposable: ClassVar[bool] = False
+    # a fixed output encoding instead of a calibrated one: (dtype, scale), e.g. SOFTMAX's
+    # uint8 probabilities at 2^-8 (docs/isa.md "Attention instructions")
+    output_encoding: ClassVar[tuple[str, float] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -105,9 +105,9 @@ class Conv(OpDef):
 
     @staticmethod
     def claims(ctx: Any, node: Any) -> bool:
-        """Not a MatMul whose constant is its left operand (an AGGREGATE)."""
-        return not (node.op_type == "MatMul" and ctx.is_const(node.input[0])
-                    and not ctx.is_const(node.input[1]))
+        """Not a MatMul whose constant is its left operand (an AGGREGATE), nor one of two
+        activations (a MATMUL)."""
+        return not (node.op_type == "MatMul" and not ctx.is_const(node.input[1]))
 
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:

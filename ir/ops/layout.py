@@ -4,13 +4,16 @@ A Reshape of a rank-2 activation (1, N, F) to (N, F) (or (-1, F)) folds the grap
 axis into its node axis (torch's `bn(h.reshape(-1, F))`): an alias of the same tensor.
 Row-major (C, H, W) is already flat, so both are aliases: the memory planner gives the
 output its input's storage, the quantiser its input's scale, and they emit no code.
-RESHAPE carries `shape` (one sample); a reshape to a vector is a FLATTEN.
+RESHAPE carries `shape` (one sample); a reshape to a vector is a FLATTEN. A Reshape of a
+(1, T, F) activation to (1, T, h, F/h) splits attention heads off the features and the
+Reshape back after the heads' Transpose merges them: views only (`OnnxContext.heads`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,6 +26,11 @@ def _from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
     src = ctx.src(node.input[0])
     shape = ctx.values[src].shape if src in ctx.values else ()
     full = ctx.lm.shapes.get(node.output[0])
+    view = ctx.head_view(node.input[0]) if node.op_type == "Reshape" else None
+    if view is not None or (node.op_type == "Reshape" and len(shape) == 2 and full is not None
+                            and len(full) == 4):
+        _heads_reshape(ctx, node, name, src, shape, view)
+        return
     if (node.op_type == "Reshape" and len(shape) == 2 and full is not None and len(full) == 2
             and full[1] == shape[1] and full[0] in (-1, shape[0])):
         # (1, N, F) -> (N, F): the batch axis folded into the node axis, as torch writes
@@ -44,6 +52,32 @@ def _from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
         ctx.emit(Flatten, name, node.input[:1], node.output[0])
     else:
         ctx.emit(Reshape, name, node.input[:1], node.output[0], shape=target)
+
+
+def _heads_reshape(ctx: Any, node: Any, name: str, src: str, shape: tuple[int, ...],
+                   view: tuple[str, int, str] | None) -> None:
+    """(T, F) -> (T, h, F/h): attention heads split off the features (a view: head i is
+    features [i·d, (i+1)·d)); and (T, h, d), after the Transpose back, -> (T, h·d)."""
+    target = ctx.sample_shape(node.output[0], name)
+    if view is not None:
+        value, h, form = view
+        vshape = ctx.values[value].shape
+        if form != "merged" or target != vshape:
+            raise ModelStructureError(
+                f"{ctx.where}: node {name}: Reshape of the attention heads {node.input[0]!r} to "
+                f"{list(target)} (per sample) is not supported; only (tokens, heads, d) back to "
+                f"(tokens, heads·d) after Transpose perm [0, 2, 1, 3]")
+        ctx.alias(node.output[0], value)
+        ctx.heads.pop(value, None)  # merged: an ordinary (tokens, features) value from here on
+        if ctx.values[value].onnx_name is None:  # the first ONNX tensor with its layout
+            ctx.values[value] = replace(ctx.values[value], onnx_name=node.output[0])
+        return
+    if len(target) != 3 or target[0] != shape[0] or target[1] * target[2] != shape[1]:
+        raise ModelStructureError(
+            f"{ctx.where}: node {name}: Reshape of the (1, {shape[0]}, {shape[1]}) activation "
+            f"{src!r} to {list(target)} (per sample) is not supported; only a split of the "
+            f"features into attention heads, (tokens, heads, d)")
+    ctx.heads[node.output[0]] = (src, target[1], "split")
 
 
 class Flatten(OpDef):

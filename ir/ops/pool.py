@@ -1,7 +1,8 @@
 """Pooling: MAXPOOL and AVGPOOL over windows (ONNX MaxPool, AveragePool), GLOBALAVGPOOL
 (ONNX GlobalAveragePool, and ReduceMean over the two spatial axes of an NCHW tensor, which
 is how torch's dynamo exporter writes `adaptive_avg_pool2d(x, 1)` and `x.mean((2, 3))`;
-with keepdims=0 the pool is followed by a FLATTEN).
+with keepdims=0 the pool is followed by a FLATTEN; and ReduceMean over the tokens of a
+(N, T, F) activation, stored (F, 1, T): a transformer's `x.mean(1)`).
 
 Attributes `kernel`, `stride`, `pads` (MAXPOOL/AVGPOOL). A max never changes the scale, so
 MAXPOOL keeps its input's; an average rescales through one multiplier and shift (1/window
@@ -134,11 +135,19 @@ def _reduce_mean(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
         axes = [int(v) for v in ctx.const(node.input[1], name).reshape(-1)]
     else:
         axes = [int(v) for v in a.get("axes", [])]
+    if rank == 3 and [ax % rank for ax in axes] == [1] and not a.get("keepdims", 1):
+        # the mean over the tokens of a (batch, tokens, features) activation (a transformer's
+        # pooled output): stored (F, 1, T), it is the global average of each feature's plane
+        pooled = f"{node.output[0]}#pooled"
+        ctx.emit(GlobalAvgPool, name, node.input[:1], pooled)
+        ctx.values[pooled] = replace(ctx.values[pooled], onnx_name=node.output[0])
+        ctx.emit(REGISTRY["flatten"], f"{name}#flatten", [pooled], node.output[0])
+        return
     if rank != 4 or sorted(ax % rank for ax in axes) != [2, 3]:
         raise ModelStructureError(
             f"{ctx.where}: node {name}: ReduceMean is supported only over the two spatial axes of an "
-            f"(N, C, H, W) tensor (a global average pool); this one reduces axes {axes} of a rank-{rank} "
-            f"tensor")
+            f"(N, C, H, W) tensor (a global average pool), or over the tokens of an (N, T, F) one "
+            f"with keepdims=0; this one reduces axes {axes} of a rank-{rank} tensor")
     if a.get("keepdims", 1):
         ctx.emit(GlobalAvgPool, name, node.input[:1], node.output[0])
         return
@@ -162,10 +171,14 @@ class GlobalAvgPool(OpDef):
 
     @staticmethod
     def infer(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
+        if len(ins[0]) == 2:  # rank-2 (T, F), stored (F, 1, T): the mean over the tokens
+            return (ins[0][1], 1, 1)
         return (_planes(ins[0])[0], 1, 1)
 
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
+        if ins[0].ndim == 3:  # rank-2 (T, F) samples: the mean over the tokens
+            return ins[0].mean(axis=1)[:, :, None, None]
         return ins[0].mean(axis=(2, 3), keepdims=True)
 
     @staticmethod

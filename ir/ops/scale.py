@@ -4,12 +4,14 @@ constant), e.g. attention's 1/sqrt(d) or a fixed gain between layers.
 Attribute `factor` (float). Lowering needs no new hardware: the ADD instruction with both
 operands at the input and `mult_b = 0` computes sat8(x·m >> shift), m·2^-shift ≈
 factor·s_x/s_y; its float-mode coefficients (fa, fb) = (factor, 0) go to the float section.
+A scale right after a MatMul of two activations (read by nothing else) is folded into it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +37,16 @@ class Scale(OpDef):
         c = float(ctx.const(consts[0], name).reshape(()))
         if node.op_type == "Div" and c == 0.0:
             raise ModelStructureError(f"{ctx.where}: node {name}: division by the constant 0")
-        ctx.emit(Scale, name, dyn, node.output[0], factor=c if node.op_type == "Mul" else 1.0 / c)
+        factor = c if node.op_type == "Mul" else 1.0 / c
+        prod = ctx.producer(dyn[0])
+        if prod is not None and prod.op.value == "matmul" and ctx.readers(dyn[0]) == 1:
+            # attention's 1/sqrt(d) after Q·Kᵀ: part of the product's requantisation
+            ctx.replace(prod, prod.with_attrs(factor=prod.attrs["factor"] * factor))
+            ctx.alias(node.output[0], prod.outputs[0])
+            if ctx.values[prod.outputs[0]].onnx_name is not None:  # None: attention heads
+                ctx.values[prod.outputs[0]] = replace(ctx.values[prod.outputs[0]], onnx_name=node.output[0])
+            return
+        ctx.emit(Scale, name, dyn, node.output[0], factor=factor)
 
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:

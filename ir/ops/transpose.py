@@ -6,6 +6,8 @@ It never becomes an IR node: the front end records the swapped tensor as a view 
 unswapped value (`OnnxContext.swap`), runs the `transposable` ops that read it (BatchNorm,
 Relu, Add) on the unswapped value, and a Transpose back is an alias. Any other reader of a
 swapped tensor, or any other permutation, is a ModelStructureError naming the node.
+Transposes of attention heads (4-D, after a Reshape that splits the features) are views
+too (`HEAD_PERMS`): the per-head MATMUL and SOFTMAX read head slices in place.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef
 
 
+#: (form, perm) -> form of a Transpose of attention heads (`OnnxContext.heads`)
+HEAD_PERMS = {("split", (0, 2, 1, 3)): "heads", ("split", (0, 2, 3, 1)): "heads_t",
+              ("heads", (0, 1, 3, 2)): "heads_t", ("heads_t", (0, 1, 3, 2)): "heads",
+              ("heads", (0, 2, 1, 3)): "merged"}
+
+
 class Transpose(OpDef):
     name = "transpose"
     onnx = ("Transpose",)
@@ -26,6 +34,17 @@ class Transpose(OpDef):
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
         perm = [int(p) for p in a.get("perm", [])]
+        view = ctx.head_view(node.input[0])
+        if view is not None:
+            value, h, form = view
+            new = HEAD_PERMS.get((form, tuple(perm)))
+            if new is None:
+                raise ModelStructureError(
+                    f"{ctx.where}: node {name}: Transpose with perm {perm} of the attention heads "
+                    f"{node.input[0]!r} is not supported; heads split by a Reshape take perm "
+                    f"[0, 2, 1, 3] (queries, values; and back) or [0, 2, 3, 1] (keys, transposed)")
+            ctx.heads[node.output[0]] = (value, h, new)
+            return
         if perm != [0, 2, 1]:
             raise ModelStructureError(
                 f"{ctx.where}: node {name}: Transpose with perm {perm or 'reversed'} of an activation "

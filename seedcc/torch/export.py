@@ -38,7 +38,7 @@ from seedcc.torch.layers import supermask_layers
 #: rejected by code generation: the accelerator has no dense weights)
 SUPPORTED_MODULES = ("SupermaskLinear", "SupermaskConv2d", "BatchNorm1d", "BatchNorm2d", "ReLU",
                      "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "Identity", "Dropout",
-                     "Linear", "Conv2d")
+                     "Linear", "Conv2d", "LayerNorm", "GELU", "Softmax")
 EXPORT_RTOL = 1e-4  # onnxruntime vs torch on the example input (float32 reassociation)
 
 

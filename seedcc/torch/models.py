@@ -208,3 +208,43 @@ class GCN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.hidden(self.inp(x)))
+
+
+class EncoderBlock(nn.Module):
+    """A post-norm transformer encoder block on x (B, tokens, d), single-head
+    `h = LN1(x + O(softmax(Q Kᵀ / sqrt(d)) V))` (with `heads` > 1 the features split into
+    heads of d/heads, each with its own softmax, as torch's multi-head attention computes), `y = LN2(h + F2(GELU(F1(h))))`, with
+    Q, K, V, O (d -> d), F1 (d -> ffn), F2 (ffn -> d) supermask linear layers with biases.
+    `randomize` draws the biases and LayerNorm parameters from a seeded generator (an
+    untrained block's are 0 and 1), as training would leave them."""
+
+    def __init__(self, d: int = 16, ffn: int = 32, keep: float = 0.5, seeds: Seeds | None = None,
+                 randomize: int | None = None, heads: int = 1):
+        super().__init__()
+        s = seeds or Seeds()
+        self.q, self.k, self.v, self.o = (SupermaskLinear(d, d, seed=s(), keep=keep) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.f1, self.f2 = SupermaskLinear(d, ffn, seed=s(), keep=keep), SupermaskLinear(ffn, d, seed=s(), keep=keep)
+        self.act = nn.GELU()
+        self.d, self.heads = d, heads
+        if randomize is not None:
+            g = torch.Generator().manual_seed(randomize)
+            with torch.no_grad():
+                for name, p in self.named_parameters():
+                    if name.endswith("bias"):
+                        p.copy_(torch.rand(p.shape, generator=g) * 0.4 - 0.2)
+                    elif name.startswith("ln"):
+                        p.copy_(torch.rand(p.shape, generator=g) + 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.q(x), self.k(x), self.v(x)
+        if self.heads == 1:
+            p = torch.softmax(q @ k.transpose(1, 2) / float(np.sqrt(self.d)), dim=-1)
+            a = p @ v
+        else:
+            b, t, d = x.shape
+            q, k, v = (z.reshape(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+            p = torch.softmax(q @ k.transpose(-2, -1) / float(np.sqrt(d // self.heads)), dim=-1)
+            a = (p @ v).transpose(1, 2).reshape(b, t, d)
+        h = self.ln1(x + self.o(a))
+        return self.ln2(h + self.f2(self.act(self.f1(h))))
