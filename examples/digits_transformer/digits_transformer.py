@@ -19,11 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-import seedcc
-from seedcc.rtl_models.hwconfig import SMALL
 from seedcc.torch import SupermaskLinear, export
 from seedcc.torch.models import EncoderBlock, Seeds
-from seedcc.torch.train import Split, digits, fit, held_out, size_lines
+from seedcc.torch.train import Split, digits, fit, held_out, size_lines, verify_held_out
 
 D = 32  # model width
 
@@ -67,8 +65,7 @@ def main() -> int:
           + ", ".join(f"{k} {100 * v:.1f}%" for k, v in acc.items()))
     print("\n".join(size_lines(program)))
     if a.rtl:
-        report = seedcc.verify(path, inputs={"x": data.x_test[:100]}, calib={"x": data.x_train[:256]},
-                               config=SMALL, rtl=True, rtl_samples=2)
+        report = verify_held_out(path, data)
         print(report.format())
         return 0 if report.ok(min_agreement=0.95) else 1
     return 0

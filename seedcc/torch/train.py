@@ -14,8 +14,9 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from seedcc.api import VerifyReport, run
 from seedcc.api import compile as seedcc_compile
-from seedcc.api import run
+from seedcc.api import verify as seedcc_verify
 from seedcc.backends.program import Program
 from seedcc.backends.refsim import RunResult
 from seedcc.golden import ort_run
@@ -94,6 +95,14 @@ def held_out(net: nn.Module, onnx_path: str, data: Split, config: HwConfig = SMA
            "seedcc float": accuracy(run(program, x, mode="float").outputs["logits"], y),
            "seedcc int8": accuracy(run(program, x, mode="int8").outputs["logits"], y)}
     return acc, program
+
+
+def verify_held_out(onnx_path: str, data: Split, config: HwConfig = SMALL, samples: int = 100,
+                    rtl_samples: int = 2, calib_samples: int = 256) -> VerifyReport:
+    """`seedcc verify` with the RTL on held-out samples, calibrated like `held_out`."""
+    return seedcc_verify(onnx_path, inputs={"x": data.x_test[:samples]},
+                         calib={"x": data.x_train[:calib_samples]}, config=config, rtl=True,
+                         rtl_samples=rtl_samples)
 
 
 def size_lines(program: Program) -> list[str]:
