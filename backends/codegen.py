@@ -39,7 +39,6 @@ from seedcc.backends.program import Program
 from seedcc.compiler.memplan import Arena, activation_peak, plan_activations
 from seedcc.errors import CapacityError
 from seedcc.ir import Graph, Node, Op, Value
-from seedcc.rtl_models.generators import FREE, freeze_pattern
 from seedcc.rtl_models.hwconfig import HwConfig
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -269,8 +268,7 @@ class Emitter:
             mask_bits=n.attrs["code_bits"] * (int(np.prod(w.shape)) if n.attrs["freeze"] is None
                                               else n.attrs["freeze"].stored),
             seed_bytes=sizes["seed_bytes"],
-            frozen=0 if w.freeze is None else int(np.count_nonzero(
-                freeze_pattern(w.freeze.seed, w.freeze.prune, w.freeze.lock, w.shape) != FREE)),
+            frozen=0 if n.attrs["freeze"] is None else n.attrs["freeze"].frozen,
             fold=tuple(n.attrs["fold"]) if "fold" in n.attrs else None, fingerprint=w.fingerprint(),
             lane_steps=n.attrs["regen"].lane_steps, regen=n.attrs["regen"].reason))
         self.acc_peak = max(self.acc_peak, max(occ * pc for (_, occ), chunks in

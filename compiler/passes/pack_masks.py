@@ -27,7 +27,7 @@ import numpy as np
 from seedcc.errors import CapacityError
 from seedcc.ir import Graph, Op
 from seedcc.ir.weights import WeightSpec
-from seedcc.rtl_models.generators import LOCKED, freeze_pattern, freeze_thresholds
+from seedcc.rtl_models.generators import FREE, LOCKED, freeze_pattern, freeze_thresholds
 from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.masks import code_bits_for, pack_block, pack_compact, stored_positions
 
@@ -40,6 +40,7 @@ class FreezeCodes:
     lock_thr: int  # else u >= lock_thr: locked
     lock_code: int  # code of a locked position, 0 if locked codes are stored
     stored: int  # positions whose codes are in the stream
+    frozen: int  # positions the draw fixes (pruned or locked)
 
 
 def freeze_status(w: WeightSpec) -> np.ndarray:
@@ -81,7 +82,8 @@ def pack_masks(g: Graph, config: HwConfig) -> Graph:
                 parts.append(part)
                 at += part.size
             stream = np.packbits(np.concatenate(parts), bitorder="little").tobytes() if parts else b""
-            freeze = FreezeCodes(*freeze_thresholds(w.freeze.prune, w.freeze.lock), lock_code, at // bits)
+            freeze = FreezeCodes(*freeze_thresholds(w.freeze.prune, w.freeze.lock), lock_code, at // bits,
+                                 int(np.count_nonzero(status != FREE)))
         else:
             blocks = []
             for s in range(0, o, step):
