@@ -86,6 +86,10 @@ class OnnxContext:
                                       f"after shape inference ({full}); give the model static shapes")
         return tuple(full[1:])
 
+    def attrs(self, node: onnx.NodeProto) -> dict:
+        """An ONNX node's attributes by name (for ops that look at their neighbours)."""
+        return _attrs(node)
+
     def is_const(self, name: str) -> bool:
         return name in self.lm.consts
 

@@ -146,8 +146,10 @@ def static_shapes(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
         for j, name in enumerate(node.input):
             if name in values:
                 value = values[name]
-                if name in batched:  # a Reshape target's batch element: 0 copies the input's batch
-                    value = np.concatenate([[0], value[1:]]).astype(value.dtype)
+                if name in batched:  # the batch element of a Reshape target (0 copies the
+                    # input's batch) or of an Expand's shape (1 keeps it)
+                    keep = 1 if node.op_type == "Expand" else 0
+                    value = np.concatenate([[keep], value[1:]]).astype(value.dtype)
                     for attr in node.attribute:
                         if attr.name == "allowzero":
                             attr.i = 0
@@ -188,13 +190,13 @@ def _check_batch_use(variants: list[onnx.ModelProto], original: onnx.ModelProto,
             a, b = values[0][name], values[1][name]
             attrs = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
             zeros = bool(attrs.get("allowzero")) and bool((a[1:] == 0).any())  # a literal 0-size axis
-            if (node.op_type == "Reshape" and j == 1 and a.ndim == 1 and len(a) > 1 and not zeros
+            if (node.op_type in ("Reshape", "Expand") and j == 1 and a.ndim == 1 and len(a) > 1 and not zeros
                     and (a[0], b[0]) == (1, 2) and np.array_equal(a[1:], b[1:])):
                 continue
             raise ModelStructureError(
                 f"{where}: node {node_label(node, i)} ({node.op_type}) uses {name!r}, which is computed "
                 f"from the runtime batch size; seedcc runs samples one by one and accepts a batch-size "
-                f"value only as the first element of a Reshape's target shape")
+                f"value only as the first element of a Reshape's target shape or an Expand's shape")
     return values[0], differ
 
 

@@ -142,7 +142,8 @@ def _batch_chain(use: str) -> tuple[list, list]:
     if use == "reshape":
         nodes.append(helper.make_node("Reshape", ["gap", "target"], ["pooled"], name="view"))
     else:  # the batch size as a shape an activation is expanded to
-        nodes.append(helper.make_node("Expand", ["gap", "target4"], ["pooled"], name="expand"))
+        nodes.append(helper.make_node("Expand", ["gap", "target4"], ["pooled4"], name="expand"))
+        nodes.append(helper.make_node("Flatten", ["pooled4"], ["pooled"], name="flat"))
         nodes.insert(-1, helper.make_node("Concat", ["n1", "ones"], ["target4"], axis=0, name="target4"))
     inits = [numpy_helper.from_array(np.array(0, np.int64), "zero"),
              numpy_helper.from_array(np.array([0], np.int64), "zero1"),
@@ -157,10 +158,19 @@ def test_a_shape_chain_on_the_batch_size_is_evaluated_statically():
     _float_matches_ort(model)
 
 
-def test_a_batch_size_used_other_than_as_a_reshape_batch_is_refused_by_node():
+def test_an_expand_to_the_batch_size_is_the_same_tensor():
     nodes, inits = _batch_chain("expand")
-    with pytest.raises(ModelStructureError, match=r"node expand \(Expand\) uses 'target4', which is computed "
-                                                  r"from the runtime batch size"):
+    g = import_onnx(_model(_weights(), nodes, inits))
+    assert "expand" not in {n.name for n in g.nodes}
+    _float_matches_ort(_model(_weights(), nodes, inits))
+
+
+def test_a_batch_size_used_other_than_as_a_reshape_batch_is_refused_by_node():
+    nodes, inits = _batch_chain("reshape")
+    nodes[-1] = helper.make_node("Reshape", ["gap", "target_last"], ["pooled"], name="view")  # (C, N)
+    nodes.insert(-1, helper.make_node("Concat", ["rest", "n1"], ["target_last"], axis=0, name="tl"))
+    with pytest.raises(ModelStructureError, match=r"node view \(Reshape\) uses 'target_last', which is "
+                                                  r"computed from the runtime batch size"):
         import_onnx(_model(_weights(), nodes, inits))
 
 

@@ -155,6 +155,13 @@ def from_storage(flat: np.ndarray, shape: Shape) -> np.ndarray:
     return flat.reshape((b, *shape))
 
 
+def reduce_axes(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> list[int]:
+    """The axes of an ONNX ReduceMean: its second input (opset 18) or `axes` attribute."""
+    if len(node.input) > 1 and node.input[1]:
+        return [int(v) for v in ctx.const(node.input[1], name).reshape(-1)]
+    return [int(v) for v in a.get("axes", [])]
+
+
 def pads4(attrs: Mapping[str, Any]) -> tuple[int, int, int, int]:
     """ONNX `pads` of a 2-D window op as (top, left, bottom, right)."""
     p = list(attrs.get("pads", [0, 0, 0, 0]))

@@ -6,7 +6,9 @@ Row-major (C, H, W) is already flat, so both are aliases: the memory planner giv
 output its input's storage, the quantiser its input's scale, and they emit no code.
 RESHAPE carries `shape` (one sample); a reshape to a vector is a FLATTEN. A Reshape of a
 (1, T, F) activation to (1, T, h, F/h) splits attention heads off the features and the
-Reshape back after the heads' Transpose merges them: views only (`OnnxContext.heads`).
+Reshape back after the heads' Transpose merges them: views only (`OnnxContext.heads`). An
+ONNX Expand to the shape its input already has (dynamo writes one with the batch size) is
+the same tensor: an alias; any other Expand is refused naming the node.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ from seedcc.ir.ops.base import OpDef, Shape
 def _from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
     src = ctx.src(node.input[0])
     shape = ctx.values[src].shape if src in ctx.values else ()
+    if node.op_type == "Expand":  # to the shape the activation has: the same tensor
+        target = ctx.sample_shape(node.output[0], name)
+        if target != shape:
+            raise ModelStructureError(
+                f"{ctx.where}: node {name}: Expand of the activation {src!r} (per sample {shape}) to "
+                f"{list(target)} is not supported; only an Expand that keeps its shape")
+        ctx.alias(node.output[0], src)
+        return
     full = ctx.lm.shapes.get(node.output[0])
     view = ctx.head_view(node.input[0]) if node.op_type == "Reshape" else None
     if view is not None or (node.op_type == "Reshape" and len(shape) == 2 and full is not None
@@ -82,7 +92,7 @@ def _heads_reshape(ctx: Any, node: Any, name: str, src: str, shape: tuple[int, .
 
 class Flatten(OpDef):
     name = "flatten"
-    onnx = ("Flatten", "Reshape")
+    onnx = ("Flatten", "Reshape", "Expand")
     alias = same_scale = True
     from_onnx = staticmethod(_from_onnx)
 

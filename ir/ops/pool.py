@@ -25,6 +25,7 @@ from seedcc.ir.ops.base import (
     Shape,
     as_chw,
     im2col,
+    reduce_axes,
     saturating_multiplier,
     window_attrs,
     window_out,
@@ -131,10 +132,7 @@ class AvgPool(_WindowPool):
 
 def _reduce_mean(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
     rank = len(ctx.sample_shape(node.input[0], name)) + 1
-    if len(node.input) > 1 and node.input[1]:
-        axes = [int(v) for v in ctx.const(node.input[1], name).reshape(-1)]
-    else:
-        axes = [int(v) for v in a.get("axes", [])]
+    axes = reduce_axes(ctx, node, name, a)
     if rank == 3 and [ax % rank for ax in axes] == [1] and not a.get("keepdims", 1):
         # the mean over the tokens of a (batch, tokens, features) activation (a transformer's
         # pooled output): stored (F, 1, T), it is the global average of each feature's plane
