@@ -97,6 +97,13 @@ class Emitter:
                   length=len(data))
         return at
 
+    def load_constant(self, value: str, codes: np.ndarray, floats: np.ndarray) -> None:
+        """DMA a constant activation's int8 `codes` (stored once in the memory image) to its
+        act SRAM place; in float mode the same DMA_LOAD loads `floats` (the float section)."""
+        self.emit("DMA_LOAD", space=isa.SPACE_ACT, sram_addr=self.act[value],
+                  dram_addr=self.dram(np.asarray(codes, np.int8).tobytes()), length=codes.size)
+        self.float_values(floats)
+
     def release(self, space: str, addr: int) -> None:
         if space == "mask" and addr in self.resident.values():
             return  # resident rows of a loop region: freed after the loop
@@ -133,7 +140,8 @@ class Emitter:
         return self.load_span("mask", chunk, 0, len(chunk), "adjacency chunk", f"adjacency {key[1]}"), len(chunk)
 
     def float_values(self, values: np.ndarray) -> None:
-        """The float mode's entry values of the AGG just emitted (FloatParam with nnz)."""
+        """The float mode's values of the instruction just emitted (an AGG's entries, a
+        constant's DMA_LOAD): a FloatParam whose `channels` is their count."""
         self.float_params.append(FloatParam(instr=len(self.instrs) - 1, offset=len(self.floats),
                                             channels=len(values)))
         self.floats.extend(np.asarray(values).astype("<f4").tobytes())

@@ -137,7 +137,10 @@ class Machine:
     def exec_dma_load(self, idx: int, ins: Instruction) -> None:
         name = self._dma_space(idx, ins, "destination")
         sram, dram, n, where = ins.sram_addr, ins.dram_addr, ins.length, f"instruction {idx} ({ins.op})"
-        if ins.space == SPACE_ACT:
+        if ins.space == SPACE_ACT and self.float_mode and (idx, self.iteration) in self.float_params:
+            # a constant tensor (an Add's positional encoding): its float values in float mode
+            self.act[:, sram:sram + n] = self.float_values(idx, ins, n, f"length={n}")
+        elif ins.space == SPACE_ACT:
             self.act[:, sram:sram + n] = self.dram.read_samples(dram, n, where)
         else:
             self.sram(ins.space)[sram:sram + n] = self.dram.read_static(dram, n, where)
@@ -558,7 +561,7 @@ class Machine:
         if feats and rows:
             x = self.act_window(f["in_addr"], (feats, n_in))[:, :, cols]  # (batch, F, nnz)
             if self.float_mode:
-                prod = x.astype(np.float64) * self.agg_values(idx, ins)
+                prod = x.astype(np.float64) * self.float_values(idx, ins, ins.nnz, f"nnz={ins.nnz}")
             else:
                 prod = x.astype(np.int64) * vals
             sums = np.zeros((self.batch, feats, rows), prod.dtype)
@@ -574,17 +577,18 @@ class Machine:
         c["acc_sram_write_bytes"] += ACC_BYTES * feats * rows
         c["alu_ops"] += feats * nnz
 
-    def agg_values(self, idx: int, ins: Instruction) -> np.ndarray:
-        """Float mode: the float32 values of an AGG's entries, from the float section."""
+    def float_values(self, idx: int, ins: Instruction, count: int, what: str) -> np.ndarray:
+        """Float mode: the `count` float32 values an instruction carries in the float section
+        (an AGG's entries, a constant tensor's DMA_LOAD)."""
         key = (idx, self.iteration)
         if key not in self.float_params:
-            raise self.fail(idx, ins, f"the manifest's float_params has no entry for this AGG "
+            raise self.fail(idx, ins, f"the manifest's float_params has no entry for this {ins.op} "
                                       f"(iteration {self.iteration}), so the program cannot run "
                                       "in float mode")
-        offset, count = self.float_params[key]
-        if count != ins.nnz or offset + 4 * count > len(self.float_section):
-            raise self.fail(idx, ins, f"float_params entry (offset {offset}, {count} values) does "
-                                      f"not fit nnz={ins.nnz} and the {len(self.float_section)}-byte "
+        offset, have = self.float_params[key]
+        if have != count or offset + 4 * count > len(self.float_section):
+            raise self.fail(idx, ins, f"float_params entry (offset {offset}, {have} values) does "
+                                      f"not fit {what} and the {len(self.float_section)}-byte "
                                       f"float section")
         vals = np.frombuffer(self.float_section, dtype="<f4", count=count, offset=offset)
         if not np.isfinite(vals).all():

@@ -1,9 +1,12 @@
 """ADD: element-wise sum of two activations (ONNX Add), e.g. a residual connection.
 
-Attribute `relu` (after `fuse_epilogues`). An ONNX Add of an activation and a constant is
-the bias of the layer (or graph aggregation, PyG's `Â (X W) + b`) right before it (how
-torch exports Linear) and is folded into it here. Lowering: one ADD instruction, out = sat8(relu?((a·ma + b·mb) >> shift)), the
-multipliers rescaling both operands to the output's scale.
+Attribute `relu` (after `fuse_epilogues`). An ONNX Add of an activation and a constant that
+is the same for every position of a channel is the bias of the layer (or graph aggregation,
+PyG's `Â (X W) + b`) right before it (how torch exports Linear) and is folded into it here.
+Any other constant of the activation's shape (a transformer's positional encoding, a bias
+after a layer that already has one) becomes a CONSTANT value added by an ordinary ADD.
+Lowering: one ADD instruction, out = sat8(relu?((a·ma + b·mb) >> shift)), the multipliers
+rescaling both operands to the output's scale.
 """
 
 from __future__ import annotations
@@ -16,8 +19,31 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, as_chw, saturating_multiplier
+from seedcc.ir.ops.base import REGISTRY, OpDef, Shape, as_chw, saturating_multiplier, to_storage
 from seedcc.rtl_models.hwfacts import MULT_MAX
+
+
+def _per_sample(ctx: Any, name: str, x: str, const: str) -> np.ndarray:
+    """The constant `const` broadcast (ONNX rules) to the per-sample shape of activation `x`
+    (float32), else a ModelStructureError: it may not change the shape or vary by sample."""
+    shape = ctx.values[x].shape
+    c = ctx.const(const, name).astype(np.float32)
+    lead = c.shape[:max(0, c.ndim - len(shape))]
+    if any(d != 1 for d in lead):
+        raise ModelStructureError(f"{ctx.where}: node {name}: constant {const!r} of shape {c.shape} "
+                                  f"differs along the batch axis; it must be the same for every sample")
+    try:
+        return np.ascontiguousarray(np.broadcast_to(c.reshape(c.shape[len(lead):]), shape))
+    except ValueError:
+        raise ModelStructureError(f"{ctx.where}: node {name}: constant {const!r} of shape {c.shape} "
+                                  f"does not broadcast to the activation {x!r} (per sample {shape}) "
+                                  f"without changing its shape") from None
+
+
+def _per_channel(data: np.ndarray) -> np.ndarray | None:
+    """The per-channel vector of a per-sample constant that is one (a bias), else None."""
+    planes = to_storage(data[None], data.shape).reshape(as_chw(data.shape)[0], -1)
+    return planes[:, 0].copy() if (planes == planes[:, :1]).all() else None
 
 
 class Add(OpDef):
@@ -33,18 +59,17 @@ class Add(OpDef):
             ctx.emit(Add, name, node.input, node.output[0])
             return
         const = next(i for i in node.input if ctx.is_const(i))
-        prod = ctx.producer(dyn[0])
-        c = ctx.const(const, name).astype(np.float32)
-        if prod is None or prod.op.value not in ("conv", "aggregate") or prod.attrs["bias"] is not None:
-            raise ModelStructureError(f"{ctx.where}: node {name}: Add of a constant is only supported "
-                                      f"as the bias of the Conv/Gemm/MatMul (or graph aggregation) "
-                                      f"right before it")
-        o = as_chw(ctx.values[prod.outputs[0]].shape)[0]  # output channels (features)
-        try:
-            bias = np.broadcast_to(c.reshape(-1) if c.size == o else c, (o,)).copy()
-        except ValueError:
-            raise ModelStructureError(f"{ctx.where}: node {name}: constant {const!r} of shape {c.shape} "
-                                      f"is not a per-channel bias of {o} channels") from None
+        x, prod = ctx.src(dyn[0]), ctx.producer(dyn[0])
+        data = _per_sample(ctx, name, x, const)
+        bias = None
+        if prod is not None and prod.op.value in ("conv", "aggregate") and prod.attrs["bias"] is None:
+            bias = _per_channel(data)
+        if bias is None:  # a constant tensor (a positional encoding): loaded, then an ADD
+            value = f"{const}#constant"
+            ctx.emit(REGISTRY["constant"], f"{name}#constant", [], value, data=data)
+            ctx.values[value] = replace(ctx.values[value], onnx_name=None)  # no ONNX tensor holds it
+            ctx.emit(Add, name, [x, value], node.output[0])
+            return
         ctx.replace(prod, prod.with_attrs(bias=bias))
         ctx.alias(node.output[0], prod.outputs[0])
         # the layer's output now is the Add's: per-layer checks compare it with that tensor
