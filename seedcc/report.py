@@ -6,10 +6,15 @@ from collections import defaultdict
 
 import numpy as np
 
+from seedcc.backends import timing
+from seedcc.backends.isa import SPACE_ACT, loop_trace
 from seedcc.backends.manifest import LayerInfo, Manifest
 from seedcc.backends.program import Program
-from seedcc.rtl_models.hwfacts import GROUP
+from seedcc.rtl_models.hwfacts import GROUP, REQ_RECORD_BYTES
 from seedcc.sizes import size_breakdown
+
+#: the attention instructions (docs/isa.md "Attention instructions")
+ATTENTION = ("MATMUL", "SOFTMAX", "LAYERNORM", "GELU")
 
 
 def fold_lines(layers: tuple[LayerInfo, ...]) -> list[str]:
@@ -39,6 +44,44 @@ def graph_lines(manifest: Manifest) -> list[str]:
     return out
 
 
+def attention_lines(prog: Program) -> list[str]:
+    """For a program with attention instructions: their cycles per sample, the key/value
+    operands they hold in the act SRAM, and the size against an fp32 transformer of the same
+    shape (docs/sizes.md "Transformers")."""
+    trace = [ins for _, _, ins in loop_trace(prog.instructions)]
+    if not any(ins.op in ATTENTION for ins in trace):
+        return []
+    cfg, man = prog.config, prog.manifest
+    cycles = {op: sum(timing.cycles(i, cfg) for i in trace if i.op == op) for op in ATTENTION}
+    total = sum(timing.cycles(i, cfg) for i in trace)
+    count = {op: sum(i.op == op for i in trace) for op in ATTENTION}
+    # a MATMUL's X operand is K (as Kᵀ) for the scores and V for the weighted sum: rows x depth
+    mm = [i for i in trace if i.op == "MATMUL"]
+    kv = sum(i.rows * i.depth for i in mm)
+    scores = max((i.rows * i.cols for i in mm), default=0)
+    inputs = {d.dram_addr for d in man.inputs}
+    consts = [i for i in prog.instructions if i.op == "DMA_LOAD" and i.space == SPACE_ACT
+              and i.dram_addr not in inputs]
+    ln = [i for i in prog.instructions if i.op == "LAYERNORM"]
+    size = size_breakdown(man)
+    ln_bytes = REQ_RECORD_BYTES * sum(i.features for i in ln)
+    const_bytes = sum(i.length for i in consts)
+    stored = size.stored_bytes + ln_bytes + const_bytes
+    fp32 = 4 * (sum(la.weights + la.shape[0] for la in man.layers) + 2 * sum(i.features for i in ln)
+                + const_bytes)
+    att = sum(cycles.values())
+    per_op = ", ".join(f"{count[op]} {op} {cycles[op]}" for op in ATTENTION if count[op])
+    return [
+        f"attention: {att} of {total} cycles per sample ({att / max(total, 1):.1%}): {per_op}",
+        (f"key/value operands: {kv} B int8 in the act SRAM over {len(mm)} MATMUL(s) (K for the "
+         f"scores, V for the weighted sum); the largest score matrix of one head {scores} B"),
+        (f"transformer size: stored {stored} B (masks, records and seeds {size.stored_bytes}, "
+         f"LayerNorm records {ln_bytes}, constant tensors {const_bytes}) vs {fp32} B for fp32 "
+         f"weights, biases, LayerNorm γ and β and constants of the same shape: "
+         f"{fp32 / max(stored, 1):.1f}x smaller"),
+    ]
+
+
 def format_report(prog: Program, result) -> str:
     """`result` is a refsim RunResult of one sample of `prog`."""
     layers = prog.manifest.layers
@@ -53,6 +96,7 @@ def format_report(prog: Program, result) -> str:
     lines.append(size_breakdown(prog.manifest).format())
     lines.extend(fold_lines(layers))
     lines.extend(graph_lines(prog.manifest))
+    lines.extend(attention_lines(prog))
     c = result.counters
     secs = result.cycles / (cfg.clock_mhz * 1e6)
     lines += [

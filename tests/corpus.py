@@ -287,15 +287,16 @@ GCN_CASES = tuple(
 CASES = CASES + GCN_CASES
 
 # transformers (tests/fixtures/make_transformer_samples.py): an encoder block, one or two heads
-# (Q·Kᵀ/sqrt(d), softmax, attention·V, residual, LayerNorm, GELU FFN) from both torch
-# exporters; untrained and on N(0, 1) tokens, so no top-1 claim. Every stage requantises
+# (Q·Kᵀ/sqrt(d), softmax, attention·V, residual, LayerNorm, GELU FFN), and two heads after a
+# constant positional encoding with LayerNorm written out or without normalisation, from both
+# torch exporters; untrained and on N(0, 1) tokens, so no top-1 claim. Every stage requantises
 # (six dense layers, two MATMULs, two LAYERNORMs, GELU): the hidden-fold bounds.
 ENCODER_WHY = ("the attention path requantises after each projection, product, softmax and "
                "norm, a chain as deep as the hidden-fold CNN's: its bounds. ")
 ENCODER_CASES = tuple(
     _case(f"encoder{heads}_{exporter}", _model(f"encoder{heads}_{exporter}"), SMALL, BitExact(1), lsb=DEEP,
           lsb_why=ENCODER_WHY)
-    for exporter in ("torchscript", "dynamo") for heads in ("", "2h"))
+    for exporter in ("torchscript", "dynamo") for heads in ("", "2h", "pos_written", "pos_nonorm"))
 CASES = CASES + ENCODER_CASES
 
 

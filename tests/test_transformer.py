@@ -5,6 +5,8 @@ onnxruntime; compiled to the attention instructions, in float and int8 on refsim
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -17,6 +19,8 @@ from seedcc.api import verify  # noqa: E402
 from seedcc.compiler.frontend import import_onnx  # noqa: E402
 from seedcc.compiler.interpret import run_graph  # noqa: E402
 from seedcc.errors import ModelStructureError  # noqa: E402
+from seedcc.report import attention_lines  # noqa: E402
+from seedcc.rtl_models.hwconfig import SMALL  # noqa: E402
 from seedcc.torch.export import export  # noqa: E402
 from seedcc.torch.layers import SupermaskLinear  # noqa: E402
 from seedcc.torch.models import EncoderBlock  # noqa: E402
@@ -221,3 +225,117 @@ def test_other_ops_on_heads_are_refused(tmp_path):
     m.graph.output[0].CopyFrom(onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["b", 4, 2, 4]))
     with pytest.raises(ModelStructureError, match="node act .relu. reads 'h', a tensor of attention heads"):
         import_onnx(m)
+
+
+class _WrittenNorm(torch.nn.Module):
+    """LayerNorm over the features spelled three ways a hand-written model does it."""
+
+    def __init__(self, form: str):
+        super().__init__()
+        self.form = form
+        gen = torch.Generator().manual_seed(5)
+        self.register_buffer("g", torch.rand(8, generator=gen) + 0.5)
+        self.register_buffer("b", torch.rand(8, generator=gen) - 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu = x.mean(-1, keepdim=True)
+        if self.form == "pow":
+            return (x - mu) / torch.sqrt(((x - mu) ** 2).mean(-1, keepdim=True) + 1e-5) * self.g + self.b
+        if self.form == "var":  # TorchScript: the mean twice, Sub twice, Mul(d, d)
+            return (x - mu) / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5) * self.g + self.b
+        d = x - mu  # rsqrt: Reciprocal (dynamo) or Div(1, ·) (TorchScript), γ only
+        return d * torch.rsqrt(d.pow(2).mean(-1, keepdim=True) + 1e-6) * self.g
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+@pytest.mark.parametrize("form", ["pow", "var", "rsqrt"])
+def test_written_out_layernorm_is_one_layernorm(form, dynamo, tmp_path):
+    path = export(_WrittenNorm(form), torch.randn(2, 4, 8), str(tmp_path / "ln.onnx"), dynamo=dynamo)
+    g = import_onnx(path)
+    assert [n.op.value for n in g.nodes] == ["layernorm"]
+    ln = g.nodes[0]
+    assert ln.attrs["eps"] == pytest.approx(1e-6 if form == "rsqrt" else 1e-5)
+    np.testing.assert_allclose(ln.attrs["gamma"], _WrittenNorm(form).g.numpy())
+    np.testing.assert_allclose(ln.attrs["beta"], 0.0 if form == "rsqrt" else _WrittenNorm(form).b.numpy())
+    x = (np.random.default_rng(2).standard_normal((2, 4, 8)) * 3 + 1).astype(np.float32)
+    sess = ort.InferenceSession(path)
+    ref = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    got = run_graph(g, {g.inputs[0]: x})[g.outputs[0]]
+    assert np.abs(got - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+def _ln_nodes(second_reader: bool = False) -> list:
+    nodes = [onnx.helper.make_node("ReduceMean", ["x", "ax"], ["mu"], name="mean"),
+             onnx.helper.make_node("Sub", ["x", "mu"], ["d"], name="sub"),
+             onnx.helper.make_node("Pow", ["d", "two"], ["d2"]),
+             onnx.helper.make_node("ReduceMean", ["d2", "ax"], ["var"]),
+             onnx.helper.make_node("Add", ["var", "eps"], ["ve"]),
+             onnx.helper.make_node("Sqrt", ["ve"], ["sd"]),
+             onnx.helper.make_node("Div", ["d", "sd"], ["n" if second_reader else "y"])]
+    if second_reader:  # the centred value is read outside the pattern too
+        nodes += [onnx.helper.make_node("Add", ["n", "d"], ["y"])]
+    return nodes
+
+
+LN_CONSTS = [onnx.numpy_helper.from_array(np.array(v, dt), k)
+             for k, v, dt in (("ax", [-1], np.int64), ("two", 2.0, np.float32), ("eps", 1e-5, np.float32))]
+
+
+def test_written_out_layernorm_from_onnx_helper(tmp_path):
+    g = import_onnx(_tiny(_ln_nodes(), LN_CONSTS, tmp_path))
+    assert [(n.op.value, n.inputs, n.outputs) for n in g.nodes] == [("layernorm", ("x",), ("y",))]
+
+
+def test_layernorm_pattern_read_elsewhere_is_refused(tmp_path):
+    with pytest.raises(ModelStructureError, match="node mean: the LayerNorm written out reads 'd' elsewhere"):
+        import_onnx(_tiny(_ln_nodes(second_reader=True), LN_CONSTS, tmp_path))
+
+
+def test_parts_of_a_layernorm_alone_are_refused_naming_the_node(tmp_path):
+    nodes = [onnx.helper.make_node("Sub", ["x", "c"], ["y"], name="shift")]
+    c = onnx.numpy_helper.from_array(np.ones(8, np.float32), "c")
+    with pytest.raises(ModelStructureError, match="node shift: Sub is supported only as part of a LayerNorm"):
+        import_onnx(_tiny(nodes, [c], tmp_path))
+    nodes = [onnx.helper.make_node("ReduceMean", ["x", "ax"], ["m"], name="mean"),
+             onnx.helper.make_node("Sub", ["x", "m"], ["y"])]  # centring only: no division
+    with pytest.raises(ModelStructureError, match="node mean: ReduceMean over the features is supported only"):
+        import_onnx(_tiny(nodes, LN_CONSTS, tmp_path))
+
+
+def test_positional_encoding_is_a_constant_added(tmp_path):
+    """Add(x, P) with P (1, 4, 8): a CONSTANT value and an ADD; float refsim equals
+    onnxruntime and int8 is within a step of P's and x's scales."""
+    pe = np.random.default_rng(4).standard_normal((1, 4, 8)).astype(np.float32)
+    nodes = [onnx.helper.make_node("Add", ["x", "pe"], ["y"], name="pos")]
+    m = _tiny(nodes, [onnx.numpy_helper.from_array(pe, "pe")], tmp_path)
+    g = import_onnx(m)
+    assert [(n.op.value, n.inputs) for n in g.nodes] == [("constant", ()), ("add", ("x", "pe#constant"))]
+    np.testing.assert_array_equal(g.nodes[0].attrs["data"], pe[0])
+    prog = compile_model(m)
+    loads = [i for i in prog.instructions if i.op == "DMA_LOAD"]
+    assert [ld.length for ld in loads] == [32, 32]  # the input, then P
+    r = verify(m, samples=8)
+    assert r.float_ok and r.layers[-1].int8_err_lsb <= 1.5, r.format()
+
+
+def test_constant_varying_by_sample_is_refused(tmp_path):
+    nodes = [onnx.helper.make_node("Add", ["x", "c"], ["y"], name="pos")]
+    m = _tiny(nodes, [onnx.numpy_helper.from_array(np.ones((2, 4, 8), np.float32), "c")], tmp_path)
+    for t in (m.graph.input[0], m.graph.output[0]):
+        t.type.tensor_type.shape.dim[0].dim_value = 2
+    with pytest.raises(ModelStructureError, match=re.escape(
+            "node pos: constant 'c' of shape (2, 4, 8) differs along the batch axis")):
+        import_onnx(m)
+
+
+def test_report_has_attention_cycles_kv_bytes_and_fp32_size():
+    """The two-head block after a positional encoding (d 16, FFN 32, 8 tokens): K and V are
+    8 tokens x 8 features per head, two heads; two LayerNorms of 16 features; an 8 x 16
+    constant; six layers of 2048 weights and 112 output channels in all."""
+    prog = compile_model("tests/fixtures/encoderpos_written_dynamo.onnx", config=SMALL)
+    att, kv, size = attention_lines(prog)
+    assert att.startswith("attention: ") and "4 MATMUL" in att and "2 SOFTMAX" in att and "1 GELU" in att
+    assert kv.startswith(f"key/value operands: {2 * 2 * 8 * 8} B int8 in the act SRAM over 4 MATMUL(s)")
+    assert f"LayerNorm records {2 * 16 * 8}, constant tensors {8 * 16})" in size
+    assert f"vs {4 * (2048 + 112 + 2 * 2 * 16 + 8 * 16)} B for fp32" in size
+    assert attention_lines(compile_model("tests/fixtures/gcn_dynamo_a_hw.onnx", config=SMALL)) == []

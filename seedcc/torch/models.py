@@ -6,6 +6,7 @@ unambiguously; BatchNorm follows every conv (the accelerator folds it into requa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -210,20 +211,61 @@ class GCN(nn.Module):
         return self.out(self.hidden(self.inp(x)))
 
 
+class WrittenLayerNorm(nn.Module):
+    """LayerNorm over the last axis written out with tensor ops, as hand-written models do;
+    it exports as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add."""
+
+    def __init__(self, d: int, eps: float = 1e-5):
+        super().__init__()
+        self.weight, self.bias, self.eps = nn.Parameter(torch.ones(d)), nn.Parameter(torch.zeros(d)), eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x - x.mean(-1, keepdim=True)
+        return c / torch.sqrt(c.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight + self.bias
+
+
+#: EncoderBlock's `norm` choices: the normalisation after each residual Add
+NORMS = {"layer": nn.LayerNorm, "written": WrittenLayerNorm, "none": lambda d: nn.Identity()}
+
+
+def sinusoidal(tokens: int, d: int) -> torch.Tensor:
+    """The fixed sine/cosine positional encoding (tokens, d) of Vaswani et al. (2017)."""
+    pos = torch.arange(tokens, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    pe = torch.zeros(tokens, d)
+    pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * freq), torch.cos(pos * freq)[:, : d // 2]
+    return pe
+
+
+class PositionalEncoding(nn.Module):
+    """Adds the fixed `sinusoidal` encoding to x (B, tokens, d); it exports as one Add of a
+    constant (tokens, d) initializer, which the accelerator loads and adds (a CONSTANT)."""
+
+    def __init__(self, tokens: int, d: int):
+        super().__init__()
+        self.register_buffer("pe", sinusoidal(tokens, d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pe
+
+
 class EncoderBlock(nn.Module):
     """A post-norm transformer encoder block on x (B, tokens, d), single-head
     `h = LN1(x + O(softmax(Q Kᵀ / sqrt(d)) V))` (with `heads` > 1 the features split into
     heads of d/heads, each with its own softmax, as torch's multi-head attention computes), `y = LN2(h + F2(GELU(F1(h))))`, with
     Q, K, V, O (d -> d), F1 (d -> ffn), F2 (ffn -> d) supermask linear layers with biases.
-    `randomize` draws the biases and LayerNorm parameters from a seeded generator (an
-    untrained block's are 0 and 1), as training would leave them."""
+    `norm` picks LN: torch's LayerNorm ("layer"), the same written out ("written"), or no
+    normalisation at all ("none"). `randomize` draws the biases and LayerNorm parameters
+    from a seeded generator (an untrained block's are 0 and 1), as training would leave them."""
 
     def __init__(self, d: int = 16, ffn: int = 32, keep: float = 0.5, seeds: Seeds | None = None,
-                 randomize: int | None = None, heads: int = 1):
+                 randomize: int | None = None, heads: int = 1, norm: str = "layer"):
         super().__init__()
         s = seeds or Seeds()
         self.q, self.k, self.v, self.o = (SupermaskLinear(d, d, seed=s(), keep=keep) for _ in range(4))
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        if norm not in NORMS:
+            raise ValueError(f"norm {norm!r}: choose one of {', '.join(NORMS)}")
+        self.ln1, self.ln2 = NORMS[norm](d), NORMS[norm](d)
         self.f1, self.f2 = SupermaskLinear(d, ffn, seed=s(), keep=keep), SupermaskLinear(ffn, d, seed=s(), keep=keep)
         self.act = nn.GELU()
         self.d, self.heads = d, heads

@@ -21,7 +21,7 @@ from seedcc.backends.program import Program
 from seedcc.backends.refsim import RunResult
 from seedcc.golden import ort_run
 from seedcc.graphs import NodeTask
-from seedcc.report import fold_lines, graph_lines  # noqa: F401  (graph_lines: the examples')
+from seedcc.report import attention_lines, fold_lines, graph_lines  # noqa: F401  (graph_lines: the examples')
 from seedcc.rtl_models.hwconfig import SMALL, HwConfig
 from seedcc.sizes import size_breakdown
 
@@ -106,8 +106,10 @@ def verify_held_out(onnx_path: str, data: Split, config: HwConfig = SMALL, sampl
 
 
 def size_lines(program: Program) -> list[str]:
-    """The size-against-fp32 and fold-group lines of `seedcc report` (no run needed)."""
-    return [*size_breakdown(program.manifest).format().splitlines(), *fold_lines(program.manifest.layers)]
+    """The size-against-fp32, fold-group and (for a transformer) attention lines of
+    `seedcc report` (no run needed)."""
+    return [*size_breakdown(program.manifest).format().splitlines(), *fold_lines(program.manifest.layers),
+            *attention_lines(program)]
 
 
 # -- graph networks: semi-supervised node classification on one graph ----------------------
