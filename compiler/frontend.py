@@ -68,6 +68,9 @@ class OnnxContext:
         # "split" (T, h, d) after a Reshape, "heads" (h, T, d), "heads_t" (h, d, T), "merged"
         # (T, h, d) after the Transpose back (docs/frontend.md "Transformers")
         self.heads: dict[str, tuple[str, int, str]] = {}
+        # a head view multiplied by a constant (SDPA's √scale on Q and on Kᵀ): its factor,
+        # which only a MatMul reading the view may take (into its `factor`)
+        self.head_scale: dict[str, float] = {}
         self.absorbed: set[int] = set()  # ids of ONNX nodes an earlier op took in (`absorb`)
 
     # -- helpers -------------------------------------------------------------------------
@@ -101,8 +104,15 @@ class OnnxContext:
         """The ONNX nodes that read `tensor`."""
         return [n for n in self.lm.dynamic if tensor in n.input]
 
-    def head_view(self, tensor: str) -> tuple[str, int, str] | None:
-        return self.heads.get(self.src(tensor))
+    def head_view(self, tensor: str, node: str | None = None) -> tuple[str, int, str] | None:
+        """The attention-head view `tensor` is, if any. With `node` (a reader that cannot take
+        a scaled view), a view carrying a constant factor is a ModelStructureError."""
+        t = self.src(tensor)
+        if node is not None and self.head_scale.get(t, 1.0) != 1.0:
+            raise ModelStructureError(
+                f"{self.where}: node {node}: reads {tensor!r}, attention heads multiplied by a "
+                f"constant; seedcc takes those only into the MatMul of Q and Kᵀ")
+        return self.heads.get(t)
 
     def emit_heads(self, op: type[OpDef], name: str, ins: list[str], out: str, heads: int, **attrs) -> None:
         """Emit a per-head op; its output is the (h, T, ·) ONNX tensor `out`, held as the

@@ -107,13 +107,25 @@ def static_shapes(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     difference is a ModelStructureError naming the node that uses it. Returns the model
     itself when it has no such chain, else a rewritten copy.
     """
+    while True:  # folding one chain can make the shape of a later activation known
+        folded = _fold_shape_chains(model, where)
+        if folded is model:
+            return model
+        model = folded
+
+
+def _fold_shape_chains(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    """One round of `static_shapes` over the sources whose activation shape is known now;
+    the model itself when there are none."""
     const, _, _ = split_constant(model)
+    known = _batch_free_shapes(model)
     sources = [n for n in model.graph.node
-               if (n.op_type in ("Shape", "Size") and n.input[0] not in const)
-               or (n.op_type == "CastLike" and n.input[0] in const and n.input[1] not in const)]
+               if (n.op_type in ("Shape", "Size") and n.input[0] not in const
+                   and n.input[0] in known and None not in known[n.input[0]][0][1:])
+               or (n.op_type == "CastLike" and n.input[0] in const and n.input[1] not in const
+                   and known.get(n.input[1], (None, 0))[1])]
     if not sources:
         return model
-    known = _batch_free_shapes(model)
     variants = []
     for batch in (1, 2):
         m = onnx.ModelProto.FromString(model.SerializeToString())
@@ -146,10 +158,8 @@ def static_shapes(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
         for j, name in enumerate(node.input):
             if name in values:
                 value = values[name]
-                if name in batched:  # the batch element of a Reshape target (0 copies the
-                    # input's batch) or of an Expand's shape (1 keeps it)
-                    keep = 1 if node.op_type == "Expand" else 0
-                    value = np.concatenate([[keep], value[1:]]).astype(value.dtype)
+                if name in batched:  # the batch element of a Reshape target or an Expand's shape
+                    value = np.concatenate([[_batch_element(node, value)], value[1:]]).astype(value.dtype)
                     for attr in node.attribute:
                         if attr.name == "allowzero":
                             attr.i = 0
@@ -157,6 +167,16 @@ def static_shapes(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
                 out.graph.initializer.append(numpy_helper.from_array(value, static))
                 node.input[j] = static
     return out
+
+
+def _batch_element(node: onnx.NodeProto, value: np.ndarray) -> int:
+    """What stands for the batch-dependent first element of a Reshape target or Expand shape
+    in the static model: an Expand keeps the input's dim (1); a Reshape infers it (-1) when
+    no other element is -1 (so a multiple of the batch, heads folded into it, is right too),
+    else copies the input's (0)."""
+    if node.op_type == "Expand":
+        return 1
+    return -1 if -1 not in value[1:] else 0
 
 
 def _check_batch_use(variants: list[onnx.ModelProto], original: onnx.ModelProto,
@@ -190,13 +210,16 @@ def _check_batch_use(variants: list[onnx.ModelProto], original: onnx.ModelProto,
             a, b = values[0][name], values[1][name]
             attrs = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
             zeros = bool(attrs.get("allowzero")) and bool((a[1:] == 0).any())  # a literal 0-size axis
+            multiple = (a[0], b[0]) == (1, 2) or (node.op_type == "Reshape" and -1 not in a[1:]
+                                                   and a[0] > 0 and b[0] == 2 * a[0])
             if (node.op_type in ("Reshape", "Expand") and j == 1 and a.ndim == 1 and len(a) > 1 and not zeros
-                    and (a[0], b[0]) == (1, 2) and np.array_equal(a[1:], b[1:])):
+                    and multiple and np.array_equal(a[1:], b[1:])):
                 continue
             raise ModelStructureError(
                 f"{where}: node {node_label(node, i)} ({node.op_type}) uses {name!r}, which is computed "
                 f"from the runtime batch size; seedcc runs samples one by one and accepts a batch-size "
-                f"value only as the first element of a Reshape's target shape or an Expand's shape")
+                f"value (or a multiple of it in a Reshape) only as the first element of a Reshape's "
+                f"target shape or an Expand's shape")
     return values[0], differ
 
 

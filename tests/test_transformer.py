@@ -15,6 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from seedcc.api import compile as compile_model  # noqa: E402
+from seedcc.api import run as seedcc_run  # noqa: E402
 from seedcc.api import verify  # noqa: E402
 from seedcc.compiler.frontend import import_onnx  # noqa: E402
 from seedcc.compiler.interpret import run_graph  # noqa: E402
@@ -23,7 +24,7 @@ from seedcc.report import attention_lines  # noqa: E402
 from seedcc.rtl_models.hwconfig import SMALL  # noqa: E402
 from seedcc.torch.export import export  # noqa: E402
 from seedcc.torch.layers import SupermaskLinear  # noqa: E402
-from seedcc.torch.models import EncoderBlock  # noqa: E402
+from seedcc.torch.models import EncoderBlock, Seeds  # noqa: E402
 
 
 # opset 20 writes Gelu; below it both exporters write GELU's Erf form
@@ -339,3 +340,45 @@ def test_report_has_attention_cycles_kv_bytes_and_fp32_size():
     assert f"LayerNorm records {2 * 16 * 8}, constant tensors {8 * 16})" in size
     assert f"vs {4 * (2048 + 112 + 2 * 2 * 16 + 8 * 16)} B for fp32" in size
     assert attention_lines(compile_model("tests/fixtures/gcn_dynamo_a_hw.onnx", config=SMALL)) == []
+
+
+class _Sdpa(torch.nn.Module):
+    """Two pre-norm blocks of four heads written with `scaled_dot_product_attention` (Q and Kᵀ
+    each multiplied by √scale; dynamo transposes K through a (batch·heads, T, d) Reshape)
+    after an embedding and a learned positional parameter."""
+
+    def __init__(self):
+        super().__init__()
+        s = Seeds()
+        self.emb = SupermaskLinear(8, 32, seed=s())
+        self.pos = torch.nn.Parameter(torch.randn(1, 8, 32, generator=torch.Generator().manual_seed(1)) * 0.1)
+        self.qkvo = torch.nn.ModuleList(SupermaskLinear(32, 32, seed=s()) for _ in range(8))
+        self.norms = torch.nn.ModuleList(torch.nn.LayerNorm(32) for _ in range(2))
+        self.fc = SupermaskLinear(32, 10, seed=s())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.emb(x) + self.pos
+        for blk in range(2):
+            q, k, v, o = self.qkvo[4 * blk:4 * blk + 4]
+            h = self.norms[blk](x)
+            b, t, d = h.shape
+            q, k, v = (z.view(b, t, 4, d // 4).transpose(1, 2) for z in (q(h), k(h), v(h)))
+            a = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+            x = x + o(a.transpose(1, 2).reshape(b, t, d))
+        return self.fc(x.mean(1))
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_scaled_dot_product_attention_is_matmul_softmax_matmul(dynamo, tmp_path):
+    path = export(_Sdpa().eval(), torch.randn(2, 8, 8), str(tmp_path / "sdpa.onnx"), dynamo=dynamo)
+    g = import_onnx(path)
+    scores = [n for n in g.nodes if n.op.value == "matmul" and n.attrs["trans_b"]]
+    assert len(scores) == 2 and all(n.attrs["heads"] == 4 for n in scores)
+    for n in scores:  # √(1/√8) on Q and on Kᵀ: 1/√8 in all
+        assert n.attrs["factor"] == pytest.approx(1 / np.sqrt(8), rel=1e-6)
+    x = np.random.default_rng(3).standard_normal((4, 8, 8)).astype(np.float32)
+    sess = ort.InferenceSession(path)
+    ref = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    got = compile_model(path, config=SMALL)
+    out = next(iter(seedcc_run(got, x, mode="float").outputs.values()))
+    assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()

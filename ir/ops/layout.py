@@ -36,7 +36,7 @@ def _from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
         ctx.alias(node.output[0], src)
         return
     full = ctx.lm.shapes.get(node.output[0])
-    view = ctx.head_view(node.input[0]) if node.op_type == "Reshape" else None
+    view = ctx.head_view(node.input[0], name) if node.op_type == "Reshape" else None
     if view is not None or (node.op_type == "Reshape" and len(shape) == 2 and full is not None
                             and len(full) == 4):
         _heads_reshape(ctx, node, name, src, shape, view)
@@ -72,6 +72,14 @@ def _heads_reshape(ctx: Any, node: Any, name: str, src: str, shape: tuple[int, .
     if view is not None:
         value, h, form = view
         vshape = ctx.values[value].shape
+        t, d = vshape[0], vshape[1] // h
+        # (batch, h, T, d) <-> (batch·h, T, d), and the same with d and T swapped: dynamo's
+        # Kᵀ in scaled_dot_product_attention goes through the rank-3 form
+        moves = {("heads", (t, d)): "flat", ("heads_t", (d, t)): "flat_t",
+                 ("flat", (h, t, d)): "heads", ("flat_t", (h, d, t)): "heads_t"}
+        if (form, target) in moves:
+            ctx.heads[node.output[0]] = (value, h, moves[(form, target)])
+            return
         if form != "merged" or target != vshape:
             raise ModelStructureError(
                 f"{ctx.where}: node {name}: Reshape of the attention heads {node.input[0]!r} to "

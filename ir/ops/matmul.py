@@ -6,7 +6,8 @@ A (M, K) and B (K, N), or B stored as (N, K) with `trans_b` (torch's
 `q @ k.transpose(1, 2)`: the front end sees the Transpose as a swapped view of K and reads
 K itself, so no transposed copy exists). Attribute `factor`: a constant scalar the product
 is multiplied by (a Mul or Div by a one-element constant right after the MatMul, the
-1/sqrt(d) of attention, is folded into it by the front end). Attribute `heads` h: the
+1/sqrt(d) of attention, is folded into it by the front end, as are constant factors on
+the operands' head views: `scaled_dot_product_attention` multiplies Q and Kᵀ by √scale). Attribute `heads` h: the
 features of A, B and the output are h equal slices, head i's product is slice i of each
 (multi-head attention after the front end's head views: no copies). The output is (M, N), stored
 feature-major like every rank-2 value: the scores (queries, keys) lie as (keys, queries).
@@ -43,8 +44,9 @@ class MatMul(OpDef):
                     f"{ctx.where}: node {name}: MatMul of attention heads needs both operands as "
                     f"(batch, heads, tokens, d) of the same number of heads, the right one possibly "
                     f"transposed; it has {va and va[1:]} and {vb and vb[1:]}")
+            factor = ctx.head_scale.get(ctx.src(node.input[0]), 1.0) * ctx.head_scale.get(ctx.src(node.input[1]), 1.0)
             ctx.emit_heads(MatMul, name, [va[0], vb[0]], node.output[0], va[1], trans_b=vb[2] == "heads_t",
-                           factor=1.0)
+                           factor=factor)
             return
         x, y = (ctx.src(i) for i in node.input[:2])
         if x in ctx.swapped:

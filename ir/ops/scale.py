@@ -4,7 +4,8 @@ constant), e.g. attention's 1/sqrt(d) or a fixed gain between layers.
 Attribute `factor` (float). Lowering needs no new hardware: the ADD instruction with both
 operands at the input and `mult_b = 0` computes sat8(x·m >> shift), m·2^-shift ≈
 factor·s_x/s_y; its float-mode coefficients (fa, fb) = (factor, 0) go to the float section.
-A scale right after a MatMul of two activations (read by nothing else) is folded into it.
+A scale right after a MatMul of two activations (read by nothing else) is folded into it,
+and so is one on an operand's attention heads (`OnnxContext.head_scale`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class Scale(OpDef):
             ctx.alias(node.output[0], prod.outputs[0])
             if ctx.values[prod.outputs[0]].onnx_name is not None:  # None: attention heads
                 ctx.values[prod.outputs[0]] = replace(ctx.values[prod.outputs[0]], onnx_name=node.output[0])
+            return
+        view = ctx.head_view(dyn[0])
+        if view is not None and view[2] in ("heads", "heads_t", "flat", "flat_t"):
+            # Q or Kᵀ heads times a constant (SDPA's √scale): carried to the MatMul's factor
+            ctx.heads[node.output[0]] = view
+            ctx.head_scale[node.output[0]] = ctx.head_scale.get(ctx.src(dyn[0]), 1.0) * factor
             return
         ctx.emit(Scale, name, dyn, node.output[0], factor=factor)
 

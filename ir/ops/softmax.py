@@ -25,7 +25,7 @@ class Softmax(OpDef):
 
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
-        view = ctx.head_view(node.input[0])
+        view = ctx.head_view(node.input[0], name)
         if view is not None:
             if int(a.get("axis", -1)) not in (-1, 3) or view[2] != "heads":
                 raise ModelStructureError(

@@ -24,7 +24,9 @@ from seedcc.ir.ops.base import OpDef
 #: (form, perm) -> form of a Transpose of attention heads (`OnnxContext.heads`)
 HEAD_PERMS = {("split", (0, 2, 1, 3)): "heads", ("split", (0, 2, 3, 1)): "heads_t",
               ("heads", (0, 1, 3, 2)): "heads_t", ("heads_t", (0, 1, 3, 2)): "heads",
-              ("heads", (0, 2, 1, 3)): "merged"}
+              ("heads", (0, 2, 1, 3)): "merged",
+              # (batch·heads, T, d) after a Reshape (dynamo's Kᵀ in scaled_dot_product_attention)
+              ("flat", (0, 2, 1)): "flat_t", ("flat_t", (0, 2, 1)): "flat"}
 
 
 class Transpose(OpDef):
@@ -44,6 +46,8 @@ class Transpose(OpDef):
                     f"{node.input[0]!r} is not supported; heads split by a Reshape take perm "
                     f"[0, 2, 1, 3] (queries, values; and back) or [0, 2, 3, 1] (keys, transposed)")
             ctx.heads[node.output[0]] = (value, h, new)
+            if ctx.src(node.input[0]) in ctx.head_scale:
+                ctx.head_scale[node.output[0]] = ctx.head_scale[ctx.src(node.input[0])]
             return
         if perm != [0, 2, 1]:
             raise ModelStructureError(
