@@ -33,13 +33,14 @@ CALIB_SEED = 0
 class Options:
     config: HwConfig = DEFAULT
     calib: dict[str, np.ndarray] | None = None  # float32 batches keyed by graph input name
+    calib_chunk: int | None = None  # calibration samples run at a time (None: all at once)
 
 
 PASSES: dict[str, Callable[[Graph, Options], Graph]] = {
     "detect_folds": lambda g, o: detect_folds(g),
     "fuse_epilogues": lambda g, o: fuse_epilogues(g),
     "form_fold_regions": lambda g, o: form_fold_regions(g),
-    "quantize": lambda g, o: quantize(g, o.calib or {}),
+    "quantize": lambda g, o: quantize(g, o.calib or {}, o.calib_chunk),
     "store_dense": lambda g, o: store_dense(g),
     "pack_masks": lambda g, o: pack_masks(g, o.config),
     "schedule_regeneration": lambda g, o: schedule_regeneration(g, o.config),

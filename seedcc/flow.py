@@ -29,7 +29,7 @@ from seedcc.compiler.pipeline import (
     run_passes,
 )
 from seedcc.ir import Graph, Op
-from seedcc.limits import check_memory, memory_limit
+from seedcc.limits import check_memory, max_memory, memory_limit
 from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
 
 
@@ -67,16 +67,21 @@ def _compile(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.nd
     notes = list(front.notes)
     samples = CALIB_SAMPLES if calib is None else max(
         (np.shape(a)[0] for a in calib.values() if np.ndim(a)), default=0)
-    need = run_graph_bytes(front, samples) + 4 * samples * sum(
-        math.prod(front.values[i].shape) for i in front.inputs)
-    check_memory(need, f"calibrating model {front.name!r} on {samples} samples")
+    inputs = 4 * samples * sum(math.prod(front.values[i].shape) for i in front.inputs)
+    # the whole batch at once when it fits the memory limit, else as many samples at a time
+    # as fit (at least one): the float sums may then round differently in the last bit, so
+    # the limit can change a program only where it would otherwise have been refused
+    per_sample = max(run_graph_bytes(front, 2) - run_graph_bytes(front, 1), 1)
+    chunk = max(1, min(samples, (max_memory() - inputs - run_graph_bytes(front, 0)) // per_sample))
+    check_memory(run_graph_bytes(front, chunk) + inputs,
+                 f"calibrating model {front.name!r} ({samples} samples, {chunk} at a time)")
     if calib is None:
         calib = generated_calibration(front)
         notes.append(f"calibrated on {CALIB_SAMPLES} generated N(0, 1) inputs (seed {CALIB_SEED}); "
                      f"give --calib with real inputs for better int8 accuracy")
     else:
         calib = check_calibration(front, calib)
-    g = run_passes(front, Options(config=config, calib=calib), log=log)
+    g = run_passes(front, Options(config=config, calib=calib, calib_chunk=chunk), log=log)
     t0 = time.perf_counter()
     program = generate(g, config)
     notes = notes + [n for n in program.manifest.notes if n not in notes]  # graph's, then codegen's

@@ -26,9 +26,12 @@ from fuzzing import LIMIT, execute, seeds, tiny_model
 from mutators import Case, npy_bytes
 from onnx import TensorProto, helper, numpy_helper
 
+import seedcc
 from seedcc.backends import isa, refsim
 from seedcc.backends import program as program_io
 from seedcc.compiler.frontend import import_onnx
+from seedcc.compiler.interpret import run_graph_bytes
+from seedcc.compiler.passes.quantize import value_peaks
 from seedcc.compiler.records import RECORD_KEY
 from seedcc.errors import BadInputError, RecordMismatchError, ResourceLimitError
 from seedcc.golden import ort_run
@@ -439,3 +442,24 @@ def test_huge_value_in_a_materialised_random_tensor_is_a_clean_mismatch() -> Non
         warnings.simplefilter("error")
         with pytest.raises(RecordMismatchError, match="differs from its xorshift16 record"):
             import_onnx(model)
+
+
+def test_calibration_runs_in_chunks_under_the_memory_limit() -> None:
+    """Calibration that does not fit the limit at once runs a few samples at a time (it
+    used to be refused) and finds the same peaks, up to float32 rounding."""
+    model = cnn()
+    front = import_onnx(model)
+    calib = {"x": np.random.default_rng(1).standard_normal((24, 3, 8, 8)).astype(np.float32)}
+    inputs = 4 * calib["x"].size
+    limit = inputs + run_graph_bytes(front, 5)  # room for about five samples at a time
+    assert run_graph_bytes(front, 24) + inputs > limit
+    prog = seedcc.compile(model, calib=calib, max_memory=limit)
+    whole = seedcc.compile(model, calib=calib)
+    assert [i.op for i in prog.instructions] == [i.op for i in whole.instructions]
+    g = import_onnx(model)
+    once, parts = value_peaks(g, calib), value_peaks(g, calib, chunk=5)
+    assert once.keys() == parts.keys()
+    for name in once:
+        assert parts[name] == pytest.approx(once[name], rel=1e-6)
+    with pytest.raises(ResourceLimitError, match="1 at a time"):
+        seedcc.compile(model, calib=calib, max_memory=inputs + run_graph_bytes(front, 1) - 1)

@@ -26,15 +26,29 @@ from seedcc.rtl_models.hwfacts import ACT_MAX
 SCALE_MAX = float(np.finfo(np.float32).max) / 128
 
 
-def calibration_scale(x: np.ndarray) -> float:
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
+def calibration_scale(peak: float) -> float:
+    """The int8 scale of a value whose largest magnitude over the calibration batch is `peak`."""
     return min(peak / ACT_MAX, SCALE_MAX) if peak > 0 else 1.0 / ACT_MAX
 
 
-def quantize(g: Graph, calib: dict[str, np.ndarray]) -> Graph:
-    """Give every value an int8 scale from running `g` (in float) on `calib`."""
-    env = run_graph(g, calib)
-    scales = {name: calibration_scale(env[name]) for name in g.values}
+def value_peaks(g: Graph, calib: dict[str, np.ndarray], chunk: int | None = None) -> dict[str, float]:
+    """max |x| of every value of `g` over the calibration batch, run `chunk` samples at a
+    time (all at once when None), so memory stays bounded for large inputs."""
+    n = max((len(a) for a in calib.values()), default=0)
+    step = max(1, chunk or n)
+    peaks = dict.fromkeys(g.values, 0.0)
+    for i in range(0, n, step):
+        env = run_graph(g, {k: a[i:i + step] for k, a in calib.items()})
+        for name in g.values:
+            if env[name].size:
+                peaks[name] = max(peaks[name], float(np.max(np.abs(env[name]))))
+    return peaks
+
+
+def quantize(g: Graph, calib: dict[str, np.ndarray], chunk: int | None = None) -> Graph:
+    """Give every value an int8 scale from running `g` (in float) on `calib`, `chunk`
+    samples at a time."""
+    scales = {name: calibration_scale(peak) for name, peak in value_peaks(g, calib, chunk).items()}
     scales = loop_scales(g, scales)
     for n in g.nodes:  # topological, so the source scale is final when copied
         if n.op.spec.same_scale:
