@@ -65,6 +65,7 @@ class Emitter:
         # (weight fingerprint, block) or ("adjacency", chunk hash) -> mask SRAM address
         self.resident: dict[tuple[str, Any], int] = {}
         self.notes: list[str] = []
+        self.offchip: dict[str, int] = {}  # spilled value -> its off-chip (DRAM) address
 
     # -- what lowering reads ---------------------------------------------------------------
     def value(self, name: str) -> Value:
@@ -103,6 +104,18 @@ class Emitter:
         self.emit("DMA_LOAD", space=isa.SPACE_ACT, sram_addr=self.act[value],
                   dram_addr=self.dram(np.asarray(codes, np.int8).tobytes()), length=codes.size)
         self.float_values(floats)
+
+    def spill(self, value: str, offchip: str) -> None:
+        """Store the act SRAM value `value` to a fresh per-sample off-chip region, `offchip`."""
+        size = math.prod(self.g.values[value].shape)
+        self.offchip[offchip] = self.dram(b"\0" * size)
+        self.emit("DMA_STORE", space=isa.SPACE_ACT, sram_addr=self.act[value], dram_addr=self.offchip[offchip],
+                  length=size)
+
+    def reload(self, offchip: str, value: str) -> None:
+        """Load the off-chip value `offchip` back into the act SRAM place of `value`."""
+        self.emit("DMA_LOAD", space=isa.SPACE_ACT, sram_addr=self.act[value], dram_addr=self.offchip[offchip],
+                  length=math.prod(self.g.values[value].shape))
 
     def release(self, space: str, addr: int) -> None:
         if space == "mask" and addr in self.resident.values():

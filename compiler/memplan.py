@@ -6,7 +6,8 @@ from its producer until its last reader (graph outputs stay live to the end): at
 end of a free gap, choosing the place that leaves the largest gap free, so that
 layer-by-layer chains settle into ping-pong buffers instead of fragmenting the SRAM. A
 residual ADD writes over an operand it reads for the last time (element-wise, streaming
-through the same addresses in order, so reading and writing one buffer is safe).
+through the same addresses in order, so reading and writing one buffer is safe). A SPILL's
+output lives off chip and takes no place (`OpDef.offchip`; the `spill_activations` pass).
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ def roots(g: Graph) -> dict[str, str]:
     return root
 
 
+class ActivationsDoNotFit(CapacityError):
+    """`plan_activations` found no place for `value` at node `step`, next to `live`."""
+
+    def __init__(self, message: str, value: str, step: int, live: list[str]):
+        super().__init__(message)
+        self.value, self.step, self.live = value, step, live
+
+
 def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
     root = roots(g)
     end = len(g.nodes)
@@ -74,9 +83,10 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
         size = math.prod(g.values[value].shape)
         candidates = [a for a in _candidates(live, size, capacity)]
         if not candidates:
-            raise CapacityError(f"activation {value!r} ({size} bytes) does not fit the act SRAM "
-                                f"({capacity} bytes) next to the {len(live)} live tensors; "
-                                f"use a larger act_sram_bytes")
+            raise ActivationsDoNotFit(
+                f"activation {value!r} ({size} bytes) does not fit the act SRAM ({capacity} bytes) "
+                f"next to the {len(live)} live tensors; use a larger act_sram_bytes",
+                value, step, [v for _, _, v in live])
         # keep the largest free gap (once this node's last-read inputs are freed) as large as
         # possible: fragmentation is what fails later
         after = [t for t in live if last_use.get(t[2], -1) > step]
@@ -101,7 +111,7 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
     for v in g.inputs:
         place(v, 0)
     for i, n in enumerate(g.nodes):
-        if n.op.spec.alias or (n.op is Op.ADD and in_place(n, i)):
+        if n.op.spec.alias or n.op.spec.offchip or (n.op is Op.ADD and in_place(n, i)):
             continue
         place(n.output, i)
     return {v: addr[root[v]] for v in g.values if root[v] in addr}
@@ -145,7 +155,8 @@ def activation_peak(g: Graph) -> int:
     for v in g.inputs:
         first[root[v]] = 0
     for i, n in enumerate(g.nodes):
-        first.setdefault(root[n.output], i)
+        if not n.op.spec.offchip:
+            first.setdefault(root[n.output], i)
         for v in n.inputs:
             last[root[v]] = i
     for v in g.outputs:

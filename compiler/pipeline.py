@@ -20,6 +20,7 @@ from seedcc.compiler.passes.fuse_epilogues import fuse_epilogues
 from seedcc.compiler.passes.pack_masks import pack_masks
 from seedcc.compiler.passes.quantize import quantize
 from seedcc.compiler.passes.schedule_regeneration import schedule_regeneration
+from seedcc.compiler.passes.spill_activations import spill_activations
 from seedcc.compiler.passes.store_dense import store_dense
 from seedcc.errors import BadInputError
 from seedcc.ir import Graph, verify
@@ -44,9 +45,10 @@ PASSES: dict[str, Callable[[Graph, Options], Graph]] = {
     "store_dense": lambda g, o: store_dense(g),
     "pack_masks": lambda g, o: pack_masks(g, o.config),
     "schedule_regeneration": lambda g, o: schedule_regeneration(g, o.config),
+    "spill_activations": lambda g, o: spill_activations(g, o.config),
 }
 PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "form_fold_regions", "quantize",
-                             "store_dense", "pack_masks", "schedule_regeneration")
+                             "store_dense", "pack_masks", "schedule_regeneration", "spill_activations")
 
 
 def generated_calibration(g: Graph, n: int = CALIB_SAMPLES) -> dict[str, np.ndarray]:

@@ -1,6 +1,7 @@
 """Activation memory planning: no two live tensors overlap, and layer chains fit in
 ping-pong buffers (two tensors' worth of act SRAM)."""
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -9,9 +10,10 @@ from test_schedule import one_conv
 
 from seedcc.backends import refsim
 from seedcc.compiler.memplan import plan_activations, roots
+from seedcc.compiler.passes.spill_activations import spill_activations
 from seedcc.flow import compile_model
 from seedcc.ir import Op
-from seedcc.models import ModelBuilder, small_cnn
+from seedcc.models import ModelBuilder, resnet18, small_cnn
 from seedcc.rtl_models.hwconfig import SMALL
 
 
@@ -78,3 +80,35 @@ def test_peak_use_of_every_memory_by_hand():
     peaks = {m.memory: (m.peak, m.capacity) for m in prog.manifest.sram}
     assert peaks == {"act": (1728, SMALL.act_sram_bytes), "mask": (576, SMALL.mask_sram_bytes),
                      "param": (272, SMALL.param_sram_bytes), "acc": (1152, SMALL.acc_sram_words)}
+
+
+# -- spilling ---------------------------------------------------------------------------
+def test_graph_that_fits_is_not_changed_by_spilling():
+    c = compile_model(small_cnn(), config=SMALL)
+    assert spill_activations(c.graph, SMALL) is c.graph
+    assert not c.graph.ops(Op.SPILL) and not c.graph.ops(Op.RELOAD)
+
+
+def test_spilled_shortcuts_give_the_same_results_as_a_larger_sram():
+    """ResNet-18 at width 24 on 32x32: a block's input, its first conv's output and the
+    second conv's output are 24 KiB each, 72 KiB together, more than SMALL's 64 KiB act
+    SRAM. The shortcut goes off chip and comes back for the residual Add; with 128 KiB
+    nothing moves. Outputs are the same bit for bit, and the difference in cycles is the
+    DMA traffic of the spills and reloads."""
+    model = resnet18(size=32, width=24)
+    calib = {"x": np.random.default_rng(0).standard_normal((8, 3, 32, 32)).astype(np.float32)}
+    small = compile_model(model, calib=calib, config=SMALL)
+    roomy = compile_model(model, calib=calib, config=replace(SMALL, act_sram_bytes=128 * 1024))
+    spills, reloads = small.graph.ops(Op.SPILL), small.graph.ops(Op.RELOAD)
+    assert spills and len(reloads) >= len(spills) and not roomy.graph.ops(Op.SPILL)
+    for s in spills:  # the spilled value is read again by an ADD, through its reload
+        back = [r for r in reloads if r.inputs[0] == s.output]
+        assert back and all(small.graph.consumers(r.output) for r in back)
+    assert max(plan_activations(small.graph, SMALL.act_sram_bytes).values()) < SMALL.act_sram_bytes
+    x = np.random.default_rng(1).standard_normal((3, 3, 32, 32)).astype(np.float32)
+    a, b = refsim.run(small.program, {"x": x}), refsim.run(roomy.program, {"x": x})
+    np.testing.assert_array_equal(a.outputs["logits"], b.outputs["logits"])
+    moved = sum(math.prod(small.graph.values[s.inputs[0]].shape) for s in spills) \
+        + sum(math.prod(small.graph.values[r.output].shape) for r in reloads)
+    assert a.counters["dram_read_bytes"] + a.counters["dram_write_bytes"] \
+        - b.counters["dram_read_bytes"] - b.counters["dram_write_bytes"] == moved

@@ -9,7 +9,7 @@ style of onnx's reference evaluator: the file is the single place that says
 - `reference`: its float semantics on a batch (the interpreter, calibration);
 - `lower`: the accelerator instructions it becomes (code generation);
 - `cost`: the arithmetic work of one sample (reports, PE utilisation);
-- `alias` / `same_scale`: facts the memory planner and the quantiser read.
+- `alias` / `same_scale` / `offchip`: facts the memory planner and the quantiser read.
 
 Subclasses register themselves; `seedcc.ir.ops` discovers every module of this package,
 so adding an op is adding one file. `from_onnx` and `lower` receive a context object from
@@ -44,6 +44,7 @@ class OpDef:
     arity: ClassVar[int] = 1
     alias: ClassVar[bool] = False  # the output is the input's bytes: no code, shared storage
     same_scale: ClassVar[bool] = False  # the int8 output keeps the input's scale
+    offchip: ClassVar[bool] = False  # the output lives in off-chip memory, not the act SRAM
     # the op commutes with swapping the two axes of rank-2 activations (element-wise ops and
     # per-feature ones): the front end runs it on the unswapped value (docs/frontend.md)
     transposable: ClassVar[bool] = False

@@ -156,6 +156,23 @@ def case_dma() -> Case:
                    {"x": x}, {"act": x, "mask": m, "param": q}, cycles)
 
 
+def case_spill() -> Case:
+    """An activation stored off chip and loaded back to another act address (a spill and
+    its reload: the DRAM written by the machine is read back by it)."""
+    x = rand_i8(np.random.default_rng(11), (37,))
+    img = Image()
+    ax, spill, out = img.put(bytes(37)), img.reserve(37), img.reserve(37)
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=5, dram_addr=ax, length=37),
+        make("DMA_STORE", space=ACT, sram_addr=5, dram_addr=spill, length=37),
+        make("DMA_LOAD", space=ACT, sram_addr=300, dram_addr=spill, length=37),
+        make("DMA_STORE", space=ACT, sram_addr=300, dram_addr=out, length=37),
+    ]
+    cycles = 4 * (1 + 4 + 5) + 1  # four DMAs of 37 bytes (5 beats each), HALT
+    return _finish("spill", instrs, img, [_io("x", (37,), ax)], [_io("y", (37,), out)],
+                   {"x": x}, {"y": x}, cycles)
+
+
 def case_conv_xorshift16() -> Case:
     """SETGEN gen 0 + binary-mask 3x3 conv (pad 1, partial last tile, 20 of 32 channels) +
     REQ with relu."""
@@ -515,6 +532,7 @@ def case_agg() -> Case:
 
 CASES: dict[str, Callable[[], Case]] = {
     "dma": case_dma,
+    "spill": case_spill,
     "conv_xorshift16": case_conv_xorshift16,
     "conv_split_xorshift32": case_conv_split_xorshift32,
     "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
