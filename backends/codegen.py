@@ -38,7 +38,7 @@ from seedcc.backends.manifest import (
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import Arena, activation_peak, plan_activations
 from seedcc.errors import CapacityError
-from seedcc.ir import Graph, Node, Op, Value
+from seedcc.ir import Graph, Node, Op, Value, band_buffer
 from seedcc.rtl_models.hwconfig import HwConfig
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -105,17 +105,34 @@ class Emitter:
                   dram_addr=self.dram(np.asarray(codes, np.int8).tobytes()), length=codes.size)
         self.float_values(floats)
 
+    def offchip_region(self, value: str) -> int:
+        """The per-sample off-chip region of a value that lives off chip (a spilled copy, or
+        an activation written in row bands), placed in the memory image on first use."""
+        if value not in self.offchip:
+            self.offchip[value] = self.dram(b"\0" * math.prod(self.g.values[value].shape))
+        return self.offchip[value]
+
+    def band(self, n: Node) -> int:
+        """Act SRAM address of the row-band buffer of a node that works in bands."""
+        return self.act[band_buffer(n)]
+
+    def offchip_store(self, value: str, sram_addr: int, offset: int, length: int) -> None:
+        """DMA `length` act SRAM bytes to byte `offset` of the off-chip value `value`."""
+        self.emit("DMA_STORE", space=isa.SPACE_ACT, sram_addr=sram_addr,
+                  dram_addr=self.offchip_region(value) + offset, length=length)
+
+    def offchip_load(self, value: str, sram_addr: int, offset: int, length: int) -> None:
+        """DMA `length` bytes from byte `offset` of the off-chip value `value` to the act SRAM."""
+        self.emit("DMA_LOAD", space=isa.SPACE_ACT, sram_addr=sram_addr,
+                  dram_addr=self.offchip_region(value) + offset, length=length)
+
     def spill(self, value: str, offchip: str) -> None:
         """Store the act SRAM value `value` to a fresh per-sample off-chip region, `offchip`."""
-        size = math.prod(self.g.values[value].shape)
-        self.offchip[offchip] = self.dram(b"\0" * size)
-        self.emit("DMA_STORE", space=isa.SPACE_ACT, sram_addr=self.act[value], dram_addr=self.offchip[offchip],
-                  length=size)
+        self.offchip_store(offchip, self.act[value], 0, math.prod(self.g.values[value].shape))
 
     def reload(self, offchip: str, value: str) -> None:
         """Load the off-chip value `offchip` back into the act SRAM place of `value`."""
-        self.emit("DMA_LOAD", space=isa.SPACE_ACT, sram_addr=self.act[value], dram_addr=self.offchip[offchip],
-                  length=math.prod(self.g.values[value].shape))
+        self.offchip_load(offchip, self.act[value], 0, math.prod(self.g.values[value].shape))
 
     def release(self, space: str, addr: int) -> None:
         if space == "mask" and addr in self.resident.values():
@@ -328,7 +345,8 @@ def lower_node(e: Emitter, n: Node) -> None:
     # a uint8 value (SOFTMAX's probabilities) has no int8 checkpoint to compare, and a value
     # no ONNX tensor holds (attention heads' scores) nothing to compare it with
     v = e.g.values[n.output]
-    if not n.op.spec.alias and v.dtype != "uint8" and v.onnx_name is not None:
+    # (nor one written to off-chip memory in row bands, which never lies in the act SRAM whole)
+    if not n.op.spec.alias and v.dtype != "uint8" and v.onnx_name is not None and n.output in e.act:
         e.checkpoint(n.output)
 
 

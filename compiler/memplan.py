@@ -7,7 +7,9 @@ end of a free gap, choosing the place that leaves the largest gap free, so that
 layer-by-layer chains settle into ping-pong buffers instead of fragmenting the SRAM. A
 residual ADD writes over an operand it reads for the last time (element-wise, streaming
 through the same addresses in order, so reading and writing one buffer is safe). A SPILL's
-output lives off chip and takes no place (`OpDef.offchip`; the `spill_activations` pass).
+output lives off chip and takes no place (`OpDef.offchip`; the `spill_activations` pass),
+as does a value written in row bands (`bands_out`), whose producer and readers each get a
+band buffer (`band_bytes`) live while they run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import math
 
 from seedcc.errors import CapacityError
-from seedcc.ir import Graph, Node, Op
+from seedcc.ir import Graph, Node, Op, band_buffer
 
 ALIGN = 16
 
@@ -57,6 +59,11 @@ def roots(g: Graph) -> dict[str, str]:
     return root
 
 
+def offchip(n: Node) -> bool:
+    """Whether the output of `n` lives off chip: a SPILL's, or one written in row bands."""
+    return n.op.spec.offchip or "bands_out" in n.attrs
+
+
 class ActivationsDoNotFit(CapacityError):
     """`plan_activations` found no place for `value` at node `step`, next to `live`."""
 
@@ -78,9 +85,9 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
     addr: dict[str, int] = {}
     born = {n.output: i for i, n in enumerate(g.nodes)}  # graph inputs: -1
 
-    def place(value: str, step: int) -> None:
+    def place(value: str, step: int, size: int | None = None) -> None:
         live[:] = [(a, s, v) for a, s, v in live if last_use.get(v, -1) >= step]
-        size = math.prod(g.values[value].shape)
+        size = math.prod(g.values[value].shape) if size is None else size
         candidates = [a for a in _candidates(live, size, capacity)]
         if not candidates:
             raise ActivationsDoNotFit(
@@ -111,10 +118,14 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
     for v in g.inputs:
         place(v, 0)
     for i, n in enumerate(g.nodes):
-        if n.op.spec.alias or n.op.spec.offchip or (n.op is Op.ADD and in_place(n, i)):
+        if "band_bytes" in n.attrs:  # the node's row-band buffer, live while it runs
+            last_use[band_buffer(n)] = i
+            place(band_buffer(n), i, n.attrs["band_bytes"])
+        if n.op.spec.alias or offchip(n) or (n.op is Op.ADD and in_place(n, i)):
             continue
         place(n.output, i)
-    return {v: addr[root[v]] for v in g.values if root[v] in addr}
+    return {v: addr[root[v]] for v in g.values if root[v] in addr} | {
+        band_buffer(n): addr[band_buffer(n)] for n in g.nodes if "band_bytes" in n.attrs}
 
 
 class Arena:
@@ -155,12 +166,13 @@ def activation_peak(g: Graph) -> int:
     for v in g.inputs:
         first[root[v]] = 0
     for i, n in enumerate(g.nodes):
-        if not n.op.spec.offchip:
+        if not offchip(n):
             first.setdefault(root[n.output], i)
         for v in n.inputs:
             last[root[v]] = i
     for v in g.outputs:
         last[root[v]] = len(g.nodes)
     size = {r: math.prod(g.values[r].shape) for r in first}
-    return max((sum(size[r] for r in first if first[r] <= i <= last.get(r, first[r]))
+    band = [g.nodes[i].attrs.get("band_bytes", 0) if i < len(g.nodes) else 0 for i in range(len(g.nodes) + 1)]
+    return max((sum(size[r] for r in first if first[r] <= i <= last.get(r, first[r])) + band[i]
                 for i in range(len(g.nodes) + 1)), default=0)

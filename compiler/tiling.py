@@ -72,3 +72,40 @@ def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig) -> ConvTiling:
     return ConvTiling(blocks=blocks,
                       chunks=tuple(pixel_chunks(oh * ow, occ, cfg, n.name) for _, occ in blocks),
                       splits=tuple(input_splits(n.attrs["mask_offsets"], cfg.mask_sram_bytes, n.name)))
+
+
+#: row-band buffers take at most 1/BAND_SHARE of the act SRAM (`spill_activations`)
+BAND_SHARE = 4
+
+
+def row_bands_out(n: Node, out_shape: tuple[int, ...], cfg: HwConfig, budget: int) -> tuple[int, int]:
+    """(output rows per band, band buffer bytes) of a conv that writes its output to
+    off-chip memory in row bands: one channel block's rows (its REQ output) at a time."""
+    o, oh, ow = as_chw(out_shape)
+    occ = min(o, cfg.block_channels)
+    rows = min(oh, budget // (occ * ow))
+    if rows < 1:
+        raise CapacityError(f"layer {n.name}: one output row of a {occ}-channel block needs "
+                            f"{occ * ow} bytes of band buffer, more than a quarter of the act SRAM "
+                            f"({cfg.act_sram_bytes} bytes); use a larger act_sram_bytes")
+    return rows, occ * rows * ow
+
+
+def band_input_rows(rows: int, kh: int, stride: int) -> int:
+    """Input rows a band of `rows` output rows reads (its halo included)."""
+    return (rows - 1) * stride + kh
+
+
+def row_bands_in(n: Node, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
+                 budget: int) -> tuple[int, int]:
+    """(output rows per band, band buffer bytes) of a pool that reads its input from
+    off-chip memory in row bands, each with the rows its windows need."""
+    c, _, w = as_chw(in_shape)
+    kh, sh = n.attrs["kernel"][0], n.attrs["stride"][0]
+    rows = min(as_chw(out_shape)[1], (budget // (c * w) - kh) // sh + 1)
+    if rows < 1:
+        need = c * w * kh
+        raise CapacityError(f"layer {n.name}: one output row reads {kh} input rows of {c} channels, "
+                            f"{need} bytes of band buffer, more than a quarter of the act SRAM "
+                            f"({budget * BAND_SHARE} bytes); use a larger act_sram_bytes")
+    return rows, c * band_input_rows(rows, kh, sh) * w

@@ -169,10 +169,12 @@ def small_cnn(channels: int = 16, size: int = 16, classes: int = 10, codes: int 
                    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", classes])])
 
 
-def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) -> onnx.ModelProto:
+def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0,
+             stem: str = "cifar") -> onnx.ModelProto:
     """A ResNet-18-sized supermask CNN (CIFAR layout: 3x3 stem, four stages of two basic
     blocks, 1x1 stride-2 shortcuts, global average pool, linear): 11.2M random weights at
-    width 64. Weights are stored materialised (form (b)) to keep the file small. A model for
+    width 64. `stem="imagenet"` gives the ImageNet stem instead: 7x7 stride-2 conv, then a
+    3x3 stride-2 max pool (at 224x224 its conv output is 64x112x112). Weights are stored materialised (form (b)) to keep the file small. A model for
     speed measurements: its BatchNorm statistics are drawn, not measured (measuring them
     takes a session per layer)."""
     b = ModelBuilder("resnet18", seed)
@@ -180,7 +182,13 @@ def resnet18(size: int = 32, classes: int = 10, width: int = 64, seed: int = 0) 
     def conv_bn(x: str, cin: int, cout: int, k: int, name: str, stride: int = 1) -> str:
         return b.batchnorm(b.conv(x, cin, cout, k, name, stride=stride, materialise=True), cout, f"{name}.bn")
 
-    h = b.node("Relu", [conv_bn("x", 3, width, 3, "stem")], "stem.relu")
+    if stem not in ("cifar", "imagenet"):
+        raise ValueError(f"stem {stem!r}: choose 'cifar' or 'imagenet'")
+    if stem == "cifar":
+        h = b.node("Relu", [conv_bn("x", 3, width, 3, "stem")], "stem.relu")
+    else:
+        h = b.node("Relu", [conv_bn("x", 3, width, 7, "stem", stride=2)], "stem.relu")
+        h = b.node("MaxPool", [h], "stem.pool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     cin = width
     for stage, mult in enumerate((1, 2, 4, 8)):
         cout = width * mult

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +23,8 @@ from seedcc.backends import program as program_io
 from seedcc.backends import refsim
 from seedcc.backends.isa import disassemble_one
 from seedcc.golden import ort_run
-from seedcc.models import mlp
-from seedcc.rtl_models.hwconfig import DEFAULT
+from seedcc.models import ModelBuilder, mlp
+from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
 BATCH = 5
 FEATURES, CLASSES = 64, 10  # mlp() defaults
@@ -254,3 +254,24 @@ def test_compile_output_in_missing_directory_fails_cleanly(files: Files, tmp_pat
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "nodir" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_config_too_small_for_a_tile_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    """A banded stem whose one output row of a channel block needs more band buffer than a
+    quarter of the act SRAM: one line naming the layer, the bytes and the HwConfig field."""
+    b = ModelBuilder("wide_stem")
+    h = b.node("Relu", [b.conv("x", 1, 64, 3, "stem", stride=2)], "relu")
+    b.nodes.append(helper.make_node("MaxPool", [h], ["y"], name="pool", kernel_shape=[2, 2], strides=[2, 2]))
+    model = b.build([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 40, 260])],
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 64, 10, 65])], settle=False)
+    onnx.save(model, tmp_path / "m.onnx")
+    # the 10,400-byte input fits 16 KiB, the 64x20x130 stem output does not; one output row of
+    # a 32-channel block (SMALL's 2 lanes x 16) is 4,160 B, more than 16 KiB / 4
+    (tmp_path / "cfg.json").write_text(replace(SMALL, act_sram_bytes=16 * 1024).to_json())
+    proc = seedcc("compile", "m.onnx", "-o", "m.sdc", "--config", "cfg.json", cwd=tmp_path)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("seedcc: error:")]
+    assert len(errors) == 1 and errors[0] == proc.stderr.strip().splitlines()[-1], proc.stderr
+    for word in ("stem/Conv", "4160 bytes", "act_sram_bytes"):
+        assert word in errors[0], proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cfg.json", "m.onnx"]

@@ -112,3 +112,29 @@ def test_spilled_shortcuts_give_the_same_results_as_a_larger_sram():
         + sum(math.prod(small.graph.values[r.output].shape) for r in reloads)
     assert a.counters["dram_read_bytes"] + a.counters["dram_write_bytes"] \
         - b.counters["dram_read_bytes"] - b.counters["dram_write_bytes"] == moved
+
+
+def test_stem_written_in_row_bands_gives_the_same_results_as_a_larger_sram():
+    """ImageNet stem at 128x128, width 8: the stem conv's 8x64x64 output (32 KiB) does not fit
+    SMALL's 64 KiB act SRAM next to the 48 KiB input. It is written off chip band by band (one
+    DMA_STORE per channel and band) and the max pool reads it back with its halo rows (one
+    DMA_LOAD and one single-channel MAXPOOL per channel and band). Float and int8 outputs
+    equal those of a 256 KiB act SRAM, where nothing is banded."""
+    model = resnet18(size=128, width=8, stem="imagenet")
+    calib = {"x": np.random.default_rng(0).standard_normal((4, 3, 128, 128)).astype(np.float32)}
+    small = compile_model(model, calib=calib, config=SMALL)
+    roomy = compile_model(model, calib=calib, config=replace(SMALL, act_sram_bytes=256 * 1024))
+    stem = small.graph.node("stem/Conv")
+    pool = small.graph.node("stem.pool")
+    assert "bands_out" in stem.attrs and "bands_in" in pool.attrs
+    assert not any("bands_out" in n.attrs for n in roomy.graph.nodes)
+    rows_out, rows_in = stem.attrs["bands_out"], pool.attrs["bands_in"]
+    assert stem.attrs["band_bytes"] == 8 * rows_out * 64 <= SMALL.act_sram_bytes // 4
+    assert pool.attrs["band_bytes"] == 8 * ((rows_in - 1) * 2 + 3) * 64 <= SMALL.act_sram_bytes // 4
+    ops = [i.op for i in small.program.instructions]
+    stores, pools = ops.count("DMA_STORE") - 1, ops.count("MAXPOOL")  # - 1: the logits
+    assert stores == 8 * -(-64 // rows_out) and pools == 8 * -(-32 // rows_in)
+    x = np.random.default_rng(1).standard_normal((2, 3, 128, 128)).astype(np.float32)
+    for mode in ("int8", "float"):
+        a = refsim.run(small.program, {"x": x}, mode=mode).outputs["logits"]
+        np.testing.assert_array_equal(a, refsim.run(roomy.program, {"x": x}, mode=mode).outputs["logits"])

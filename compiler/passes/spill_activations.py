@@ -10,17 +10,23 @@ that has to go again is dropped and reloaded from the same off-chip copy. The pa
 until the plan fits, and changes nothing for a graph that fits already, so such programs
 are unchanged.
 
-Graph outputs, and points inside a fold region's loop (whose iterations must run the same
-instructions), are never chosen; when no value can go, the planner's error stands: one
+A conv whose output does not fit the act SRAM even next to its input alone (a 224x224
+ResNet's stem) writes that output to off-chip memory in row bands, and its readers (max
+or average pools) read it back in row bands with their halo (`compiler/tiling.py`
+`row_bands_out`, `row_bands_in`); each works in a band buffer of at most a quarter of the
+act SRAM. Graph outputs, and points inside a fold region's loop (whose iterations must
+run the same instructions), are never chosen; when no value can go, the planner's error stands: one
 line naming the activation, its bytes and `act_sram_bytes`. The off-chip traffic is in
 the report's DMA figures (docs/compiler.md "Spilling").
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from seedcc.compiler.memplan import ActivationsDoNotFit, plan_activations, roots
+from seedcc.compiler.tiling import BAND_SHARE, row_bands_in, row_bands_out
 from seedcc.ir import Graph, Node, Op
 from seedcc.rtl_models.hwconfig import HwConfig
 
@@ -77,19 +83,52 @@ def _spill(g: Graph, v: str, at: int, reader: int, k: int) -> Graph:
     return g.with_nodes(new, values=values)
 
 
+def _banded(g: Graph, err: ActivationsDoNotFit, cfg: HwConfig) -> Graph | None:
+    """`g` with the output of the failing node written in row bands to off-chip memory and
+    read back in bands by its readers, when the node cannot run with its output on chip
+    next to its inputs alone; None when that is not the case or not possible."""
+    if err.step >= len(g.nodes):
+        return None
+    n = g.nodes[err.step]
+    root = roots(g)
+    size = {v: math.prod(g.values[v].shape) for v in g.values}
+    alone = size[n.output] + sum(size[r] for r in {root[v] for v in n.inputs})
+    readers = g.consumers(n.output)
+    if (alone <= cfg.act_sram_bytes or n.op is not Op.CONV or len(g.values[n.output].shape) != 3
+            or n.output in g.outputs or "loop" in n.attrs or "bands_in" in n.attrs or not readers
+            or any(r.op not in (Op.MAXPOOL, Op.AVGPOOL) or "loop" in r.attrs for r in readers)):
+        return None
+    budget = cfg.act_sram_bytes // BAND_SHARE
+    out_bands, out_bytes = row_bands_out(n, g.values[n.output].shape, cfg, budget)
+    nodes = {n.name: n.with_attrs(bands_out=out_bands, band_bytes=out_bytes)}
+    for r in readers:
+        in_bands, in_bytes = row_bands_in(r, g.values[n.output].shape, g.values[r.output].shape, budget)
+        nodes[r.name] = r.with_attrs(bands_in=in_bands, band_bytes=in_bytes)
+    return g.with_nodes([nodes.get(m.name, m) for m in g.nodes])
+
+
 def spill_activations(g: Graph, cfg: HwConfig) -> Graph:
-    """`g` with SPILL/RELOAD pairs so that its activations fit `cfg.act_sram_bytes`."""
-    k = 0
+    """`g` with row bands and SPILL/RELOAD pairs so that its activations fit
+    `cfg.act_sram_bytes`."""
+    k = banded = 0
     while True:
         try:
             plan_activations(g, cfg.act_sram_bytes)
         except ActivationsDoNotFit as err:
+            tiled = _banded(g, err, cfg)
+            if tiled is not None:
+                g, banded = tiled, banded + 1
+                continue
             choice = _victim(g, err)
             if choice is None:
                 raise
             g = _spill(g, *choice, k)
             k += 1
             continue
+        if banded:
+            g = g.add_note(f"{banded} activation(s) too large for the {cfg.act_sram_bytes}-byte act SRAM "
+                           f"next to their layer's input are written to off-chip memory in row bands "
+                           f"and read back in bands")
         if k:
             g = g.add_note(f"{k} activation(s) spilled to off-chip memory and reloaded: they do not all "
                            f"fit the {cfg.act_sram_bytes}-byte act SRAM at once")

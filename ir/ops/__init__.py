@@ -16,7 +16,7 @@ import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
-from seedcc.ir.ops.base import REGISTRY, OpDef, Shape, as_chw, window_out
+from seedcc.ir.ops.base import REGISTRY, OpDef, Shape, as_chw, band_buffer, window_out
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module != "base" and not _module.startswith("_"):
@@ -57,4 +57,4 @@ def onnx_candidates() -> dict[str, tuple[Op, ...]]:
     return out
 
 
-__all__ = ["Op", "OpDef", "Shape", "as_chw", "infer_shape", "onnx_candidates", "onnx_ops", "window_out"]
+__all__ = ["Op", "OpDef", "Shape", "as_chw", "band_buffer", "infer_shape", "onnx_candidates", "onnx_ops", "window_out"]

@@ -163,6 +163,12 @@ def reduce_axes(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> list[in
     return [int(v) for v in a.get("axes", [])]
 
 
+def band_buffer(n: Any) -> str:
+    """The name under which the memory planner places the act SRAM buffer of a node that
+    works in row bands (attribute `band_bytes`; `compiler/passes/spill_activations.py`)."""
+    return f"{n.name}#band"
+
+
 def pads4(attrs: Mapping[str, Any]) -> tuple[int, int, int, int]:
     """ONNX `pads` of a 2-D window op as (top, left, bottom, right)."""
     p = list(attrs.get("pads", [0, 0, 0, 0]))

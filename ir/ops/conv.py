@@ -98,6 +98,19 @@ def affine_records(a: np.ndarray, b: np.ndarray, wscale: float, x_scale: float,
     return rec
 
 
+def within_bands(chunks: tuple[tuple[int, int], ...], bands: list[tuple[int, int]]
+                 ) -> list[tuple[int, int, int, int]]:
+    """(band start, band end, first pixel, pixels) of every pixel chunk cut at the bands'
+    edges, band by band: without bands ([(0, npix)]) the chunks themselves."""
+    out = []
+    for b0, b1 in bands:
+        for p0, pc in chunks:
+            lo, hi = max(p0, b0), min(p0 + pc, b1)
+            if lo < hi:
+                out.append((b0, b1, lo, hi - lo))
+    return out
+
+
 class Conv(OpDef):
     name = "conv"
     onnx = ("Conv", "Gemm", "MatMul")
@@ -224,9 +237,14 @@ class Conv(OpDef):
                         lock_code=freeze.lock_code)
             return at, lo % 8
 
+        # row bands of an output written to off-chip memory (`bands_out`): each block's REQs
+        # fill the band buffer, then one DMA_STORE per channel moves the band's rows out
+        band_rows = n.attrs.get("bands_out")
+        bands = [(0, npix)] if band_rows is None else [
+            (oy * ow, min(npix, (oy + band_rows) * ow)) for oy in range(0, npix // ow, band_rows)]
         for blk, (oc0, occ) in enumerate(plan.blocks):
             rows = load_rows(blk, 0, oc0, occ) if len(plan.splits) == 1 else None
-            for p0, pc in plan.chunks[blk]:
+            for b0, b1, p0, pc in within_bands(plan.chunks[blk], bands):
                 for k, (i0, i1) in enumerate(plan.splits):
                     at, bit = rows if rows is not None else load_rows(blk, k, oc0, occ)
                     em.emit("MAC", in_addr=em.addr(n.inputs[0]) + i0 * h * wd, acc_addr=0, in_c=i1 - i0,
@@ -237,10 +255,14 @@ class Conv(OpDef):
                             mask_bit=bit)
                     if rows is None:
                         em.release("mask", at)
-                em.emit("REQ", acc_addr=0, out_addr=em.addr(n.output) + oc0 * npix + p0, oc_count=occ,
-                        pix_count=pc, out_plane=npix, param_addr=param + len(table) + REQ_RECORD_BYTES * oc0,
-                        relu=int(bool(n.attrs.get("relu"))))
+                out, plane = ((em.addr(n.output) + oc0 * npix + p0, npix) if band_rows is None else
+                              (em.band(n) + p0 - b0, b1 - b0))
+                em.emit("REQ", acc_addr=0, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
+                        param_addr=param + len(table) + REQ_RECORD_BYTES * oc0, relu=int(bool(n.attrs.get("relu"))))
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
+                if band_rows is not None and p0 + pc == b1:  # the band is done: its rows go out
+                    for c in range(occ):
+                        em.offchip_store(n.output, em.band(n) + c * (b1 - b0), (oc0 + c) * npix + b0, b1 - b0)
             if rows is not None:
                 em.release("mask", rows[0])
         em.release("param", param)

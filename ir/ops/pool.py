@@ -71,13 +71,28 @@ def _lower(n: Any, em: Any, kernel: tuple[int, int], stride: tuple[int, int],
     x, y = em.value(n.inputs[0]), em.value(n.output)
     c, h, wd = as_chw(x.shape)
     _, oh, ow = as_chw(y.shape)
-    fields = dict(in_addr=em.addr(n.inputs[0]), out_addr=em.addr(n.output), channels=c, in_h=h,
-                  in_w=wd, out_h=oh, out_w=ow, kh=kernel[0], kw=kernel[1], stride_h=stride[0],
-                  stride_w=stride[1], pad_t=pads[0], pad_l=pads[1])
+    fields = dict(channels=c, in_w=wd, out_w=ow, kh=kernel[0], kw=kernel[1], stride_h=stride[0],
+                  stride_w=stride[1], pad_l=pads[1])
     if opcode == "AVGPOOL":
         fields["mult"], fields["shift"] = saturating_multiplier(
             x.scale / (y.scale * kernel[0] * kernel[1]))
-    em.emit(opcode, **fields)
+    rows = n.attrs.get("bands_in")
+    if rows is None:
+        em.emit(opcode, in_addr=em.addr(n.inputs[0]), out_addr=em.addr(n.output), in_h=h, out_h=oh,
+                pad_t=pads[0], **fields)
+        return
+    # the input lies off chip (written in row bands): per band of `rows` output rows, load
+    # the input rows its windows read into the band buffer, then pool channel by channel
+    fields["channels"] = 1
+    for oy0 in range(0, oh, rows):
+        oy1 = min(oh, oy0 + rows)
+        lo = oy0 * stride[0] - pads[0]
+        a, b = max(0, lo), min(h, (oy1 - 1) * stride[0] - pads[0] + kernel[0])
+        for ch in range(c):
+            em.offchip_load(n.inputs[0], em.band(n) + ch * (b - a) * wd, (ch * h + a) * wd, (b - a) * wd)
+        for ch in range(c):
+            em.emit(opcode, in_addr=em.band(n) + ch * (b - a) * wd, out_addr=em.addr(n.output) + (ch * oh + oy0) * ow,
+                    in_h=b - a, out_h=oy1 - oy0, pad_t=a - lo, **fields)
 
 
 def _cost(kernel: tuple[int, int], out: Shape) -> int:
