@@ -138,3 +138,23 @@ def test_stem_written_in_row_bands_gives_the_same_results_as_a_larger_sram():
     for mode in ("int8", "float"):
         a = refsim.run(small.program, {"x": x}, mode=mode).outputs["logits"]
         np.testing.assert_array_equal(a, refsim.run(roomy.program, {"x": x}, mode=mode).outputs["logits"])
+
+
+def test_imagenet_resnet18_runs_at_default_and_float_matches_onnxruntime():
+    """The 224x224 ResNet-18 (ImageNet stem, width 64, 1000 classes, 11.7M random weights)
+    compiles for DEFAULT: its 64x112x112 stem output (784 KiB) goes off chip in row bands,
+    two shortcuts are spilled, and float mode matches onnxruntime."""
+    import onnxruntime as ort
+
+    from seedcc.rtl_models.hwconfig import DEFAULT
+
+    model = resnet18(size=224, width=64, classes=1000, stem="imagenet")
+    calib = {"x": np.random.default_rng(0).standard_normal((2, 3, 224, 224)).astype(np.float32)}
+    c = compile_model(model, calib=calib, config=DEFAULT)
+    assert "bands_out" in c.graph.node("stem/Conv").attrs and c.graph.ops(Op.SPILL)
+    assert len(c.program.instructions) <= DEFAULT.instr_words
+    x = np.random.default_rng(1).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    out = refsim.run(c.program, {"x": x}, mode="float").outputs["logits"]
+    assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
