@@ -135,7 +135,7 @@ def _dma_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
 
 
 def _mac_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
-    tiles = ceil_div(f["pix_count"], cfg.pixels)
+    tiles = ceil_div(f["pix_count"], cfg.pixels << f["rep_log2"])
     return tiles * (f["in_c"] * f["kh"] * f["kw"] + 2)  # restart + MACs + write-back
 
 
@@ -232,8 +232,11 @@ OPCODES: tuple[Opcode, ...] = (
         _F("frozen", 1, "1: positions are drawn by the freeze registers (SETFRZ); the mask "
                         "holds only the stored positions' codes, back to back"),
         _F("mask_bit", 3, "first bit of the codes within the byte at mask_addr (frozen only)"),
+        _F("rep_log2", 3, "the ng = ceil(oc_count/16) lanes' weights drive 2^rep_log2 copies of "
+                          "their PE columns, copy k on the tile's pixels k*PIXELS.. "
+                          "(ng * 2^rep_log2 <= LANES)"),
         cycles=_mac_cycles,
-        cycles_doc="ceil(pix_count / PIXELS) · (in_c·kh·kw + 2)",
+        cycles_doc="ceil(pix_count / (PIXELS · 2^rep_log2)) · (in_c·kh·kw + 2)",
     ),
     _opcode(
         "REQ", 0x05,

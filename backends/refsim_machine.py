@@ -257,12 +257,16 @@ class Machine:
         oc, p, in_c = f["oc_count"], f["pix_count"], f["in_c"]
         if oc > self.cfg.block_channels:
             raise self.fail(idx, ins, f"oc_count={oc} exceeds {GROUP}*LANES={self.cfg.block_channels}")
+        copies = 1 << f["rep_log2"]
+        if -(-oc // GROUP) * copies > self.cfg.lanes:
+            raise self.fail(idx, ins, f"rep_log2={f['rep_log2']}: {copies} copies of the "
+                                      f"{-(-oc // GROUP)} lanes in use exceed the {self.cfg.lanes} lanes")
         win = ops.Window(f["in_h"], f["in_w"], f["kh"], f["kw"], f["stride_h"], f["stride_w"],
                          f["pad_t"], f["pad_l"])
         self.check_range(idx, ins, "input", "act", f["in_addr"], in_c * win.in_h * win.in_w)
         self.check_range(idx, ins, "accumulators", "acc", f["acc_addr"], oc * p)
         entry = self._mac_weights(idx, ins, win)
-        t, tiles = entry.weights.shape[1], timing.ceil_div(p, self.cfg.pixels)
+        t, tiles = entry.weights.shape[1], timing.ceil_div(p, self.cfg.pixels * copies)
         if oc and p:
             x = self.act_window(f["in_addr"], (in_c, win.in_h, win.in_w))
             weights = entry.float64() if self.float_mode else entry.matmul

@@ -3,7 +3,8 @@
 A conv layer is cut three ways (docs/compiler.md):
 - output-channel blocks of at most 16·LANES channels (one MAC covers all lanes);
 - pixel chunks per block, as many output pixels as the accumulator SRAM holds for the
-  block's channels (a multiple of PIXELS, the array's pixel width);
+  block's channels (a multiple of the pixel tile: PIXELS, the array's pixel width, times
+  the copies of the block's lanes that the idle lanes hold, `HwConfig.lane_copies`);
 - input-channel splits, when a block's mask rows exceed the mask SRAM. A layer split in
   k parts runs k MACs per pixel chunk, accumulating; part k starts its lanes from the
   generator state after i0·KH·KW steps (the regeneration schedule's jump-ahead states).
@@ -55,8 +56,13 @@ def input_splits(offsets: tuple[tuple[int, ...], ...], capacity: int, layer: str
 
 
 def pixel_chunks(npix: int, channels: int, cfg: HwConfig, layer: str) -> tuple[Range, ...]:
-    """Output-pixel ranges whose accumulators (channels × pixels words) fit the acc SRAM."""
-    chunk = min(npix, cfg.acc_sram_words // channels // cfg.pixels * cfg.pixels)
+    """Output-pixel ranges whose accumulators (channels × pixels words) fit the acc SRAM: a
+    multiple of the widest pixel tile (PIXELS times the lane copies) that fits."""
+    fit = cfg.acc_sram_words // channels
+    unit = cfg.pixels << cfg.lane_copies(channels, npix)
+    while unit > cfg.pixels and fit < unit:
+        unit //= 2
+    chunk = min(npix, fit // unit * unit)
     if chunk <= 0:
         raise CapacityError(f"layer {layer}: {channels} channels x {cfg.pixels} pixels of "
                             f"accumulators exceed the acc SRAM ({cfg.acc_sram_words} words)")

@@ -74,6 +74,22 @@ class HwConfig:
         """Output channels one MAC instruction covers at most (all lanes)."""
         return self.lanes * GROUP
 
+    def lane_copies(self, channels: int, pixels: int) -> int:
+        """log2 of the copies of a MAC's lanes across the array (its `rep_log2`): a block of
+        `channels` uses ng = ceil(channels / GROUP) lanes, and with 2^k copies the array's
+        lanes form 2^k sets of LANES >> k (copy c: lanes c·(LANES >> k) onwards), each
+        driven by the weight bits of the ng lanes in use and working on its own PIXELS-wide
+        pixel tile; as many copies as the LANES hold and the `pixels` need."""
+        ng, tiles, k = -(-channels // GROUP), -(-pixels // self.pixels), 0
+        while ng << (k + 1) <= self.lanes and 1 << k < tiles:
+            k += 1
+        return k
+
+    def mac_tiles(self, channels: int, pixels: int) -> int:
+        """Tiles of a MAC over `pixels` output pixels of `channels` channels: each restarts
+        the lanes (the unit of regeneration) and covers PIXELS · 2^lane_copies pixels."""
+        return -(-pixels // (self.pixels << self.lane_copies(channels, pixels)))
+
     def addr_bits(self, nbytes: int) -> int:
         return max(1, math.ceil(math.log2(nbytes)))
 

@@ -80,7 +80,8 @@ localparam integer MAC_STORED_SIGNS_LO = 211; localparam integer MAC_STORED_SIGN
 localparam integer MAC_ACCUMULATE_LO = 212; localparam integer MAC_ACCUMULATE_W = 1; localparam integer MAC_ACCUMULATE_SIGNED = 0;
 localparam integer MAC_FROZEN_LO = 213; localparam integer MAC_FROZEN_W = 1; localparam integer MAC_FROZEN_SIGNED = 0;
 localparam integer MAC_MASK_BIT_LO = 214; localparam integer MAC_MASK_BIT_W = 3; localparam integer MAC_MASK_BIT_SIGNED = 0;
-localparam [255:0] MAC_USED = 256'h0000000001ffffffffffffffffffffffffffffffffffffffffffffffffffffff;
+localparam integer MAC_REP_LOG2_LO = 217; localparam integer MAC_REP_LOG2_W = 3; localparam integer MAC_REP_LOG2_SIGNED = 0;
+localparam [255:0] MAC_USED = 256'h000000000fffffffffffffffffffffffffffffffffffffffffffffffffffffff;
 
 // REQ: requantise accumulators to int8: out = sat8(relu?((acc+bias)*mult >>r shift))
 localparam integer REQ_ACC_ADDR_LO = 8; localparam integer REQ_ACC_ADDR_W = 20; localparam integer REQ_ACC_ADDR_SIGNED = 0;
@@ -255,6 +256,7 @@ localparam integer F_STORED_SIGNS_W = 1;  // stored_signs
 localparam integer F_ACCUMULATE_W = 1;  // accumulate
 localparam integer F_FROZEN_W = 1;  // frozen
 localparam integer F_MASK_BIT_W = 3;  // mask_bit
+localparam integer F_REP_LOG2_W = 3;  // rep_log2
 localparam integer F_OUT_ADDR_W = 24;  // out_addr
 localparam integer F_OUT_PLANE_W = 20;  // out_plane
 localparam integer F_RELU_W = 1;  // relu

@@ -77,6 +77,7 @@ module seedcc_accel #(
 
   localparam integer NCH = GROUP * LANES;
   localparam integer NPE = NCH * PIXELS;
+  localparam integer NPIX = PIXELS * LANES;
   localparam integer MROW = MASK_ROW_LANE_BYTES * LANES;
 
   // ---- memories -------------------------------------------------------------------------
@@ -149,6 +150,7 @@ module seedcc_accel #(
   wire [F_CHANNELS_W-1:0] f_channels;
   wire [F_FROZEN_W-1:0] f_frozen;
   wire [F_MASK_BIT_W-1:0] f_mask_bit;
+  wire [F_REP_LOG2_W-1:0] f_rep_log2;
   wire [F_PRUNE_THR_W-1:0] f_prune_thr;
   wire [F_LOCK_THR_W-1:0] f_lock_thr;
   wire [F_LOCK_CODE_W-1:0] f_lock_code;
@@ -188,7 +190,7 @@ module seedcc_accel #(
     .f_relu(f_relu), .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_mult_a(f_mult_a),
     .f_mult_b(f_mult_b), .f_shift(f_shift), .f_channels(f_channels), .f_out_h(f_out_h),
     .f_mult(f_mult), .f_iterations(f_iterations), .f_body_len(f_body_len), .f_dram_stride(f_dram_stride),
-    .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_prune_thr(f_prune_thr), .f_lock_thr(f_lock_thr),
+    .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_rep_log2(f_rep_log2), .f_prune_thr(f_prune_thr), .f_lock_thr(f_lock_thr),
     .f_lock_code(f_lock_code),
     .f_x_addr(f_x_addr), .f_x_row(f_x_row), .f_x_step(f_x_step), .f_y_addr(f_y_addr), .f_y_step(f_y_step), .f_rows(f_rows), .f_cols(f_cols), .f_depth(f_depth), .f_x_unsigned(f_x_unsigned), .f_y_unsigned(f_y_unsigned), .f_tokens(f_tokens), .f_features(f_features), .f_in_plane(f_in_plane), .f_in_mult(f_in_mult), .f_in_shift(f_in_shift), .f_eps(f_eps), .f_out_mult(f_out_mult), .f_out_shift(f_out_shift),
     .f_in_nodes(f_in_nodes), .f_row_count(f_row_count), .f_nnz(f_nnz),
@@ -362,8 +364,8 @@ module seedcc_accel #(
   wire [LANE_STATE_BITS-1:0]    mac_param_data;
   wire [F_MASK_ADDR_W-1:0]      mac_mask_addr;
   wire [MROW*8-1:0]             mac_mask_data;
-  wire [PIXELS*F_IN_ADDR_W-1:0] mac_act_addr;
-  wire [PIXELS*ACT_BITS-1:0]    mac_act_data;
+  wire [NPIX*F_IN_ADDR_W-1:0]   mac_act_addr;   // PIXELS a copy of the lanes in use
+  wire [NPIX*ACT_BITS-1:0]      mac_act_data;
   wire [NPE*F_ACC_ADDR_W-1:0]   mac_acc_addr;
   wire [NPE*ACC_BITS-1:0]       mac_acc_rd;
   wire [NPE-1:0]                mac_acc_we;
@@ -377,7 +379,7 @@ module seedcc_accel #(
     .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l), .f_oc_count(f_oc_count),
     .f_pix_start(f_pix_start), .f_pix_count(f_pix_count), .f_mask_addr(f_mask_addr),
     .f_code_bits(f_code_bits), .f_stored_signs(f_stored_signs), .f_accumulate(f_accumulate),
-    .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_channels(f_channels), .f_prune_thr(f_prune_thr),
+    .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_rep_log2(f_rep_log2), .f_channels(f_channels), .f_prune_thr(f_prune_thr),
     .f_lock_thr(f_lock_thr), .f_lock_code(f_lock_code),
     .last(last_mac),
     .param_rd_addr(mac_param_addr), .param_rd_data(mac_param_data),
@@ -392,7 +394,7 @@ module seedcc_accel #(
     for (gi = 0; gi < MROW; gi = gi + 1) begin : mac_msk
       assign mac_mask_data[gi*8 +: 8] = mask_mem[mask_ix(zx_byte(mac_mask_addr) + gi)];
     end
-    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : mac_act
+    for (gi = 0; gi < NPIX; gi = gi + 1) begin : mac_act
       assign mac_act_data[gi*ACT_BITS +: ACT_BITS] =
         act_mem[act_ix(zx_byte(mac_act_addr[gi*F_IN_ADDR_W +: F_IN_ADDR_W]))];
     end

@@ -103,6 +103,7 @@ module seedcc_blocks_tb #(
   wire [F_DRAM_STRIDE_W-1:0] dec_f_dram_stride;
   wire [F_FROZEN_W-1:0] dec_f_frozen;
   wire [F_MASK_BIT_W-1:0] dec_f_mask_bit;
+  wire [F_REP_LOG2_W-1:0] dec_f_rep_log2;
   wire [F_PRUNE_THR_W-1:0] dec_f_prune_thr;
   wire [F_LOCK_THR_W-1:0] dec_f_lock_thr;
   wire [F_LOCK_CODE_W-1:0] dec_f_lock_code;
@@ -167,7 +168,7 @@ module seedcc_blocks_tb #(
     .f_channels(dec_f_channels),
     .f_out_h(dec_f_out_h),
     .f_mult(dec_f_mult), .f_iterations(dec_f_iterations), .f_body_len(dec_f_body_len), .f_dram_stride(dec_f_dram_stride),
-    .f_frozen(dec_f_frozen), .f_mask_bit(dec_f_mask_bit), .f_prune_thr(dec_f_prune_thr),
+    .f_frozen(dec_f_frozen), .f_mask_bit(dec_f_mask_bit), .f_rep_log2(dec_f_rep_log2), .f_prune_thr(dec_f_prune_thr),
     .f_lock_thr(dec_f_lock_thr), .f_lock_code(dec_f_lock_code),
     .f_x_addr(dec_f_x_addr),
     .f_x_row(dec_f_x_row),

@@ -54,6 +54,7 @@ module seedcc_decode (
   f_dram_stride,
   f_frozen,
   f_mask_bit,
+  f_rep_log2,
   f_prune_thr,
   f_lock_thr,
   f_lock_code,
@@ -127,6 +128,7 @@ module seedcc_decode (
   output reg [F_DRAM_STRIDE_W-1:0] f_dram_stride;
   output reg [F_FROZEN_W-1:0] f_frozen;
   output reg [F_MASK_BIT_W-1:0] f_mask_bit;
+  output reg [F_REP_LOG2_W-1:0] f_rep_log2;
   output reg [F_PRUNE_THR_W-1:0] f_prune_thr;
   output reg [F_LOCK_THR_W-1:0] f_lock_thr;
   output reg [F_LOCK_CODE_W-1:0] f_lock_code;
@@ -202,6 +204,7 @@ module seedcc_decode (
     f_dram_stride = {F_DRAM_STRIDE_W{1'b0}};
     f_frozen = {F_FROZEN_W{1'b0}};
     f_mask_bit = {F_MASK_BIT_W{1'b0}};
+    f_rep_log2 = {F_REP_LOG2_W{1'b0}};
     f_prune_thr = {F_PRUNE_THR_W{1'b0}};
     f_lock_thr = {F_LOCK_THR_W{1'b0}};
     f_lock_code = {F_LOCK_CODE_W{1'b0}};
@@ -280,6 +283,7 @@ module seedcc_decode (
         f_accumulate = word[MAC_ACCUMULATE_LO +: MAC_ACCUMULATE_W];
         f_frozen = word[MAC_FROZEN_LO +: MAC_FROZEN_W];
         f_mask_bit = word[MAC_MASK_BIT_LO +: MAC_MASK_BIT_W];
+        f_rep_log2 = word[MAC_REP_LOG2_LO +: MAC_REP_LOG2_W];
         out_of_range = (f_out_w < MAC_OUT_W_MIN) || (f_kh < MAC_KH_MIN) || (f_kw < MAC_KW_MIN)
                     || (f_stride_h < MAC_STRIDE_H_MIN) || (f_stride_w < MAC_STRIDE_W_MIN)
                     || (f_code_bits < MAC_CODE_BITS_MIN);

@@ -57,6 +57,7 @@ module seedcc_mac #(
   f_accumulate,
   f_frozen,
   f_mask_bit,
+  f_rep_log2,
   f_channels,
   f_prune_thr,
   f_lock_thr,
@@ -77,6 +78,8 @@ module seedcc_mac #(
 `include "hwfacts.vh"
   localparam integer NCH = GROUP * LANES;   // channels of the array
   localparam integer NPE = NCH * PIXELS;
+  localparam integer NPIX = PIXELS * LANES;   // pixels of a tile when every lane is a copy
+  localparam integer REP_MAX = $clog2(LANES + 1) - 1;  // floor(log2 LANES): the most copies
   localparam integer MROW = MASK_ROW_LANE_BYTES * LANES;  // widest mask row (bytes)
   localparam integer GROUP_LOG2 = $clog2(GROUP);
   localparam integer XY_W = 32;             // signed window-coordinate arithmetic
@@ -111,6 +114,7 @@ module seedcc_mac #(
   input  wire                          f_accumulate;
   input  wire                          f_frozen;
   input  wire [F_MASK_BIT_W-1:0]       f_mask_bit;
+  input  wire [F_REP_LOG2_W-1:0]       f_rep_log2;
   input  wire [F_CHANNELS_W-1:0]       f_channels;
   input  wire [F_PRUNE_THR_W-1:0]      f_prune_thr;
   input  wire [F_LOCK_THR_W-1:0]       f_lock_thr;
@@ -122,16 +126,15 @@ module seedcc_mac #(
   // mask SRAM: MROW bytes from mask_rd_addr
   output wire [F_MASK_ADDR_W-1:0]      mask_rd_addr;
   input  wire [MROW*8-1:0]             mask_rd_data;
-  // act SRAM: one activation a pixel
-  output reg  [PIXELS*F_IN_ADDR_W-1:0] act_rd_addr;
-  input  wire [PIXELS*ACT_BITS-1:0]    act_rd_data;
+  // act SRAM: one activation a pixel of the tile (PIXELS per copy of the lanes)
+  output reg  [NPIX*F_IN_ADDR_W-1:0]   act_rd_addr;
+  input  wire [NPIX*ACT_BITS-1:0]      act_rd_data;
   // acc SRAM: one word a PE, PE (o, p) at o*PIXELS + p; same address for read and write
   output reg  [NPE*F_ACC_ADDR_W-1:0]   acc_addr;
   input  wire [NPE*ACC_BITS-1:0]       acc_rd_data;
   output reg  [NPE-1:0]                acc_wr_en;
   output wire [NPE*ACC_BITS-1:0]       acc_wr_data;
 
-  localparam [F_PIX_COUNT_W-1:0] PIX = PIXELS[F_PIX_COUNT_W-1:0];
   localparam [F_PARAM_ADDR_W-1:0] LANE_STRIDE = LANE_STATE_BYTES[F_PARAM_ADDR_W-1:0];
   localparam integer GROUP_MINUS_1 = GROUP - 1;
   localparam [F_OC_COUNT_W-1:0] GROUP_M1 = GROUP_MINUS_1[F_OC_COUNT_W-1:0];
@@ -154,7 +157,10 @@ module seedcc_mac #(
   reg [F_LOCK_CODE_W-1:0]  r_lock_code;
   localparam integer PER_M1 = FREEZE_STATES_PER_WORD - 1;
   localparam integer PER_LOG2 = $clog2(FREEZE_STATES_PER_WORD);
+  // one bit wider than a channel count for the rounding sum; the quotient fits F_CHANNELS_W
+  /* verilator lint_off UNUSEDSIGNAL */
   wire [F_CHANNELS_W:0] f_words = ({1'b0, f_channels} + PER_M1[F_CHANNELS_W:0]) >> PER_LOG2;
+  /* verilator lint_on UNUSEDSIGNAL */
   assign param_rd_addr = (ph == PH_SETFRZ) ? sf_addr : sg_addr;
 
   // ---- latched MAC fields --------------------------------------------------------------
@@ -175,6 +181,7 @@ module seedcc_mac #(
   reg [F_MASK_ADDR_W-1:0]  r_mask_addr;
   reg [F_CODE_BITS_W-1:0]  r_cb;
   reg                      r_ss, r_accum, r_fz;
+  reg [F_REP_LOG2_W-1:0]   r_rl;          // log2 of the copies of the lanes in use
   reg [BP_W-1:0]           r_bit0;        // frozen: bit address of the MAC's first code
   reg [BP_W-1:0]           bitptr;        // frozen: bit address of the step's first code
   reg [F_IN_ADDR_W-1:0]    r_plane;       // in_h * in_w
@@ -190,9 +197,9 @@ module seedcc_mac #(
   reg [F_KW_W-1:0]         kx;
   reg [F_IN_ADDR_W-1:0]    chan_base;     // in_addr + ci * plane
   reg [F_MASK_ADDR_W-1:0]  row_ptr;       // mask_addr + step * row_bytes
-  reg signed [XY_W-1:0]    org_y [0:PIXELS-1];
-  reg signed [XY_W-1:0]    org_x [0:PIXELS-1];
-  reg [PIXELS-1:0]         pvalid;
+  reg signed [XY_W-1:0]    org_y [0:NPIX-1];
+  reg signed [XY_W-1:0]    org_x [0:NPIX-1];
+  reg [NPIX-1:0]           pvalid;
 
   // ng = ceil(oc_count / GROUP) lanes in use; a row holds LANE_ROW_BYTES*ng bytes per code
   // bit, and as many again of sign bits if they are stored.
@@ -203,20 +210,22 @@ module seedcc_mac #(
       + (f_stored_signs ? f_ng_bytes : {F_MASK_ADDR_W{1'b0}});
   wire        no_steps = ~|r_in_c || ~|r_kh || ~|r_kw;
   wire        last_step = (ci == r_in_c - 1'b1) && (ky == r_kh - 1'b1) && (kx == r_kw - 1'b1);
-  wire        last_tile = ({{(XY_W-F_PIX_COUNT_W){1'b0}}, p0} + PIXELS)
+  // a tile covers PIXELS pixels per copy of the lanes in use
+  wire [XY_W-1:0] tile_px = PIXELS << r_rl;
+  wire        last_tile = ({{(XY_W-F_PIX_COUNT_W){1'b0}}, p0} + tile_px)
                           >= {{(XY_W-F_PIX_COUNT_W){1'b0}}, r_pix_count};
 
   assign last = (ph == PH_WB && last_tile) || (ph == PH_SETGEN && sg_j == sg_count - 1'b1)
              || (ph == PH_SETFRZ && sf_w == sf_words - 1'b1);
 
   // ---- pixel coordinates of the current tile: a chain of +1 with wrap at out_w ----------
-  reg [F_PIX_COUNT_W-1:0] cy [0:PIXELS];
-  reg [F_PIX_COUNT_W-1:0] cx [0:PIXELS];
+  reg [F_PIX_COUNT_W-1:0] cy [0:NPIX];
+  reg [F_PIX_COUNT_W-1:0] cx [0:NPIX];
   integer p;
   always @* begin
     cy[0] = t_oy;
     cx[0] = t_ox;
-    for (p = 0; p < PIXELS; p = p + 1) begin
+    for (p = 0; p < NPIX; p = p + 1) begin
       if (cx[p] + 1'b1 >= {{(F_PIX_COUNT_W-F_OUT_W_W){1'b0}}, r_out_w}) begin
         cy[p+1] = cy[p] + 1'b1;
         cx[p+1] = {F_PIX_COUNT_W{1'b0}};
@@ -229,11 +238,11 @@ module seedcc_mac #(
 
   // ---- activations: one gathered activation a pixel, 0 outside the input ---------------
   reg signed [XY_W-1:0] iy, ix;
-  reg [PIXELS-1:0]      inb;
-  reg [PIXELS*ACT_BITS-1:0] xs;
+  reg [NPIX-1:0]        inb;
+  reg [NPIX*ACT_BITS-1:0] xs;
   integer pa;
   always @* begin
-    for (pa = 0; pa < PIXELS; pa = pa + 1) begin
+    for (pa = 0; pa < NPIX; pa = pa + 1) begin
       iy = org_y[pa] + {{(XY_W-F_KH_W){1'b0}}, ky};
       ix = org_x[pa] + {{(XY_W-F_KW_W){1'b0}}, kx};
       inb[pa] = (iy >= 0) && (iy < $signed({{(XY_W-F_IN_H_W){1'b0}}, r_in_h}))
@@ -246,7 +255,7 @@ module seedcc_mac #(
   end
   integer px;
   always @* begin
-    for (px = 0; px < PIXELS; px = px + 1)
+    for (px = 0; px < NPIX; px = px + 1)
       xs[px*ACT_BITS +: ACT_BITS] = inb[px] ? act_rd_data[px*ACT_BITS +: ACT_BITS]
                                             : {ACT_BITS{1'b0}};
   end
@@ -259,7 +268,9 @@ module seedcc_mac #(
   // All inputs are arguments: @* does not see signals read inside a function body.
   function [CODE_BITS_MAX-1:0] code_at(input [MROW*8-1:0] vec, input integer ch,
                                        input [F_CODE_BITS_W-1:0] cb);
+    /* verilator lint_off UNUSEDSIGNAL */  // the code is the low bits of the shifted row
     reg [MROW*8-1:0] sh;
+    /* verilator lint_on UNUSEDSIGNAL */
     begin
       sh = vec >> (ch * cb);
       code_at = sh[CODE_BITS_MAX-1:0];
@@ -303,8 +314,41 @@ module seedcc_mac #(
     .locked(fz_locked)
   );
 
+  // ---- lane copies: with 2^rep_log2 copies the LANES tiles form sets of LANES >> rep_log2;
+  // tile j is copy j / (LANES >> rep_log2) and takes the weight bits of the lane in use at
+  // j mod (LANES >> rep_log2), and the activations of its copy's PIXELS pixels. Both are
+  // constants for each rep_log2 (a mux per tile, no divider).
+  localparam integer LANE_W = (LANES > 1) ? $clog2(LANES) : 1;
+  reg [LANE_W-1:0] t_src  [0:LANES-1];
+  reg [LANE_W:0]   t_copy [0:LANES-1];   // LANES for a tile outside every copy
+  reg [LANES-1:0]  t_on;
+  integer tj, tl;
+  /* verilator lint_off UNUSEDSIGNAL */  // constants below LANES
+  integer tsrc_c, tcopy_c;
+  /* verilator lint_on UNUSEDSIGNAL */
+  always @* begin
+    tsrc_c = 0;
+    tcopy_c = 0;
+    for (tj = 0; tj < LANES; tj = tj + 1) begin
+      t_src[tj] = tj[LANE_W-1:0];
+      t_copy[tj] = {(LANE_W+1){1'b0}};
+      for (tl = 1; tl <= REP_MAX; tl = tl + 1)
+        if ({{(32-F_REP_LOG2_W){1'b0}}, r_rl} == tl) begin
+          tsrc_c = tj % (LANES >> tl);
+          tcopy_c = tj / (LANES >> tl);
+          t_src[tj] = tsrc_c[LANE_W-1:0];
+          t_copy[tj] = tcopy_c[LANE_W:0];
+        end
+      t_on[tj] = ({{(32-LANE_W-1){1'b0}}, t_copy[tj]} < (1 << r_rl));
+    end
+  end
+
   // ---- lanes and PE tiles ---------------------------------------------------------------
   wire [NCH-1:0] lane_bits;
+  /* verilator lint_off UNUSEDSIGNAL */  // the lanes' registers, for waveforms and unit tests
+  wire [LANES*LANE_STATE_BITS-1:0] lane_state;
+  wire [LANES*GEN_ID_BITS-1:0]     lane_gen;
+  /* verilator lint_on UNUSEDSIGNAL */
   wire [NCH-1:0] signs = r_ss ? mask_rd_data[NCH-1:0] : lane_bits;
   wire pe_load = (ph == PH_RESTART);
   wire pe_en = (ph == PH_STEP);
@@ -328,8 +372,8 @@ module seedcc_mac #(
         .restart(ph == PH_RESTART),
         .step(ph == PH_STEP && !r_ss),
         .bits(lane_bits[j*GROUP +: GROUP]),
-        .state(),
-        .gen()
+        .state(lane_state[j*LANE_STATE_BITS +: LANE_STATE_BITS]),
+        .gen(lane_gen[j*GEN_ID_BITS +: GEN_ID_BITS])
       );
       // PE (o, p) of the whole array is PE (o - GROUP*j, p) of tile j: flat index o*PIXELS+p.
       seedcc_pe_tile #(.PIXELS(PIXELS)) u_tile (
@@ -337,22 +381,30 @@ module seedcc_mac #(
         .load(pe_load),
         .load_val(load_vals[j*GROUP*PIXELS*ACC_BITS +: GROUP*PIXELS*ACC_BITS]),
         .en(pe_en),
-        .signs(signs[j*GROUP +: GROUP]),
-        .codes(codes[j*GROUP*CODE_BITS_MAX +: GROUP*CODE_BITS_MAX]),
-        .x(xs),
+        .signs(signs[t_src[j]*GROUP +: GROUP]),
+        .codes(codes[t_src[j]*GROUP*CODE_BITS_MAX +: GROUP*CODE_BITS_MAX]),
+        .x(xs[t_copy[j]*PIXELS*ACT_BITS +: PIXELS*ACT_BITS]),
         .acc(accs[j*GROUP*PIXELS*ACC_BITS +: GROUP*PIXELS*ACC_BITS])
       );
     end
   endgenerate
 
   // ---- accumulator addresses and write enables ------------------------------------------
-  integer o, q;
+  // PE (o, q) of the array, o = GROUP*j + b in tile j, is channel GROUP*src + b at pixel
+  // copy*PIXELS + q of the tile
+  integer o, q, ch;
+  /* verilator lint_off UNUSEDSIGNAL */  // a pixel of the tile: below NPIX
+  integer px_t;
+  /* verilator lint_on UNUSEDSIGNAL */
   always @* begin
     for (o = 0; o < NCH; o = o + 1)
       for (q = 0; q < PIXELS; q = q + 1) begin
+        ch = t_src[o / GROUP] * GROUP + o % GROUP;
+        px_t = t_copy[o / GROUP] * PIXELS + q;
         acc_addr[(o*PIXELS+q)*F_ACC_ADDR_W +: F_ACC_ADDR_W] =
-            r_acc_addr + o[F_ACC_ADDR_W-1:0] * r_pix_count + p0 + q[F_ACC_ADDR_W-1:0];
-        acc_wr_en[o*PIXELS+q] = (ph == PH_WB) && (o < r_oc) && pvalid[q];
+            r_acc_addr + ch[F_ACC_ADDR_W-1:0] * r_pix_count + p0 + px_t[F_ACC_ADDR_W-1:0];
+        acc_wr_en[o*PIXELS+q] = (ph == PH_WB) && t_on[o / GROUP] && (ch < r_oc)
+                                && pvalid[px_t];
       end
   end
 
@@ -381,7 +433,8 @@ module seedcc_mac #(
       kx <= {F_KW_W{1'b0}};
       chan_base <= {F_IN_ADDR_W{1'b0}};
       row_ptr <= {F_MASK_ADDR_W{1'b0}};
-      pvalid <= {PIXELS{1'b0}};
+      pvalid <= {NPIX{1'b0}};
+      r_rl <= {F_REP_LOG2_W{1'b0}};
     end else begin
       case (ph)
         PH_IDLE: begin
@@ -418,6 +471,7 @@ module seedcc_mac #(
             r_ss <= f_stored_signs;
             r_accum <= f_accumulate;
             r_fz <= f_frozen;
+            r_rl <= f_rep_log2;
             r_bit0 <= {f_mask_addr, f_mask_bit};
             r_plane <= {{(F_IN_ADDR_W-F_IN_H_W){1'b0}}, f_in_h}
                        * {{(F_IN_ADDR_W-F_IN_W_W){1'b0}}, f_in_w};
@@ -440,7 +494,7 @@ module seedcc_mac #(
           if (last) ph <= PH_IDLE;
         end
         PH_RESTART: begin
-          for (pr = 0; pr < PIXELS; pr = pr + 1) begin
+          for (pr = 0; pr < NPIX; pr = pr + 1) begin
             org_y[pr] <= $signed({{(XY_W-F_PIX_COUNT_W){1'b0}}, cy[pr]})
                          * $signed({{(XY_W-F_STRIDE_H_W){1'b0}}, r_sh})
                          - $signed({{(XY_W-F_PAD_T_W){1'b0}}, r_pt});
@@ -476,9 +530,9 @@ module seedcc_mac #(
           if (last_step) ph <= PH_WB;
         end
         PH_WB: begin
-          p0 <= p0 + PIX;
-          t_oy <= cy[PIXELS];
-          t_ox <= cx[PIXELS];
+          p0 <= p0 + tile_px[F_PIX_COUNT_W-1:0];
+          t_oy <= cy[tile_px];
+          t_ox <= cx[tile_px];
           ph <= last_tile ? PH_IDLE : PH_RESTART;
         end
         default: ph <= PH_IDLE;

@@ -63,11 +63,13 @@ def schedule_regeneration(g: Graph, config: HwConfig) -> Graph:
             gen = get_generator(w.generator)
             starts = group_start_states(w.generator, w.seed, groups)
             lane_states = tuple(tuple(gen.jump(int(s), i0 * steps) for s in starts) for i0, _ in tiling.splits)
-            tiles = sum(-(-pc // config.pixels) for _, pc in tiling.chunks[0])
-            lane_steps = sum(-(-occ // GROUP) * i * steps * sum(-(-pc // config.pixels) for _, pc in chunks)
+            occ0 = tiling.blocks[0][1]
+            tiles = sum(config.mac_tiles(occ0, pc) for _, pc in tiling.chunks[0])
+            lane_steps = sum(-(-occ // GROUP) * i * steps * sum(config.mac_tiles(occ, pc) for _, pc in chunks)
                              for (_, occ), chunks in zip(tiling.blocks, tiling.chunks))
+            width = config.pixels << config.lane_copies(occ0, tiling.chunks[0][0][1])
             plan = RegenPlan("regenerate", lane_steps, o * i * steps,
-                             f"{tiles} pixel tile(s) of {config.pixels} pixels each regenerate the "
+                             f"{tiles} pixel tile(s) of {width} pixels each regenerate the "
                              f"{o}x{i}x{kh}x{kw} weights; {len(tiling.splits)} input split(s) start "
                              f"from jumped-ahead states; no sign buffer on chip")
         else:

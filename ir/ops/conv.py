@@ -252,7 +252,7 @@ class Conv(OpDef):
                             stride_w=n.attrs["stride"][1], pad_t=n.attrs["pads"][0], pad_l=n.attrs["pads"][1],
                             oc_count=occ, pix_start=p0, pix_count=pc, mask_addr=at, code_bits=code_bits,
                             stored_signs=int(signs), accumulate=int(k > 0), frozen=int(freeze is not None),
-                            mask_bit=bit)
+                            mask_bit=bit, rep_log2=em.cfg.lane_copies(occ, pc))
                     if rows is None:
                         em.release("mask", at)
                 out, plane = ((em.addr(n.output) + oc0 * npix + p0, npix) if band_rows is None else

@@ -220,6 +220,59 @@ def case_conv_xorshift16() -> Case:
                    [_io("y", y.shape, out_addr)], {"x": x}, {"y": y}, cycles)
 
 
+def case_conv_copies() -> Case:
+    """12 channels use one of SMALL's two lanes, so the MAC runs two copies of it
+    (rep_log2 = 1): a tile is 8 pixels, copy 1 on pixels 4..7 with lane 0's weight bits.
+    Two pixel ranges (the second starting mid-row) with partial last tiles and copies."""
+    rng = np.random.default_rng(5)
+    c, h, w, oc, kh, kw = 3, 6, 7, 12, 3, 3
+    steps = c * kh * kw
+    x = rand_i8(rng, (c, h, w))
+    gen = generator_by_id(0)
+    states = [gen.group_state(77, 0)]
+    codes = (rng.random((oc, steps)) < 0.5).astype(np.uint8)
+    bias = rng.integers(-300, 300, oc)
+    mult = rng.integers(1, 200, oc)
+    shift = rng.integers(4, 10, oc)
+    img = Image()
+    ax = img.put(bytes(x.size))
+    rows = masks.pack_block(codes, 1)
+    am = img.put(rows)
+    ap = img.put(lane_table(states) + requant_records(bias, mult, shift))
+    out_addr = img.reserve(oc * h * w)
+    npix = h * w
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=8 + 8 * oc),
+        make("SETGEN", gen_id=0, param_addr=0, count=1),
+    ]
+    for p0, pc in ((0, 19), (19, npix - 19)):
+        instrs += [
+            make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
+                 stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_start=p0, pix_count=pc,
+                 mask_addr=0, code_bits=1, rep_log2=1),
+            make("REQ", acc_addr=0, out_addr=1000 + p0, oc_count=oc, pix_count=pc, out_plane=npix,
+                 param_addr=8, relu=1),
+        ]
+    instrs.append(make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix))
+    wts = lane_signs(0, states, oc, steps) * codes
+    acc = mac_ref(x, wts, kh, kw, 1, 1, 1, 1, w, 0, npix)
+    y = requant_ref(acc, bias, mult, shift, True).reshape(oc, h, w)
+    cycles = (1 + 4 + 16          # DMA_LOAD x: 126 bytes, 16 beats
+              + 1 + 4 + 7         # mask: 27 rows x (1 lane x 2 bytes) = 54 bytes, 7 beats
+              + 1 + 4 + 13        # param: 8 lane bytes + 12 x 8 record bytes = 104, 13 beats
+              + 1 + 1             # SETGEN 1 lane
+              + 1 + 3 * (27 + 2)  # MAC: 19 pixels = 3 tiles of 2 x 4 pixels
+              + 1 + 12 * 5        # REQ: 12 channels x ceil(19 / 4)
+              + 1 + 3 * (27 + 2)  # MAC: 23 pixels = 3 tiles
+              + 1 + 12 * 6        # REQ: 12 channels x ceil(23 / 4)
+              + 1 + 4 + 63        # DMA_STORE 12*42 = 504 bytes, 63 beats
+              + 1)                # HALT
+    return _finish("conv_copies", instrs, img, [_io("x", x.shape, ax)],
+                   [_io("y", y.shape, out_addr)], {"x": x}, {"y": y}, cycles)
+
+
 def case_conv_split_xorshift32() -> Case:
     """gen 1, 2-bit multicoat codes, stride 2, asymmetric pad, kernel 3x2; the input channels
     split over two MACs (second accumulates, lanes jumped ahead) and the pixels over two
@@ -534,6 +587,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "dma": case_dma,
     "spill": case_spill,
     "conv_xorshift16": case_conv_xorshift16,
+    "conv_copies": case_conv_copies,
     "conv_split_xorshift32": case_conv_split_xorshift32,
     "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
     "add_pool": case_add_pool,
