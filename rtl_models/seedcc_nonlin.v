@@ -9,6 +9,8 @@
 // in-place operation (out_addr = in_addr, equal planes) exact.
 // Non-ANSI ports so that the widths can use isa.vh and hwfacts.vh.
 
+// The attention block's nonlinear units and their helpers share this file (docs/rtl.md).
+/* verilator lint_off DECLFILENAME */
 // round_shift(v, s) = (v + 2^(s-1)) >>> s (s > 0), v (s = 0), in WIDE_BITS.
 module seedcc_round_shift (
   v,
@@ -522,3 +524,4 @@ module seedcc_gelu #(
     end
   end
 endmodule
+/* verilator lint_on DECLFILENAME */

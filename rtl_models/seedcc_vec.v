@@ -3,6 +3,8 @@
 // row for its instruction (docs/isa.md); memory reads are combinational (behavioural
 // SRAMs in seedcc_accel), writes happen at the clock edge ending the cycle.
 
+// The vector units REQ, ADD and MAXPOOL / AVGPOOL share this file (docs/rtl.md).
+/* verilator lint_off DECLFILENAME */
 // REQ: one cycle per (channel o, pixel tile): PIXELS requantisers read PIXELS consecutive
 // accumulators acc[acc_addr + o*pix_count + p] and channel o's REQ_RECORD_BYTES record
 // (hwfacts.vh REQ_*_LO / _W: int32 bias, int16 mult, shift byte) and write PIXELS bytes at
@@ -409,3 +411,4 @@ module seedcc_pool (
     end
   end
 endmodule
+/* verilator lint_on DECLFILENAME */
