@@ -152,8 +152,8 @@ module seedcc_softmax #(
       wire take = rem2 >= sum;
       wire signed [WIDE_BITS-1:0] q;
       seedcc_round_shift u_rs (.v(e * recip), .shift(OUT_SHIFT), .out(q));
-      wire signed [WIDE_BITS-1:0] qc = (q > OUT_MAX) ? OUT_MAX : q;
-      assign act_wr_data[g*ACT_BITS +: ACT_BITS] = qc[ACT_BITS-1:0];
+      wire [ACT_BITS-1:0] qc = (q > OUT_MAX) ? OUT_MAX[ACT_BITS-1:0] : q[ACT_BITS-1:0];
+      assign act_wr_data[g*ACT_BITS +: ACT_BITS] = qc;
       always @(posedge clk) begin
         if (busy) begin
           case (phase)
