@@ -54,7 +54,10 @@ module seedcc_req #(
   output wire [F_ACC_ADDR_W-1:0]       acc_rd_addr;     // PIXELS consecutive words
   input  wire [PIXELS*ACC_BITS-1:0]    acc_rd_data;
   output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;   // one record
+  // The record's pad byte (REQ_PAD_LO) is ignored, as by the reference model.
+  /* verilator lint_off UNUSEDSIGNAL */
   input  wire [REQ_RECORD_BYTES*8-1:0] param_rd_data;
+  /* verilator lint_on UNUSEDSIGNAL */
   output wire                          act_wr;
   output wire [F_OUT_ADDR_W-1:0]       act_wr_addr;     // PIXELS consecutive bytes
   output reg  [PIXELS-1:0]             act_wr_be;
