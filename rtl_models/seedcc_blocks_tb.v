@@ -59,6 +59,8 @@ module seedcc_blocks_tb #(
   input  wire                             rq_relu;
   output wire signed [ACT_BITS-1:0]       rq_out;
 
+  // The decoder outputs are read by tests/rtl/tb_decode.py through the hierarchy, not here.
+  /* verilator lint_off UNUSEDSIGNAL */
   wire [ISA_OPCODE_BITS-1:0] dec_opcode;
   wire dec_known, dec_illegal;
   wire [F_SPACE_W-1:0] dec_f_space;
@@ -129,6 +131,7 @@ module seedcc_blocks_tb #(
   wire [F_ROW_COUNT_W-1:0] dec_f_row_count;
   wire [F_NNZ_W-1:0] dec_f_nnz;
   wire [F_CSR_ADDR_W-1:0] dec_f_csr_addr;
+  /* verilator lint_on UNUSEDSIGNAL */
   seedcc_decode u_dec (
     .word(dec_word), .opcode(dec_opcode), .known(dec_known), .illegal(dec_illegal),
     .f_space(dec_f_space),
@@ -192,10 +195,13 @@ module seedcc_blocks_tb #(
     .f_nnz(dec_f_nnz), .f_csr_addr(dec_f_csr_addr)
   );
 
+  // The lane's generator id is not observed: its bits and state show which generator ran.
+  /* verilator lint_off PINCONNECTEMPTY */
   seedcc_genlane u_gen (
     .clk(clk), .rst_n(rst_n), .load(gl_load), .load_state(gl_load_state), .load_gen(gl_load_gen),
     .restart(gl_restart), .step(gl_step), .bits(gl_bits), .state(gl_state), .gen()
   );
+  /* verilator lint_on PINCONNECTEMPTY */
 
   seedcc_pe_tile #(.PIXELS(PIXELS)) u_tile (
     .clk(clk), .load(pe_load), .load_val(pe_load_val), .en(pe_en), .signs(pe_signs),

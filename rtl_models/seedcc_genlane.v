@@ -39,26 +39,26 @@ module seedcc_genlane (
   reg [LANE_STATE_BITS-1:0] nxt;
   reg [GROUP-1:0] nbits;
 
-  function [31:0] mix32(input [31:0] v);
+  // The low GROUP bits of mix32(v), the lowbias32 hash: all that a step uses.
+  function [GROUP-1:0] mix32_lo(input [31:0] v);
     reg [31:0] x;
     begin
       x = v ^ (v >> 16);
       x = x * 32'h7feb352d;
       x = x ^ (x >> 15);
       x = x * 32'h846ca68b;
-      mix32 = x ^ (x >> 16);
+      x = x ^ (x >> 16);
+      mix32_lo = x[GROUP-1:0];
     end
   endfunction
 
   reg [15:0] s16;
   reg [31:0] s32;
-  reg [31:0] h32;
   always @* begin
     nxt = state;
     nbits = {GROUP{1'b0}};
     s16 = state[15:0];
     s32 = state[31:0];
-    h32 = 32'd0;
     case (gen)
       GEN_XORSHIFT16: begin
         s16 = s16 ^ (s16 << 7);
@@ -77,8 +77,7 @@ module seedcc_genlane (
       GEN_CTRHASH32: begin
         s32 = state[31:0] + 32'd1;
         nxt = {state[LANE_STATE_BITS-1:32], s32};
-        h32 = mix32(state[63:32] ^ s32);
-        nbits = h32[15:0];
+        nbits = mix32_lo(state[63:32] ^ s32);
       end
       default: begin
         nxt = state;

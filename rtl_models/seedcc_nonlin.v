@@ -9,6 +9,8 @@
 // in-place operation (out_addr = in_addr, equal planes) exact.
 // Non-ANSI ports so that the widths can use isa.vh and hwfacts.vh.
 
+// The attention block's nonlinear units and their helpers share this file (docs/rtl.md).
+/* verilator lint_off DECLFILENAME */
 // round_shift(v, s) = (v + 2^(s-1)) >>> s (s > 0), v (s = 0), in WIDE_BITS.
 module seedcc_round_shift (
   v,
@@ -150,8 +152,8 @@ module seedcc_softmax #(
       wire take = rem2 >= sum;
       wire signed [WIDE_BITS-1:0] q;
       seedcc_round_shift u_rs (.v(e * recip), .shift(OUT_SHIFT), .out(q));
-      wire signed [WIDE_BITS-1:0] qc = (q > OUT_MAX) ? OUT_MAX : q;
-      assign act_wr_data[g*ACT_BITS +: ACT_BITS] = qc[ACT_BITS-1:0];
+      wire [ACT_BITS-1:0] qc = (q > OUT_MAX) ? OUT_MAX[ACT_BITS-1:0] : q[ACT_BITS-1:0];
+      assign act_wr_data[g*ACT_BITS +: ACT_BITS] = qc;
       always @(posedge clk) begin
         if (busy) begin
           case (phase)
@@ -522,3 +524,4 @@ module seedcc_gelu #(
     end
   end
 endmodule
+/* verilator lint_on DECLFILENAME */

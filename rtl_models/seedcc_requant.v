@@ -6,6 +6,9 @@
 //   allows (|v| < 2^49, half <= 2^(SHIFT_MAX-1)).
 // seedcc_requant: REQ, one lane: sat8(relu?(round_shift((acc + bias) * mult, shift))).
 // Widths are the hardware facts of hwfacts.vh (non-ANSI ports so that they can use them).
+
+// The rounding helper lives with the requantiser that instantiates it (docs/rtl.md).
+/* verilator lint_off DECLFILENAME */
 module seedcc_round_sat (
   v,
   shift,
@@ -32,6 +35,7 @@ module seedcc_round_sat (
     else out = r[ACT_BITS-1:0];
   end
 endmodule
+/* verilator lint_on DECLFILENAME */
 
 module seedcc_requant (
   acc,

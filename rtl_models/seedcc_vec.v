@@ -3,6 +3,8 @@
 // row for its instruction (docs/isa.md); memory reads are combinational (behavioural
 // SRAMs in seedcc_accel), writes happen at the clock edge ending the cycle.
 
+// The vector units REQ, ADD and MAXPOOL / AVGPOOL share this file (docs/rtl.md).
+/* verilator lint_off DECLFILENAME */
 // REQ: one cycle per (channel o, pixel tile): PIXELS requantisers read PIXELS consecutive
 // accumulators acc[acc_addr + o*pix_count + p] and channel o's REQ_RECORD_BYTES record
 // (hwfacts.vh REQ_*_LO / _W: int32 bias, int16 mult, shift byte) and write PIXELS bytes at
@@ -52,7 +54,10 @@ module seedcc_req #(
   output wire [F_ACC_ADDR_W-1:0]       acc_rd_addr;     // PIXELS consecutive words
   input  wire [PIXELS*ACC_BITS-1:0]    acc_rd_data;
   output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;   // one record
+  // The record's pad byte (REQ_PAD_LO) is ignored, as by the reference model.
+  /* verilator lint_off UNUSEDSIGNAL */
   input  wire [REQ_RECORD_BYTES*8-1:0] param_rd_data;
+  /* verilator lint_on UNUSEDSIGNAL */
   output wire                          act_wr;
   output wire [F_OUT_ADDR_W-1:0]       act_wr_addr;     // PIXELS consecutive bytes
   output reg  [PIXELS-1:0]             act_wr_be;
@@ -409,3 +414,4 @@ module seedcc_pool (
     end
   end
 endmodule
+/* verilator lint_on DECLFILENAME */
