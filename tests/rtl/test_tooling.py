@@ -237,14 +237,8 @@ def test_example_vectors_equal_the_float_round_trip(build, tmp_path):
 
 
 # -- lint ------------------------------------------------------------------------------------
-#: Warnings tolerated for now, as (code, file, name): only those of seedcc_mac.v, whose fix is
-#: a separate change. This list is to be emptied; add nothing to it.
-LINT_ALLOWED = {
-    ("PINCONNECTEMPTY", "seedcc_mac.v", "state"),
-    ("PINCONNECTEMPTY", "seedcc_mac.v", "gen"),
-    ("UNUSEDSIGNAL", "seedcc_mac.v", "f_words"),
-    ("UNUSEDSIGNAL", "seedcc_mac.v", "sh"),
-}
+#: Warnings tolerated, as (code, file, name): none.
+LINT_ALLOWED: set[tuple[str, str, str]] = set()
 
 #: Every top level the project builds, with the parameters a build passes. seedcc_tb in the
 #: DEFAULT configuration elaborates seedcc_accel with the same parameters (the lint of a
