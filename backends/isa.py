@@ -140,7 +140,7 @@ def _mac_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
 
 
 def _pool_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
-    return f["channels"] * f["out_h"] * f["out_w"] * (f["kh"] * f["kw"] + 1)
+    return f["channels"] * f["out_h"] * ceil_div(f["out_w"], cfg.pixels) * (f["kh"] * f["kw"] + 1)
 
 
 def _matmul_cycles(f: Mapping[str, int], cfg: HwConfig) -> int:
@@ -188,7 +188,8 @@ _POOL = (
     _at_least_1("stride_h", 4, "vertical stride"), _at_least_1("stride_w", 4, "horizontal stride"),
     _F("pad_t", 3, "top padding"), _F("pad_l", 3, "left padding"),
 )
-_POOL_TIMING = {"cycles": _pool_cycles, "cycles_doc": "channels · out_h · out_w · (kh·kw + 1)"}
+_POOL_TIMING = {"cycles": _pool_cycles,
+                "cycles_doc": "channels · out_h · ceil(out_w / PIXELS) · (kh·kw + 1)"}
 _SHIFT = _F("shift", hwfacts.SHIFT_BITS, "rounding right shift")
 
 #: The instruction table. Codes are stable: append, never renumber.

@@ -459,12 +459,13 @@ module seedcc_accel #(
   endgenerate
 
   // ---- MAXPOOL / AVGPOOL ----------------------------------------------------------------
-  wire [F_IN_ADDR_W-1:0]  pool_rd_addr;
-  wire [ACT_BITS-1:0]     pool_rd_data = act_mem[act_ix(zx_byte(pool_rd_addr))];
-  wire                    pool_wr;
-  wire [F_OUT_ADDR_W-1:0] pool_wr_addr;
-  wire [ACT_BITS-1:0]     pool_wr_data;
-  seedcc_pool u_pool (
+  wire [PIXELS*F_IN_ADDR_W-1:0] pool_rd_addr;
+  wire [PIXELS*ACT_BITS-1:0]    pool_rd_data;
+  wire                          pool_wr;
+  wire [F_OUT_ADDR_W-1:0]       pool_wr_addr;
+  wire [PIXELS-1:0]             pool_wr_be;
+  wire [PIXELS*ACT_BITS-1:0]    pool_wr_data;
+  seedcc_pool #(.PIXELS(PIXELS)) u_pool (
     .clk(clk), .rst_n(rst_n), .start(start_pool), .is_avg(opcode == OP_AVGPOOL),
     .f_in_addr(f_in_addr), .f_out_addr(f_out_addr), .f_channels(f_channels),
     .f_in_h(f_in_h), .f_in_w(f_in_w), .f_out_h(f_out_h), .f_out_w(f_out_w),
@@ -472,8 +473,14 @@ module seedcc_accel #(
     .f_pad_t(f_pad_t), .f_pad_l(f_pad_l), .f_mult(f_mult), .f_shift(f_shift),
     .last(last_pool),
     .act_rd_addr(pool_rd_addr), .act_rd_data(pool_rd_data),
-    .act_wr(pool_wr), .act_wr_addr(pool_wr_addr), .act_wr_data(pool_wr_data)
+    .act_wr(pool_wr), .act_wr_addr(pool_wr_addr), .act_wr_be(pool_wr_be), .act_wr_data(pool_wr_data)
   );
+  generate
+    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : pool_rd
+      assign pool_rd_data[gi*ACT_BITS +: ACT_BITS] =
+        act_mem[act_ix(zx_byte(pool_rd_addr[gi*F_IN_ADDR_W +: F_IN_ADDR_W]))];
+    end
+  endgenerate
 
   // ---- MATMUL (seedcc_matmul.v) ---------------------------------------------------------
   wire [MM_ROWS*F_X_ADDR_W-1:0] mm_x_addr;
@@ -596,7 +603,10 @@ module seedcc_accel #(
       for (wi = 0; wi < PIXELS; wi = wi + 1)
         if (add_wr_be[wi])
           act_mem[act_ix(zx_byte(add_wr_addr) + wi)] <= add_wr_data[wi*ACT_BITS +: ACT_BITS];
-    if (pool_wr) act_mem[act_ix(zx_byte(pool_wr_addr))] <= pool_wr_data;
+    if (pool_wr)
+      for (wi = 0; wi < PIXELS; wi = wi + 1)
+        if (pool_wr_be[wi])
+          act_mem[act_ix(zx_byte(pool_wr_addr) + wi)] <= pool_wr_data[wi*ACT_BITS +: ACT_BITS];
     if (mm_wr)
       for (wi = 0; wi < PIXELS; wi = wi + 1)
         if (mm_wr_be[wi])

@@ -240,12 +240,16 @@ module seedcc_add #(
   end
 endmodule
 
-// MAXPOOL / AVGPOOL: per output element (channel outer, then oy, ox) kh*kw window cycles,
-// each reading one input activation (ky outer, kx inner; positions outside the input are
-// skipped: padding never wins a max and adds nothing to a sum), then one cycle writing
-// the result. = channels * out_h * out_w * (kh*kw + 1) execute cycles. The running max
-// starts at ACT_MIN; the window sum is ACC_BITS wide.
-module seedcc_pool (
+// MAXPOOL / AVGPOOL: PIXELS output lanes, lane q on column ox0 + q of one output row. Per
+// group of PIXELS outputs (channel outer, then oy, then ox0 in steps of PIXELS) kh*kw window
+// cycles, each reading one input activation a lane (ky outer, kx inner; positions outside
+// the input are skipped: padding never wins a max and adds nothing to a sum), then one
+// cycle writing the group's outputs (byte enables for the lanes past out_w).
+// = channels * out_h * ceil(out_w / PIXELS) * (kh*kw + 1) execute cycles. Each lane's
+// running max starts at ACT_MIN; its window sum is ACC_BITS wide.
+module seedcc_pool #(
+  parameter integer PIXELS = 4
+) (
   clk,
   rst_n,
   start,
@@ -270,6 +274,7 @@ module seedcc_pool (
   act_rd_data,
   act_wr,
   act_wr_addr,
+  act_wr_be,
   act_wr_data
 );
 `include "isa.vh"
@@ -294,18 +299,20 @@ module seedcc_pool (
   input  wire signed [F_MULT_W-1:0]   f_mult;
   input  wire [F_SHIFT_W-1:0]         f_shift;
   output wire                         last;
-  output wire [F_IN_ADDR_W-1:0]       act_rd_addr;
-  input  wire [ACT_BITS-1:0]          act_rd_data;
+  output reg  [PIXELS*F_IN_ADDR_W-1:0] act_rd_addr;
+  input  wire [PIXELS*ACT_BITS-1:0]   act_rd_data;
   output wire                         act_wr;
   output wire [F_OUT_ADDR_W-1:0]      act_wr_addr;
-  output wire [ACT_BITS-1:0]          act_wr_data;
+  output wire [PIXELS-1:0]            act_wr_be;
+  output wire [PIXELS*ACT_BITS-1:0]   act_wr_data;
 
   localparam integer XY_W = 32;  // signed window-coordinate arithmetic
   localparam signed [ACT_BITS-1:0] MAX_INIT = ACT_MIN[ACT_BITS-1:0];
+  localparam [F_OUT_W_W-1:0] PIX = PIXELS[F_OUT_W_W-1:0];
   reg                          busy, avg, wphase;
   reg [F_CHANNELS_W-1:0]       c, r_ch;
   reg [F_OUT_H_W-1:0]          oy, r_oh;
-  reg [F_OUT_W_W-1:0]          ox, r_ow;
+  reg [F_OUT_W_W-1:0]          ox0, r_ow;
   reg [F_IN_H_W-1:0]           r_in_h;
   reg [F_IN_W_W-1:0]           r_in_w;
   reg [F_KH_W-1:0]             ky, r_kh;
@@ -318,33 +325,52 @@ module seedcc_pool (
   reg [SHIFT_BITS-1:0]         r_shift;
   reg [F_IN_ADDR_W-1:0]        chan_base, r_plane;
   reg [F_OUT_ADDR_W-1:0]       out_ptr;
-  reg signed [ACT_BITS-1:0]    vmax;
-  reg signed [ACC_BITS-1:0]    vsum;
+  reg signed [ACT_BITS-1:0]    vmax [0:PIXELS-1];
+  reg signed [ACC_BITS-1:0]    vsum [0:PIXELS-1];
 
+  // the row's remaining columns from ox0: the lanes in use are those below it
+  wire [F_OUT_W_W-1:0] left = r_ow - ox0;
+  wire last_group = left <= PIX;
   wire signed [XY_W-1:0] iy = $signed({{(XY_W-F_OUT_H_W){1'b0}}, oy}) * $signed({{(XY_W-F_STRIDE_H_W){1'b0}}, r_sh})
                               - $signed({{(XY_W-F_PAD_T_W){1'b0}}, r_pt}) + $signed({{(XY_W-F_KH_W){1'b0}}, ky});
-  wire signed [XY_W-1:0] ix = $signed({{(XY_W-F_OUT_W_W){1'b0}}, ox}) * $signed({{(XY_W-F_STRIDE_W_W){1'b0}}, r_sw})
-                              - $signed({{(XY_W-F_PAD_L_W){1'b0}}, r_pl}) + $signed({{(XY_W-F_KW_W){1'b0}}, kx});
-  wire inb = (iy >= 0) && (iy < $signed({{(XY_W-F_IN_H_W){1'b0}}, r_in_h}))
-          && (ix >= 0) && (ix < $signed({{(XY_W-F_IN_W_W){1'b0}}, r_in_w}));
-  assign act_rd_addr = inb ? chan_base + iy[F_IN_ADDR_W-1:0] * {{(F_IN_ADDR_W-F_IN_W_W){1'b0}}, r_in_w}
-                             + ix[F_IN_ADDR_W-1:0]
-                           : {F_IN_ADDR_W{1'b0}};
-  wire signed [ACT_BITS-1:0] x = act_rd_data;
-
-  wire signed [WIDE_BITS-1:0] scaled = {{(WIDE_BITS-ACC_BITS){vsum[ACC_BITS-1]}}, vsum}
-                                       * {{(WIDE_BITS-MULT_BITS){r_mult[MULT_BITS-1]}}, r_mult};
-  wire signed [ACT_BITS-1:0]  avg_out;
-  seedcc_round_sat u_rs (.v(scaled), .shift(r_shift), .relu(1'b0), .out(avg_out));
+  wire row_in = (iy >= 0) && (iy < $signed({{(XY_W-F_IN_H_W){1'b0}}, r_in_h}));
+  reg signed [XY_W-1:0] ix [0:PIXELS-1];
+  reg [PIXELS-1:0] inb, lane_on;
+  integer q;
+  always @* begin
+    for (q = 0; q < PIXELS; q = q + 1) begin
+      ix[q] = ($signed({{(XY_W-F_OUT_W_W){1'b0}}, ox0}) + q) * $signed({{(XY_W-F_STRIDE_W_W){1'b0}}, r_sw})
+              - $signed({{(XY_W-F_PAD_L_W){1'b0}}, r_pl}) + $signed({{(XY_W-F_KW_W){1'b0}}, kx});
+      lane_on[q] = q < {{(32-F_OUT_W_W){1'b0}}, left};
+      inb[q] = lane_on[q] && row_in && (ix[q] >= 0)
+               && (ix[q] < $signed({{(XY_W-F_IN_W_W){1'b0}}, r_in_w}));
+      act_rd_addr[q*F_IN_ADDR_W +: F_IN_ADDR_W] =
+          inb[q] ? chan_base + iy[F_IN_ADDR_W-1:0] * {{(F_IN_ADDR_W-F_IN_W_W){1'b0}}, r_in_w}
+                   + ix[q][F_IN_ADDR_W-1:0]
+                 : {F_IN_ADDR_W{1'b0}};
+    end
+  end
 
   wire win_last = (ky == r_kh - 1'b1) && (kx == r_kw - 1'b1);
   wire no_window = ~|f_kh || ~|f_kw;
-  wire last_elem = (c == r_ch - 1'b1) && (oy == r_oh - 1'b1) && (ox == r_ow - 1'b1);
+  wire last_elem = (c == r_ch - 1'b1) && (oy == r_oh - 1'b1) && last_group;
   assign last = busy && wphase && last_elem;
   assign act_wr = busy && wphase;
   assign act_wr_addr = out_ptr;
-  assign act_wr_data = avg ? avg_out : vmax;
+  assign act_wr_be = lane_on;
 
+  genvar g;
+  generate
+    for (g = 0; g < PIXELS; g = g + 1) begin : lane
+      wire signed [WIDE_BITS-1:0] scaled = {{(WIDE_BITS-ACC_BITS){vsum[g][ACC_BITS-1]}}, vsum[g]}
+                                           * {{(WIDE_BITS-MULT_BITS){r_mult[MULT_BITS-1]}}, r_mult};
+      wire signed [ACT_BITS-1:0]  avg_out;
+      seedcc_round_sat u_rs (.v(scaled), .shift(r_shift), .relu(1'b0), .out(avg_out));
+      assign act_wr_data[g*ACT_BITS +: ACT_BITS] = avg ? avg_out : vmax[g];
+    end
+  endgenerate
+
+  integer u;
   always @(posedge clk) begin
     if (!rst_n) begin
       busy <= 1'b0;
@@ -354,7 +380,7 @@ module seedcc_pool (
       wphase <= no_window;
       c <= {F_CHANNELS_W{1'b0}};
       oy <= {F_OUT_H_W{1'b0}};
-      ox <= {F_OUT_W_W{1'b0}};
+      ox0 <= {F_OUT_W_W{1'b0}};
       ky <= {F_KH_W{1'b0}};
       kx <= {F_KW_W{1'b0}};
       r_ch <= f_channels;
@@ -373,14 +399,19 @@ module seedcc_pool (
       r_plane <= {{(F_IN_ADDR_W-F_IN_H_W){1'b0}}, f_in_h} * {{(F_IN_ADDR_W-F_IN_W_W){1'b0}}, f_in_w};
       chan_base <= f_in_addr;
       out_ptr <= f_out_addr;
-      vmax <= MAX_INIT;
-      vsum <= {ACC_BITS{1'b0}};
+      for (u = 0; u < PIXELS; u = u + 1) begin
+        vmax[u] <= MAX_INIT;
+        vsum[u] <= {ACC_BITS{1'b0}};
+      end
     end else if (busy) begin
       if (!wphase) begin
-        if (inb) begin
-          if (x > vmax) vmax <= x;
-          vsum <= vsum + {{(ACC_BITS-ACT_BITS){x[ACT_BITS-1]}}, x};
-        end
+        for (u = 0; u < PIXELS; u = u + 1)
+          if (inb[u]) begin
+            if ($signed(act_rd_data[u*ACT_BITS +: ACT_BITS]) > vmax[u])
+              vmax[u] <= act_rd_data[u*ACT_BITS +: ACT_BITS];
+            vsum[u] <= vsum[u] + {{(ACC_BITS-ACT_BITS){act_rd_data[u*ACT_BITS+ACT_BITS-1]}},
+                                  act_rd_data[u*ACT_BITS +: ACT_BITS]};
+          end
         if (win_last) begin
           wphase <= 1'b1;
         end else if (kx == r_kw - 1'b1) begin
@@ -390,16 +421,19 @@ module seedcc_pool (
           kx <= kx + 1'b1;
         end
       end else begin
-        // write cycle: the output is on act_wr_data; move to the next element
-        vmax <= MAX_INIT;
-        vsum <= {ACC_BITS{1'b0}};
+        // write cycle: the group's outputs are on act_wr_data; move to the next group
+        for (u = 0; u < PIXELS; u = u + 1) begin
+          vmax[u] <= MAX_INIT;
+          vsum[u] <= {ACC_BITS{1'b0}};
+        end
         ky <= {F_KH_W{1'b0}};
         kx <= {F_KW_W{1'b0}};
         wphase <= ~|r_kh || ~|r_kw;
-        out_ptr <= out_ptr + 1'b1;
+        out_ptr <= out_ptr + (last_group ? {{(F_OUT_ADDR_W-F_OUT_W_W){1'b0}}, left}
+                                         : {{(F_OUT_ADDR_W-F_OUT_W_W){1'b0}}, PIX});
         if (last) busy <= 1'b0;
-        if (ox == r_ow - 1'b1) begin
-          ox <= {F_OUT_W_W{1'b0}};
+        if (last_group) begin
+          ox0 <= {F_OUT_W_W{1'b0}};
           if (oy == r_oh - 1'b1) begin
             oy <= {F_OUT_H_W{1'b0}};
             c <= c + 1'b1;
@@ -408,7 +442,7 @@ module seedcc_pool (
             oy <= oy + 1'b1;
           end
         end else begin
-          ox <= ox + 1'b1;
+          ox0 <= ox0 + PIX;
         end
       end
     end

@@ -332,12 +332,18 @@ def timing_cases() -> list[tuple[str, object, isa.Instruction, int]]:
                                   out_w=1, code_bits=1), 1 + 1 * (64 + 2)),
         ("MAC 10 px default", DEFAULT, m("MAC", pix_count=10, **mac), 1 + 1 * (27 + 2)),
         ("MAC 33 px default", DEFAULT, m("MAC", pix_count=33, **mac), 1 + 3 * (27 + 2)),
+        # lane copies: a tile of PIXELS x 2^rep_log2 pixels
+        ("MAC 10 px 2 copies", SMALL, m("MAC", pix_count=10, rep_log2=1, **{**mac, "oc_count": 16}),
+         1 + 2 * (27 + 2)),
+        ("MAC 33 px 4 copies default", DEFAULT, m("MAC", pix_count=33, rep_log2=2, **mac), 1 + 1 * (27 + 2)),
         ("REQ", SMALL, m("REQ", oc_count=5, pix_count=9), 1 + 5 * 3),
         ("REQ default", DEFAULT, m("REQ", oc_count=5, pix_count=9), 1 + 5 * 1),
         ("ADD", SMALL, m("ADD", length=9), 1 + 3),
         ("ADD default", DEFAULT, m("ADD", length=32), 1 + 2),
-        ("MAXPOOL", SMALL, m("MAXPOOL", **pool), 1 + 2 * 3 * 4 * (4 + 1)),
-        ("AVGPOOL", SMALL, m("AVGPOOL", mult=3, shift=2, **pool), 1 + 2 * 3 * 4 * (4 + 1)),
+        # pools: PIXELS outputs of a row per window (4 columns: one group on SMALL, 4 + 1 on 5)
+        ("MAXPOOL", SMALL, m("MAXPOOL", **pool), 1 + 2 * 3 * 1 * (4 + 1)),
+        ("AVGPOOL", SMALL, m("AVGPOOL", mult=3, shift=2, **pool), 1 + 2 * 3 * 1 * (4 + 1)),
+        ("MAXPOOL 5 columns", SMALL, m("MAXPOOL", **{**pool, "in_w": 10, "out_w": 5}), 1 + 2 * 3 * 2 * (4 + 1)),
         ("AGG 5 features", SMALL, m("AGG", in_nodes=34, features=5, row_count=34, nnz=190),
          1 + 2 * (34 + 190)),  # two groups of PIXELS features, a cycle a row and an entry
         ("AGG default", DEFAULT, m("AGG", in_nodes=34, features=16, row_count=10, nnz=0), 1 + 10),

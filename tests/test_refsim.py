@@ -186,7 +186,8 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
             bit = lambda a, n: (mem[1][a + n // 8] >> (n % 8)) & 1
             sums = {}
             start = cycles
-            for tile0 in range(0, pc, cfg.pixels):
+            width = cfg.pixels << f["rep_log2"]  # the lanes' copies each take PIXELS pixels
+            for tile0 in range(0, pc, width):
                 cycles += 2  # restart, and the write-back at the end of the tile
                 state = [lanes[j][1] if lanes[j] else None for j in range(ng)]  # restart
                 for t in range(nsteps):
@@ -202,7 +203,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                             sign = 1 if bit(row, o) else -1
                         else:
                             sign = 1 if (lanes[o // 16][0].bits(state[o // 16]) >> (o % 16)) & 1 else -1
-                        for p in range(tile0, min(tile0 + cfg.pixels, pc)):
+                        for p in range(tile0, min(tile0 + width, pc)):
                             oy, ox = divmod(f["pix_start"] + p, f["out_w"])
                             iy = oy * f["stride_h"] - f["pad_t"] + ky
                             ix = ox * f["stride_w"] - f["pad_l"] + kx
@@ -249,11 +250,11 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
             for c in range(f["channels"]):
                 for oy in range(f["out_h"]):
                     for ox in range(f["out_w"]):
-                        cycles += 1  # the write
+                        if ox % cfg.pixels == 0:  # PIXELS outputs of a row at a time:
+                            cycles += 1 + f["kh"] * f["kw"]  # every window position, the write
                         vals = []
                         for ky in range(f["kh"]):
                             for kx in range(f["kw"]):
-                                cycles += 1  # every window position, in range or not
                                 iy = oy * f["stride_h"] - f["pad_t"] + ky
                                 ix = ox * f["stride_w"] - f["pad_l"] + kx
                                 if 0 <= iy < h and 0 <= ix < w:
@@ -474,7 +475,7 @@ def test_counters(case) -> None:
     assert c["dram_read_bytes"] == sum(i.length for i in run_ if i.op == "DMA_LOAD")
     assert c["dram_write_bytes"] == sum(i.length for i in run_ if i.op == "DMA_STORE")
     assert c["gen_steps"] == sum(-(-i.oc_count // 16) * i.in_c * i.kh * i.kw
-                                 * -(-i.pix_count // prog.config.pixels)
+                                 * -(-i.pix_count // (prog.config.pixels << i.rep_log2))
                                  for i in run_ if i.op == "MAC" and not i.stored_signs)
     assert c["sram_read_bytes"] == sum(c[f"{m}_sram_read_bytes"] for m in refsim.MEMORIES)
     e = prog.config.energy  # docs/refsim.md "Energy", written out

@@ -395,8 +395,9 @@ def case_ctrhash_and_stored_signs() -> Case:
 
 
 def case_add_pool() -> Case:
-    """ADD (signed multipliers, relu and not), MAXPOOL (stride 2, padding), AVGPOOL (2x2 and
-    global), all on one input tensor."""
+    """ADD (signed multipliers, relu and not), MAXPOOL (stride 2, padding; and stride 1 with
+    rows wider than PIXELS, a partial last group), AVGPOOL (2x2 and global), all on one
+    input tensor."""
     rng = np.random.default_rng(5)
     c, h, w = 3, 7, 6
     n = c * h * w
@@ -412,9 +413,11 @@ def case_add_pool() -> Case:
         "maxpool": pool_ref(x, 3, 3, 2, 2, 1, 1, mp_h, mp_w, False),
         "avgpool": pool_ref(x, 2, 2, 2, 2, 0, 0, 3, 3, True, 3, 4),
         "gap": pool_ref(x, h, w, 1, 1, 0, 0, 1, 1, True, 1337, 15),
+        "maxpool_rows": pool_ref(x, 2, 2, 1, 1, 1, 1, h, w, False),
     }
     addr = {k: img.reserve(v.size) for k, v in outs.items()}
-    sram = {"add_relu": 400, "add": 600, "maxpool": 800, "avgpool": 900, "gap": 1000}
+    sram = {"add_relu": 400, "add": 600, "maxpool": 800, "avgpool": 900, "gap": 1000,
+            "maxpool_rows": 1100}
     pool = {"in_addr": 0, "channels": c, "in_h": h, "in_w": w}
     instrs = [
         make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=n),
@@ -428,18 +431,23 @@ def case_add_pool() -> Case:
              mult=3, shift=4, **pool),
         make("AVGPOOL", out_addr=1000, out_h=1, out_w=1, kh=h, kw=w, stride_h=1, stride_w=1,
              mult=1337, shift=15, **pool),
+        make("MAXPOOL", out_addr=1100, out_h=h, out_w=w, kh=2, kw=2, stride_h=1, stride_w=1,
+             pad_t=1, pad_l=1, **pool),
     ]
     instrs += [make("DMA_STORE", space=ACT, sram_addr=sram[k], dram_addr=addr[k], length=v.size)
                for k, v in outs.items()]
     cycles = (2 * (1 + 4 + 16)    # two DMA_LOADs of 3*7*6 = 126 bytes
               + 2 * (1 + 32)      # two ADDs of 126 elements, 4 a cycle
-              + 1 + 3 * 4 * 3 * (9 + 1)  # MAXPOOL: 3 channels x 4x3 outputs x (3x3 window + write)
-              + 1 + 3 * 3 * 3 * (4 + 1)  # AVGPOOL 2x2 -> 3x3
+              + 1 + 3 * 4 * 1 * (9 + 1)  # MAXPOOL: 3 channels x 4 rows x one group of 3 outputs
+                                         # (PIXELS 4) x (3x3 window + write)
+              + 1 + 3 * 3 * 1 * (4 + 1)  # AVGPOOL 2x2 -> 3x3
               + 1 + 3 * 1 * 1 * (42 + 1)  # global AVGPOOL over 7x6
+              + 1 + 3 * 7 * 2 * (4 + 1)  # MAXPOOL 2x2 stride 1: rows of 6 = groups of 4 and 2
               + 2 * (1 + 4 + 16)  # DMA_STOREs: add_relu, add (126 bytes each)
               + 1 + 4 + 5         # maxpool 36 bytes
               + 1 + 4 + 4         # avgpool 27 bytes
               + 1 + 4 + 1         # gap 3 bytes
+              + 1 + 4 + 16        # maxpool_rows 126 bytes
               + 1)                # HALT
     return _finish("add_pool", instrs, img, [_io("x", x.shape, ax)],
                    [_io(k, v.shape, addr[k]) for k, v in outs.items()], {"x": x}, outs, cycles)
