@@ -372,7 +372,7 @@ def generate(g: Graph, cfg: HwConfig) -> Program:
     if len(e.instrs) > cfg.instr_words:
         raise CapacityError(f"the program has {len(e.instrs)} instructions; the instruction memory "
                             f"holds {cfg.instr_words}")
-    sram = (SramUse("act", activation_peak(g), cfg.act_sram_bytes),
+    sram = (SramUse("act", activation_peak(g, e.act), cfg.act_sram_bytes),
             SramUse("mask", e.sram["mask"].peak, cfg.mask_sram_bytes),
             SramUse("param", e.sram["param"].peak, cfg.param_sram_bytes),
             SramUse("acc", e.acc_peak, cfg.acc_sram_words))

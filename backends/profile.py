@@ -99,3 +99,11 @@ def pe_utilisation(counters: Mapping[str, int], pes: int) -> float:
     """PE add/subtracts performed over the PE slots of the MAC cycles (0 without MACs)."""
     slots = counters["mac_cycles"] * pes
     return counters["pe_ops"] / slots if slots else 0.0
+
+
+def pe_occupancy(counters: Mapping[str, int], pes: int) -> float:
+    """PE slots holding a (channel, pixel, weight position) of a MAC, whatever its mask code,
+    over the PE slots of the MAC cycles (0 without MACs): how much of the array the mapping
+    uses, where `pe_utilisation` also counts the weights the mask skips."""
+    slots = counters["mac_cycles"] * pes
+    return counters["pe_slots"] / slots if slots else 0.0

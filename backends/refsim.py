@@ -51,7 +51,7 @@ MEMORIES = ("act", "mask", "param", "acc")
 
 #: Every counter :func:`run` reports (per sample); docs/refsim.md defines each.
 COUNTERS: tuple[str, ...] = (
-    "instructions", "mac_cycles", "pe_ops", "gen_steps", "freeze_steps", "requant_ops", "alu_ops",
+    "instructions", "mac_cycles", "pe_slots", "pe_ops", "gen_steps", "freeze_steps", "requant_ops", "alu_ops",
     "mm_macs",
     "dram_read_bytes", "dram_write_bytes",
     *(f"{m}_sram_{d}_bytes" for m in MEMORIES for d in ("read", "write")),

@@ -286,6 +286,7 @@ class Machine:
                 acc[...] = acc + ints if f["accumulate"] else ints
         c = self.counters
         c["mac_cycles"] += timing.exec_cycles(ins, self.cfg)
+        c["pe_slots"] += oc * p * t
         c["pe_ops"] += entry.pe_ops
         c["gen_steps"] += 0 if f["stored_signs"] else -(-oc // GROUP) * t * tiles
         c["mask_sram_read_bytes"] += tiles * entry.mask_bytes

@@ -9,10 +9,11 @@ reference model's cost model (docs/refsim.md; the idealised machine of docs/arch
 so the figures describe that machine, not a built one):
 
 - compile time, instructions (against DEFAULT's instruction memory);
-- PE utilisation of the 3x3 convolutions: PE slots holding a (channel, pixel, weight
-  position) over the PE slots of their MAC cycles, and over all the cycles of their layers
-  (REQ, DMA and pools included), against the goal of 0.85; the same for the whole network;
-  and the add/subtracts actually performed (mask bit set, tap in range) over the MAC slots;
+- PE occupancy of the 3x3 convolutions (`seedcc report`'s "PE occ."): PE slots holding a
+  (channel, pixel, weight position) over the PE slots of their MAC cycles, and over all
+  the cycles of their layers (REQ, DMA and pools included), against the goal of 0.85; the
+  same for the whole network; and the PE utilisation (add/subtracts actually performed:
+  mask bit set, tap in range) of the MAC cycles;
 - off-chip bytes divided by the compulsory bytes: masks and parameters once, the input, the
   output, and each activation that cannot stay on chip (row-banded or spilled) written once
   and read once; the goal is at most 1.3;
@@ -29,8 +30,8 @@ import numpy as np
 import onnxruntime as ort
 
 from seedcc.backends import refsim
-from seedcc.backends.isa import SPACE_ACT, loop_trace
-from seedcc.backends.profile import layer_segments
+from seedcc.backends.isa import SPACE_ACT
+from seedcc.backends.profile import layer_segments, pe_occupancy, pe_utilisation
 from seedcc.flow import compile_model
 from seedcc.ir import Op
 from seedcc.models import resnet18
@@ -53,21 +54,13 @@ def compulsory_bytes(compiled) -> int:
     return sum(length for _, length in static) + io + moved
 
 
-def occupied_slots(ins) -> int:
-    """PE slots of a MAC that hold a (channel, pixel, weight position), masked or not."""
-    f = ins.fields
-    return f["oc_count"] * f["pix_count"] * f["in_c"] * f["kh"] * f["kw"]
-
-
-def utilisation(segments, trace, pes: int) -> tuple[float, float, float]:
-    """Over `segments`: occupied PE slots over the slots of their MAC cycles and over the
-    slots of all their cycles, and add/subtracts performed (mask bits set) over MAC slots."""
-    macs = [i for s in segments for i in trace[s.first:s.last + 1] if i.op == "MAC"]
-    occupied = sum(occupied_slots(i) for i in macs)
-    mac = sum(s.counters["mac_cycles"] for s in segments)
+def utilisation(segments, pes: int) -> tuple[float, float, float]:
+    """Over `segments`: PE occupancy of their MAC cycles and of all their cycles, and PE
+    utilisation (mask bits set) of their MAC cycles (backends/profile.py)."""
+    total = {k: sum(s.counters[k] for s in segments) for k in ("pe_slots", "pe_ops", "mac_cycles")}
     cycles = sum(s.cycles for s in segments)
-    ops = sum(s.counters["pe_ops"] for s in segments)
-    return occupied / max(mac * pes, 1), occupied / max(cycles * pes, 1), ops / max(mac * pes, 1)
+    return (pe_occupancy(total, pes), total["pe_slots"] / max(cycles * pes, 1),
+            pe_utilisation(total, pes))
 
 
 def bench(size: int, calib_samples: int) -> None:
@@ -87,11 +80,10 @@ def bench(size: int, calib_samples: int) -> None:
     run = refsim.run(prog, {"x": x})
 
     segments = layer_segments(prog)
-    trace = [ins for _, _, ins in loop_trace(prog.instructions)]
     conv3 = {n.output for n in g.ops(Op.CONV) if n.attrs["weight"].shape[2:] == (3, 3)}
     seg3 = [s for s in segments if conv3 & set(s.values)]
-    u3_mac, u3_all, ops3 = utilisation(seg3, trace, cfg.pes)
-    u_mac, u_all, ops = utilisation(segments, trace, cfg.pes)
+    u3_mac, u3_all, ops3 = utilisation(seg3, cfg.pes)
+    u_mac, u_all, ops = utilisation(segments, cfg.pes)
     moved = run.counters["dram_read_bytes"] + run.counters["dram_write_bytes"]
     need = compulsory_bytes(c)
     weights = sum(la.weights for la in prog.manifest.layers)
@@ -101,18 +93,18 @@ def bench(size: int, calib_samples: int) -> None:
           f"{len(prog.instructions)} instructions of {cfg.instr_words}")
     print(f"  float mode vs onnxruntime: max error {np.abs(out - ref).max() / np.abs(ref).max():.1e} "
           f"of the largest logit")
-    print(f"  3x3 convolutions ({len(seg3)} layers): PE utilisation {u3_mac:.1%} of MAC cycles, "
+    print(f"  3x3 convolutions ({len(seg3)} layers): PE occupancy {u3_mac:.1%} of MAC cycles, "
           f"{u3_all:.1%} of their layers' cycles (goal {UTILISATION_GOAL:.0%}: "
-          f"ratio {u3_mac / UTILISATION_GOAL:.2f}); mask bits set: {ops3:.1%} of MAC slots")
-    print(f"  whole network: PE utilisation {u_mac:.1%} of MAC cycles, {u_all:.1%} of all cycles; "
-          f"mask bits set: {ops:.1%}")
+          f"ratio {u3_mac / UTILISATION_GOAL:.2f}); PE utilisation (mask bits set) {ops3:.1%}")
+    print(f"  whole network: PE occupancy {u_mac:.1%} of MAC cycles, {u_all:.1%} of all cycles; "
+          f"PE utilisation (mask bits set) {ops:.1%}")
     print(f"  off-chip bytes: {moved} moved / {need} compulsory = {moved / need:.2f} "
           f"(goal <= {TRAFFIC_GOAL})")
     print(f"  per sample: {run.cycles} cycles ({run.cycles / (cfg.clock_mhz * 1e6) * 1e3:.2f} ms), "
           f"{run.energy_pj / 1e6:.1f} uJ")
     for s in seg3:
-        u = utilisation([s], trace, cfg.pes)
-        print(f"    {s.name:<24} {s.counters['mac_cycles']:>8} MAC cycles  PE utilisation {u[0]:6.1%}  "
+        u = utilisation([s], cfg.pes)
+        print(f"    {s.name:<24} {s.counters['mac_cycles']:>8} MAC cycles  PE occupancy {u[0]:6.1%}  "
               f"of all cycles {u[1]:6.1%}")
 
 

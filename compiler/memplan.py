@@ -159,8 +159,10 @@ class Arena:
         del self.live[addr]
 
 
-def activation_peak(g: Graph) -> int:
-    """The most act SRAM bytes live at once (distinct storage, over the node schedule)."""
+def activation_peak(g: Graph, plan: dict[str, int]) -> int:
+    """The most act SRAM bytes live at once under `plan` (from `plan_activations`), over the
+    node schedule: values that share storage (aliases, an ADD written over its operand)
+    count once, row-band buffers while their node runs."""
     root = roots(g)
     first, last = {}, {}
     for v in g.inputs:
@@ -174,5 +176,8 @@ def activation_peak(g: Graph) -> int:
         last[root[v]] = len(g.nodes)
     size = {r: math.prod(g.values[r].shape) for r in first}
     band = [g.nodes[i].attrs.get("band_bytes", 0) if i < len(g.nodes) else 0 for i in range(len(g.nodes) + 1)]
-    return max((sum(size[r] for r in first if first[r] <= i <= last.get(r, first[r])) + band[i]
-                for i in range(len(g.nodes) + 1)), default=0)
+
+    def live(i: int) -> int:
+        at = {plan[r]: size[r] for r in first if first[r] <= i <= last.get(r, first[r])}
+        return sum(at.values())
+    return max((live(i) + band[i] for i in range(len(g.nodes) + 1)), default=0)

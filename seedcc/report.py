@@ -9,6 +9,7 @@ import numpy as np
 from seedcc.backends import timing
 from seedcc.backends.isa import SPACE_ACT, loop_trace
 from seedcc.backends.manifest import LayerInfo, Manifest
+from seedcc.backends.profile import layer_segments, pe_occupancy, pe_utilisation
 from seedcc.backends.program import Program
 from seedcc.rtl_models.hwfacts import GROUP, REQ_RECORD_BYTES
 from seedcc.sizes import size_breakdown
@@ -82,6 +83,20 @@ def attention_lines(prog: Program) -> list[str]:
     ]
 
 
+def segment_lines(prog: Program) -> list[str]:
+    """Per layer (backends/profile.py segments): cycles, MAC cycles, PE occupancy and
+    utilisation of the MAC cycles, off-chip bytes."""
+    cfg = prog.config
+    lines = [(f"{'layer (output tensor)':<30} {'cycles':>9} {'MAC cycles':>10} {'PE occ.':>8} "
+              f"{'PE util.':>8} {'off-chip B':>10}")]
+    for s in layer_segments(prog):
+        c = s.counters
+        lines.append(f"{s.name[:30]:<30} {s.cycles:>9} {c['mac_cycles']:>10} "
+                     f"{pe_occupancy(c, cfg.pes):>8.1%} {pe_utilisation(c, cfg.pes):>8.1%} "
+                     f"{c['dram_read_bytes'] + c['dram_write_bytes']:>10}")
+    return lines
+
+
 def format_report(prog: Program, result) -> str:
     """`result` is a refsim RunResult of one sample of `prog`."""
     layers = prog.manifest.layers
@@ -101,8 +116,9 @@ def format_report(prog: Program, result) -> str:
     secs = result.cycles / (cfg.clock_mhz * 1e6)
     lines += [
         f"hardware: {cfg.lanes} lanes x {GROUP} channels x {cfg.pixels} pixels = {cfg.pes} PEs at {cfg.clock_mhz:g} MHz",
-        f"cycles per sample: {result.cycles} ({secs * 1e6:.1f} us); MAC cycles {c['mac_cycles']}, "
-        f"PE utilisation {c['pe_ops'] / max(c['mac_cycles'] * cfg.pes, 1):.1%}",
+        (f"cycles per sample: {result.cycles} ({secs * 1e6:.1f} us); MAC cycles {c['mac_cycles']}, "
+         f"PE occupancy {pe_occupancy(c, cfg.pes):.1%} (add/subtracts performed, mask bits set: "
+         f"{pe_utilisation(c, cfg.pes):.1%})"),
         f"traffic per sample: off-chip read {c['dram_read_bytes']} B, write {c['dram_write_bytes']} B; "
         f"on-chip read {c['sram_read_bytes']} B, write {c['sram_write_bytes']} B",
         f"energy per sample: {result.energy_pj / 1e6:.3f} uJ (cost table: docs/refsim.md)",
@@ -114,6 +130,7 @@ def format_report(prog: Program, result) -> str:
         + (f"; freeze register steps {c['freeze_steps']} (one per frozen layer's position and pixel tile)"
            if c["freeze_steps"] else ""),
     ]
+    lines.extend(segment_lines(prog))
     lines.extend(f"regeneration {layer.name}: {layer.lane_steps} lane steps, "
                  f"{layer.lane_steps / max(layer.weights, 1):.3f} per weight: {layer.regen}"
                  for layer in layers)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from seedcc.backends import refsim
-from seedcc.backends.profile import layer_segments, pe_utilisation
+from seedcc.backends.profile import layer_segments, pe_occupancy, pe_utilisation
 from seedcc.flow import Compiled
 from seedcc.plots import (
     cycles_figure,
@@ -57,6 +57,7 @@ def report_data(compiled: Compiled, result: refsim.RunResult) -> dict[str, Any]:
         segments.append({"name": label, "output": s.name, "nodes": nodes,
                          "first": s.first, "last": s.last,
                          "instructions": s.instructions, "cycles": s.cycles,
+                         "pe_occupancy": pe_occupancy(c, cfg.pes),
                          "pe_utilisation": pe_utilisation(c, cfg.pes),
                          "energy_pj": refsim.energy_pj(c, cfg.energy),
                          **{k: c[k] for k in ("mac_cycles", "pe_ops", "dram_read_bytes",
@@ -77,6 +78,7 @@ def report_data(compiled: Compiled, result: refsim.RunResult) -> dict[str, Any]:
         "segments": segments,
         "totals": {"cycles": result.cycles, "latency_us": result.cycles / cfg.clock_mhz,
                    "energy_uj": result.energy_pj / 1e6,
+                   "pe_occupancy": pe_occupancy(result.counters, cfg.pes),
                    "pe_utilisation": pe_utilisation(result.counters, cfg.pes),
                    "counters": dict(result.counters)},
         "notes": list(prog.manifest.notes),
@@ -111,6 +113,7 @@ def render_html(data: Mapping[str, Any]) -> str:
     segs = data["segments"]
     kpis = [("cycles per sample", f"{t['cycles']:,}"), ("latency", f"{t['latency_us']:.1f} us"),
             ("energy per sample", f"{t['energy_uj']:.3f} uJ"),
+            ("PE occupancy", f"{100 * t['pe_occupancy']:.1f}%"),
             ("PE utilisation", f"{100 * t['pe_utilisation']:.1f}%"),
             ("stored", f"{sz['stored_bytes']:,} B ({sz['ratio']:.1f}x < fp32)")]
     layer_rows = [(x["name"], x["kind"], x["generator"] or "-", x["seed"] if x["seed"] is not None
@@ -119,7 +122,8 @@ def render_html(data: Mapping[str, Any]) -> str:
                    x["requant_bytes"], x["seed_bytes"], x["frozen_positions"],
                    x["fp32_bytes"]) for x in data["layers"]]
     seg_rows = [(s["name"], f"{s['first']}-{s['last']}", s["cycles"], s["mac_cycles"],
-                 f"{100 * s['pe_utilisation']:.1f}%", s["dram_read_bytes"] + s["dram_write_bytes"],
+                 f"{100 * s['pe_occupancy']:.1f}%", f"{100 * s['pe_utilisation']:.1f}%",
+                 s["dram_read_bytes"] + s["dram_write_bytes"],
                  s["sram_read_bytes"] + s["sram_write_bytes"], s["energy_pj"] / 1e3) for s in segs]
     parts = [
         f"<h1>seedcc report: {html.escape(data['model'])}</h1>",
@@ -138,8 +142,8 @@ def render_html(data: Mapping[str, Any]) -> str:
         _table(("layer", "kind", "generator", "seed", "shape", "weights", "nonzero", "code bits",
                 "mask B", "requant B", "seed B", "frozen", "fp32 B"), layer_rows),
         "<h2>Cycles per layer</h2>", _img(png_bytes(cycles_figure(segs)), "cycles per layer"),
-        _table(("layer -> output tensor", "instructions", "cycles", "MAC cycles", "PE util.",
-                "DRAM B", "SRAM B", "energy nJ"), seg_rows),
+        _table(("layer -> output tensor", "instructions", "cycles", "MAC cycles", "PE occ.",
+                "PE util.", "DRAM B", "SRAM B", "energy nJ"), seg_rows),
         "<h2>PE utilisation and traffic</h2>",
         _img(png_bytes(utilisation_traffic_figure(segs)), "PE utilisation and traffic"),
         "<h2>Roofline-style view</h2>",

@@ -477,6 +477,8 @@ def test_counters(case) -> None:
     assert c["gen_steps"] == sum(-(-i.oc_count // 16) * i.in_c * i.kh * i.kw
                                  * -(-i.pix_count // (prog.config.pixels << i.rep_log2))
                                  for i in run_ if i.op == "MAC" and not i.stored_signs)
+    assert c["pe_slots"] == sum(i.oc_count * i.pix_count * i.in_c * i.kh * i.kw
+                                for i in run_ if i.op == "MAC")
     assert c["sram_read_bytes"] == sum(c[f"{m}_sram_read_bytes"] for m in refsim.MEMORIES)
     e = prog.config.energy  # docs/refsim.md "Energy", written out
     want = (c["pe_ops"] * e.pe_op + c["gen_steps"] * e.gen_step + c["requant_ops"] * e.requant

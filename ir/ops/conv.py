@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from seedcc.errors import CapacityError, ModelStructureError
 from seedcc.ir.ops.base import (
@@ -29,7 +30,6 @@ from seedcc.ir.ops.base import (
     Shape,
     as_chw,
     channel,
-    im2col,
     saturating_multiplier,
     window_attrs,
     window_out,
@@ -69,10 +69,14 @@ def conv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads: tuple[in
     o = w.shape[0]
     if x.ndim in (2, 3):
         return x @ w.reshape(o, -1).T
-    cols = im2col(x, w.shape[2], w.shape[3], stride, pads)
-    b, oh, ow = cols.shape[:3]
-    out = cols.reshape(b * oh * ow, -1) @ w.reshape(o, -1).T
-    return out.reshape(b, oh, ow, o).transpose(0, 3, 1, 2)
+    # channels last, so the window matrix is gathered in runs of C floats (a view for 1x1)
+    pt, pl, pb, pr = pads
+    xl = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    win = sliding_window_view(xl, w.shape[2:], axis=(1, 2))[:, :: stride[0], :: stride[1]]
+    b, oh, ow = win.shape[:3]
+    cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(b * oh * ow, -1)  # (ky, kx, i) per row
+    out = cols @ w.transpose(0, 2, 3, 1).reshape(o, -1).T
+    return np.ascontiguousarray(out.reshape(b, oh, ow, o).transpose(0, 3, 1, 2))
 
 
 def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
