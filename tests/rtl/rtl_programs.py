@@ -173,16 +173,15 @@ def case_spill() -> Case:
                    {"x": x}, {"y": x}, cycles)
 
 
-def case_conv_xorshift16() -> Case:
-    """SETGEN gen 0 + binary-mask 3x3 conv (pad 1, partial last tile, 20 of 32 channels) +
-    REQ with relu."""
-    rng = np.random.default_rng(2)
-    c, h, w, oc, kh, kw = 3, 6, 7, 20, 3, 3
-    steps = c * kh * kw
-    x = rand_i8(rng, (c, h, w))
-    gen = generator_by_id(0)
-    states = [gen.group_state(1024, g) for g in range(2)]
-    codes = (rng.random((oc, steps)) < 0.5).astype(np.uint8)
+def _binary_conv_image(rng: np.random.Generator, chw: tuple[int, int, int], oc: int, seed: int,
+                       groups: int):
+    """A 3x3 binary-mask conv's operands on an Image: input x, xorshift16 lane states of
+    `groups` groups, codes, requantisation (bias, mult, shift); the Image; the addresses of
+    x, the mask rows, the parameter table and the output; the packed rows."""
+    c, h, w = chw
+    x = rand_i8(rng, chw)
+    states = [generator_by_id(0).group_state(seed, g) for g in range(groups)]
+    codes = (rng.random((oc, c * 9)) < 0.5).astype(np.uint8)
     bias = rng.integers(-300, 300, oc)
     mult = rng.integers(1, 200, oc)
     shift = rng.integers(4, 10, oc)
@@ -192,6 +191,16 @@ def case_conv_xorshift16() -> Case:
     am = img.put(rows)
     ap = img.put(lane_table(states) + requant_records(bias, mult, shift))
     out_addr = img.reserve(oc * h * w)
+    return x, states, codes, bias, mult, shift, img, (ax, am, ap, out_addr), rows
+
+
+def case_conv_xorshift16() -> Case:
+    """SETGEN gen 0 + binary-mask 3x3 conv (pad 1, partial last tile, 20 of 32 channels) +
+    REQ with relu."""
+    c, h, w, oc, kh, kw = 3, 6, 7, 20, 3, 3
+    steps = c * kh * kw
+    x, states, codes, bias, mult, shift, img, (ax, am, ap, out_addr), rows = _binary_conv_image(
+        np.random.default_rng(2), (c, h, w), oc, 1024, 2)
     npix = h * w
     instrs = [
         make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
@@ -224,22 +233,10 @@ def case_conv_copies() -> Case:
     """12 channels use one of SMALL's two lanes, so the MAC runs two copies of it
     (rep_log2 = 1): a tile is 8 pixels, copy 1 on pixels 4..7 with lane 0's weight bits.
     Two pixel ranges (the second starting mid-row) with partial last tiles and copies."""
-    rng = np.random.default_rng(5)
     c, h, w, oc, kh, kw = 3, 6, 7, 12, 3, 3
     steps = c * kh * kw
-    x = rand_i8(rng, (c, h, w))
-    gen = generator_by_id(0)
-    states = [gen.group_state(77, 0)]
-    codes = (rng.random((oc, steps)) < 0.5).astype(np.uint8)
-    bias = rng.integers(-300, 300, oc)
-    mult = rng.integers(1, 200, oc)
-    shift = rng.integers(4, 10, oc)
-    img = Image()
-    ax = img.put(bytes(x.size))
-    rows = masks.pack_block(codes, 1)
-    am = img.put(rows)
-    ap = img.put(lane_table(states) + requant_records(bias, mult, shift))
-    out_addr = img.reserve(oc * h * w)
+    x, states, codes, bias, mult, shift, img, (ax, am, ap, out_addr), rows = _binary_conv_image(
+        np.random.default_rng(5), (c, h, w), oc, 77, 1)
     npix = h * w
     instrs = [
         make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
