@@ -65,6 +65,7 @@ LATCH_NAND2 = 3.5
 OTHER_NAND2 = 1.5
 
 MEMORY_CELLS = ("$mem_v2", "$mem")
+NO_LOGIC = ("$scopeinfo",)  # what flatten leaves of the hierarchy: no hardware
 DIVIDERS = ("$div", "$mod", "$divfloor", "$modfloor")
 LATCHES = ("$dlatch", "$adlatch", "$dlatchsr")
 STAGES = ("read", "elaborate", "coarse", "memories", "techmap", "abc")  # then the report
@@ -93,7 +94,7 @@ def is_latch(cell_type: str) -> bool:
 
 def nand2_weight(cell_type: str) -> float:
     """NAND2 equivalents of one generic cell (0 for a memory: it is a macro)."""
-    if cell_type in MEMORY_CELLS:
+    if cell_type in MEMORY_CELLS or cell_type in NO_LOGIC:
         return 0.0
     if cell_type in NAND2:
         return NAND2[cell_type]
@@ -172,7 +173,8 @@ class SynthReport:
     @property
     def cells(self) -> int:
         """Logic cells (gates and flip-flops), memories not included."""
-        return sum(n for c, n in self.cells_by_type.items() if c not in MEMORY_CELLS)
+        return sum(n for c, n in self.cells_by_type.items()
+                   if c not in MEMORY_CELLS and c not in NO_LOGIC)
 
     @property
     def flip_flop_bits(self) -> int:
@@ -232,7 +234,8 @@ class SynthReport:
                        f"{m.read_ports} read ({sync}) / {m.write_ports} write ports")
         out.append("  cells by type:")
         for c, n in sorted(self.cells_by_type.items(), key=lambda cn: (-cn[1], cn[0])):
-            out.append(f"    {c:18s} {n:>10,}")
+            if c not in NO_LOGIC:
+                out.append(f"    {c:18s} {n:>10,}")
         if self.requant_multiplier is not None:
             r = self.requant_multiplier
             out.append(f"  multipliers: {len(self.multipliers)} (requantiser's: "

@@ -78,6 +78,7 @@ def test_nand2_weights() -> None:
     assert synth.nand2_weight("$_DFFE_PN0P_") == synth.FF_NAND2  # any other flip-flop
     assert synth.nand2_weight("$_DLATCH_P_") == synth.LATCH_NAND2
     assert synth.nand2_weight("$mem_v2") == 0.0  # a macro, counted in bits
+    assert synth.nand2_weight("$scopeinfo") == 0.0  # no hardware
 
 
 def test_no_yosys_is_one_clear_error(monkeypatch: pytest.MonkeyPatch,
