@@ -267,9 +267,9 @@ def parser() -> argparse.ArgumentParser:
                         description="Synthesise the accelerator (seedcc_accel) for a hardware "
                                     "config with Yosys (pip install 'seedcc[synth]'): memories "
                                     "as SRAM macros, the rest as generic gates. Slow: SMALL "
-                                    "takes about an hour on 2 cores; DEFAULT (4,096 PEs) did "
-                                    "not finish in hours and may exhaust the 4 GiB of the "
-                                    "WebAssembly Yosys (docs/architecture.md).")
+                                    "takes about 35 minutes of CPU (2.4 GB); DEFAULT (4,096 "
+                                    "PEs) ran out of the 4 GiB of the WebAssembly Yosys after "
+                                    "an hour of CPU (docs/architecture.md).")
     sy.add_argument("--config", default="small",
                     help="hardware config: small (the default here), default, or a HwConfig "
                          "JSON file")

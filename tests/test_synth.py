@@ -3,7 +3,7 @@
 Tests marked ``synth`` run Yosys (``pip install 'seedcc[synth]'``) and are skipped without
 it. The findings are checked on tiny modules (a latch, a divider, a 32 x 32 multiplier, an
 asynchronous-read memory, and a clean module with none) in seconds. The whole accelerator
-at SMALL takes about an hour of Yosys, so that test is marked ``slow`` and runs only with
+at SMALL takes over half an hour of Yosys, so that test is marked ``slow`` and runs only with
 ``SEEDCC_SYNTH_ACCEL=1``.
 """
 
@@ -170,7 +170,7 @@ def test_cli_json_and_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 @pytest.mark.slow
 @needs_yosys
 @pytest.mark.skipif(os.environ.get(ACCEL_ENV) != "1",
-                    reason=f"the whole accelerator takes about an hour of Yosys: set {ACCEL_ENV}=1")
+                    reason=f"the whole accelerator takes over half an hour: set {ACCEL_ENV}=1")
 def test_small_accelerator() -> None:
     rep = synth.synth_accel(SMALL, name="small", log=lambda stage: print(stage, file=sys.stderr))
     assert rep.flip_flop_bits > 0 and rep.cells > 0
