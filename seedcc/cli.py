@@ -35,6 +35,8 @@ from seedcc.report_html import render_html, report_data
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL, HwConfig
 from seedcc.sweep import SerialExecutor, load_grid, run_sweep, summary, write_plot
 from seedcc.sweep_ray import RayExecutor
+from seedcc.synth import STAGES as SYNTH_STAGES
+from seedcc.synth import find_yosys, synth_accel
 
 CONFIGS = {"default": DEFAULT, "small": SMALL}
 
@@ -157,6 +159,21 @@ def cmd_disasm(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synth(a: argparse.Namespace) -> int:
+    if a.json:
+        check_writable(a.json)
+    config = _config(a.config)
+    yosys = find_yosys()
+    with Stages(len(SYNTH_STAGES), "synth", quiet=a.quiet, echo=True) as log:
+        rep = synth_accel(config, name=a.config, yosys=yosys, log=log)
+    print("\n".join(rep.lines()))
+    if a.json:
+        text = rep.to_json()
+        atomic_write(a.json, lambda f: f.write(text.encode()))
+        print(f"wrote {a.json}")
+    return 1 if a.strict and rep.findings else 0
+
+
 def one_line(message: str) -> str:
     """`message` on one line: control characters (names from a corrupted file may hold
     newlines) are shown as escapes."""
@@ -244,7 +261,24 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("program")
     d.add_argument("--manifest", action="store_true", help="print the manifest too")
     d.set_defaults(func=cmd_disasm)
-    for sp in (c, r, v, rp, sw):
+    sy = sub.add_parser("synth", parents=[common],
+                        help="synthesise seedcc_accel with Yosys: cells, flip-flops, SRAM bits, "
+                             "NAND2 area, longest path, findings",
+                        description="Synthesise the accelerator (seedcc_accel) for a hardware "
+                                    "config with Yosys (pip install 'seedcc[synth]'): memories "
+                                    "as SRAM macros, the rest as generic gates. Slow: SMALL "
+                                    "takes about 35 minutes of CPU (2.4 GB); DEFAULT (4,096 "
+                                    "PEs) ran out of the 4 GiB of the WebAssembly Yosys after "
+                                    "an hour of CPU (docs/architecture.md).")
+    sy.add_argument("--config", default="small",
+                    help="hardware config: small (the default here), default, or a HwConfig "
+                         "JSON file")
+    sy.add_argument("--json", help="also write the report as JSON")
+    sy.add_argument("--strict", action="store_true",
+                    help="exit 1 after the report if there are findings (latches, dividers, "
+                         "wide multipliers, memories that are not single-port SRAM)")
+    sy.set_defaults(func=cmd_synth)
+    for sp in (c, r, v, rp, sw, sy):
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
