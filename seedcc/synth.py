@@ -44,10 +44,9 @@ from seedcc.rtl_models.hwconfig import HwConfig
 
 RTL_DIR = Path(seedcc.rtl_models.__file__).resolve().parent
 TOP = "seedcc_accel"
-#: the Verilog files of the accelerator (no testbenches, no DRAM model); headers in RTL_DIR
-ACCEL_FILES = ("seedcc_accel.v", "seedcc_agg.v", "seedcc_matmul.v", "seedcc_decode.v",
-               "seedcc_dma.v", "seedcc_freeze.v", "seedcc_genlane.v", "seedcc_mac.v",
-               "seedcc_nonlin.v", "seedcc_pe.v", "seedcc_requant.v", "seedcc_vec.v")
+#: what is not the accelerator among the RTL's Verilog files: the off-chip memory model
+#: (testbenches, ``*_tb.v``, are left out by name too)
+NOT_ACCEL = ("seedcc_dram.v",)
 REQUANT_TOP = "seedcc_requant"  # its multiplier is the yardstick for "wide" multipliers
 INSTALL_HINT = "pip install 'seedcc[synth]'"
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
@@ -72,6 +71,13 @@ STAGES = ("read", "elaborate", "coarse", "memories", "techmap", "abc")  # then t
 STAGE_MARK = "seedcc-stage:"
 
 Log = Callable[[str], None]
+
+
+def accel_files() -> list[Path]:
+    """The Verilog files of the accelerator: every file of the RTL but the testbenches and
+    the off-chip memory model (headers are included from RTL_DIR)."""
+    return [p for p in sorted(RTL_DIR.glob("*.v"))
+            if not p.stem.endswith("_tb") and p.name not in NOT_ACCEL]
 
 
 def find_yosys() -> str:
@@ -481,7 +487,7 @@ def synthesise(sources: Sequence[str | Path], top: str,
 def synth_accel(config: HwConfig, *, name: str = "", yosys: str | None = None,
                 log: Log | None = None) -> SynthReport:
     """Synthesise ``seedcc_accel`` with the parameters of `config` (`name`: how to call it)."""
-    report = synthesise([RTL_DIR / f for f in ACCEL_FILES], TOP, config.verilog_params(),
+    report = synthesise(accel_files(), TOP, config.verilog_params(),
                         [RTL_DIR], yosys=yosys, log=log)
     report.config = name
     return report
