@@ -94,6 +94,11 @@ class Opcode:
     """Execute cycles (without the issue cycle) of an instruction with these field values."""
     cycles_doc: str = ""
     """The same rule as docs/isa.md shows it."""
+    engine: bool = False
+    """A transfer of the DMA engine: it waits for the engine, and with ``background`` set it
+    runs there while the next instructions issue (docs/isa.md "Background DMA")."""
+    drains: bool = False
+    """Waits until the DMA engine has no transfer in flight before it issues (SYNC, HALT)."""
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -116,7 +121,8 @@ def _at_least_1(name: str, width: int, doc: str) -> _F:
     return _F(name, width, doc, limits=(1, (1 << width) - 1))
 
 
-def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str) -> Opcode:
+def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str,
+            engine: bool = False, drains: bool = False) -> Opcode:
     lo, out = OPCODE_BITS, []
     for item in spec:
         f = Field(item.name, lo, item.width, item.signed, item.doc, item.limits)
@@ -126,7 +132,7 @@ def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles
         out.append(f)
         lo += item.width
     assert lo <= WORD_BITS, f"{name} needs {lo} bits"
-    return Opcode(name, code, tuple(out), doc, cycles, cycles_doc)
+    return Opcode(name, code, tuple(out), doc, cycles, cycles_doc, engine, drains)
 
 
 # -- cycle rules (docs/isa.md "Timing model"; the RTL's FSMs take exactly these) -----------
@@ -176,8 +182,11 @@ _DMA = (
     _F("sram_addr", 24, "on-chip byte address"),
     _F("dram_addr", 32, "off-chip byte address"),
     _F("length", 24, "bytes"),
+    _F("background", 1, "1: the transfer runs on the DMA engine while the next instructions "
+                        "issue; SYNC waits for it"),
 )
-_DMA_TIMING = {"cycles": _dma_cycles, "cycles_doc": "DMA_LATENCY + ceil(length / BUS_BYTES)"}
+_DMA_TIMING = {"cycles": _dma_cycles, "cycles_doc": "DMA_LATENCY + ceil(length / BUS_BYTES)",
+               "engine": True}
 _IN = _F("in_addr", 24, "act SRAM byte address of the input tensor (C, H, W)")
 _POOL = (
     _F("in_addr", 24, "act SRAM byte address of the input (C, H, W)"),
@@ -194,7 +203,8 @@ _SHIFT = _F("shift", hwfacts.SHIFT_BITS, "rounding right shift")
 
 #: The instruction table. Codes are stable: append, never renumber.
 OPCODES: tuple[Opcode, ...] = (
-    _opcode("HALT", 0x00, "stop; the program is done", cycles=lambda f, cfg: 0, cycles_doc="0"),
+    _opcode("HALT", 0x00, "stop once the DMA engine is idle; the program is done",
+            cycles=lambda f, cfg: 0, cycles_doc="0", drains=True),
     _opcode("DMA_LOAD", 0x01, "copy `length` bytes from off-chip memory to an on-chip SRAM", *_DMA,
             **_DMA_TIMING),
     _opcode("DMA_STORE", 0x02, "copy `length` bytes from an on-chip SRAM to off-chip memory", *_DMA,
@@ -372,6 +382,8 @@ OPCODES: tuple[Opcode, ...] = (
         cycles=lambda f, cfg: ceil_div(f["features"], cfg.pixels) * (f["row_count"] + f["nnz"]),
         cycles_doc="ceil(features / PIXELS) · (row_count + nnz)",
     ),
+    _opcode("SYNC", 0x10, "wait until the DMA engine has no transfer in flight",
+            cycles=lambda f, cfg: 0, cycles_doc="0 (plus the wait)", drains=True),
 )
 
 BY_NAME: Mapping[str, Opcode] = MappingProxyType({op.name: op for op in OPCODES})

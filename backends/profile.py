@@ -7,8 +7,8 @@ SRAM, so the executed instructions (``isa.loop_trace``: a LOOP body once per ite
 has no loop) are cut into *segments*: everything up to and
 including the first checkpoint's instruction, then up to the next one, and so on; the
 instructions after the last checkpoint (output stores and HALT) form a final segment
-named ``"(outputs)"``. A segment's cycles are the sum of :func:`timing.cycles` over its
-instructions; its counters come from executing the program once on a zero sample of the
+named ``"(outputs)"``. A segment's cycles are the sum of the cycles
+:func:`timing.timeline` charges its instructions (waits for the DMA engine included); its counters come from executing the program once on a zero sample of the
 reference model's machine and taking the counter deltas at each cut. Cycles and counters
 are data-independent (docs/refsim.md), so a zero sample gives every sample's figures, and
 the segments add up to :func:`refsim.run`'s totals exactly (tested).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seedcc.backends import refsim, timing
+from seedcc.backends import refsim
 from seedcc.backends.manifest import Checkpoint
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine
@@ -81,10 +81,10 @@ def layer_segments(program: Program) -> list[Segment]:
     before: Counter[str] = Counter()
     for name, values, last in _cuts(program, [(idx, it) for idx, it, _ in sim.trace]):
         cycles = 0
-        for idx, it, ins in sim.trace[first:last + 1]:
-            m.iteration = it
-            getattr(m, "exec_" + ins.op.lower())(idx, ins)
-            cycles += timing.cycles(ins, cfg)
+        for pos in range(first, last + 1):
+            idx, it, ins = sim.trace[pos]
+            m.execute(idx, it, ins, sim.steps[pos], sim.busy[pos])
+            cycles += sim.steps[pos].cycles
         now = Counter(m.counters)
         delta = {k: int(now.get(k, 0) - before.get(k, 0)) for k in refsim.COUNTERS}
         delta["instructions"] = last - first + 1

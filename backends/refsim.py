@@ -11,8 +11,9 @@ Contract (docs/refsim.md has the details):
   values (docs/isa.md "Float mode").
 * Batch execution equals running each sample alone: samples never interact.
 * ``cycles`` and ``counters`` are per sample and data-independent; ``cycles`` is the sum of
-  :func:`seedcc.backends.timing.cycles` over the instructions executed up to and including
-  the first HALT (a LOOP body counts once per iteration, ``isa.loop_trace``); the
+  the cycles :func:`seedcc.backends.timing.timeline` charges the instructions executed up
+  to and including the first HALT (a LOOP body counts once per iteration,
+  ``isa.loop_trace``; DMA engine waits included); the
   ``instructions`` counter counts executed instructions. ``energy_pj`` is :func:`energy_pj` of the counters.
 * Bad inputs raise :class:`~seedcc.errors.BadInputError`; a program the machine cannot
   execute raises :class:`~seedcc.errors.ProgramFormatError` naming the instruction index.
@@ -36,10 +37,10 @@ import numpy as np
 
 from seedcc.arrays import as_float32
 from seedcc.backends import timing
-from seedcc.backends.isa import OPCODES, SPACE_ACT, loop_trace
+from seedcc.backends.isa import OPCODES, SPACE_ACT, Instruction, loop_trace
 from seedcc.backends.manifest import Checkpoint, TensorIO
 from seedcc.backends.program import Program
-from seedcc.backends.refsim_machine import Machine, MacWeights
+from seedcc.backends.refsim_machine import SPACE_NAMES, Machine, MacWeights
 from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.ir.ops.base import from_storage, to_storage
 from seedcc.limits import check_memory, max_memory
@@ -51,7 +52,7 @@ MEMORIES = ("act", "mask", "param", "acc")
 
 #: Every counter :func:`run` reports (per sample); docs/refsim.md defines each.
 COUNTERS: tuple[str, ...] = (
-    "instructions", "mac_cycles", "pe_slots", "pe_ops", "gen_steps", "freeze_steps", "requant_ops", "alu_ops",
+    "instructions", "dma_wait_cycles", "mac_cycles", "pe_slots", "pe_ops", "gen_steps", "freeze_steps", "requant_ops", "alu_ops",
     "mm_macs",
     "dram_read_bytes", "dram_write_bytes",
     *(f"{m}_sram_{d}_bytes" for m in MEMORIES for d in ("read", "write")),
@@ -156,6 +157,12 @@ def _memory(program: Program, executed: tuple[Any, ...], segments: list[tuple[in
     return shared, (act, acc, temp)
 
 
+def _transfer(entry: tuple[int, int, Instruction]) -> tuple[str, int, int, int]:
+    """The SRAM bytes a DMA transfer of the trace reads or writes: (memory, lo, hi, index)."""
+    idx, _, ins = entry
+    return SPACE_NAMES[ins.space], ins.sram_addr, ins.sram_addr + ins.length, idx
+
+
 class Simulator:
     """The reference model bound to one program: static checks done once, MAC cache kept.
 
@@ -180,7 +187,9 @@ class Simulator:
         self.executed = instrs[:self.halt + 1]
         # (index, iteration, instruction as executed): loop bodies repeated (isa.loop_trace)
         self.trace = loop_trace(self.executed)
-        self.cycles = sum(timing.cycles(ins, program.config) for _, _, ins in self.trace)
+        self.steps = timing.timeline([ins for _, _, ins in self.trace], program.config)
+        self.cycles = sum(s.cycles for s in self.steps)
+        self.busy = [None if s.inflight is None else _transfer(self.trace[s.inflight]) for s in self.steps]
         man = program.manifest
         for section in ("inputs", "outputs"):
             for i, d in enumerate(getattr(man, section)):
@@ -301,9 +310,8 @@ class Simulator:
         # float32 becomes inf and propagates, without a warning; int8 mode has no floats
         ieee = np.errstate(over="ignore", invalid="ignore") if float_mode else contextlib.nullcontext()
         with ieee:
-            for idx, it, ins in self.trace:
-                m.iteration = it
-                getattr(m, "exec_" + ins.op.lower())(idx, ins)
+            for (idx, it, ins), step, busy in zip(self.trace, self.steps, self.busy):
+                m.execute(idx, it, ins, step, busy)
                 if checkpoints and (idx, it) in self.checkpoints:
                     for ck in self.checkpoints[(idx, it)]:
                         taken[ck.name] = self._snapshot(m, ck)

@@ -83,6 +83,16 @@ class Machine:
         self.iteration = 0  # of the LOOP body being executed (0 outside loops); float_params key
         self.sizes = {"act": config.act_sram_bytes, "mask": config.mask_sram_bytes,
                       "param": config.param_sram_bytes, "acc": config.acc_sram_words}
+        # the SRAM bytes of a background DMA transfer still running: (memory, lo, hi, its index)
+        self.busy: tuple[str, int, int, int] | None = None
+
+    def execute(self, idx: int, iteration: int, ins: Instruction, step: timing.Step,
+                busy: tuple[str, int, int, int] | None) -> None:
+        """Execute one instruction of the trace at its place on the time line (``step``);
+        ``busy`` is the range of the background transfer in flight when it issues."""
+        self.iteration, self.busy = iteration, busy
+        self.counters["dma_wait_cycles"] += step.wait
+        getattr(self, "exec_" + ins.op.lower())(idx, ins)
 
     # -- helpers ---------------------------------------------------------------------------
     @staticmethod
@@ -96,6 +106,12 @@ class Machine:
             unit = "words" if memory == "acc" else "bytes"
             raise self.fail(idx, ins, f"{what} [{addr}, {addr + n}) runs past the {memory} SRAM "
                                       f"of {size} {unit}")
+        if self.busy is not None and n > 0:
+            mem, lo, hi, dma = self.busy
+            if mem == memory and addr < hi and lo < addr + n:
+                raise self.fail(idx, ins, f"{what} [{addr}, {addr + n}) touches {memory} SRAM bytes "
+                                          f"[{lo}, {hi}) of the background DMA at instruction {dma}, "
+                                          "still in flight; a SYNC must come first")
 
     def sram(self, space: int) -> np.ndarray:
         return {SPACE_MASK: self.mask, SPACE_PARAM: self.param}[space]
@@ -123,6 +139,10 @@ class Machine:
     # -- instructions ----------------------------------------------------------------------
     def exec_halt(self, idx: int, ins: Instruction) -> None:
         """Nothing to do: the run loop stops after the first HALT."""
+
+    def exec_sync(self, idx: int, ins: Instruction) -> None:
+        """Nothing to do: the time line (``timing.timeline``) holds SYNC until the DMA engine
+        is idle, and transfers take effect in program order."""
 
     def exec_loop(self, idx: int, ins: Instruction) -> None:
         """Nothing to do here: the run loop follows ``isa.loop_trace``, which repeats the body

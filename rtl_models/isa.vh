@@ -29,8 +29,9 @@ localparam [7:0] OP_SOFTMAX = 8'h0d;
 localparam [7:0] OP_LAYERNORM = 8'h0e;
 localparam [7:0] OP_GELU = 8'h0f;
 localparam [7:0] OP_AGG = 8'h0b;
+localparam [7:0] OP_SYNC = 8'h10;
 
-// HALT: stop; the program is done
+// HALT: stop once the DMA engine is idle; the program is done
 localparam [255:0] HALT_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
 
 // DMA_LOAD: copy `length` bytes from off-chip memory to an on-chip SRAM
@@ -39,7 +40,8 @@ localparam [1:0] DMA_LOAD_SPACE_MAX = 2'd2;
 localparam integer DMA_LOAD_SRAM_ADDR_LO = 10; localparam integer DMA_LOAD_SRAM_ADDR_W = 24; localparam integer DMA_LOAD_SRAM_ADDR_SIGNED = 0;
 localparam integer DMA_LOAD_DRAM_ADDR_LO = 34; localparam integer DMA_LOAD_DRAM_ADDR_W = 32; localparam integer DMA_LOAD_DRAM_ADDR_SIGNED = 0;
 localparam integer DMA_LOAD_LENGTH_LO = 66; localparam integer DMA_LOAD_LENGTH_W = 24; localparam integer DMA_LOAD_LENGTH_SIGNED = 0;
-localparam [255:0] DMA_LOAD_USED = 256'h000000000000000000000000000000000000000003ffffffffffffffffffffff;
+localparam integer DMA_LOAD_BACKGROUND_LO = 90; localparam integer DMA_LOAD_BACKGROUND_W = 1; localparam integer DMA_LOAD_BACKGROUND_SIGNED = 0;
+localparam [255:0] DMA_LOAD_USED = 256'h000000000000000000000000000000000000000007ffffffffffffffffffffff;
 
 // DMA_STORE: copy `length` bytes from an on-chip SRAM to off-chip memory
 localparam integer DMA_STORE_SPACE_LO = 8; localparam integer DMA_STORE_SPACE_W = 2; localparam integer DMA_STORE_SPACE_SIGNED = 0;
@@ -47,7 +49,8 @@ localparam [1:0] DMA_STORE_SPACE_MAX = 2'd2;
 localparam integer DMA_STORE_SRAM_ADDR_LO = 10; localparam integer DMA_STORE_SRAM_ADDR_W = 24; localparam integer DMA_STORE_SRAM_ADDR_SIGNED = 0;
 localparam integer DMA_STORE_DRAM_ADDR_LO = 34; localparam integer DMA_STORE_DRAM_ADDR_W = 32; localparam integer DMA_STORE_DRAM_ADDR_SIGNED = 0;
 localparam integer DMA_STORE_LENGTH_LO = 66; localparam integer DMA_STORE_LENGTH_W = 24; localparam integer DMA_STORE_LENGTH_SIGNED = 0;
-localparam [255:0] DMA_STORE_USED = 256'h000000000000000000000000000000000000000003ffffffffffffffffffffff;
+localparam integer DMA_STORE_BACKGROUND_LO = 90; localparam integer DMA_STORE_BACKGROUND_W = 1; localparam integer DMA_STORE_BACKGROUND_SIGNED = 0;
+localparam [255:0] DMA_STORE_USED = 256'h000000000000000000000000000000000000000007ffffffffffffffffffffff;
 
 // SETGEN: load lane start states 0..count-1 from the param SRAM (8 bytes each)
 localparam integer SETGEN_GEN_ID_LO = 8; localparam integer SETGEN_GEN_ID_W = 2; localparam integer SETGEN_GEN_ID_SIGNED = 0;
@@ -231,11 +234,15 @@ localparam integer AGG_NNZ_LO = 104; localparam integer AGG_NNZ_W = 24; localpar
 localparam integer AGG_CSR_ADDR_LO = 128; localparam integer AGG_CSR_ADDR_W = 24; localparam integer AGG_CSR_ADDR_SIGNED = 0;
 localparam [255:0] AGG_USED = 256'h00000000000000000000000000ffffffffffffffffffffffffffffffffffffff;
 
+// SYNC: wait until the DMA engine has no transfer in flight
+localparam [255:0] SYNC_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
+
 // Decoder port widths: the widest use of each field name.
 localparam integer F_SPACE_W = 2;  // space
 localparam integer F_SRAM_ADDR_W = 24;  // sram_addr
 localparam integer F_DRAM_ADDR_W = 32;  // dram_addr
 localparam integer F_LENGTH_W = 24;  // length
+localparam integer F_BACKGROUND_W = 1;  // background
 localparam integer F_GEN_ID_W = 2;  // gen_id
 localparam integer F_PARAM_ADDR_W = 16;  // param_addr
 localparam integer F_COUNT_W = 8;  // count

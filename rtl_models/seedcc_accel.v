@@ -4,12 +4,16 @@
 // counter, the behavioural on-chip SRAMs (act, mask, param: bytes; acc: ACC_BITS words) and
 // the execution units: DMA engine, MAC unit (generator lanes + PE array), REQ, ADD and
 // pooling units, and the attention units: MATMUL (seedcc_matmul.v), SOFTMAX, LAYERNORM, GELU
-// (seedcc_nonlin.v). One instruction executes at a time:
+// (seedcc_nonlin.v). One instruction executes at a time, beside at most one background DMA
+// transfer:
 //   ISSUE  1 cycle   read imem[pc], decode, start the unit (or stop at HALT)
 //   EXEC   n cycles  the unit runs; its `last` ends the instruction
 // so every instruction takes exactly 1 + its execute cycles (the cycle rule of its row in
-// the ISA table, backends/isa.py) and `cycles` at `done` equals the reference model's
-// count, HALT's issue cycle included.
+// the ISA table, backends/isa.py). A DMA transfer, SYNC and HALT first wait in ISSUE until
+// the engine's transfer in flight is in its last cycle; a background transfer (field
+// `background`) has no EXEC: the engine runs it while the next instructions issue
+// (backends/timing.py, docs/isa.md "Background DMA"). `cycles` at `done` equals the
+// reference model's count, HALT's issue cycle included.
 // LOOP (issue cycle only) makes the next body_len instructions run `iterations` times: the
 // sequencer keeps the body's first and last pc, the iteration and the DRAM offset
 // (iteration * dram_stride, added to every param-space DMA_LOAD's dram_addr); the jump from
@@ -116,6 +120,7 @@ module seedcc_accel #(
   wire [F_SRAM_ADDR_W-1:0] f_sram_addr;
   wire [F_DRAM_ADDR_W-1:0] f_dram_addr;
   wire [F_LENGTH_W-1:0] f_length;
+  wire [F_BACKGROUND_W-1:0] f_background;
   wire [F_GEN_ID_W-1:0] f_gen_id;
   wire [F_PARAM_ADDR_W-1:0] f_param_addr;
   wire [F_COUNT_W-1:0] f_count;
@@ -184,7 +189,7 @@ module seedcc_accel #(
   seedcc_decode u_dec (
     .word(ir), .opcode(opcode), .known(known), .illegal(illegal),
     .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(f_dram_addr),
-    .f_length(f_length), .f_gen_id(f_gen_id), .f_param_addr(f_param_addr),
+    .f_length(f_length), .f_background(f_background), .f_gen_id(f_gen_id), .f_param_addr(f_param_addr),
     .f_count(f_count), .f_in_addr(f_in_addr), .f_acc_addr(f_acc_addr), .f_in_c(f_in_c),
     .f_in_h(f_in_h), .f_in_w(f_in_w), .f_out_w(f_out_w), .f_kh(f_kh), .f_kw(f_kw),
     .f_stride_h(f_stride_h), .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l),
@@ -218,15 +223,22 @@ module seedcc_accel #(
                   no_exec = ~|f_tokens;
       OP_GELU:    no_exec = ~|f_length;
       OP_AGG:     no_exec = ~|f_features || (~|f_row_count && ~|f_nnz);
-      default:    no_exec = 1'b0;  // DMA: DMA_LATENCY >= 1 cycles always
+      OP_SYNC:    no_exec = 1'b1;
+      default:    no_exec = f_background;  // DMA: DMA_LATENCY >= 1 cycles, in the background or not
     endcase
   end
 
   localparam [1:0] S_IDLE = 2'd0, S_ISSUE = 2'd1, S_EXEC = 2'd2;
   reg [1:0] st;
-  wire issue = (st == S_ISSUE) && !illegal;
+  // A DMA transfer, SYNC and HALT issue no earlier than the last cycle of the DMA engine's
+  // transfer in flight (docs/isa.md "Background DMA"); until then the issue stage waits.
+  wire is_dma = (opcode == OP_DMA_LOAD || opcode == OP_DMA_STORE);
+  wire dma_active, last_dma;
+  wire eng_wait = (is_dma || opcode == OP_SYNC || opcode == OP_HALT) && dma_active && !last_dma;
+  wire issue = (st == S_ISSUE) && !illegal && !eng_wait;
   wire go = issue && !no_exec;
-  wire start_dma = go && (opcode == OP_DMA_LOAD || opcode == OP_DMA_STORE);
+  wire start_dma = issue && is_dma;  // a background transfer starts without an EXEC state
+  reg x_dma;  // the instruction in EXEC is a (foreground) DMA transfer
   wire start_setgen = go && (opcode == OP_SETGEN);
   wire start_setfrz = go && (opcode == OP_SETFRZ);
   wire start_mac = go && (opcode == OP_MAC);
@@ -238,9 +250,9 @@ module seedcc_accel #(
   wire start_layernorm = go && (opcode == OP_LAYERNORM);
   wire start_gelu = go && (opcode == OP_GELU);
   wire start_agg = go && (opcode == OP_AGG);
-  wire last_dma, last_mac, last_req, last_add, last_pool, last_agg;
+  wire last_mac, last_req, last_add, last_pool, last_agg;
   wire last_matmul, last_softmax, last_layernorm, last_gelu;
-  wire unit_last = last_dma | last_mac | last_req | last_add | last_pool | last_agg
+  wire unit_last = (last_dma && x_dma) | last_mac | last_req | last_add | last_pool | last_agg
                  | last_matmul | last_softmax | last_layernorm | last_gelu;
   wire req_err;  // REQ read a record with shift > SHIFT_MAX
   wire ln_err;   // LAYERNORM read a record with shift > SHIFT_MAX
@@ -275,6 +287,7 @@ module seedcc_accel #(
       lp_it <= {F_ITERATIONS_W{1'b0}};
       lp_stride <= {F_DRAM_STRIDE_W{1'b0}};
       lp_offset <= {F_DRAM_ADDR_W{1'b0}};
+      x_dma <= 1'b0;
     end else begin
       case (st)
         S_IDLE: if (start) begin
@@ -286,8 +299,11 @@ module seedcc_accel #(
           pc <= 32'd0;
           lp_active <= 1'b0;
         end
-        S_ISSUE: begin
+        S_ISSUE: if (eng_wait && !illegal) begin
+          cycles <= cycles + 64'd1;  // waiting for the DMA engine
+        end else begin
           cycles <= cycles + 64'd1;
+          x_dma <= is_dma && !no_exec;
           ipc <= pc;
           pc <= lp_wrap ? lp_first : pc + 32'd1;
           if (illegal || opcode == OP_HALT || lp_bad) begin
@@ -344,7 +360,7 @@ module seedcc_accel #(
   seedcc_dma #(.BUS_BYTES(BUS_BYTES), .DMA_LATENCY(DMA_LATENCY)) u_dma (
     .clk(clk), .rst_n(rst_n), .start(start_dma), .is_store(opcode == OP_DMA_STORE),
     .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(dma_dram_addr), .f_length(f_length),
-    .last(last_dma), .space(dma_space),
+    .last(last_dma), .active(dma_active), .space(dma_space),
     .sram_rd_addr(dma_rd_addr), .sram_rd_data(dma_rd_data),
     .sram_wr(dma_wr), .sram_wr_addr(dma_wr_addr), .sram_wr_be(dma_wr_be), .sram_wr_data(dma_wr_data),
     .dram_rd_req(dram_rd_req), .dram_rd_addr(dram_rd_addr), .dram_rd_valid(dram_rd_valid),

@@ -67,6 +67,7 @@ module seedcc_blocks_tb #(
   wire [F_SRAM_ADDR_W-1:0] dec_f_sram_addr;
   wire [F_DRAM_ADDR_W-1:0] dec_f_dram_addr;
   wire [F_LENGTH_W-1:0] dec_f_length;
+  wire [F_BACKGROUND_W-1:0] dec_f_background;
   wire [F_GEN_ID_W-1:0] dec_f_gen_id;
   wire [F_PARAM_ADDR_W-1:0] dec_f_param_addr;
   wire [F_COUNT_W-1:0] dec_f_count;
@@ -138,6 +139,7 @@ module seedcc_blocks_tb #(
     .f_sram_addr(dec_f_sram_addr),
     .f_dram_addr(dec_f_dram_addr),
     .f_length(dec_f_length),
+    .f_background(dec_f_background),
     .f_gen_id(dec_f_gen_id),
     .f_param_addr(dec_f_param_addr),
     .f_count(dec_f_count),

@@ -16,6 +16,7 @@ module seedcc_decode (
   f_sram_addr,
   f_dram_addr,
   f_length,
+  f_background,
   f_gen_id,
   f_param_addr,
   f_count,
@@ -90,6 +91,7 @@ module seedcc_decode (
   output reg [F_SRAM_ADDR_W-1:0] f_sram_addr;
   output reg [F_DRAM_ADDR_W-1:0] f_dram_addr;
   output reg [F_LENGTH_W-1:0] f_length;
+  output reg [F_BACKGROUND_W-1:0] f_background;
   output reg [F_GEN_ID_W-1:0] f_gen_id;
   output reg [F_PARAM_ADDR_W-1:0] f_param_addr;
   output reg [F_COUNT_W-1:0] f_count;
@@ -166,6 +168,7 @@ module seedcc_decode (
     f_sram_addr = {F_SRAM_ADDR_W{1'b0}};
     f_dram_addr = {F_DRAM_ADDR_W{1'b0}};
     f_length = {F_LENGTH_W{1'b0}};
+    f_background = {F_BACKGROUND_W{1'b0}};
     f_gen_id = {F_GEN_ID_W{1'b0}};
     f_param_addr = {F_PARAM_ADDR_W{1'b0}};
     f_count = {F_COUNT_W{1'b0}};
@@ -237,12 +240,16 @@ module seedcc_decode (
       OP_HALT: begin
         used = HALT_USED;
       end
+      OP_SYNC: begin
+        used = SYNC_USED;
+      end
       OP_DMA_LOAD: begin
         used = DMA_LOAD_USED;
         f_space = word[DMA_LOAD_SPACE_LO +: DMA_LOAD_SPACE_W];
         f_sram_addr = word[DMA_LOAD_SRAM_ADDR_LO +: DMA_LOAD_SRAM_ADDR_W];
         f_dram_addr = word[DMA_LOAD_DRAM_ADDR_LO +: DMA_LOAD_DRAM_ADDR_W];
         f_length = word[DMA_LOAD_LENGTH_LO +: DMA_LOAD_LENGTH_W];
+        f_background = word[DMA_LOAD_BACKGROUND_LO +: DMA_LOAD_BACKGROUND_W];
         out_of_range = f_space > DMA_LOAD_SPACE_MAX;
       end
       OP_DMA_STORE: begin
@@ -251,6 +258,7 @@ module seedcc_decode (
         f_sram_addr = word[DMA_STORE_SRAM_ADDR_LO +: DMA_STORE_SRAM_ADDR_W];
         f_dram_addr = word[DMA_STORE_DRAM_ADDR_LO +: DMA_STORE_DRAM_ADDR_W];
         f_length = word[DMA_STORE_LENGTH_LO +: DMA_STORE_LENGTH_W];
+        f_background = word[DMA_STORE_BACKGROUND_LO +: DMA_STORE_BACKGROUND_W];
         out_of_range = f_space > DMA_STORE_SPACE_MAX;
       end
       OP_SETGEN: begin

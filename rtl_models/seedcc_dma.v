@@ -7,6 +7,8 @@
 //          cycle DMA_LATENCY + B - 1, the last one.
 //   STORE: the SRAM is read and the write beat posted in execute cycles 0..B-1; the
 //          remaining DMA_LATENCY cycles wait for the write acknowledgements.
+// The engine runs on its own once started: the top level waits for `last` (a foreground
+// transfer) or goes on issuing (a background one; docs/isa.md "Background DMA").
 // Addresses need no alignment on either side: a beat is BUS_BYTES consecutive bytes
 // from any byte address (the last beat is partial, with byte enables).
 // Field widths come from isa.vh (non-ANSI ports so that the port widths can use them).
@@ -23,6 +25,7 @@ module seedcc_dma #(
   f_dram_addr,
   f_length,
   last,
+  active,
   space,
   sram_rd_addr,
   sram_rd_data,
@@ -49,6 +52,7 @@ module seedcc_dma #(
   input  wire [F_DRAM_ADDR_W-1:0] f_dram_addr;
   input  wire [F_LENGTH_W-1:0]    f_length;
   output wire                     last;          // last execute cycle
+  output wire                     active;        // a transfer is in flight (its last cycle included)
   // SRAM side (space-selected by the top level)
   output wire [F_SPACE_W-1:0]     space;
   output wire [F_SRAM_ADDR_W-1:0] sram_rd_addr;  // BUS_BYTES consecutive bytes
@@ -97,6 +101,7 @@ module seedcc_dma #(
   wire issuing = busy && (cnt < beats);
 
   assign last = busy && (cnt == total - 1);
+  assign active = busy;
   assign space = r_space;
 
   assign dram_rd_req  = issuing && !store;

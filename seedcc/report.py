@@ -53,8 +53,9 @@ def attention_lines(prog: Program) -> list[str]:
     if not any(ins.op in ATTENTION for ins in trace):
         return []
     cfg, man = prog.config, prog.manifest
-    cycles = {op: sum(timing.cycles(i, cfg) for i in trace if i.op == op) for op in ATTENTION}
-    total = sum(timing.cycles(i, cfg) for i in trace)
+    steps = timing.timeline(trace, cfg)
+    cycles = {op: sum(s.cycles for i, s in zip(trace, steps) if i.op == op) for op in ATTENTION}
+    total = sum(s.cycles for s in steps)
     count = {op: sum(i.op == op for i in trace) for op in ATTENTION}
     # a MATMUL's X operand is K (as Kᵀ) for the scores and V for the weighted sum: rows x depth
     mm = [i for i in trace if i.op == "MATMUL"]

@@ -318,6 +318,7 @@ def timing_cases() -> list[tuple[str, object, isa.Instruction, int]]:
     pool = dict(channels=2, in_h=6, in_w=8, out_h=3, out_w=4, kh=2, kw=2, stride_h=2, stride_w=2)
     return [
         ("HALT", SMALL, m("HALT"), 1),
+        ("SYNC", SMALL, m("SYNC"), 1),  # with no transfer in flight
         ("LOOP", SMALL, m("LOOP", iterations=6, body_len=9, dram_stride=272), 1),  # issue only
         ("DMA_LOAD 17 bytes", SMALL, m("DMA_LOAD", space=1, length=17), 1 + 4 + 3),
         ("DMA_LOAD 16 bytes", SMALL, m("DMA_LOAD", length=16), 1 + 4 + 2),
@@ -367,6 +368,26 @@ def test_cycles_follow_the_documented_formula(case) -> None:
     _, cfg, ins, expected = case
     assert timing.cycles(ins, cfg) == expected
     assert timing.exec_cycles(ins, cfg) == expected - 1
+
+
+def test_timeline_of_background_transfers_counted_by_hand() -> None:
+    """SMALL (DMA_LATENCY 4, BUS_BYTES 8). A background transfer costs its issue cycle and
+    runs on the engine; a transfer, SYNC or HALT issues no earlier than the engine's last
+    cycle; other instructions issue at once and see the transfer in flight."""
+    m = isa.make
+    trace = [
+        m("DMA_LOAD", space=1, length=16, background=1),  # issue 0; engine cycles 1..6
+        m("SETGEN", count=2),                             # issue 1, cycles 2..3
+        m("SYNC"),                                        # waits 4, 5: issue 6
+        m("DMA_LOAD", space=2, length=8, background=1),   # issue 7; engine cycles 8..12
+        m("DMA_STORE", length=8),                         # waits 8..11: issue 12, cycles 13..17
+        m("HALT"),                                        # issue 18
+    ]
+    steps = timing.timeline(trace, SMALL)
+    assert [s.issue for s in steps] == [0, 1, 6, 7, 12, 18]
+    assert [s.wait for s in steps] == [0, 0, 2, 0, 4, 0]
+    assert [s.cycles for s in steps] == [1, 3, 3, 1, 10, 1]
+    assert [s.inflight for s in steps] == [None, 0, None, None, None, None]
 
 
 def test_every_opcode_has_a_timing_case() -> None:

@@ -59,9 +59,9 @@ class Builder:
         self.instrs.append(isa.make(op, **f))
         return len(self.instrs) - 1
 
-    def load(self, space: int, sram_addr: int, raw: bytes) -> None:
+    def load(self, space: int, sram_addr: int, raw: bytes, background: int = 0) -> None:
         self.emit("DMA_LOAD", space=space, sram_addr=sram_addr, dram_addr=self.data(raw),
-                  length=len(raw))
+                  length=len(raw), background=background)
 
     def input(self, name: str, shape: tuple[int, ...], scale: float, act_addr: int) -> None:
         n = math.prod(shape)
@@ -154,15 +154,21 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
         v = dram[a]
         return v if isinstance(v, float) else signed8(v)
 
+    engine_last = -1  # the last cycle of the DMA engine's transfer in flight
     for idx, ins in enumerate(prog.instructions):
         f = ins.fields
+        if ins.op in ("DMA_LOAD", "DMA_STORE", "SYNC", "HALT"):
+            cycles = max(cycles, engine_last)  # issue no earlier than the engine's last cycle
         cycles += 1  # issue
         if ins.op == "HALT":
             break
         if ins.op in ("DMA_LOAD", "DMA_STORE"):
-            cycles += cfg.dma_latency
+            busy = cfg.dma_latency
             for j in range(f["length"]):
-                cycles += j % cfg.bus_bytes == 0  # a new bus beat
+                busy += j % cfg.bus_bytes == 0  # a new bus beat
+            engine_last = cycles - 1 + busy
+            cycles += 0 if f["background"] else busy
+            for j in range(f["length"]):
                 if ins.op == "DMA_LOAD" and f["space"] == 0:
                     act[f["sram_addr"] + j] = rd(f["dram_addr"] + j)
                 elif ins.op == "DMA_LOAD":
@@ -404,9 +410,38 @@ def case_channel_split_accumulate(rng: np.random.Generator) -> Program:
     return b.program()
 
 
+def case_background_loads(rng: np.random.Generator) -> Program:
+    """Mask rows and lane states load in the background; the second layer's mask rows load
+    while the first layer's MACs run; the output store runs in the background up to HALT."""
+    b = Builder()
+    b.input("x", (3, 6, 5), 0.05, 0)
+    codes = rng.integers(0, 2, (20, 27))
+    b.load(isa.SPACE_MASK, 64, pack_rows(codes, 1, None), background=1)
+    g = get_generator("xorshift16")
+    b.load(isa.SPACE_PARAM, 1024, lane_table([g.group_state(77, j) for j in range(2)]), background=1)
+    b.emit("SYNC")
+    b.emit("SETGEN", gen_id=g.gen_id, param_addr=1024, count=2)
+    codes2, signs2 = rng.integers(0, 2, (6, 20)), rng.integers(0, 2, (6, 20))
+    b.load(isa.SPACE_MASK, 4096, pack_rows(codes2, 1, signs2), background=1)
+    conv = dict(in_h=6, in_w=5, out_w=5, stride_h=1, stride_w=1, code_bits=1, pix_count=30)
+    b.emit("MAC", in_addr=0, acc_addr=8, in_c=3, kh=3, kw=3, pad_t=1, pad_l=1, oc_count=20,
+           mask_addr=64, **conv)
+    b.req(rng, acc_addr=8, out_addr=200, oc_count=20, pix_count=30, out_plane=30, param_addr=2048,
+          relu=1)
+    b.emit("MAC", in_addr=200, acc_addr=8, in_c=20, kh=1, kw=1, oc_count=6, mask_addr=4096,
+           stored_signs=1, **conv)
+    b.req(rng, acc_addr=8, out_addr=900, oc_count=6, pix_count=30, out_plane=30, param_addr=2048,
+          relu=0)
+    b.checkpoint("z", 900, (6, 6, 5), 0.1)
+    b.output("z", (6, 6, 5), 0.1, 900)
+    b.instrs[-1] = isa.make("DMA_STORE", **{**b.instrs[-1].fields, "background": 1})
+    b.emit("HALT")
+    return b.program()
+
+
 CASES = [Case(f.__name__[5:], f) for f in (case_conv3x3, case_stride2_multicoat_pools,
                                            case_stored_signs_rect, case_residual_fc_ctrhash,
-                                           case_channel_split_accumulate)]
+                                           case_channel_split_accumulate, case_background_loads)]
 
 
 def make_inputs(prog: Program, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -641,6 +676,23 @@ def _error_program(*body: isa.Instruction, halt: bool = True) -> Program:
 def test_execution_errors(body: tuple, fragment: str) -> None:
     with pytest.raises(ProgramFormatError, match=re.escape(fragment)):
         refsim.run(_error_program(*body), {})
+
+
+def test_touching_the_bytes_of_a_background_transfer_before_sync_is_an_error() -> None:
+    """A background DMA's SRAM bytes are off limits until the transfer is over: the time line
+    says when, and a SYNC (or any later DMA, which waits for the engine) makes sure."""
+    load = isa.make("DMA_LOAD", space=isa.SPACE_PARAM, sram_addr=8, dram_addr=0, length=64,
+                    background=1)
+    setgen = isa.make("SETGEN", gen_id=0, param_addr=0, count=2)  # reads param bytes [0, 16)
+    with pytest.raises(ProgramFormatError, match=re.escape(
+            "instruction 1 (SETGEN): lane state table [0, 16) touches param SRAM bytes [8, 72) of "
+            "the background DMA at instruction 0, still in flight; a SYNC must come first")):
+        refsim.run(_error_program(load, setgen), {})
+    for between in (isa.make("SYNC"), isa.make("DMA_LOAD", space=isa.SPACE_MASK, length=8, background=1)):
+        refsim.run(_error_program(load, between, setgen), {})
+    far = isa.make("SETGEN", gen_id=0, param_addr=72, count=2)  # other bytes: no wait needed
+    # the transfer takes DMA_LATENCY 4 + 8 beats, cycles 1..12; HALT issues in cycle 12
+    assert refsim.run(_error_program(load, far), {}).cycles == 12 + 1
 
 
 def test_a_requantisation_shift_above_the_limit_is_an_error() -> None:

@@ -229,6 +229,52 @@ def case_conv_xorshift16() -> Case:
                    [_io("y", y.shape, out_addr)], {"x": x}, {"y": y}, cycles)
 
 
+def case_background_dma() -> Case:
+    """The conv of case_conv_xorshift16 with its loads in the background (docs/isa.md
+    "Background DMA"): a transfer waits for the engine's last cycle, SYNC-free because the
+    foreground param load waits for the mask load; a second copy of the mask rows loads
+    while the MAC runs, and both stores run in the background up to HALT, which waits."""
+    c, h, w, oc, kh, kw = 3, 6, 7, 20, 3, 3
+    steps = c * kh * kw
+    x, states, codes, bias, mult, shift, img, (ax, am, ap, out_addr), rows = _binary_conv_image(
+        np.random.default_rng(2), (c, h, w), oc, 1024, 2)
+    npix = h * w
+    rows_out = img.reserve(len(rows))
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size, background=1),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows), background=1),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
+        make("SETGEN", gen_id=0, param_addr=0, count=2),
+        make("DMA_LOAD", space=MASK, sram_addr=512, dram_addr=am, length=len(rows), background=1),
+        make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
+             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_start=0, pix_count=npix,
+             mask_addr=0, code_bits=1),
+        make("REQ", acc_addr=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
+             param_addr=16, relu=1),
+        make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix,
+             background=1),
+        make("DMA_STORE", space=MASK, sram_addr=512, dram_addr=rows_out, length=len(rows),
+             background=1),
+    ]
+    wts = lane_signs(0, states, oc, steps) * codes
+    acc = mac_ref(x, wts, kh, kw, 1, 1, 1, 1, w, 0, npix)
+    y = requant_ref(acc, bias, mult, shift, True).reshape(oc, h, w)
+    cycles = (1                   # DMA_LOAD x, background: issue 0, engine cycles 1..20 (4 + 16 beats)
+              + 19 + 1            # DMA_LOAD mask, background: waits to cycle 20 (the engine's last),
+                                  # issue 20, engine 21..38 (4 + 14 beats)
+              + 17 + 1 + 4 + 22   # DMA_LOAD param: waits to 38, issue 38, 26 execute cycles
+              + 1 + 2             # SETGEN 2 lanes
+              + 1                 # DMA_LOAD mask copy, background: issue 68, engine 69..86 (under the MAC)
+              + 1 + 11 * (27 + 2)  # MAC: 42 pixels = 11 tiles
+              + 1 + 20 * 11       # REQ: 20 channels x 11 tiles
+              + 1                 # DMA_STORE y, background: issue 610, engine 611..719 (4 + 105 beats)
+              + 108 + 1           # DMA_STORE mask copy, background: waits to 719, engine 720..737
+              + 17 + 1)           # HALT: waits to 737, the last cycle of the store
+    return _finish("background_dma", instrs, img, [_io("x", x.shape, ax)],
+                   [_io("y", y.shape, out_addr), _io("rows", (len(rows),), rows_out)], {"x": x},
+                   {"y": y, "rows": np.frombuffer(rows, np.int8)}, cycles)
+
+
 def case_conv_copies() -> Case:
     """12 channels use one of SMALL's two lanes, so the MAC runs two copies of it
     (rep_log2 = 1): a tile is 8 pixels, copy 1 on pixels 4..7 with lane 0's weight bits.
@@ -593,6 +639,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "spill": case_spill,
     "conv_xorshift16": case_conv_xorshift16,
     "conv_copies": case_conv_copies,
+    "background_dma": case_background_dma,
     "conv_split_xorshift32": case_conv_split_xorshift32,
     "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
     "add_pool": case_add_pool,
