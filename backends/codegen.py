@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from seedcc.backends import isa
+from seedcc.backends import isa, prefetch
 from seedcc.backends.manifest import (
     Checkpoint,
     FloatParam,
@@ -66,6 +66,8 @@ class Emitter:
         self.resident: dict[tuple[str, Any], int] = {}
         self.notes: list[str] = []
         self.offchip: dict[str, int] = {}  # spilled value -> its off-chip (DRAM) address
+        self.regions: list[prefetch.Region] = []  # mask and param regions, for `prefetch.hoist`
+        self.barriers: list[int] = []  # loads never move above these (the ends of LOOP bodies)
 
     # -- what lowering reads ---------------------------------------------------------------
     def value(self, name: str) -> Value:
@@ -93,9 +95,15 @@ class Emitter:
     def load(self, space: str, data: bytes, what: str) -> int:
         """Place `data` in the memory image and DMA it into a fresh region of the `space`
         SRAM; returns the region's address (free it with `release` after its last use)."""
-        at = self.sram[space].alloc(len(data), what)
+        at = self._alloc(space, len(data), what)
         self.emit("DMA_LOAD", space=isa.SPACES[space], sram_addr=at, dram_addr=self.dram(data),
                   length=len(data))
+        return at
+
+    def _alloc(self, space: str, size: int, what: str) -> int:
+        """A region of the `space` SRAM for the DMA_LOAD emitted next."""
+        at = self.sram[space].alloc(size, what)
+        self.regions.append(prefetch.Region(space, at, size, len(self.instrs)))
         return at
 
     def load_constant(self, value: str, codes: np.ndarray, floats: np.ndarray) -> None:
@@ -137,7 +145,13 @@ class Emitter:
     def release(self, space: str, addr: int) -> None:
         if space == "mask" and addr in self.resident.values():
             return  # resident rows of a loop region: freed after the loop
+        self._release(space, addr)
+
+    def _release(self, space: str, addr: int) -> None:
         self.sram[space].release(addr)
+        region = next(r for r in reversed(self.regions)
+                      if r.space == space and r.addr == addr and r.release is None)
+        region.release = len(self.instrs)
 
     def load_span(self, space: str, blob: bytes, lo: int, hi: int, what: str, key: str) -> int:
         """DMA bytes [lo, hi) of `blob` into a fresh region of the `space` SRAM. The blob is
@@ -145,7 +159,7 @@ class Emitter:
         fingerprint so that the group's layers share it), however many spans are loaded."""
         if key not in self.blobs:
             self.blobs[key] = self.dram(blob)
-        at = self.sram[space].alloc(hi - lo, what)
+        at = self._alloc(space, hi - lo, what)
         self.emit("DMA_LOAD", space=isa.SPACES[space], sram_addr=at, dram_addr=self.blobs[key] + lo, length=hi - lo)
         return at
 
@@ -187,10 +201,10 @@ class Emitter:
     def _state(self) -> tuple:
         return (len(self.instrs), len(self.image), len(self.floats), len(self.float_params),
                 len(self.checkpoints), len(self.layers), len(self.graphs), dict(self.blobs), self.acc_peak,
-                copy.deepcopy(self.sram))
+                copy.deepcopy(self.sram), copy.deepcopy(self.regions))
 
     def _restore(self, state: tuple) -> None:
-        ni, nim, nf, nfp, nck, nl, ng, self.blobs, self.acc_peak, self.sram = state
+        ni, nim, nf, nfp, nck, nl, ng, self.blobs, self.acc_peak, self.sram, self.regions = state
         del self.instrs[ni:], self.image[nim:], self.floats[nf:], self.float_params[nfp:]
         del self.checkpoints[nck:], self.layers[nl:], self.graphs[ng:]
         self.resident = {}
@@ -220,6 +234,15 @@ class Emitter:
             raise _Unrolled(f"{unfit}: {err}") from None
 
     def _try_loop(self, nodes: list[Node]) -> None:
+        for arena in self.sram.values():  # iterations must place their buffers alike
+            arena.ring = False
+        try:
+            self._emit_loop(nodes)
+        finally:
+            for arena in self.sram.values():
+                arena.ring = True
+
+    def _emit_loop(self, nodes: list[Node]) -> None:
         count = 1 + max(n.attrs["loop"][1] for n in nodes)
         first = [n for n in nodes if n.attrs["loop"][1] == 0]
         for n in first:  # mask rows of the fold convs and adjacency chunks stay resident
@@ -278,8 +301,15 @@ class Emitter:
                                    for fp in self.float_params[fp0:]]
         self.checkpoints[ck0:] = [replace(ck, after=where(ck.after)[0], iteration=where(ck.after)[1])
                                   for ck in self.checkpoints[ck0:]]
+        end = len(self.instrs)
+        for r in self.regions:  # the body's loads stay; releases in later iterations end with it
+            if r.load is not None and r.load > loop_at:
+                r.load = None
+            if r.release is not None and r.release > end:
+                r.release = end
+        self.barriers.append(end)
         for at in self.resident.values():
-            self.sram["mask"].release(at)
+            self._release("mask", at)
         self.resident = {}
 
     def float_affine(self, a: np.ndarray, b: np.ndarray) -> None:
@@ -350,8 +380,9 @@ def lower_node(e: Emitter, n: Node) -> None:
         e.checkpoint(n.output)
 
 
-def generate(g: Graph, cfg: HwConfig) -> Program:
-    """Emit the program for a graph that went through fuse_epilogues, quantize and pack_masks."""
+def generate(g: Graph, cfg: HwConfig, prefetching: bool = True) -> Program:
+    """Emit the program for a graph that went through fuse_epilogues, quantize and pack_masks;
+    with `prefetching`, mask and param loads move up into the background (`prefetch.hoist`)."""
     e = Emitter(g, cfg)
     inputs = e.io(g.inputs, store=False)
     nodes = list(g.nodes)
@@ -369,6 +400,9 @@ def generate(g: Graph, cfg: HwConfig) -> Program:
         i = j
     outputs = e.io(g.outputs, store=True)
     e.emit("HALT")
+    if prefetching:
+        e.instrs, e.checkpoints, e.float_params = prefetch.hoist(e.instrs, e.regions, e.barriers,
+                                                                 e.checkpoints, e.float_params, cfg)
     if len(e.instrs) > cfg.instr_words:
         raise CapacityError(f"the program has {len(e.instrs)} instructions; the instruction memory "
                             f"holds {cfg.instr_words}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from seedcc.backends.isa import BY_NAME, Instruction, ceil_div
 from seedcc.rtl_models.hwconfig import HwConfig
 
-__all__ = ["ISSUE", "Step", "ceil_div", "cycles", "exec_cycles", "timeline"]
+__all__ = ["ISSUE", "Clock", "Step", "ceil_div", "cycles", "exec_cycles", "timeline"]
 
 ISSUE = 1  # fetch + decode
 
@@ -50,22 +50,38 @@ class Step:
     the instruction must not touch that transfer's SRAM bytes."""
 
 
+class Clock:
+    """The time line built one executed instruction at a time (see :func:`timeline`)."""
+
+    def __init__(self, cfg: HwConfig) -> None:
+        self.cfg = cfg
+        self.now = 0  # the next issue cycle
+        self.last = -1  # the last cycle of the DMA engine's latest transfer
+        self.owner = -1  # that transfer's position in the trace
+        self.count = 0  # instructions so far
+
+    def engine_idle(self) -> bool:
+        """Whether a transfer issued now would not wait for the engine."""
+        return self.last <= self.now
+
+    def step(self, ins: Instruction) -> Step:
+        spec = BY_NAME[ins.op]
+        waits = spec.engine or spec.drains
+        start = max(self.now, self.last) if waits else self.now
+        e = spec.cycles(ins.fields, self.cfg)
+        if spec.engine:
+            inflight, self.last, self.owner = None, start + e, self.count
+            end = start + ISSUE + (0 if ins.fields["background"] else e)
+        else:
+            inflight = self.owner if not waits and self.last >= start else None
+            end = start + ISSUE + e
+        step = Step(start, end - self.now, start - self.now, inflight)
+        self.now, self.count = end, self.count + 1
+        return step
+
+
 def timeline(trace: Iterable[Instruction], cfg: HwConfig) -> list[Step]:
     """The time line of instructions as executed (``isa.loop_trace`` order): the sum of
     their ``cycles`` is the cycle counter at HALT."""
-    steps: list[Step] = []
-    now, last, owner = 0, -1, -1  # next issue cycle; the engine's last cycle and its transfer
-    for pos, ins in enumerate(trace):
-        spec = BY_NAME[ins.op]
-        waits = spec.engine or spec.drains
-        start = max(now, last) if waits else now
-        e = spec.cycles(ins.fields, cfg)
-        if spec.engine:
-            inflight, last, owner = None, start + e, pos
-            end = start + ISSUE + (0 if ins.fields["background"] else e)
-        else:
-            inflight = owner if not waits and last >= start else None
-            end = start + ISSUE + e
-        steps.append(Step(start, end - now, start - now, inflight))
-        now = end
-    return steps
+    clock = Clock(cfg)
+    return [clock.step(ins) for ins in trace]

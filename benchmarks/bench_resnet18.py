@@ -17,7 +17,9 @@ so the figures describe that machine, not a built one):
 - off-chip bytes divided by the compulsory bytes: masks and parameters once, the input, the
   output, and each activation that cannot stay on chip (row-banded or spilled) written once
   and read once; the goal is at most 1.3;
-- cycles, time and energy per sample.
+- cycles, time and energy per sample, the cycles by instruction (waits for the DMA engine
+  included), and the cycles of the same program without prefetch (mask and param loads in
+  the foreground, docs/compiler.md "Prefetch").
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from seedcc.backends import refsim
+from collections import Counter
+
+from seedcc.backends import codegen, refsim
 from seedcc.backends.isa import SPACE_ACT
 from seedcc.backends.profile import layer_segments, pe_occupancy, pe_utilisation
 from seedcc.flow import compile_model
@@ -102,6 +106,13 @@ def bench(size: int, calib_samples: int) -> None:
           f"(goal <= {TRAFFIC_GOAL})")
     print(f"  per sample: {run.cycles} cycles ({run.cycles / (cfg.clock_mhz * 1e6) * 1e3:.2f} ms), "
           f"{run.energy_pj / 1e6:.1f} uJ")
+    sim = refsim.simulator(prog)
+    by_op = Counter()
+    for (_, _, ins), step in zip(sim.trace, sim.steps):
+        by_op[ins.op] += step.cycles
+    print("  cycles by instruction: " + ", ".join(f"{op} {n / run.cycles:.1%}" for op, n in by_op.most_common()))
+    plain = refsim.simulator(codegen.generate(g, cfg, prefetching=False)).cycles
+    print(f"  without prefetch: {plain} cycles; prefetch saves {1 - run.cycles / plain:.1%}")
     for s in seg3:
         u = utilisation([s], cfg.pes)
         print(f"    {s.name:<24} {s.counters['mac_cycles']:>8} MAC cycles  PE occupancy {u[0]:6.1%}  "

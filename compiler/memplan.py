@@ -131,28 +131,44 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
 class Arena:
     """Placement in one on-chip SRAM during code generation (mask rows, parameter tables).
 
-    `alloc` puts a buffer at the lowest aligned address where it fits between the live
-    ones; `release` frees it when its last reader has been emitted. `peak` is the highest
-    byte in use at any time: what the layer schedule needs of this SRAM.
+    `alloc` puts a buffer at the lowest aligned address after the previous buffer where it
+    fits between the live ones, else at the lowest such address from the start: buffers go
+    round the SRAM like a ring, so that a layer's region is rarely the one the layer before
+    read, and its load can move up into the background (`seedcc.backends.prefetch`).
+    With `ring` off every buffer goes at the lowest address that fits, so that a LOOP body's
+    iterations place their buffers alike. `release` frees a buffer when its last reader has
+    been emitted. `peak` is the most bytes live at once: what the layer schedule needs of
+    this SRAM.
     """
 
     def __init__(self, space: str, capacity: int, align: int = ALIGN):
         self.space, self.capacity, self.align = space, capacity, align
         self.live: dict[int, int] = {}  # address -> size
         self.peak = 0
+        self.next = 0  # where the search for the next buffer starts
+        self.ring = True  # False: always the lowest address (the iterations of a LOOP body)
 
-    def alloc(self, size: int, what: str) -> int:
-        at = 0
+    def _fit(self, size: int, start: int) -> int | None:
+        at = start
         for a, s in sorted(self.live.items()):
+            if a + s <= at:
+                continue
             if at + size <= a:
                 break
             at = max(at, -(-(a + s) // self.align) * self.align)
-        if at + size > self.capacity:
+        return at if at + size <= self.capacity else None
+
+    def alloc(self, size: int, what: str) -> int:
+        at = self._fit(size, self.next) if self.ring else None
+        if at is None:
+            at = self._fit(size, 0)
+        if at is None:
             used = sum(self.live.values())
             raise CapacityError(f"{what} needs {size} bytes of {self.space} SRAM, which holds "
                                 f"{self.capacity}" + (f" ({used} in use)" if used else ""))
         self.live[at] = size
-        self.peak = max(self.peak, at + size)
+        self.next = -(-(at + size) // self.align) * self.align
+        self.peak = max(self.peak, sum(self.live.values()))
         return at
 
     def release(self, addr: int) -> None:

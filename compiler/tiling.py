@@ -5,7 +5,9 @@ A conv layer is cut three ways (docs/compiler.md):
 - pixel chunks per block, as many output pixels as the accumulator SRAM holds for the
   block's channels (a multiple of the pixel tile: PIXELS, the array's pixel width, times
   the copies of the block's lanes that the idle lanes hold, `HwConfig.lane_copies`);
-- input-channel splits, when a block's mask rows exceed the mask SRAM. A layer split in
+- input-channel splits, when a block's mask rows exceed half the mask SRAM (so that the
+  next split's rows can load in the background while this one's MACs run; the whole
+  SRAM for a fold region's layers, whose rows stay resident). A layer split in
   k parts runs k MACs per pixel chunk, accumulating; part k starts its lanes from the
   generator state after i0·KH·KW steps (the regeneration schedule's jump-ahead states).
 
@@ -75,9 +77,17 @@ def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig) -> ConvTiling:
     _, oh, ow = as_chw(out_shape)
     bc = cfg.block_channels
     blocks = tuple((oc0, min(bc, o - oc0)) for oc0 in range(0, o, bc))
+    splits = None
+    if "fold" not in n.attrs:  # half the mask SRAM: the next split's rows load during this one's MACs
+        try:
+            splits = input_splits(n.attrs["mask_offsets"], cfg.mask_sram_bytes // 2, n.name)
+        except CapacityError:
+            pass
+    if splits is None:
+        splits = input_splits(n.attrs["mask_offsets"], cfg.mask_sram_bytes, n.name)
     return ConvTiling(blocks=blocks,
                       chunks=tuple(pixel_chunks(oh * ow, occ, cfg, n.name) for _, occ in blocks),
-                      splits=tuple(input_splits(n.attrs["mask_offsets"], cfg.mask_sram_bytes, n.name)))
+                      splits=tuple(splits))
 
 
 #: row-band buffers take at most 1/BAND_SHARE of the act SRAM (`spill_activations`)
