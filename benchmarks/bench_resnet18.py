@@ -8,7 +8,9 @@ generated samples), checks float mode against onnxruntime on one sample, and pri
 reference model's cost model (docs/refsim.md; the idealised machine of docs/architecture.md,
 so the figures describe that machine, not a built one):
 
-- compile time, instructions (against DEFAULT's instruction memory);
+- compile time with `--calib` samples and with the default calibration (no calibration data:
+  `calibration_samples` generated samples, docs/compiler.md), instructions (against
+  DEFAULT's instruction memory);
 - PE occupancy of the 3x3 convolutions (`seedcc report`'s "PE occ."): PE slots holding a
   (channel, pixel, weight position) over the PE slots of their MAC cycles, and over all
   the cycles of their layers (REQ, DMA and pools included), against the goal of 0.85; the
@@ -36,12 +38,14 @@ from collections import Counter
 from seedcc.backends import codegen, refsim
 from seedcc.backends.isa import SPACE_ACT
 from seedcc.backends.profile import layer_segments, pe_occupancy, pe_utilisation
+from seedcc.compiler.pipeline import calibration_samples
 from seedcc.flow import compile_model
 from seedcc.ir import Op
 from seedcc.models import resnet18
 from seedcc.rtl_models.hwconfig import DEFAULT
 
 UTILISATION_GOAL = 0.85
+COMPILE_GOAL = 10.0  # seconds, default calibration, on a 2-core machine
 TRAFFIC_GOAL = 1.3
 
 
@@ -76,6 +80,10 @@ def bench(size: int, calib_samples: int) -> None:
     c = compile_model(model, calib=calib, config=DEFAULT)
     t_compile = time.perf_counter() - t0
     prog, g, cfg = c.program, c.graph, DEFAULT
+    t0 = time.perf_counter()
+    compile_model(model, config=DEFAULT)
+    t_default = time.perf_counter() - t0
+    default_samples = calibration_samples(c.frontend_graph)
 
     x = rng.standard_normal((1, 3, size, size)).astype(np.float32)
     ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
@@ -95,6 +103,8 @@ def bench(size: int, calib_samples: int) -> None:
           f"DEFAULT ({cfg.pes} PEs at {cfg.clock_mhz:g} MHz)")
     print(f"  compile: {t_compile:.1f} s with {calib_samples} calibration samples; "
           f"{len(prog.instructions)} instructions of {cfg.instr_words}")
+    print(f"  compile with the default calibration ({default_samples} generated samples): "
+          f"{t_default:.1f} s ({t_default / COMPILE_GOAL:.2f} of the {COMPILE_GOAL:g} s goal)")
     print(f"  float mode vs onnxruntime: max error {np.abs(out - ref).max() / np.abs(ref).max():.1e} "
           f"of the largest logit")
     print(f"  3x3 convolutions ({len(seg3)} layers): PE occupancy {u3_mac:.1%} of MAC cycles, "

@@ -26,7 +26,12 @@ from seedcc.errors import BadInputError
 from seedcc.ir import Graph, verify
 from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
 
+#: generated calibration samples (seed CALIB_SEED) when the user gives none: CALIB_SAMPLES,
+#: fewer for a model whose float run on them would take more than CALIB_OPS arithmetic
+#: operations, never fewer than CALIB_MIN_SAMPLES (`calibration_samples`)
 CALIB_SAMPLES = 64
+CALIB_MIN_SAMPLES = 8
+CALIB_OPS = 64 * 10**9
 CALIB_SEED = 0
 
 
@@ -51,7 +56,24 @@ PIPELINE: tuple[str, ...] = ("detect_folds", "fuse_epilogues", "form_fold_region
                              "store_dense", "pack_masks", "schedule_regeneration", "spill_activations")
 
 
-def generated_calibration(g: Graph, n: int = CALIB_SAMPLES) -> dict[str, np.ndarray]:
+def sample_ops(g: Graph) -> int:
+    """Arithmetic operations of one float run of `g` on one sample (`OpDef.cost`: a MAC counts one)."""
+    return sum(n.op.spec.cost(n, [g.values[i].shape for i in n.inputs], g.values[n.output].shape)
+               for n in g.nodes)
+
+
+def calibration_samples(g: Graph) -> int:
+    """How many generated samples calibrate `g` when the user gives no calibration data: as
+    many as CALIB_OPS operations allow (so a large input costs no more compile time than a
+    small model's CALIB_SAMPLES), between CALIB_MIN_SAMPLES and CALIB_SAMPLES. A 224x224
+    ResNet-18 (1.8 G operations a sample) gets 35, a 32x32 one 64. User-supplied data is
+    always used in full, however large."""
+    return max(CALIB_MIN_SAMPLES, min(CALIB_SAMPLES, CALIB_OPS // max(sample_ops(g), 1)))
+
+
+def generated_calibration(g: Graph, n: int | None = None) -> dict[str, np.ndarray]:
+    """`n` (default `calibration_samples(g)`) N(0, 1) samples of every input, seed CALIB_SEED."""
+    n = calibration_samples(g) if n is None else n
     rng = np.random.default_rng(CALIB_SEED)
     return {name: rng.standard_normal((n, *g.values[name].shape)).astype(np.float32) for name in g.inputs}
 

@@ -24,9 +24,11 @@ from seedcc.compiler.pipeline import (
     CALIB_SAMPLES,
     CALIB_SEED,
     Options,
+    calibration_samples,
     check_calibration,
     generated_calibration,
     run_passes,
+    sample_ops,
 )
 from seedcc.ir import Graph, Op
 from seedcc.limits import check_memory, max_memory, memory_limit
@@ -65,7 +67,7 @@ def _compile(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.nd
     log(f"front end: {len(front.nodes)} IR nodes, {len(front.ops(Op.CONV))} weight layers "
         f"({time.perf_counter() - t0:.2f} s)")
     notes = list(front.notes)
-    samples = CALIB_SAMPLES if calib is None else max(
+    samples = calibration_samples(front) if calib is None else max(
         (np.shape(a)[0] for a in calib.values() if np.ndim(a)), default=0)
     inputs = 4 * samples * sum(math.prod(front.values[i].shape) for i in front.inputs)
     # the whole batch at once when it fits the memory limit, else as many samples at a time
@@ -76,8 +78,10 @@ def _compile(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.nd
     check_memory(run_graph_bytes(front, chunk) + inputs,
                  f"calibrating model {front.name!r} ({samples} samples, {chunk} at a time)")
     if calib is None:
-        calib = generated_calibration(front)
-        notes.append(f"calibrated on {CALIB_SAMPLES} generated N(0, 1) inputs (seed {CALIB_SEED}); "
+        calib = generated_calibration(front, samples)
+        fewer = (f", fewer than {CALIB_SAMPLES} for a model of {sample_ops(front) / 1e9:.1f} G "
+                 f"operations a sample" if samples < CALIB_SAMPLES else "")
+        notes.append(f"calibrated on {samples} generated N(0, 1) inputs (seed {CALIB_SEED}{fewer}); "
                      f"give --calib with real inputs for better int8 accuracy")
     else:
         calib = check_calibration(front, calib)

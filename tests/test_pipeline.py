@@ -27,9 +27,11 @@ from seedcc.backends import program as program_io
 from seedcc.backends import refsim
 from seedcc.backends.program import Program
 from seedcc.compiler import pipeline
+from seedcc.compiler.frontend import import_onnx
 from seedcc.errors import CapacityError
 from seedcc.flow import Compiled, compile_model
 from seedcc.golden import ort_run
+from seedcc.models import resnet18
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
@@ -253,6 +255,49 @@ def test_compile_notes_generated_calibration() -> None:
     x = inputs_for(c.program, 64, seed=0)
     with_calib = compile_model(model("mlp"), calib=x, config=SMALL)
     assert not any("generated" in n for n in with_calib.notes)
+
+
+def test_generated_calibration_samples_follow_the_operation_budget() -> None:
+    """A 224x224 ResNet-18 (1.8 G operations a sample) gets fewer generated samples than a
+    32x32 one, within CALIB_OPS and never below CALIB_MIN_SAMPLES."""
+    large = import_onnx(resnet18(size=224, width=64, classes=1000, stem="imagenet"))
+    small = import_onnx(resnet18(size=32, width=64, classes=10, stem="cifar"))
+    n = pipeline.calibration_samples(large)
+    assert pipeline.CALIB_MIN_SAMPLES <= n < pipeline.CALIB_SAMPLES
+    assert n * pipeline.sample_ops(large) <= pipeline.CALIB_OPS < (n + 1) * pipeline.sample_ops(large)
+    assert pipeline.calibration_samples(small) == pipeline.CALIB_SAMPLES
+    assert pipeline.generated_calibration(large)["x"].shape == (n, 3, 224, 224)
+
+
+def test_generated_calibration_never_below_the_minimum(monkeypatch) -> None:
+    monkeypatch.setattr(pipeline, "CALIB_OPS", 1)
+    assert pipeline.calibration_samples(import_onnx(model("mlp"))) == pipeline.CALIB_MIN_SAMPLES
+
+
+def test_fewer_generated_samples_are_noted_and_used(monkeypatch) -> None:
+    """With a budget that allows 8 samples of the MLP, the compile says 8 and its scales are
+    those of the first 8 generated samples given as calibration data."""
+    front = import_onnx(model("mlp"))
+    monkeypatch.setattr(pipeline, "CALIB_OPS", 8 * pipeline.sample_ops(front) + 1)
+    c = compile_model(model("mlp"), config=SMALL)
+    assert any("calibrated on 8 generated" in n and f"fewer than {pipeline.CALIB_SAMPLES}" in n
+               for n in c.notes)
+    given = compile_model(model("mlp"), calib=pipeline.generated_calibration(front, 8), config=SMALL)
+    assert {k: v.scale for k, v in c.graph.values.items()} == {k: v.scale for k, v in given.graph.values.items()}
+    assert program_io.to_bytes(dataclasses.replace(c.program, manifest=given.program.manifest)) == \
+        program_io.to_bytes(given.program)
+
+
+def test_user_calibration_is_used_in_full_whatever_the_budget(monkeypatch) -> None:
+    """The budget limits generated samples only: the largest input of 64 given samples, in the
+    last one, sets the input's scale."""
+    monkeypatch.setattr(pipeline, "CALIB_OPS", 1)
+    x = inputs_for(compiled("mlp").program, 64, seed=3)
+    (name, arr), = x.items()
+    arr[-1] *= 100
+    c = compile_model(model("mlp"), calib=x, config=SMALL)
+    assert c.graph.values[name].scale == pytest.approx(float(np.abs(arr).max()) / numerics.ACT_MAX)
+    assert not any("generated" in n for n in c.notes)
 
 
 def test_sample_models_are_present() -> None:

@@ -41,7 +41,8 @@ def value_peaks(g: Graph, calib: dict[str, np.ndarray], chunk: int | None = None
         env = run_graph(g, {k: a[i:i + step] for k, a in calib.items()})
         for name in g.values:
             if env[name].size:
-                peaks[name] = max(peaks[name], float(np.max(np.abs(env[name]))))
+                v = env[name]  # max and -min: no |x| copy of a large activation
+                peaks[name] = max(peaks[name], float(v.max()), -float(v.min()))
     return peaks
 
 

@@ -84,7 +84,7 @@ class Add(OpDef):
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
         y = ins[0] + ins[1]
-        return np.maximum(y, 0) if n.attrs.get("relu") else y
+        return np.maximum(y, 0, out=y) if n.attrs.get("relu") else y
 
     @staticmethod
     def lower(n: Any, em: Any) -> None:

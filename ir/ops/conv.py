@@ -29,7 +29,6 @@ from seedcc.ir.ops.base import (
     OpDef,
     Shape,
     as_chw,
-    channel,
     saturating_multiplier,
     window_attrs,
     window_out,
@@ -64,19 +63,62 @@ def node_grid(n: int) -> tuple[int, int]:
     return n // w, w
 
 
-def conv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads: tuple[int, int, int, int]) -> np.ndarray:
-    """x (B, C, H, W), (B, F) or (B, N, F); w (O, I, KH, KW) -> (B, O, OH, OW), (B, O) or (B, N, O)."""
+#: about the bytes of window matrix (im2col rows) `conv2d` gathers and multiplies at a time:
+#: enough rows for an efficient matrix product, few enough that a 224x224 batch's window
+#: matrix (gigabytes) is never built whole
+CONV_BLOCK_BYTES = 32 << 20
+
+
+def _blocks(b: int, oh: int, row: int) -> list[tuple[slice, slice]]:
+    """(samples, output rows) pieces of a (b, oh, ...) output of `row` window-matrix bytes
+    an output row: whole samples when one fits CONV_BLOCK_BYTES, else rows of one sample."""
+    rows = max(1, CONV_BLOCK_BYTES // max(row, 1))
+    if rows >= oh:
+        per = rows // oh
+        return [(slice(s, s + per), slice(0, oh)) for s in range(0, b, per)]
+    return [(slice(s, s + 1), slice(y, y + rows)) for s in range(b) for y in range(0, oh, rows)]
+
+
+def conv2d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int], pads: tuple[int, int, int, int],
+           scale: np.ndarray | None = None, shift: np.ndarray | None = None,
+           relu: bool = False) -> np.ndarray:
+    """relu(scale·(W x) + shift) per output channel, float32 (scale, shift: (O,) or None):
+    x (B, C, H, W), (B, F) or (B, N, F); w (O, I, KH, KW) -> (B, O, OH, OW), (B, O) or (B, N, O)."""
     o = w.shape[0]
+    w = np.asarray(w, np.float32)
     if x.ndim in (2, 3):
-        return x @ w.reshape(o, -1).T
-    # channels last, so the window matrix is gathered in runs of C floats (a view for 1x1)
+        return _epilogue(np.asarray(x, np.float32) @ w.reshape(o, -1).T, scale, shift, relu)
+    # channels last, so the window matrix is gathered in runs of kw·C floats (a view for 1x1),
+    # one block at a time, each multiplied straight into the channels-last output
     pt, pl, pb, pr = pads
-    xl = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-    win = sliding_window_view(xl, w.shape[2:], axis=(1, 2))[:, :: stride[0], :: stride[1]]
-    b, oh, ow = win.shape[:3]
-    cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(b * oh * ow, -1)  # (ky, kx, i) per row
-    out = cols @ w.transpose(0, 2, 3, 1).reshape(o, -1).T
-    return np.ascontiguousarray(out.reshape(b, oh, ow, o).transpose(0, 3, 1, 2))
+    b, c, h, wd = x.shape
+    kh, kw = w.shape[2:]
+    if any(pads):
+        xl = np.zeros((b, h + pt + pb, wd + pl + pr, c), np.float32)
+        xl[:, pt:pt + h, pl:pl + wd] = x.transpose(0, 2, 3, 1)
+    else:
+        xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1), np.float32)
+    win = sliding_window_view(xl, (kh, kw), axis=(1, 2))[:, :: stride[0], :: stride[1]]
+    win = win.transpose(0, 1, 2, 4, 5, 3)  # (b, oh, ow, ky, kx, i)
+    oh, ow, k = win.shape[1], win.shape[2], c * kh * kw
+    wm = w.transpose(0, 2, 3, 1).reshape(o, k).T  # rows (ky, kx, i), as the window matrix's columns
+    out = np.empty((b, oh, ow, o), np.float32)
+    for samples, rows in _blocks(b, oh, 4 * ow * k):
+        dst = out[samples, rows].reshape(-1, o)
+        _epilogue(np.matmul(win[samples, rows].reshape(-1, k), wm, out=dst), scale, shift, relu)
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+
+def _epilogue(y: np.ndarray, scale: np.ndarray | None, shift: np.ndarray | None,
+              relu: bool) -> np.ndarray:
+    """relu(scale·y + shift) in place, channels on y's last axis."""
+    if scale is not None:
+        y *= np.asarray(scale, np.float32)
+    if shift is not None:
+        y += np.asarray(shift, np.float32)
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y
 
 
 def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -193,13 +235,9 @@ class Conv(OpDef):
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:
         a = n.attrs
-        y = conv2d(ins[0], a["weight"].effective(), a["stride"], a["pads"])
-        if a.get("affine") is not None:
-            scale, shift = a["affine"]
-            y = y * channel(scale, y.ndim) + channel(shift, y.ndim)
-        elif a.get("bias") is not None:
-            y = y + channel(a["bias"], y.ndim)
-        return np.maximum(y, 0) if a.get("relu") else y
+        scale, shift = a["affine"] if a.get("affine") is not None else (None, a.get("bias"))
+        return conv2d(ins[0], a["weight"].effective(), a["stride"], a["pads"], scale, shift,
+                      bool(a.get("relu")))
 
     @staticmethod
     def lower(n: Any, em: Any) -> None:
@@ -281,9 +319,11 @@ class Conv(OpDef):
 
     @staticmethod
     def scratch(n: Any, ins: list[Shape], out: Shape) -> int:
-        """The padded input, the im2col matrix, and the product before and after its transpose."""
+        """The padded input, a block of the im2col matrix (at most a sample's, at most
+        CONV_BLOCK_BYTES), and the product before and after its transpose."""
         _, i, kh, kw = n.attrs["weight"].shape
         c, h, w = as_chw(ins[0])
         pt, pl, pb, pr = n.attrs["pads"]
         _, oh, ow = as_chw(out)
-        return c * (h + pt + pb) * (w + pl + pr) + oh * ow * i * kh * kw + 2 * math.prod(out)
+        cols = min(oh * ow * i * kh * kw, max(CONV_BLOCK_BYTES // 4, ow * i * kh * kw))
+        return c * (h + pt + pb) * (w + pl + pr) + cols + 2 * math.prod(out)

@@ -47,9 +47,31 @@ def _window_shape(attrs: Mapping[str, Any], ins: list[Shape]) -> Shape:
 
 def _window_reference(n: Any, x: np.ndarray, is_max: bool) -> np.ndarray:
     kh, kw = n.attrs["kernel"]
-    win = im2col(x, kh, kw, n.attrs["stride"], n.attrs["pads"], fill=-np.inf if is_max else 0.0)
-    red = win.max(axis=(4, 5)) if is_max else win.mean(axis=(4, 5))  # B, OH, OW, C
-    return red.transpose(0, 3, 1, 2)
+    if is_max:
+        return _window_max(x, kh, kw, n.attrs["stride"], n.attrs["pads"])
+    win = im2col(x, kh, kw, n.attrs["stride"], n.attrs["pads"])
+    return win.mean(axis=(4, 5)).transpose(0, 3, 1, 2)  # from B, OH, OW, C
+
+
+def _window_max(x: np.ndarray, kh: int, kw: int, stride: tuple[int, int],
+                pads: tuple[int, int, int, int]) -> np.ndarray:
+    """The max of every window of x (B, C, H, W), padding counting as -inf: along rows, then
+    along columns, with one strided slice per window position (a max is exact in any order)."""
+    (sh, sw), (pt, pl, pb, pr) = stride, pads
+    b, c, h, w = x.shape
+    if any(pads):
+        xp = np.full((b, c, h + pt + pb, w + pl + pr), -np.inf, x.dtype)
+        xp[:, :, pt:pt + h, pl:pl + w] = x
+    else:
+        xp = x
+    oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    rows = xp[..., 0:(ow - 1) * sw + 1:sw].copy()
+    for kx in range(1, kw):
+        np.maximum(rows, xp[..., kx:kx + (ow - 1) * sw + 1:sw], out=rows)
+    out = rows[:, :, 0:(oh - 1) * sh + 1:sh].copy()
+    for ky in range(1, kh):
+        np.maximum(out, rows[:, :, ky:ky + (oh - 1) * sh + 1:sh], out=out)
+    return out
 
 
 def _window_from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any], op: type[OpDef]) -> None:
