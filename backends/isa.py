@@ -5,9 +5,10 @@ the opcode; each opcode's fields follow from bit 8 upwards in table order, so bi
 are derived from the widths below and nothing else. Widths that are hardware facts (the
 multiplier, the shift, the mask-code width, the generator select) come from
 ``seedcc.rtl_models.hwfacts``. A field may accept fewer values than its bits hold
-(``Field.limits``: ``code_bits`` is 1..7, ``space`` 0..2, a kernel size at least 1); the
-encoder (``make``, ``encode``) and the decoder check every value against that one range,
-and the RTL decoder treats an out-of-range word as illegal, like a stray bit.
+(``Field.limits``: ``code_bits`` is 1..7, ``space`` 0..2, a kernel size at least 1), and a
+field may have to stay below another field of the same word (``Opcode.below``); the
+encoder (``make``, ``encode``) and the decoder check every value against those rules, and
+the RTL decoder treats a word that breaks one as illegal, like a stray bit.
 
 Each opcode also carries its cycle rule (``Opcode.cycles``: execute cycles from the fields
 and the ``HwConfig``; ``cycles_doc`` is the formula as documented). Derived from
@@ -31,7 +32,13 @@ from seedcc.errors import ProgramFormatError
 from seedcc.rtl_models import hwfacts
 from seedcc.rtl_models.generators import GENERATORS
 from seedcc.rtl_models.hwconfig import HwConfig
-from seedcc.rtl_models.hwfacts import GROUP, LANE_STATE_BYTES, REQ_RECORD_BYTES, check_range
+from seedcc.rtl_models.hwfacts import (
+    GROUP,
+    LANE_STATE_BYTES,
+    REQ_RECORD_BYTES,
+    FieldRangeError,
+    check_range,
+)
 
 WORD_BITS = 256
 WORD_BYTES = WORD_BITS // 8
@@ -84,6 +91,13 @@ class Field:
 CycleRule = Callable[[Mapping[str, int], HwConfig], int]
 
 
+class Below(NamedTuple):
+    """A rule between two unsigned fields of one word: ``field`` < ``bound``."""
+
+    field: str
+    bound: str
+
+
 @dataclass(frozen=True)
 class Opcode:
     name: str
@@ -94,12 +108,25 @@ class Opcode:
     """Execute cycles (without the issue cycle) of an instruction with these field values."""
     cycles_doc: str = ""
     """The same rule as docs/isa.md shows it."""
+    below: tuple[Below, ...] = ()
+    """Fields that must stay below another field of the same word (the RTL decoder checks
+    each as a comparison of the two fields)."""
 
     def field(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:
                 return f
         raise KeyError(f"{self.name} has no field {name!r}")
+
+    def broken_rule(self, values: Mapping[str, int]) -> str | None:
+        """The first ``below`` rule that ``values`` break, as a message naming the opcode and
+        both fields (``MAC.start_ox=5 must be below MAC.out_w=5``), else None."""
+        for rule in self.below:
+            v, bound = values[rule.field], values[rule.bound]
+            if not v < bound:
+                return (f"{self.name}.{rule.field}={v} must be below "
+                        f"{self.name}.{rule.bound}={bound}")
+        return None
 
 
 class _F(NamedTuple):
@@ -116,7 +143,8 @@ def _at_least_1(name: str, width: int, doc: str) -> _F:
     return _F(name, width, doc, limits=(1, (1 << width) - 1))
 
 
-def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str) -> Opcode:
+def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str,
+            below: tuple[Below, ...] = ()) -> Opcode:
     lo, out = OPCODE_BITS, []
     for item in spec:
         f = Field(item.name, lo, item.width, item.signed, item.doc, item.limits)
@@ -126,7 +154,13 @@ def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles
         out.append(f)
         lo += item.width
     assert lo <= WORD_BITS, f"{name} needs {lo} bits"
-    return Opcode(name, code, tuple(out), doc, cycles, cycles_doc)
+    by_name = {f.name: f for f in out}
+    for rule in below:
+        f, bound = by_name.get(rule.field), by_name.get(rule.bound)
+        assert f is not None and bound is not None and not f.signed and not bound.signed, \
+            f"{name}: rule {rule} needs two unsigned fields of the opcode"
+        assert bound.valid[0] > f.valid[0], f"{name}: {rule} leaves no valid value at the bound's minimum"
+    return Opcode(name, code, tuple(out), doc, cycles, cycles_doc, below)
 
 
 # -- cycle rules (docs/isa.md "Timing model"; the RTL's FSMs take exactly these) -----------
@@ -413,7 +447,14 @@ def make(op: str, **values: int) -> Instruction:
             raise ValueError(f"{op}.{f.name}={v!r} is not an integer") from None
     for f in spec.fields:
         f.check(op, full[f.name])
+    _check_rules(spec, full)
     return Instruction(op, MappingProxyType(full))
+
+
+def _check_rules(spec: Opcode, values: Mapping[str, int]) -> None:
+    broken = spec.broken_rule(values)
+    if broken is not None:
+        raise FieldRangeError(broken)
 
 
 def encode(instr: Instruction) -> bytes:
@@ -421,6 +462,7 @@ def encode(instr: Instruction) -> bytes:
     word = spec.code
     for f in spec.fields:
         word |= f.check(spec.name, instr.fields[f.name]) << f.lo
+    _check_rules(spec, instr.fields)
     return word.to_bytes(WORD_BYTES, "little")
 
 
@@ -447,6 +489,9 @@ def decode(raw: bytes, where: str = "instruction") -> Instruction:
         if not lo <= values[f.name] <= hi:
             raise ProgramFormatError(f"{where}: {spec.name}.{f.name}={values[f.name]} out of "
                                      f"range [{lo}, {hi}]")
+    broken = spec.broken_rule(values)
+    if broken is not None:
+        raise ProgramFormatError(f"{where}: {broken}")
     return Instruction(spec.name, MappingProxyType(values))
 
 
