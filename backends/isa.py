@@ -6,9 +6,10 @@ are derived from the widths below and nothing else. Widths that are hardware fac
 multiplier, the shift, the mask-code width, the generator select) come from
 ``seedcc.rtl_models.hwfacts``. A field may accept fewer values than its bits hold
 (``Field.limits``: ``code_bits`` is 1..7, ``space`` 0..2, a kernel size at least 1), and a
-field may have to stay below another field of the same word (``Opcode.below``); the
-encoder (``make``, ``encode``) and the decoder check every value against those rules, and
-the RTL decoder treats a word that breaks one as illegal, like a stray bit.
+field may have to stay below another field of the same word (``Opcode.below``: MAC
+``start_ox`` < ``out_w``); the encoder (``make``, ``encode``) and the decoder check every
+value against those rules, and the RTL decoder treats a word that breaks one as illegal,
+like a stray bit.
 
 Each opcode also carries its cycle rule (``Opcode.cycles``: execute cycles from the fields
 and the ``HwConfig``; ``cycles_doc`` is the formula as documented). Derived from
@@ -247,17 +248,19 @@ OPCODES: tuple[Opcode, ...] = (
     _opcode(
         "MAC", 0x04,
         "masked MAC of one channel block: acc[oc][p] (+)= sum_i,k sign*code*act over the "
-        "output pixels pix_start..pix_start+pix_count-1, lanes restarted every pixel tile",
+        "pix_count output pixels from (start_oy, start_ox) on in row-major order, lanes "
+        "restarted every pixel tile",
         _IN,
         _F("acc_addr", 20, "acc SRAM word address; acc[acc_addr + oc*pix_count + p]"),
         _F("in_c", 16, "input channels I"),
         _F("in_h", 12, "H"), _F("in_w", 12, "W"),
-        _at_least_1("out_w", 12, "OW (pixel p -> oy=p//OW, ox=p%OW)"),
+        _at_least_1("out_w", 12, "OW: pixels run along a row and wrap to the next at OW"),
         _at_least_1("kh", 5, "kernel height"), _at_least_1("kw", 5, "kernel width"),
         _at_least_1("stride_h", 4, "vertical stride"), _at_least_1("stride_w", 4, "horizontal stride"),
         _F("pad_t", 3, "top padding"), _F("pad_l", 3, "left padding"),
         _F("oc_count", 16, f"output channels of this block (<= {GROUP}*LANES)"),
-        _F("pix_start", 20, "first output pixel (row-major over OH, OW)"),
+        _F("start_oy", 12, "row of the first output pixel"),
+        _F("start_ox", 12, "column of the first output pixel"),
         _F("pix_count", 20, "output pixels"),
         _F("mask_addr", 24, "mask SRAM byte address of this block's rows"),
         _F("code_bits", hwfacts.CODE_BITS_FIELD, "bits per mask code: 1 binary, 2+ multicoat",
@@ -272,6 +275,7 @@ OPCODES: tuple[Opcode, ...] = (
                           "(ng * 2^rep_log2 <= LANES)"),
         cycles=_mac_cycles,
         cycles_doc="ceil(pix_count / (PIXELS · 2^rep_log2)) · (in_c·kh·kw + 2)",
+        below=(Below("start_ox", "out_w"),),
     ),
     _opcode(
         "REQ", 0x05,
