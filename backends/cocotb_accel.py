@@ -21,7 +21,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, with_timeout
 
-from seedcc.backends.isa import SPACE_MASK, SPACE_PARAM, encode, make
+from seedcc.backends.isa import BY_NAME, SPACE_MASK, SPACE_PARAM, encode, make
 from seedcc.backends.simulator import load_test_args
 from seedcc.backends.vectors import Vectors, load_vectors
 from seedcc.rtl_models.adjacency import pack_chunk
@@ -200,14 +200,18 @@ async def run_vectors(dut) -> None:
 
 @cocotb.test()
 async def illegal_word_stops_with_err(dut) -> None:
-    """A word with a bit outside its opcode's fields, then an unknown opcode: each stops the
+    """A word with a bit outside its opcode's fields, an unknown opcode, and a MAC whose first
+    pixel lies past its row (start_ox = out_w, which isa.decode refuses): each stops the
     machine after its issue cycle with done = err = 1; nothing after it executes."""
 
     Clock(dut.clk, CLOCK_NS, unit="ns").start()
     driver = AccelDriver(dut)
     add0 = int.from_bytes(encode(make("ADD", length=0)), "little")  # issue cycle only
     halt = int.from_bytes(encode(make("HALT")), "little")
-    for bad in (add0 | (1 << 255), 0xFF):
+    mac = make("MAC", in_c=1, in_h=2, in_w=3, out_w=3, kh=1, kw=1, stride_h=1, stride_w=1,
+               oc_count=1, start_ox=2, pix_count=1, code_bits=1)
+    past_row = int.from_bytes(encode(mac), "little") + (1 << BY_NAME["MAC"].field("start_ox").lo)
+    for bad in (add0 | (1 << 255), 0xFF, past_row):
         await driver.reset()
         await driver.load_program([add0, bad, halt])
         cycles, err, _ = await driver.run(max_cycles=100)

@@ -3,9 +3,10 @@
 * ``rtl_models/isa.vh`` from ``seedcc.backends.isa.OPCODES``: ``OP_<NAME>`` (8-bit opcode);
   ``<OP>_<FIELD>_LO`` / ``_W`` / ``_SIGNED`` (bit range of every field); ``<OP>_<FIELD>_MIN``
   / ``_MAX`` where a field accepts fewer values than its bits hold (the decoder flags a
-  word outside them as illegal); ``<OP>_USED`` (a 256-bit mask of the opcode and field
-  bits: any other bit set is illegal); ``F_<FIELD>_W`` (the widest use of each field name:
-  decoder port widths); ``SPACE_*`` and the word/opcode widths.
+  word outside them as illegal); a comment for each ``Opcode.below`` rule (the decoder
+  compares the two fields and flags a word that breaks it); ``<OP>_USED`` (a 256-bit mask
+  of the opcode and field bits: any other bit set is illegal); ``F_<FIELD>_W`` (the widest
+  use of each field name: decoder port widths); ``SPACE_*`` and the word/opcode widths.
 * ``rtl_models/hwfacts.vh`` from ``seedcc.rtl_models.hwfacts.FACTS`` (group width, numeric
   widths, limits, mask-row and requantisation-record layout) and the generator ids of
   ``seedcc.rtl_models.generators`` (``GEN_<NAME>``).
@@ -103,6 +104,8 @@ def render() -> str:
             for bound, value in field_limits(op, f).items():
                 lines.append(f"localparam [{f.width - 1}:0] {stem}_{bound} = {f.width}'d{value};")
             used |= ((1 << f.width) - 1) << f.lo
+        for rule in op.below:
+            lines.append(f"// rule: {rule.field} < {rule.bound} (a word that breaks it is illegal)")
         lines.append(f"localparam [{isa.WORD_BITS - 1}:0] {op.name}_USED = "
                      f"{isa.WORD_BITS}'h{used:0{isa.WORD_BITS // 4}x};")
     lines.append("")
@@ -166,8 +169,11 @@ def docs_opcodes() -> list[str]:
         if not op.fields:
             continue
         out += ["", f"`{op.name}`:", ""]
+        below = {rule.field: rule.bound for rule in op.below}
         out += _table(("field", "bits", "valid values", "meaning"), [
-            (f"`{f.name}`", f"{f.lo}..{f.hi}", _span(*f.valid) + (" (signed)" if f.signed else ""),
+            (f"`{f.name}`", f"{f.lo}..{f.hi}",
+             _span(*f.valid) + (" (signed)" if f.signed else "")
+             + (f", below `{below[f.name]}`" if f.name in below else ""),
              f.doc.replace("|", "\\|")) for f in op.fields])
     return out
 

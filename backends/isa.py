@@ -5,9 +5,11 @@ the opcode; each opcode's fields follow from bit 8 upwards in table order, so bi
 are derived from the widths below and nothing else. Widths that are hardware facts (the
 multiplier, the shift, the mask-code width, the generator select) come from
 ``seedcc.rtl_models.hwfacts``. A field may accept fewer values than its bits hold
-(``Field.limits``: ``code_bits`` is 1..7, ``space`` 0..2, a kernel size at least 1); the
-encoder (``make``, ``encode``) and the decoder check every value against that one range,
-and the RTL decoder treats an out-of-range word as illegal, like a stray bit.
+(``Field.limits``: ``code_bits`` is 1..7, ``space`` 0..2, a kernel size at least 1), and a
+field may have to stay below another field of the same word (``Opcode.below``: MAC
+``start_ox`` < ``out_w``); the encoder (``make``, ``encode``) and the decoder check every
+value against those rules, and the RTL decoder treats a word that breaks one as illegal,
+like a stray bit.
 
 Each opcode also carries its cycle rule (``Opcode.cycles``: execute cycles from the fields
 and the ``HwConfig``; ``cycles_doc`` is the formula as documented). Derived from
@@ -31,7 +33,13 @@ from seedcc.errors import ProgramFormatError
 from seedcc.rtl_models import hwfacts
 from seedcc.rtl_models.generators import GENERATORS
 from seedcc.rtl_models.hwconfig import HwConfig
-from seedcc.rtl_models.hwfacts import GROUP, LANE_STATE_BYTES, REQ_RECORD_BYTES, check_range
+from seedcc.rtl_models.hwfacts import (
+    GROUP,
+    LANE_STATE_BYTES,
+    REQ_RECORD_BYTES,
+    FieldRangeError,
+    check_range,
+)
 
 WORD_BITS = 256
 WORD_BYTES = WORD_BITS // 8
@@ -84,6 +92,13 @@ class Field:
 CycleRule = Callable[[Mapping[str, int], HwConfig], int]
 
 
+class Below(NamedTuple):
+    """A rule between two unsigned fields of one word: ``field`` < ``bound``."""
+
+    field: str
+    bound: str
+
+
 @dataclass(frozen=True)
 class Opcode:
     name: str
@@ -99,12 +114,25 @@ class Opcode:
     runs there while the next instructions issue (docs/isa.md "Background DMA")."""
     drains: bool = False
     """Waits until the DMA engine has no transfer in flight before it issues (SYNC, HALT)."""
+    below: tuple[Below, ...] = ()
+    """Fields that must stay below another field of the same word (the RTL decoder checks
+    each as a comparison of the two fields)."""
 
     def field(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:
                 return f
         raise KeyError(f"{self.name} has no field {name!r}")
+
+    def broken_rule(self, values: Mapping[str, int]) -> str | None:
+        """The first ``below`` rule that ``values`` break, as a message naming the opcode and
+        both fields (``MAC.start_ox=5 must be below MAC.out_w=5``), else None."""
+        for rule in self.below:
+            v, bound = values[rule.field], values[rule.bound]
+            if not v < bound:
+                return (f"{self.name}.{rule.field}={v} must be below "
+                        f"{self.name}.{rule.bound}={bound}")
+        return None
 
 
 class _F(NamedTuple):
@@ -122,7 +150,7 @@ def _at_least_1(name: str, width: int, doc: str) -> _F:
 
 
 def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str,
-            engine: bool = False, drains: bool = False) -> Opcode:
+            engine: bool = False, drains: bool = False, below: tuple[Below, ...] = ()) -> Opcode:
     lo, out = OPCODE_BITS, []
     for item in spec:
         f = Field(item.name, lo, item.width, item.signed, item.doc, item.limits)
@@ -132,7 +160,14 @@ def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles
         out.append(f)
         lo += item.width
     assert lo <= WORD_BITS, f"{name} needs {lo} bits"
-    return Opcode(name, code, tuple(out), doc, cycles, cycles_doc, engine, drains)
+    by_name = {f.name: f for f in out}
+    for rule in below:
+        f, bound = by_name.get(rule.field), by_name.get(rule.bound)
+        assert f is not None and bound is not None and not f.signed and not bound.signed, \
+            f"{name}: rule {rule} needs two unsigned fields of the opcode"
+        assert bound.valid[0] > f.valid[0], f"{name}: {rule} leaves no valid value at the bound's minimum"
+    return Opcode(name, code, tuple(out), doc, cycles, cycles_doc, engine=engine, drains=drains,
+                  below=below)
 
 
 # -- cycle rules (docs/isa.md "Timing model"; the RTL's FSMs take exactly these) -----------
@@ -223,17 +258,19 @@ OPCODES: tuple[Opcode, ...] = (
     _opcode(
         "MAC", 0x04,
         "masked MAC of one channel block: acc[oc][p] (+)= sum_i,k sign*code*act over the "
-        "output pixels pix_start..pix_start+pix_count-1, lanes restarted every pixel tile",
+        "pix_count output pixels from (start_oy, start_ox) on in row-major order, lanes "
+        "restarted every pixel tile",
         _IN,
         _F("acc_addr", 20, "acc SRAM word address; acc[acc_addr + oc*pix_count + p]"),
         _F("in_c", 16, "input channels I"),
         _F("in_h", 12, "H"), _F("in_w", 12, "W"),
-        _at_least_1("out_w", 12, "OW (pixel p -> oy=p//OW, ox=p%OW)"),
+        _at_least_1("out_w", 12, "OW: pixels run along a row and wrap to the next at OW"),
         _at_least_1("kh", 5, "kernel height"), _at_least_1("kw", 5, "kernel width"),
         _at_least_1("stride_h", 4, "vertical stride"), _at_least_1("stride_w", 4, "horizontal stride"),
         _F("pad_t", 3, "top padding"), _F("pad_l", 3, "left padding"),
         _F("oc_count", 16, f"output channels of this block (<= {GROUP}*LANES)"),
-        _F("pix_start", 20, "first output pixel (row-major over OH, OW)"),
+        _F("start_oy", 12, "row of the first output pixel"),
+        _F("start_ox", 12, "column of the first output pixel"),
         _F("pix_count", 20, "output pixels"),
         _F("mask_addr", 24, "mask SRAM byte address of this block's rows"),
         _F("code_bits", hwfacts.CODE_BITS_FIELD, "bits per mask code: 1 binary, 2+ multicoat",
@@ -248,6 +285,7 @@ OPCODES: tuple[Opcode, ...] = (
                           "(ng * 2^rep_log2 <= LANES)"),
         cycles=_mac_cycles,
         cycles_doc="ceil(pix_count / (PIXELS · 2^rep_log2)) · (in_c·kh·kw + 2)",
+        below=(Below("start_ox", "out_w"),),
     ),
     _opcode(
         "REQ", 0x05,
@@ -425,7 +463,14 @@ def make(op: str, **values: int) -> Instruction:
             raise ValueError(f"{op}.{f.name}={v!r} is not an integer") from None
     for f in spec.fields:
         f.check(op, full[f.name])
+    _check_rules(spec, full)
     return Instruction(op, MappingProxyType(full))
+
+
+def _check_rules(spec: Opcode, values: Mapping[str, int]) -> None:
+    broken = spec.broken_rule(values)
+    if broken is not None:
+        raise FieldRangeError(broken)
 
 
 def encode(instr: Instruction) -> bytes:
@@ -433,6 +478,7 @@ def encode(instr: Instruction) -> bytes:
     word = spec.code
     for f in spec.fields:
         word |= f.check(spec.name, instr.fields[f.name]) << f.lo
+    _check_rules(spec, instr.fields)
     return word.to_bytes(WORD_BYTES, "little")
 
 
@@ -459,6 +505,9 @@ def decode(raw: bytes, where: str = "instruction") -> Instruction:
         if not lo <= values[f.name] <= hi:
             raise ProgramFormatError(f"{where}: {spec.name}.{f.name}={values[f.name]} out of "
                                      f"range [{lo}, {hi}]")
+    broken = spec.broken_rule(values)
+    if broken is not None:
+        raise ProgramFormatError(f"{where}: {broken}")
     return Instruction(spec.name, MappingProxyType(values))
 
 

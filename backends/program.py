@@ -3,7 +3,7 @@
 The manifest is a :class:`~seedcc.backends.manifest.Manifest` (typed, frozen, validated
 when loaded; backends/manifest.py describes its fields).
 
-The ``.sdc`` file format (version 2), all integers little-endian::
+The ``.sdc`` file format (version 3), all integers little-endian::
 
     b"SEEDCC\\0\\0"                      magic, 8 bytes
     uint16 version                      FORMAT_VERSION
@@ -12,8 +12,10 @@ The ``.sdc`` file format (version 2), all integers little-endian::
                                         manifest JSON (Manifest.to_json: sorted keys, no spaces)
     32 bytes                            sha256 of everything before it
 
-Version 2 added ``schema_version`` to the manifest JSON; version 1 files do not load
-(recompile them).
+Version 3 gives a MAC's first output pixel as coordinates (``start_oy``, ``start_ox``
+instead of ``pix_start``), which moves the MAC fields after them; version 2 added
+``schema_version`` to the manifest JSON. Files of an older version do not load (recompile
+them).
 
 :func:`to_bytes` is byte-deterministic; :func:`from_bytes` / :func:`load` raise
 :class:`~seedcc.errors.ProgramFormatError` for a wrong magic, an unknown version, a
@@ -39,7 +41,7 @@ from seedcc.files import atomic_write
 from seedcc.rtl_models.hwconfig import HwConfig
 
 MAGIC = b"SEEDCC\0\0"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SECTIONS = ("config", "instructions", "image", "float section", "manifest")
 _VERSION = struct.Struct("<H")
 _LENGTH = struct.Struct("<Q")

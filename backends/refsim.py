@@ -37,7 +37,7 @@ import numpy as np
 
 from seedcc.arrays import as_float32
 from seedcc.backends import timing
-from seedcc.backends.isa import OPCODES, SPACE_ACT, Instruction, loop_trace
+from seedcc.backends.isa import BY_NAME, OPCODES, SPACE_ACT, Instruction, loop_trace
 from seedcc.backends.manifest import Checkpoint, TensorIO
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import SPACE_NAMES, Machine, MacWeights
@@ -185,6 +185,12 @@ class Simulator:
                 f"instruction {self.halt} (HALT): the program needs {self.halt + 1} instruction "
                 f"words but the instruction memory holds {program.config.instr_words}")
         self.executed = instrs[:self.halt + 1]
+        # isa.make and isa.decode refuse a word that breaks a rule between its fields (MAC
+        # start_ox < out_w); an Instruction built by hand may not, and the RTL stops on it
+        for i, ins in enumerate(self.executed):
+            broken = BY_NAME[ins.op].broken_rule(ins.fields)
+            if broken is not None:
+                raise ProgramFormatError(f"instruction {i} ({ins.op}): {broken}")
         # (index, iteration, instruction as executed): loop bodies repeated (isa.loop_trace)
         self.trace = loop_trace(self.executed)
         self.steps = timing.timeline([ins for _, _, ins in self.trace], program.config)

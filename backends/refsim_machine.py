@@ -265,7 +265,7 @@ class Machine:
                 words[sel] = generator_by_id(gen_id).stream(starts, t)
             signs = ops.generator_signs(words, oc)
         weights = ops.signed_weights(signs, codes)
-        valid = win.valid_taps(f["pix_start"], f["pix_count"], f["out_w"])
+        valid = win.valid_taps(ops.first_pixel(f), f["pix_count"], f["out_w"])
         nonzero = (codes != 0).reshape(oc, f["in_c"], f["kh"] * f["kw"]).sum(axis=(0, 1))
         entry = MacWeights(lanes, key, mask_bytes, weights, weights.astype(ops.matmul_dtype(weights)),
                            int(nonzero @ valid), f["in_c"] * int(valid.sum()))
@@ -290,7 +290,7 @@ class Machine:
         if oc and p:
             x = self.act_window(f["in_addr"], (in_c, win.in_h, win.in_w))
             weights = entry.float64() if self.float_mode else entry.matmul
-            cols = ops.im2col(x, win, f["pix_start"], p, f["out_w"], weights.dtype.type)
+            cols = ops.im2col(x, win, ops.first_pixel(f), p, f["out_w"], weights.dtype.type)
             res = (weights @ cols).reshape(oc, self.batch, p).transpose(1, 0, 2)
             acc = self.acc_window(f["acc_addr"], (oc, p))
             if self.float_mode:

@@ -8,7 +8,7 @@ uses these: docs/refsim.md.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,9 +82,10 @@ class Window:
         ix = ox[None, :] * self.stride_w - self.pad_l + np.arange(self.kw)[:, None]
         return (iy >= 0) & (iy < self.in_h), (ix >= 0) & (ix < self.in_w)
 
-    def valid_taps(self, pix_start: int, pix_count: int, out_w: int) -> np.ndarray:
-        """int64 (kh*kw,): for each tap k = ky*kw + kx, how many of the pixels read a real input."""
-        q = np.arange(pix_start, pix_start + pix_count, dtype=np.int64)
+    def valid_taps(self, first: int, pix_count: int, out_w: int) -> np.ndarray:
+        """int64 (kh*kw,): for each tap k = ky*kw + kx, how many of the pixels first ..
+        first + pix_count - 1 (row-major over the output) read a real input."""
+        q = np.arange(first, first + pix_count, dtype=np.int64)
         rows, cols = self.in_range(q // out_w, q % out_w)
         return (rows.astype(np.int64) @ cols.T.astype(np.int64)).reshape(-1)
 
@@ -94,23 +95,29 @@ class Window:
         return rows.sum(axis=0, dtype=np.int64)[:, None] * cols.sum(axis=0, dtype=np.int64)[None, :]
 
 
-def im2col(x: np.ndarray, win: Window, pix_start: int, pix_count: int, out_w: int,
+def first_pixel(f: Mapping[str, int]) -> int:
+    """The row-major output index of a MAC's first pixel, from its (start_oy, start_ox).
+    The RTL never forms it (it counts coordinates); the model uses it to slice arrays."""
+    return f["start_oy"] * f["out_w"] + f["start_ox"]
+
+
+def im2col(x: np.ndarray, win: Window, first: int, pix_count: int, out_w: int,
            dtype: type[np.floating]) -> np.ndarray:
     """The MAC operand: C-contiguous (in_c*kh*kw, B*pix_count) in ``dtype``.
 
     Row t = i*kh*kw + ky*kw + kx; column b*pix_count + p is sample b's output pixel
-    q = pix_start + p (oy = q // out_w, ox = q % out_w); padding reads 0. The batch sits
+    q = first + p (oy = q // out_w, ox = q % out_w); padding reads 0. The batch sits
     in the columns so that one GEMM serves the whole batch. One copy (with the dtype
     conversion) of the padded, strided window view, plus one more when the pixel range
     does not cover whole output rows.
     """
     b, c = x.shape[:2]
-    oy0 = pix_start // out_w
-    rows = (pix_start + pix_count - 1) // out_w - oy0 + 1
+    oy0 = first // out_w
+    rows = (first + pix_count - 1) // out_w - oy0 + 1
     view = win.windows(x, oy0, rows, out_w, 0).transpose(1, 4, 5, 0, 2, 3)
     cols = np.empty(view.shape, dtype=dtype)
     np.copyto(cols, view)
-    off = pix_start - oy0 * out_w
+    off = first - oy0 * out_w
     k = c * win.kh * win.kw
     if off == 0 and pix_count == rows * out_w:
         return cols.reshape(k, b * pix_count)

@@ -59,7 +59,7 @@ localparam integer SETGEN_PARAM_ADDR_LO = 10; localparam integer SETGEN_PARAM_AD
 localparam integer SETGEN_COUNT_LO = 26; localparam integer SETGEN_COUNT_W = 8; localparam integer SETGEN_COUNT_SIGNED = 0;
 localparam [255:0] SETGEN_USED = 256'h00000000000000000000000000000000000000000000000000000003ffffffff;
 
-// MAC: masked MAC of one channel block: acc[oc][p] (+)= sum_i,k sign*code*act over the output pixels pix_start..pix_start+pix_count-1, lanes restarted every pixel tile
+// MAC: masked MAC of one channel block: acc[oc][p] (+)= sum_i,k sign*code*act over the pix_count output pixels from (start_oy, start_ox) on in row-major order, lanes restarted every pixel tile
 localparam integer MAC_IN_ADDR_LO = 8; localparam integer MAC_IN_ADDR_W = 24; localparam integer MAC_IN_ADDR_SIGNED = 0;
 localparam integer MAC_ACC_ADDR_LO = 32; localparam integer MAC_ACC_ADDR_W = 20; localparam integer MAC_ACC_ADDR_SIGNED = 0;
 localparam integer MAC_IN_C_LO = 52; localparam integer MAC_IN_C_W = 16; localparam integer MAC_IN_C_SIGNED = 0;
@@ -78,17 +78,19 @@ localparam [3:0] MAC_STRIDE_W_MIN = 4'd1;
 localparam integer MAC_PAD_T_LO = 122; localparam integer MAC_PAD_T_W = 3; localparam integer MAC_PAD_T_SIGNED = 0;
 localparam integer MAC_PAD_L_LO = 125; localparam integer MAC_PAD_L_W = 3; localparam integer MAC_PAD_L_SIGNED = 0;
 localparam integer MAC_OC_COUNT_LO = 128; localparam integer MAC_OC_COUNT_W = 16; localparam integer MAC_OC_COUNT_SIGNED = 0;
-localparam integer MAC_PIX_START_LO = 144; localparam integer MAC_PIX_START_W = 20; localparam integer MAC_PIX_START_SIGNED = 0;
-localparam integer MAC_PIX_COUNT_LO = 164; localparam integer MAC_PIX_COUNT_W = 20; localparam integer MAC_PIX_COUNT_SIGNED = 0;
-localparam integer MAC_MASK_ADDR_LO = 184; localparam integer MAC_MASK_ADDR_W = 24; localparam integer MAC_MASK_ADDR_SIGNED = 0;
-localparam integer MAC_CODE_BITS_LO = 208; localparam integer MAC_CODE_BITS_W = 3; localparam integer MAC_CODE_BITS_SIGNED = 0;
+localparam integer MAC_START_OY_LO = 144; localparam integer MAC_START_OY_W = 12; localparam integer MAC_START_OY_SIGNED = 0;
+localparam integer MAC_START_OX_LO = 156; localparam integer MAC_START_OX_W = 12; localparam integer MAC_START_OX_SIGNED = 0;
+localparam integer MAC_PIX_COUNT_LO = 168; localparam integer MAC_PIX_COUNT_W = 20; localparam integer MAC_PIX_COUNT_SIGNED = 0;
+localparam integer MAC_MASK_ADDR_LO = 188; localparam integer MAC_MASK_ADDR_W = 24; localparam integer MAC_MASK_ADDR_SIGNED = 0;
+localparam integer MAC_CODE_BITS_LO = 212; localparam integer MAC_CODE_BITS_W = 3; localparam integer MAC_CODE_BITS_SIGNED = 0;
 localparam [2:0] MAC_CODE_BITS_MIN = 3'd1;
-localparam integer MAC_STORED_SIGNS_LO = 211; localparam integer MAC_STORED_SIGNS_W = 1; localparam integer MAC_STORED_SIGNS_SIGNED = 0;
-localparam integer MAC_ACCUMULATE_LO = 212; localparam integer MAC_ACCUMULATE_W = 1; localparam integer MAC_ACCUMULATE_SIGNED = 0;
-localparam integer MAC_FROZEN_LO = 213; localparam integer MAC_FROZEN_W = 1; localparam integer MAC_FROZEN_SIGNED = 0;
-localparam integer MAC_MASK_BIT_LO = 214; localparam integer MAC_MASK_BIT_W = 3; localparam integer MAC_MASK_BIT_SIGNED = 0;
-localparam integer MAC_REP_LOG2_LO = 217; localparam integer MAC_REP_LOG2_W = 3; localparam integer MAC_REP_LOG2_SIGNED = 0;
-localparam [255:0] MAC_USED = 256'h000000000fffffffffffffffffffffffffffffffffffffffffffffffffffffff;
+localparam integer MAC_STORED_SIGNS_LO = 215; localparam integer MAC_STORED_SIGNS_W = 1; localparam integer MAC_STORED_SIGNS_SIGNED = 0;
+localparam integer MAC_ACCUMULATE_LO = 216; localparam integer MAC_ACCUMULATE_W = 1; localparam integer MAC_ACCUMULATE_SIGNED = 0;
+localparam integer MAC_FROZEN_LO = 217; localparam integer MAC_FROZEN_W = 1; localparam integer MAC_FROZEN_SIGNED = 0;
+localparam integer MAC_MASK_BIT_LO = 218; localparam integer MAC_MASK_BIT_W = 3; localparam integer MAC_MASK_BIT_SIGNED = 0;
+localparam integer MAC_REP_LOG2_LO = 221; localparam integer MAC_REP_LOG2_W = 3; localparam integer MAC_REP_LOG2_SIGNED = 0;
+// rule: start_ox < out_w (a word that breaks it is illegal)
+localparam [255:0] MAC_USED = 256'h00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
 
 // REQ: requantise accumulators to int8: out = sat8(relu?((acc+bias)*mult >>r shift))
 localparam integer REQ_ACC_ADDR_LO = 8; localparam integer REQ_ACC_ADDR_W = 20; localparam integer REQ_ACC_ADDR_SIGNED = 0;
@@ -259,7 +261,8 @@ localparam integer F_STRIDE_W_W = 4;  // stride_w
 localparam integer F_PAD_T_W = 3;  // pad_t
 localparam integer F_PAD_L_W = 3;  // pad_l
 localparam integer F_OC_COUNT_W = 16;  // oc_count
-localparam integer F_PIX_START_W = 20;  // pix_start
+localparam integer F_START_OY_W = 12;  // start_oy
+localparam integer F_START_OX_W = 12;  // start_ox
 localparam integer F_PIX_COUNT_W = 20;  // pix_count
 localparam integer F_MASK_ADDR_W = 24;  // mask_addr
 localparam integer F_CODE_BITS_W = 3;  // code_bits

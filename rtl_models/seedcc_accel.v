@@ -138,7 +138,8 @@ module seedcc_accel #(
   wire [F_PAD_T_W-1:0] f_pad_t;
   wire [F_PAD_L_W-1:0] f_pad_l;
   wire [F_OC_COUNT_W-1:0] f_oc_count;
-  wire [F_PIX_START_W-1:0] f_pix_start;
+  wire [F_START_OY_W-1:0] f_start_oy;
+  wire [F_START_OX_W-1:0] f_start_ox;
   wire [F_PIX_COUNT_W-1:0] f_pix_count;
   wire [F_MASK_ADDR_W-1:0] f_mask_addr;
   wire [F_CODE_BITS_W-1:0] f_code_bits;
@@ -193,7 +194,8 @@ module seedcc_accel #(
     .f_count(f_count), .f_in_addr(f_in_addr), .f_acc_addr(f_acc_addr), .f_in_c(f_in_c),
     .f_in_h(f_in_h), .f_in_w(f_in_w), .f_out_w(f_out_w), .f_kh(f_kh), .f_kw(f_kw),
     .f_stride_h(f_stride_h), .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l),
-    .f_oc_count(f_oc_count), .f_pix_start(f_pix_start), .f_pix_count(f_pix_count),
+    .f_oc_count(f_oc_count), .f_start_oy(f_start_oy), .f_start_ox(f_start_ox),
+    .f_pix_count(f_pix_count),
     .f_mask_addr(f_mask_addr), .f_code_bits(f_code_bits), .f_stored_signs(f_stored_signs),
     .f_accumulate(f_accumulate), .f_out_addr(f_out_addr), .f_out_plane(f_out_plane),
     .f_relu(f_relu), .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_mult_a(f_mult_a),
@@ -397,7 +399,8 @@ module seedcc_accel #(
     .f_in_addr(f_in_addr), .f_acc_addr(f_acc_addr), .f_in_c(f_in_c), .f_in_h(f_in_h),
     .f_in_w(f_in_w), .f_out_w(f_out_w), .f_kh(f_kh), .f_kw(f_kw), .f_stride_h(f_stride_h),
     .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l), .f_oc_count(f_oc_count),
-    .f_pix_start(f_pix_start), .f_pix_count(f_pix_count), .f_mask_addr(f_mask_addr),
+    .f_start_oy(f_start_oy), .f_start_ox(f_start_ox), .f_pix_count(f_pix_count),
+    .f_mask_addr(f_mask_addr),
     .f_code_bits(f_code_bits), .f_stored_signs(f_stored_signs), .f_accumulate(f_accumulate),
     .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_rep_log2(f_rep_log2), .f_channels(f_channels), .f_prune_thr(f_prune_thr),
     .f_lock_thr(f_lock_thr), .f_lock_code(f_lock_code),

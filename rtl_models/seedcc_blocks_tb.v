@@ -84,7 +84,8 @@ module seedcc_blocks_tb #(
   wire [F_PAD_T_W-1:0] dec_f_pad_t;
   wire [F_PAD_L_W-1:0] dec_f_pad_l;
   wire [F_OC_COUNT_W-1:0] dec_f_oc_count;
-  wire [F_PIX_START_W-1:0] dec_f_pix_start;
+  wire [F_START_OY_W-1:0] dec_f_start_oy;
+  wire [F_START_OX_W-1:0] dec_f_start_ox;
   wire [F_PIX_COUNT_W-1:0] dec_f_pix_count;
   wire [F_MASK_ADDR_W-1:0] dec_f_mask_addr;
   wire [F_CODE_BITS_W-1:0] dec_f_code_bits;
@@ -156,7 +157,8 @@ module seedcc_blocks_tb #(
     .f_pad_t(dec_f_pad_t),
     .f_pad_l(dec_f_pad_l),
     .f_oc_count(dec_f_oc_count),
-    .f_pix_start(dec_f_pix_start),
+    .f_start_oy(dec_f_start_oy),
+    .f_start_ox(dec_f_start_ox),
     .f_pix_count(dec_f_pix_count),
     .f_mask_addr(dec_f_mask_addr),
     .f_code_bits(dec_f_code_bits),

@@ -4,8 +4,10 @@
 // output port at its widest width; a field the current opcode does not have reads 0.
 // Signed fields (mult_a, mult_b, mult) are signed ports. `known` is 0 for an opcode not in
 // the table; `illegal` is 1 for an unknown opcode, any bit set outside the opcode's
-// fields, or a field outside its valid range (isa.vh's <OP>_<FIELD>_MIN / _MAX, e.g.
-// code_bits 0 or space 3) -- exactly the words that seedcc.backends.isa.decode rejects.
+// fields, a field outside its valid range (isa.vh's <OP>_<FIELD>_MIN / _MAX, e.g.
+// code_bits 0 or space 3), or a field not below another where the table says so (the
+// isa.vh "rule:" comments, e.g. MAC start_ox < out_w) -- exactly the words that
+// seedcc.backends.isa.decode rejects.
 // Non-ANSI ports so that the port widths can use the header's localparams.
 module seedcc_decode (
   word,
@@ -33,7 +35,8 @@ module seedcc_decode (
   f_pad_t,
   f_pad_l,
   f_oc_count,
-  f_pix_start,
+  f_start_oy,
+  f_start_ox,
   f_pix_count,
   f_mask_addr,
   f_code_bits,
@@ -108,7 +111,8 @@ module seedcc_decode (
   output reg [F_PAD_T_W-1:0] f_pad_t;
   output reg [F_PAD_L_W-1:0] f_pad_l;
   output reg [F_OC_COUNT_W-1:0] f_oc_count;
-  output reg [F_PIX_START_W-1:0] f_pix_start;
+  output reg [F_START_OY_W-1:0] f_start_oy;
+  output reg [F_START_OX_W-1:0] f_start_ox;
   output reg [F_PIX_COUNT_W-1:0] f_pix_count;
   output reg [F_MASK_ADDR_W-1:0] f_mask_addr;
   output reg [F_CODE_BITS_W-1:0] f_code_bits;
@@ -185,7 +189,8 @@ module seedcc_decode (
     f_pad_t = {F_PAD_T_W{1'b0}};
     f_pad_l = {F_PAD_L_W{1'b0}};
     f_oc_count = {F_OC_COUNT_W{1'b0}};
-    f_pix_start = {F_PIX_START_W{1'b0}};
+    f_start_oy = {F_START_OY_W{1'b0}};
+    f_start_ox = {F_START_OX_W{1'b0}};
     f_pix_count = {F_PIX_COUNT_W{1'b0}};
     f_mask_addr = {F_MASK_ADDR_W{1'b0}};
     f_code_bits = {F_CODE_BITS_W{1'b0}};
@@ -283,7 +288,8 @@ module seedcc_decode (
         f_pad_t = word[MAC_PAD_T_LO +: MAC_PAD_T_W];
         f_pad_l = word[MAC_PAD_L_LO +: MAC_PAD_L_W];
         f_oc_count = word[MAC_OC_COUNT_LO +: MAC_OC_COUNT_W];
-        f_pix_start = word[MAC_PIX_START_LO +: MAC_PIX_START_W];
+        f_start_oy = word[MAC_START_OY_LO +: MAC_START_OY_W];
+        f_start_ox = word[MAC_START_OX_LO +: MAC_START_OX_W];
         f_pix_count = word[MAC_PIX_COUNT_LO +: MAC_PIX_COUNT_W];
         f_mask_addr = word[MAC_MASK_ADDR_LO +: MAC_MASK_ADDR_W];
         f_code_bits = word[MAC_CODE_BITS_LO +: MAC_CODE_BITS_W];
@@ -294,7 +300,8 @@ module seedcc_decode (
         f_rep_log2 = word[MAC_REP_LOG2_LO +: MAC_REP_LOG2_W];
         out_of_range = (f_out_w < MAC_OUT_W_MIN) || (f_kh < MAC_KH_MIN) || (f_kw < MAC_KW_MIN)
                     || (f_stride_h < MAC_STRIDE_H_MIN) || (f_stride_w < MAC_STRIDE_W_MIN)
-                    || (f_code_bits < MAC_CODE_BITS_MIN);
+                    || (f_code_bits < MAC_CODE_BITS_MIN)
+                    || (f_start_ox >= f_out_w);  // rule: start_ox < out_w
       end
       OP_REQ: begin
         used = REQ_USED;

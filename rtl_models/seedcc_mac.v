@@ -12,6 +12,9 @@
 //   WB       1 cycle : the PEs of channels < oc_count and pixels < pix_count are written to
 //                      acc[acc_addr + o*pix_count + p].
 // = ceil(pix_count / PIXELS) * (in_c*kh*kw + 2) execute cycles, the timing model's MAC row.
+// Pixels run row-major from (start_oy, start_ox): the first tile's origin is loaded from the
+// instruction, each pixel's coordinates are the previous one's "+1, wrap at out_w", and the
+// next tile starts where the last one's chain ends (no divider).
 // SETGEN: one cycle a lane: lane j <= param[param_addr + LANE_STATE_BYTES*j ..], generator
 // gen_id.
 // SETFRZ: one cycle per FREEZE_STATES_PER_WORD channels: the freeze registers' start states
@@ -49,7 +52,8 @@ module seedcc_mac #(
   f_pad_t,
   f_pad_l,
   f_oc_count,
-  f_pix_start,
+  f_start_oy,
+  f_start_ox,
   f_pix_count,
   f_mask_addr,
   f_code_bits,
@@ -106,7 +110,8 @@ module seedcc_mac #(
   input  wire [F_PAD_T_W-1:0]          f_pad_t;
   input  wire [F_PAD_L_W-1:0]          f_pad_l;
   input  wire [F_OC_COUNT_W-1:0]       f_oc_count;
-  input  wire [F_PIX_START_W-1:0]      f_pix_start;
+  input  wire [F_START_OY_W-1:0]       f_start_oy;
+  input  wire [F_START_OX_W-1:0]       f_start_ox;
   input  wire [F_PIX_COUNT_W-1:0]      f_pix_count;
   input  wire [F_MASK_ADDR_W-1:0]      f_mask_addr;
   input  wire [F_CODE_BITS_W-1:0]      f_code_bits;
@@ -190,7 +195,7 @@ module seedcc_mac #(
                                                   // where the codes start in a row
 
   // ---- tile / step state ---------------------------------------------------------------
-  reg [F_PIX_COUNT_W-1:0]  p0;            // first pixel of the tile, relative to pix_start
+  reg [F_PIX_COUNT_W-1:0]  p0;            // first pixel of the tile, relative to the MAC's first
   reg [F_PIX_COUNT_W-1:0]  t_oy, t_ox;    // output coordinates of the tile's first pixel
   reg [F_IN_C_W-1:0]       ci;
   reg [F_KH_W-1:0]         ky;
@@ -410,8 +415,6 @@ module seedcc_mac #(
 
   // ---- sequencer ------------------------------------------------------------------------
   integer pr;
-  wire [F_OUT_W_W-1:0] f_out_w_nz = ~|f_out_w ? {{(F_OUT_W_W-1){1'b0}}, 1'b1} : f_out_w;
-  wire [F_PIX_START_W-1:0] f_out_w_wide = {{(F_PIX_START_W-F_OUT_W_W){1'b0}}, f_out_w_nz};
   always @(posedge clk) begin
     if (!rst_n) begin
       ph <= PH_IDLE;
@@ -479,8 +482,10 @@ module seedcc_mac #(
             r_sign_bits <= f_stored_signs ? {f_ng, {GROUP_LOG2{1'b0}}}
                                           : {(F_OC_COUNT_W+GROUP_LOG2){1'b0}};
             p0 <= {F_PIX_COUNT_W{1'b0}};
-            t_oy <= f_pix_start / f_out_w_wide;
-            t_ox <= f_pix_start % f_out_w_wide;
+            // the instruction gives the first pixel's coordinates (start_ox < out_w, the
+            // decoder's rule): the tile origin is a load, and later ones come from cy / cx
+            t_oy <= {{(F_PIX_COUNT_W-F_START_OY_W){1'b0}}, f_start_oy};
+            t_ox <= {{(F_PIX_COUNT_W-F_START_OX_W){1'b0}}, f_start_ox};
           end
         end
         PH_SETGEN: begin

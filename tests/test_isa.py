@@ -4,7 +4,8 @@ Encoding is checked as a round trip over seeded random and extreme field values 
 opcode; the table's layout invariants (opcode byte, disjoint fields, 256-bit word) are
 checked on the table itself; the fields that accept fewer values than their bits hold are
 listed here by hand against the hardware facts, and every out-of-range value is rejected
-by make, encode and decode alike; cycle counts are compared exactly with the formulas of
+by make, encode and decode alike, as is a word that breaks a rule between two fields (MAC
+start_ox < out_w, listed here by hand too); cycle counts are compared exactly with the formulas of
 docs/isa.md "Timing model", written out again here by hand for chosen instructions.
 """
 
@@ -34,7 +35,7 @@ NARROWED: dict[tuple[str, str], tuple[int, int]] = {
     ("DMA_STORE", "space"): (0, 2),
     ("SETGEN", "gen_id"): (0, len(GENERATORS) - 1),  # the generators a lane implements
     ("MAC", "code_bits"): (1, hwfacts.CODE_BITS_MAX),  # a mask code has at least one bit
-    ("MAC", "out_w"): (1, 2**12 - 1),  # pixel -> (oy, ox) divides by out_w
+    ("MAC", "out_w"): (1, 2**12 - 1),  # pixels wrap to the next row at out_w
     **{("MAC", g): (1, 2 ** (5 if g[0] == "k" else 4) - 1) for g in _GEOMETRY},
     **{(op, g): (1, 2 ** (5 if g[0] == "k" else 4) - 1) for op in ("MAXPOOL", "AVGPOOL")
        for g in _GEOMETRY},
@@ -47,6 +48,10 @@ NARROWED: dict[tuple[str, str], tuple[int, int]] = {
     ("SOFTMAX", "features"): (1, 2**16 - 1),  # a row has at least one element
     ("LAYERNORM", "features"): (1, 2**12 - 1),  # the bit-serial root covers up to 4095
     ("AGG", "in_nodes"): (1, 2**16 - 1),  # a graph has a node; uint16 column indices
+}
+#: Every rule between two fields of a word, (opcode, field, bound): field < bound.
+BELOW: set[tuple[str, str, str]] = {
+    ("MAC", "start_ox", "out_w"),  # the first pixel's column lies inside the output row
 }
 
 
@@ -67,19 +72,32 @@ def lowest(op: isa.Opcode) -> dict[str, int]:
     return {f.name: bounds(op, f)[0] for f in op.fields}
 
 
+def obey_rules(op: isa.Opcode, values: dict[str, int], keep: str | None = None) -> dict[str, int]:
+    """``values`` changed as little as possible to keep the rules of BELOW: the bound is
+    raised past the field (unless the bound is ``keep``, the field under test), and where it
+    cannot be, the field is lowered below it."""
+    for name, field, bound in BELOW:
+        if name != op.name or values[field] < values[bound]:
+            continue
+        if keep != bound:
+            values[bound] = min(values[field] + 1, bounds(op, op.field(bound))[1])
+        values[field] = min(values[field], values[bound] - 1)
+    return values
+
+
 def field_values(op: isa.Opcode, rng: random.Random) -> list[dict[str, int]]:
     """Extremes (all lowest, all max, all min, one field at an extreme with the rest random)
     followed by RANDOM_PER_OPCODE uniformly random instructions."""
     cases = [lowest(op),
-             {f.name: bounds(op, f)[1] for f in op.fields},
+             obey_rules(op, {f.name: bounds(op, f)[1] for f in op.fields}),
              {f.name: bounds(op, f)[0] for f in op.fields}]
     for f in op.fields:
         lo, hi = bounds(op, f)
         for extreme in (lo, hi, -1 if f.signed else min(lo + 1, hi)):
             values = {g.name: rng.randint(*bounds(op, g)) for g in op.fields}
             values[f.name] = extreme
-            cases.append(values)
-    cases += [{f.name: rng.randint(*bounds(op, f)) for f in op.fields}
+            cases.append(obey_rules(op, values, keep=f.name))
+    cases += [obey_rules(op, {f.name: rng.randint(*bounds(op, f)) for f in op.fields})
               for _ in range(RANDOM_PER_OPCODE)]
     return cases
 
@@ -116,20 +134,21 @@ def test_stream_round_trip_mixes_every_opcode() -> None:
 
 
 def test_field_bits_land_where_the_table_says() -> None:
-    """A field at its largest pattern (all ones where valid), the others at their lowest
-    value, sets exactly its own bits lo..hi and the others' patterns above the opcode byte."""
+    """A field at its largest pattern (all ones where valid; below its bound's largest value
+    for a field of BELOW), the others at their lowest value (a bound raised above it), sets
+    exactly its own bits lo..hi and the others' patterns above the opcode byte."""
     for op in OPCODES:
-        base = lowest(op)
-        rest = op.code
-        for g in op.fields:
-            rest |= (base[g.name] & ((1 << g.width) - 1)) << g.lo
         for f in op.fields:
             lo, hi = bounds(op, f)
-            value = -1 if f.signed else hi  # -1 is all ones in two's complement
-            others = rest & ~(((1 << f.width) - 1) << f.lo)
-            got = word(isa.encode(isa.make(op.name, **(base | {f.name: value}))))
+            values = obey_rules(op, lowest(op) | {f.name: -1 if f.signed else hi}, keep=f.name)
+            value = values[f.name]  # -1 is all ones in two's complement
+            others = op.code
+            for g in op.fields:
+                if g is not f:
+                    others |= (values[g.name] & ((1 << g.width) - 1)) << g.lo
+            got = word(isa.encode(isa.make(op.name, **values)))
             assert got == others | ((value & ((1 << f.width) - 1)) << f.lo), f"{op.name}.{f.name}"
-            back = isa.decode(isa.encode(isa.make(op.name, **(base | {f.name: lo}))))
+            back = isa.decode(isa.encode(isa.make(op.name, **(lowest(op) | {f.name: lo}))))
             assert back.fields[f.name] == lo
 
 
@@ -195,6 +214,34 @@ def test_a_narrowed_field_outside_its_range_is_rejected_everywhere(key) -> None:
         raw |= value << f.lo
         with pytest.raises(ProgramFormatError, match=rf"instruction 7: {message}"):
             isa.decode(raw.to_bytes(32, "little"), "instruction 7")
+
+
+def test_field_rules_are_the_listed_ones() -> None:
+    table = {(op.name, r.field, r.bound) for op in OPCODES for r in op.below}
+    assert table == BELOW
+
+
+@pytest.mark.parametrize("key", sorted(BELOW), ids=lambda k: "<".join(k[1:]))
+def test_a_word_that_breaks_a_field_rule_is_rejected_everywhere(key) -> None:
+    """field = bound and field > bound, each field in its own range: make and encode raise
+    FieldRangeError, decode ProgramFormatError, each naming the instruction and both fields;
+    field = bound - 1 is accepted."""
+    name, field, bound = key
+    op = isa.BY_NAME[name]
+    for fv, bv in ((5, 5), (6, 5), (bounds(op, op.field(field))[1], 1)):
+        values = lowest(op) | {field: fv, bound: bv}
+        message = rf"{name}\.{field}={fv} must be below {name}\.{bound}={bv}"
+        with pytest.raises(FieldRangeError, match=message):
+            isa.make(name, **values)
+        with pytest.raises(FieldRangeError, match=message):
+            isa.encode(Instruction(name, MappingProxyType(values)))
+        raw = op.code
+        for f in op.fields:
+            raw |= (values[f.name] & ((1 << f.width) - 1)) << f.lo
+        with pytest.raises(ProgramFormatError, match=rf"instruction 7: {message}"):
+            isa.decode(raw.to_bytes(32, "little"), "instruction 7")
+    ok = isa.make(name, **(lowest(op) | {field: 4, bound: 5}))
+    assert isa.decode(isa.encode(ok)) == ok
 
 
 @pytest.mark.parametrize("bad", [1.5, "5"])

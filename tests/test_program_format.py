@@ -61,7 +61,7 @@ def container(bodies: list[bytes], version: int = pio.FORMAT_VERSION) -> bytes:
 def test_layout_is_the_documented_one() -> None:
     prog = sample_program()
     data = pio.to_bytes(prog)
-    assert data[:8] == b"SEEDCC\0\0" and struct.unpack_from("<H", data, 8)[0] == 2
+    assert data[:8] == b"SEEDCC\0\0" and struct.unpack_from("<H", data, 8)[0] == 3
     bodies, pos = sections(data)
     assert container(bodies) == data
     assert bodies[0] == SMALL.to_json().encode()
@@ -150,8 +150,8 @@ def test_wrong_magic_and_unknown_version(tmp_path: Path) -> None:
     path.write_bytes(b"SEEDCX\0\0" + data[8:])
     with pytest.raises(ProgramFormatError, match=r"x\.sdc.* is not a seedcc program"):
         pio.load(path)
-    path.write_bytes(data[:8] + struct.pack("<H", 3) + data[10:])
-    with pytest.raises(ProgramFormatError, match="format version 3 .* only version 2"):
+    path.write_bytes(data[:8] + struct.pack("<H", 4) + data[10:])
+    with pytest.raises(ProgramFormatError, match="format version 4 .* only version 3"):
         pio.load(path)
 
 
@@ -181,7 +181,18 @@ def test_version_1_files_ask_for_a_recompile(tmp_path: Path) -> None:
     path = tmp_path / "old.sdc"
     path.write_bytes(container(bodies, version=1))
     with pytest.raises(ProgramFormatError, match=r"old\.sdc.* has format version 1 but this seedcc "
-                       r"reads only version 2; recompile the model"):
+                       r"reads only version 3; recompile the model"):
+        pio.load(path)
+
+
+def test_version_2_files_ask_for_a_recompile(tmp_path: Path) -> None:
+    """Version 2 had the MAC's first pixel as one index (pix_start), so every MAC field after
+    it sat elsewhere; such files are refused before their instructions are decoded."""
+    bodies, _ = sections(pio.to_bytes(sample_program()))
+    path = tmp_path / "v2.sdc"
+    path.write_bytes(container(bodies, version=2))
+    with pytest.raises(ProgramFormatError, match=r"v2\.sdc.* has format version 2 but this seedcc "
+                       r"reads only version 3; recompile the model"):
         pio.load(path)
 
 

@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
+from types import MappingProxyType
 
 import numpy as np
 import pytest
@@ -210,7 +211,8 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                         else:
                             sign = 1 if (lanes[o // 16][0].bits(state[o // 16]) >> (o % 16)) & 1 else -1
                         for p in range(tile0, min(tile0 + width, pc)):
-                            oy, ox = divmod(f["pix_start"] + p, f["out_w"])
+                            carry, ox = divmod(f["start_ox"] + p, f["out_w"])
+                            oy = f["start_oy"] + carry
                             iy = oy * f["stride_h"] - f["pad_t"] + ky
                             ix = ox * f["stride_w"] - f["pad_l"] + kx
                             x = 0
@@ -324,8 +326,9 @@ def conv_layer(bld: Builder, rng: np.random.Generator, *, x_addr: int, y_addr: i
         pc = min(chunk, npix - p0)
         bld.emit("MAC", in_addr=x_addr, acc_addr=8, in_c=c, in_h=h, in_w=w, out_w=out_hw[1],
                  kh=k[0], kw=k[1], stride_h=stride[0], stride_w=stride[1], pad_t=pad[0],
-                 pad_l=pad[1], oc_count=oc, pix_start=p0, pix_count=pc, mask_addr=64,
-                 code_bits=code_bits, stored_signs=int(gen is None), accumulate=0)
+                 pad_l=pad[1], oc_count=oc, start_oy=p0 // out_hw[1], start_ox=p0 % out_hw[1],
+                 pix_count=pc, mask_addr=64, code_bits=code_bits, stored_signs=int(gen is None),
+                 accumulate=0)
         bld.req(rng, acc_addr=8, out_addr=y_addr + p0, oc_count=oc, pix_count=pc, out_plane=npix,
                 param_addr=2048, relu=relu)
 
@@ -402,7 +405,7 @@ def case_channel_split_accumulate(rng: np.random.Generator) -> Program:
         b.load(isa.SPACE_MASK, 0, pack_rows(codes[:, half * 18:(half + 1) * 18], 1, None))
         b.emit("SETGEN", gen_id=0, param_addr=16 * half, count=2)
         b.emit("MAC", in_addr=32 * half, acc_addr=0, in_c=2, in_h=4, in_w=4, out_w=4, kh=3, kw=3,
-               stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=18, pix_start=0, pix_count=16,
+               stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=18, pix_count=16,
                mask_addr=0, code_bits=1, accumulate=half)
     b.req(rng, acc_addr=0, out_addr=100, oc_count=18, pix_count=16, out_plane=16, param_addr=512, relu=1)
     b.output("y", (18, 4, 4), 0.1, 100)
@@ -592,7 +595,7 @@ def test_mac_reproduces_generator_reference() -> None:
         x.reshape(-1)[t] = 1
         b.load(isa.SPACE_ACT, 0, x.tobytes())
         b.emit("MAC", in_addr=0, acc_addr=0, in_c=i, in_h=kh, in_w=kw, out_w=1, kh=kh, kw=kw,
-               stride_h=1, stride_w=1, oc_count=o, pix_start=0, pix_count=1, mask_addr=0,
+               stride_h=1, stride_w=1, oc_count=o, pix_count=1, mask_addr=0,
                code_bits=1)
         b.emit("REQ", acc_addr=0, out_addr=100 + t, oc_count=o, pix_count=1,
                out_plane=i * kh * kw, param_addr=64)
@@ -812,6 +815,24 @@ def test_bad_loops_are_refused_by_the_encoder_and_the_reference_model(instrs, fr
         isa.encode_stream(list(instrs))
     with pytest.raises(ProgramFormatError, match=re.escape(fragment)):
         refsim.run(Program(SMALL, tuple(instrs), bytes(64), b"", Manifest()), {})
+
+
+def test_a_mac_starting_past_its_row_is_refused_as_the_rtl_stops_on_it() -> None:
+    """start_ox >= out_w: the loader refuses the word (isa.decode), and the reference model
+    refuses an Instruction built without make(), naming the instruction and both fields."""
+    fields = dict(isa.make("MAC", out_w=4, kh=1, kw=1, stride_h=1, stride_w=1, code_bits=1,
+                           start_oy=1, start_ox=3, pix_count=2).fields)
+    fields["start_ox"] = 4
+    bad = isa.Instruction("MAC", MappingProxyType(fields))
+    message = "MAC.start_ox=4 must be below MAC.out_w=4"
+    prog = Program(SMALL, (isa.make("HALT"), bad, isa.make("HALT")), bytes(64), b"", Manifest())
+    refsim.run(prog, {})  # after the HALT: never executed, never checked
+    with pytest.raises(ProgramFormatError, match=re.escape(f"instruction 0 (MAC): {message}")):
+        refsim.run(Program(SMALL, (bad, isa.make("HALT")), bytes(64), b"", Manifest()), {})
+    raw = isa.encode(isa.make("MAC", **{**fields, "start_ox": 3}))
+    raw = int.from_bytes(raw, "little") + (1 << isa.BY_NAME["MAC"].field("start_ox").lo)  # 3 -> 4
+    with pytest.raises(ProgramFormatError, match=re.escape(f"instruction 2: {message}")):
+        isa.decode_stream(isa.encode_stream([isa.make("HALT")] * 2) + raw.to_bytes(32, "little"))
 
 
 def test_loop_repeats_its_body_and_strides_param_loads() -> None:

@@ -287,14 +287,16 @@ class Conv(OpDef):
         for blk, (oc0, occ) in enumerate(plan.blocks):
             rows = load_rows(blk, 0, oc0, occ) if len(plan.splits) == 1 else None
             for b0, b1, p0, pc in within_bands(plan.chunks[blk], bands):
+                oy0, ox0 = divmod(p0, ow)  # the MAC takes its first pixel as coordinates
                 for k, (i0, i1) in enumerate(plan.splits):
                     at, bit = rows if rows is not None else load_rows(blk, k, oc0, occ)
                     em.emit("MAC", in_addr=em.addr(n.inputs[0]) + i0 * h * wd, acc_addr=0, in_c=i1 - i0,
                             in_h=h, in_w=wd, out_w=ow, kh=kh, kw=kw, stride_h=n.attrs["stride"][0],
                             stride_w=n.attrs["stride"][1], pad_t=n.attrs["pads"][0], pad_l=n.attrs["pads"][1],
-                            oc_count=occ, pix_start=p0, pix_count=pc, mask_addr=at, code_bits=code_bits,
-                            stored_signs=int(signs), accumulate=int(k > 0), frozen=int(freeze is not None),
-                            mask_bit=bit, rep_log2=em.cfg.lane_copies(occ, pc))
+                            oc_count=occ, start_oy=oy0, start_ox=ox0, pix_count=pc, mask_addr=at,
+                            code_bits=code_bits, stored_signs=int(signs), accumulate=int(k > 0),
+                            frozen=int(freeze is not None), mask_bit=bit,
+                            rep_log2=em.cfg.lane_copies(occ, pc))
                     if rows is None:
                         em.release("mask", at)
                 out, plane = ((em.addr(n.output) + oc0 * npix + p0, npix) if band_rows is None else

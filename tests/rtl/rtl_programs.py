@@ -71,12 +71,13 @@ def lane_signs(gen_id: int, states: list[int], oc: int, steps: int) -> np.ndarra
 
 
 def mac_ref(x: np.ndarray, w: np.ndarray, kh: int, kw: int, sh: int, sw: int, pt: int, pl: int,
-            out_w: int, pix_start: int, pix_count: int) -> np.ndarray:
-    """acc (oc, pix_count) = sum over (i, ky, kx) of w[o, i*kh*kw + ky*kw + kx] * x[i, iy, ix]."""
+            out_w: int, first: int, pix_count: int) -> np.ndarray:
+    """acc (oc, pix_count) = sum over (i, ky, kx) of w[o, i*kh*kw + ky*kw + kx] * x[i, iy, ix]
+    over the output pixels first .. first + pix_count - 1 (row-major)."""
     c, h, wd = x.shape
     cols = np.zeros((c * kh * kw, pix_count), dtype=np.int64)
     for p in range(pix_count):
-        oy, ox = divmod(pix_start + p, out_w)
+        oy, ox = divmod(first + p, out_w)
         for i in range(c):
             for ky in range(kh):
                 for kx in range(kw):
@@ -208,7 +209,7 @@ def case_conv_xorshift16() -> Case:
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
         make("SETGEN", gen_id=0, param_addr=0, count=2),
         make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
-             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_start=0, pix_count=npix,
+             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_count=npix,
              mask_addr=0, code_bits=1),
         make("REQ", acc_addr=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
              param_addr=16, relu=1),
@@ -247,7 +248,7 @@ def case_background_dma() -> Case:
         make("SETGEN", gen_id=0, param_addr=0, count=2),
         make("DMA_LOAD", space=MASK, sram_addr=512, dram_addr=am, length=len(rows), background=1),
         make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
-             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_start=0, pix_count=npix,
+             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_count=npix,
              mask_addr=0, code_bits=1),
         make("REQ", acc_addr=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
              param_addr=16, relu=1),
@@ -290,11 +291,12 @@ def case_conv_copies() -> Case:
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=8 + 8 * oc),
         make("SETGEN", gen_id=0, param_addr=0, count=1),
     ]
-    for p0, pc in ((0, 19), (19, npix - 19)):
+    # pixel 19 of the 7-wide output is row 2, column 5
+    for p0, (oy0, ox0), pc in ((0, (0, 0), 19), (19, (2, 5), npix - 19)):
         instrs += [
             make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
-                 stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_start=p0, pix_count=pc,
-                 mask_addr=0, code_bits=1, rep_log2=1),
+                 stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, start_oy=oy0,
+                 start_ox=ox0, pix_count=pc, mask_addr=0, code_bits=1, rep_log2=1),
             make("REQ", acc_addr=0, out_addr=1000 + p0, oc_count=oc, pix_count=pc, out_plane=npix,
                  param_addr=8, relu=1),
         ]
@@ -319,7 +321,7 @@ def case_conv_copies() -> Case:
 def case_conv_split_xorshift32() -> Case:
     """gen 1, 2-bit multicoat codes, stride 2, asymmetric pad, kernel 3x2; the input channels
     split over two MACs (second accumulates, lanes jumped ahead) and the pixels over two
-    ranges starting mid-row (pix_start != 0), each requantised into one output plane."""
+    ranges, the second starting mid-row, each requantised into one output plane."""
     rng = np.random.default_rng(3)
     c, h, w, oc, kh, kw, sh, sw, pt, pl = 4, 9, 8, 32, 3, 2, 2, 2, 1, 0
     out_h, out_w = 5, 4
@@ -347,14 +349,16 @@ def case_conv_split_xorshift32() -> Case:
     geo = {"in_h": h, "in_w": w, "out_w": out_w, "kh": kh, "kw": kw, "stride_h": sh,
            "stride_w": sw, "pad_t": pt, "pad_l": pl, "oc_count": oc, "code_bits": 2}
     acc_base = 3
-    for start, count in ((0, 5), (5, npix - 5)):
+    # pixel 5 of the 4-wide output is row 1, column 1
+    for start, (oy0, ox0), count in ((0, (0, 0), 5), (5, (1, 1), npix - 5)):
         instrs += [
             make("SETGEN", gen_id=1, param_addr=64, count=2),
-            make("MAC", in_addr=100, acc_addr=acc_base, in_c=half, pix_start=start,
+            make("MAC", in_addr=100, acc_addr=acc_base, in_c=half, start_oy=oy0, start_ox=ox0,
                  pix_count=count, mask_addr=7, **geo),
             make("SETGEN", gen_id=1, param_addr=80, count=2),
             make("MAC", in_addr=100 + half * h * w, acc_addr=acc_base, in_c=c - half,
-                 pix_start=start, pix_count=count, mask_addr=7 + len(rows_a), accumulate=1, **geo),
+                 start_oy=oy0, start_ox=ox0, pix_count=count, mask_addr=7 + len(rows_a),
+                 accumulate=1, **geo),
             make("REQ", acc_addr=acc_base, out_addr=2000 + start, oc_count=oc, pix_count=count,
                  out_plane=npix, param_addr=96, relu=0),
         ]
@@ -400,7 +404,7 @@ def case_ctrhash_and_stored_signs() -> Case:
     ap = img.put(lane_table(states) + requant_records(b1, m1, s1) + requant_records(b2, m2, s2))
     o1, o2 = img.reserve(oc1 * npix), img.reserve(oc2 * npix)
     common = {"in_addr": 0, "in_c": c, "in_h": h, "in_w": w, "out_w": w, "stride_h": 1,
-              "stride_w": 1, "pix_start": 0, "pix_count": npix}
+              "stride_w": 1, "pix_count": npix}
     instrs = [
         make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
         make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows1) + len(rows2)),
@@ -558,7 +562,7 @@ def case_loop() -> Case:
         make("LOOP", iterations=iters, body_len=4, dram_stride=stride),
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=stride),
         make("MAC", in_addr=200, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=1, kw=1,
-             stride_h=1, stride_w=1, oc_count=c, pix_start=0, pix_count=npix, mask_addr=0,
+             stride_h=1, stride_w=1, oc_count=c, pix_count=npix, mask_addr=0,
              code_bits=1, stored_signs=1),
         make("REQ", acc_addr=0, out_addr=500, oc_count=c, pix_count=npix, out_plane=npix,
              param_addr=0, relu=0),
@@ -673,7 +677,7 @@ def case_conv_large(c: int = 16, hw: int = 16, oc: int = 32) -> Case:
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=8 * ng + 8 * oc),
         make("SETGEN", gen_id=0, param_addr=0, count=ng),
         make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=hw, in_w=hw, out_w=hw, kh=kh, kw=kw,
-             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_start=0, pix_count=npix,
+             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_count=npix,
              mask_addr=0, code_bits=1),
         make("REQ", acc_addr=0, out_addr=x.size, oc_count=oc, pix_count=npix, out_plane=npix,
              param_addr=8 * ng, relu=1),

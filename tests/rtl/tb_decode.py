@@ -3,8 +3,9 @@
 For every opcode of the table: random legal words (a random valid value in every field)
 must decode to exactly ``isa.decode``'s fields on the ``dec_f_<name>`` outputs (0 for
 fields the opcode does not have); a bit set outside the opcode's fields, a field outside
-its valid range (``Field.limits``, e.g. code_bits 0) and an unknown opcode must raise
-``illegal`` -- exactly the words ``isa.decode`` rejects.
+its valid range (``Field.limits``, e.g. code_bits 0), a field not below its bound
+(``Opcode.below``, MAC start_ox >= out_w) and an unknown opcode must raise ``illegal`` --
+exactly the words ``isa.decode`` rejects.
 """
 
 from __future__ import annotations
@@ -25,7 +26,27 @@ def random_instruction(op: isa.Opcode, rng: random.Random) -> isa.Instruction:
     for f in op.fields:
         lo, hi = f.valid
         values[f.name] = rng.choice((lo, hi, rng.randint(lo, hi), rng.randint(lo, hi)))
+    for rule in op.below:  # a field below its bound: at the bound's edge, or anywhere below
+        lo, below = op.field(rule.field).valid[0], values[rule.bound] - 1
+        values[rule.field] = min(values[rule.field], rng.choice((below, rng.randint(lo, below))))
     return isa.make(op.name, **values)
+
+
+def rule_breaking_words(op: isa.Opcode, rng: random.Random) -> list[tuple[str, int]]:
+    """(description, word): a random legal word with a ``below`` rule's field set to its
+    bound, above it, and to its largest value, every other field legal."""
+    out = []
+    for rule in op.below:
+        f, bound = op.field(rule.field), op.field(rule.bound)
+        for _ in range(6):
+            word = int.from_bytes(isa.encode(random_instruction(op, rng)), "little")
+            b = (word >> bound.lo) & ((1 << bound.width) - 1)
+            if b > f.valid[1]:  # no value of the field breaks the rule
+                continue
+            value = rng.choice((b, min(b + 1, f.valid[1]), rng.randint(b, f.valid[1]), f.valid[1]))
+            word = word & ~(((1 << f.width) - 1) << f.lo) | value << f.lo
+            out.append((f"{op.name}.{rule.field}={value} with {rule.bound}={b}", word))
+    return out
 
 
 def out_of_range_words(op: isa.Opcode, rng: random.Random) -> list[tuple[str, int]]:
@@ -90,7 +111,7 @@ async def decoder_matches_isa_table(dut) -> None:
                 pass
             assert got["illegal"] == 1 and got["known"] == 1, (
                 f"{op.name} with stray bit {b}: RTL known={got['known']} illegal={got['illegal']}")
-        for what, word in out_of_range_words(op, rng):
+        for what, word in out_of_range_words(op, rng) + rule_breaking_words(op, rng):
             got = await mon.apply(word)
             try:
                 isa.decode(word.to_bytes(isa.WORD_BYTES, "little"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from seedcc.backends import gen_header
+from seedcc.backends import gen_header, isa
 from seedcc.rtl_models import hwfacts
 
 RTL = gen_header.RTL_DIR
@@ -67,6 +67,21 @@ def test_decoder_checks_every_narrowed_range():
     src = (RTL / "seedcc_decode.v").read_text()
     used = set(re.findall(r"\b(\w+_(?:MIN|MAX))\b", src))
     assert bounds <= used, f"seedcc_decode.v does not check {sorted(bounds - used)}"
+
+
+def test_decoder_checks_every_field_rule():
+    """Each ``Opcode.below`` rule is a comparison of the two decoded fields inside the
+    opcode's case, and the header names it."""
+    src = (RTL / "seedcc_decode.v").read_text()
+    header = gen_header.HEADER_PATH.read_text()
+    rules = [(op.name, r) for op in isa.OPCODES for r in op.below]
+    assert rules, "the ISA table has no field rule?"
+    for name, rule in rules:
+        case = re.search(rf"OP_{name}: begin(.*?)\n      end", src, re.DOTALL)
+        assert case, f"seedcc_decode.v has no case for OP_{name}"
+        assert f"(f_{rule.field} >= f_{rule.bound})" in case.group(1), (
+            f"seedcc_decode.v does not flag {name} {rule.field} >= {rule.bound}")
+        assert f"// rule: {rule.field} < {rule.bound}" in header
 
 
 # -- no hardware fact as a literal in the RTL ----------------------------------------------
