@@ -109,11 +109,12 @@ class Opcode:
     """Execute cycles (without the issue cycle) of an instruction with these field values."""
     cycles_doc: str = ""
     """The same rule as docs/isa.md shows it."""
-    engine: bool = False
-    """A transfer of the DMA engine: it waits for the engine, and with ``background`` set it
-    runs there while the next instructions issue (docs/isa.md "Background DMA")."""
+    engine: str | None = None
+    """The unit that runs it, if that unit can work in the background (``ENGINES``): it
+    waits for the unit's previous work, and with ``background`` set it runs there while the
+    next instructions issue (docs/isa.md "Background units")."""
     drains: bool = False
-    """Waits until the DMA engine has no transfer in flight before it issues (SYNC, HALT)."""
+    """Waits until no unit works in the background before it issues (SYNC, HALT)."""
     below: tuple[Below, ...] = ()
     """Fields that must stay below another field of the same word (the RTL decoder checks
     each as a comparison of the two fields)."""
@@ -150,7 +151,7 @@ def _at_least_1(name: str, width: int, doc: str) -> _F:
 
 
 def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str,
-            engine: bool = False, drains: bool = False, below: tuple[Below, ...] = ()) -> Opcode:
+            engine: str | None = None, drains: bool = False, below: tuple[Below, ...] = ()) -> Opcode:
     lo, out = OPCODE_BITS, []
     for item in spec:
         f = Field(item.name, lo, item.width, item.signed, item.doc, item.limits)
@@ -221,7 +222,7 @@ _DMA = (
                         "issue; SYNC waits for it"),
 )
 _DMA_TIMING = {"cycles": _dma_cycles, "cycles_doc": "DMA_LATENCY + ceil(length / BUS_BYTES)",
-               "engine": True}
+               "engine": "dma"}
 _IN = _F("in_addr", 24, "act SRAM byte address of the input tensor (C, H, W)")
 _POOL = (
     _F("in_addr", 24, "act SRAM byte address of the input (C, H, W)"),
@@ -238,7 +239,7 @@ _SHIFT = _F("shift", hwfacts.SHIFT_BITS, "rounding right shift")
 
 #: The instruction table. Codes are stable: append, never renumber.
 OPCODES: tuple[Opcode, ...] = (
-    _opcode("HALT", 0x00, "stop once the DMA engine is idle; the program is done",
+    _opcode("HALT", 0x00, "stop once no unit works in the background; the program is done",
             cycles=lambda f, cfg: 0, cycles_doc="0", drains=True),
     _opcode("DMA_LOAD", 0x01, "copy `length` bytes from off-chip memory to an on-chip SRAM", *_DMA,
             **_DMA_TIMING),
@@ -298,8 +299,10 @@ OPCODES: tuple[Opcode, ...] = (
         _F("param_addr", 16, f"param SRAM byte address of the channels' {REQ_RECORD_BYTES}-byte "
                              "records (int32 bias, int16 mult, shift byte, zero byte)"),
         _F("relu", 1, "1: clamp negatives to 0 before saturation"),
+        _F("background", 1, "1: the REQ unit drains the accumulators while the next "
+                            "instructions issue; SYNC waits for it"),
         cycles=lambda f, cfg: f["oc_count"] * ceil_div(f["pix_count"], cfg.pixels),
-        cycles_doc="oc_count · ceil(pix_count / PIXELS)",
+        cycles_doc="oc_count · ceil(pix_count / PIXELS)", engine="req",
     ),
     _opcode(
         "ADD", 0x06, "residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))",
@@ -420,11 +423,13 @@ OPCODES: tuple[Opcode, ...] = (
         cycles=lambda f, cfg: ceil_div(f["features"], cfg.pixels) * (f["row_count"] + f["nnz"]),
         cycles_doc="ceil(features / PIXELS) · (row_count + nnz)",
     ),
-    _opcode("SYNC", 0x10, "wait until the DMA engine has no transfer in flight",
+    _opcode("SYNC", 0x10, "wait until no unit works in the background (DMA engine, REQ unit)",
             cycles=lambda f, cfg: 0, cycles_doc="0 (plus the wait)", drains=True),
 )
 
 BY_NAME: Mapping[str, Opcode] = MappingProxyType({op.name: op for op in OPCODES})
+#: The units that can work in the background, beside the instruction in execution.
+ENGINES: tuple[str, ...] = tuple(dict.fromkeys(op.engine for op in OPCODES if op.engine))
 BY_CODE: Mapping[int, Opcode] = MappingProxyType({op.code: op for op in OPCODES})
 
 

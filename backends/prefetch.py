@@ -6,7 +6,7 @@ released, after its last reader. A load can move up to just after the latest rel
 an earlier region its bytes overlap (nothing between reads those bytes any more), never
 above a loop body's end nor above an earlier load (:func:`targets`); :func:`hoist` moves
 it as far as that and the DMA engine allow and makes it a background transfer (docs/isa.md
-"Background DMA"). The reference model checks the result: an instruction touching a
+"Background units"). The reference model checks the result: an instruction touching a
 background transfer's bytes before it is over is an error there.
 
 Loads inside LOOP bodies stay where they are, in the foreground, and so do activation
@@ -86,14 +86,14 @@ def hoist(instrs: list[isa.Instruction], regions: list[Region], barriers: list[i
 
     def put(old: int, ins: isa.Instruction) -> None:
         nonlocal latest
-        if isa.BY_NAME[ins.op].engine:
+        if isa.BY_NAME[ins.op].engine == "dma":
             latest = old
         new_index[old] = len(out)
         out.append(ins)
         clock.step(ins)
 
     for i, ins in enumerate(instrs):
-        if i not in inside and queue and earliest[queue[0]] <= i < queue[0] and clock.engine_idle():
+        if i not in inside and queue and earliest[queue[0]] <= i < queue[0] and clock.idle("dma"):
             load = queue.popleft()
             moved.add(load)
             put(load, isa.make(instrs[load].op, **{**instrs[load].fields, "background": 1}))

@@ -46,13 +46,14 @@ from seedcc.ir.ops.base import from_storage, to_storage
 from seedcc.limits import check_memory, max_memory
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import EnergyTable
+from seedcc.rtl_models.hwfacts import REQ_RECORD_BYTES
 
 MODES = ("int8", "float")
 MEMORIES = ("act", "mask", "param", "acc")
 
 #: Every counter :func:`run` reports (per sample); docs/refsim.md defines each.
 COUNTERS: tuple[str, ...] = (
-    "instructions", "dma_wait_cycles", "mac_cycles", "pe_slots", "pe_ops", "gen_steps", "freeze_steps", "requant_ops", "alu_ops",
+    "instructions", "wait_cycles", "mac_cycles", "pe_slots", "pe_ops", "gen_steps", "freeze_steps", "requant_ops", "alu_ops",
     "mm_macs",
     "dram_read_bytes", "dram_write_bytes",
     *(f"{m}_sram_{d}_bytes" for m in MEMORIES for d in ("read", "write")),
@@ -157,10 +158,17 @@ def _memory(program: Program, executed: tuple[Any, ...], segments: list[tuple[in
     return shared, (act, acc, temp)
 
 
-def _transfer(entry: tuple[int, int, Instruction]) -> tuple[str, int, int, int]:
-    """The SRAM bytes a DMA transfer of the trace reads or writes: (memory, lo, hi, index)."""
+def footprint(entry: tuple[int, int, Instruction]) -> tuple[tuple[str, int, int, int], ...]:
+    """The SRAM bytes (words of the acc SRAM) that background work of the trace reads or
+    writes: (memory, lo, hi, instruction index) for each range."""
     idx, _, ins = entry
-    return SPACE_NAMES[ins.space], ins.sram_addr, ins.sram_addr + ins.length, idx
+    if ins.op == "REQ":
+        oc, p = ins.oc_count, ins.pix_count
+        out = (oc - 1) * ins.out_plane + p if oc else 0
+        return (("acc", ins.acc_addr, ins.acc_addr + oc * p, idx),
+                ("act", ins.out_addr, ins.out_addr + out, idx),
+                ("param", ins.param_addr, ins.param_addr + REQ_RECORD_BYTES * oc, idx))
+    return ((SPACE_NAMES[ins.space], ins.sram_addr, ins.sram_addr + ins.length, idx),)
 
 
 class Simulator:
@@ -195,7 +203,7 @@ class Simulator:
         self.trace = loop_trace(self.executed)
         self.steps = timing.timeline([ins for _, _, ins in self.trace], program.config)
         self.cycles = sum(s.cycles for s in self.steps)
-        self.busy = [None if s.inflight is None else _transfer(self.trace[s.inflight]) for s in self.steps]
+        self.busy = [tuple(r for pos in s.inflight for r in footprint(self.trace[pos])) for s in self.steps]
         man = program.manifest
         for section in ("inputs", "outputs"):
             for i, d in enumerate(getattr(man, section)):

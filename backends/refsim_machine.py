@@ -83,15 +83,15 @@ class Machine:
         self.iteration = 0  # of the LOOP body being executed (0 outside loops); float_params key
         self.sizes = {"act": config.act_sram_bytes, "mask": config.mask_sram_bytes,
                       "param": config.param_sram_bytes, "acc": config.acc_sram_words}
-        # the SRAM bytes of a background DMA transfer still running: (memory, lo, hi, its index)
-        self.busy: tuple[str, int, int, int] | None = None
+        # the SRAM ranges of background work still running: (memory, lo, hi, its index)
+        self.busy: tuple[tuple[str, int, int, int], ...] = ()
 
     def execute(self, idx: int, iteration: int, ins: Instruction, step: timing.Step,
-                busy: tuple[str, int, int, int] | None) -> None:
+                busy: tuple[tuple[str, int, int, int], ...]) -> None:
         """Execute one instruction of the trace at its place on the time line (``step``);
-        ``busy`` is the range of the background transfer in flight when it issues."""
+        ``busy`` holds the ranges of the background work in flight when it issues."""
         self.iteration, self.busy = iteration, busy
-        self.counters["dma_wait_cycles"] += step.wait
+        self.counters["wait_cycles"] += step.wait
         getattr(self, "exec_" + ins.op.lower())(idx, ins)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -106,12 +106,12 @@ class Machine:
             unit = "words" if memory == "acc" else "bytes"
             raise self.fail(idx, ins, f"{what} [{addr}, {addr + n}) runs past the {memory} SRAM "
                                       f"of {size} {unit}")
-        if self.busy is not None and n > 0:
-            mem, lo, hi, dma = self.busy
-            if mem == memory and addr < hi and lo < addr + n:
-                raise self.fail(idx, ins, f"{what} [{addr}, {addr + n}) touches {memory} SRAM bytes "
-                                          f"[{lo}, {hi}) of the background DMA at instruction {dma}, "
-                                          "still in flight; a SYNC must come first")
+        for mem, lo, hi, other in self.busy:
+            if mem == memory and n > 0 and addr < hi and lo < addr + n:
+                raise self.fail(idx, ins, f"{what} [{addr}, {addr + n}) touches {memory} SRAM "
+                                          f"{'words' if memory == 'acc' else 'bytes'} [{lo}, {hi}) "
+                                          f"of the background instruction {other}, still in "
+                                          "flight; a SYNC must come first")
 
     def sram(self, space: int) -> np.ndarray:
         return {SPACE_MASK: self.mask, SPACE_PARAM: self.param}[space]

@@ -2,9 +2,13 @@
 
 A conv layer is cut three ways (docs/compiler.md):
 - output-channel blocks of at most 16·LANES channels (one MAC covers all lanes);
-- pixel chunks per block, as many output pixels as the accumulator SRAM holds for the
-  block's channels (a multiple of the pixel tile: PIXELS, the array's pixel width, times
-  the copies of the block's lanes that the idle lanes hold, `HwConfig.lane_copies`);
+- pixel chunks per block, a multiple of the pixel tile (PIXELS, the array's pixel width,
+  times the copies of the block's lanes that the idle lanes hold, `HwConfig.lane_copies`)
+  of about a quarter of the pixels, at most what half the accumulator SRAM holds for the
+  block's channels: the chunks alternate halves, so that REQ drains one chunk's
+  accumulators in the background while the next chunk's MACs fill the other half. A
+  layer with input-channel splits (which load their mask rows again for every chunk), or
+  whose tile does not fit half the SRAM, takes chunks as large as the whole SRAM holds;
 - input-channel splits, when a block's mask rows exceed half the mask SRAM (so that the
   next split's rows can load in the background while this one's MACs run; the whole
   SRAM for a fold region's layers, whose rows stay resident). A layer split in
@@ -31,6 +35,9 @@ class ConvTiling:
     blocks: tuple[Range, ...]  # (first output channel, channels) per block
     chunks: tuple[tuple[Range, ...], ...]  # per block: (first pixel, pixels) per chunk
     splits: tuple[Range, ...]  # input-channel ranges [i0, i1)
+    acc_half: int = 0
+    """Accumulator words of one half of the acc SRAM when the chunks alternate halves, the
+    REQ unit draining one while the next chunk's MACs fill the other; 0: one buffer."""
 
 
 def span_bytes(lo_bit: int, hi_bit: int) -> int:
@@ -57,14 +64,24 @@ def input_splits(offsets: tuple[tuple[int, ...], ...], capacity: int, layer: str
     return out
 
 
-def pixel_chunks(npix: int, channels: int, cfg: HwConfig, layer: str) -> tuple[Range, ...]:
-    """Output-pixel ranges whose accumulators (channels × pixels words) fit the acc SRAM: a
-    multiple of the widest pixel tile (PIXELS times the lane copies) that fits."""
-    fit = cfg.acc_sram_words // channels
+#: a layer's pixels are cut in about this many chunks when REQ drains in the background, so
+#: that only the last chunk's REQ is not hidden under MACs
+DRAIN_CHUNKS = 4
+
+
+def pixel_chunks(npix: int, channels: int, cfg: HwConfig, layer: str,
+                 words: int | None = None) -> tuple[Range, ...]:
+    """Output-pixel ranges whose accumulators (channels × pixels words) fit `words` of the
+    acc SRAM (all of it by default): a multiple of the widest pixel tile (PIXELS times the
+    lane copies) that fits; with `words` given (half the SRAM, the chunks alternating
+    halves), also no more than about npix / DRAIN_CHUNKS pixels."""
+    fit = (cfg.acc_sram_words if words is None else words) // channels
     unit = cfg.pixels << cfg.lane_copies(channels, npix)
     while unit > cfg.pixels and fit < unit:
         unit //= 2
     chunk = min(npix, fit // unit * unit)
+    if words is not None and chunk > 0:
+        chunk = min(chunk, -(-npix // (DRAIN_CHUNKS * unit)) * unit)
     if chunk <= 0:
         raise CapacityError(f"layer {layer}: {channels} channels x {cfg.pixels} pixels of "
                             f"accumulators exceed the acc SRAM ({cfg.acc_sram_words} words)")
@@ -85,9 +102,16 @@ def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig) -> ConvTiling:
             pass
     if splits is None:
         splits = input_splits(n.attrs["mask_offsets"], cfg.mask_sram_bytes, n.name)
-    return ConvTiling(blocks=blocks,
-                      chunks=tuple(pixel_chunks(oh * ow, occ, cfg, n.name) for _, occ in blocks),
-                      splits=tuple(splits))
+    # chunks in halves of the acc SRAM, so that REQ drains one while the MACs fill the other;
+    # not with input-channel splits, which load their mask rows again for every chunk
+    half = cfg.acc_sram_words // 2
+    try:
+        if len(splits) > 1:
+            raise CapacityError("splits")
+        chunks = tuple(pixel_chunks(oh * ow, occ, cfg, n.name, half) for _, occ in blocks)
+    except CapacityError:
+        chunks, half = tuple(pixel_chunks(oh * ow, occ, cfg, n.name) for _, occ in blocks), 0
+    return ConvTiling(blocks=blocks, chunks=chunks, splits=tuple(splits), acc_half=half)
 
 
 #: row-band buffers take at most 1/BAND_SHARE of the act SRAM (`spill_activations`)

@@ -31,7 +31,7 @@ localparam [7:0] OP_GELU = 8'h0f;
 localparam [7:0] OP_AGG = 8'h0b;
 localparam [7:0] OP_SYNC = 8'h10;
 
-// HALT: stop once the DMA engine is idle; the program is done
+// HALT: stop once no unit works in the background; the program is done
 localparam [255:0] HALT_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
 
 // DMA_LOAD: copy `length` bytes from off-chip memory to an on-chip SRAM
@@ -100,7 +100,8 @@ localparam integer REQ_PIX_COUNT_LO = 68; localparam integer REQ_PIX_COUNT_W = 2
 localparam integer REQ_OUT_PLANE_LO = 88; localparam integer REQ_OUT_PLANE_W = 20; localparam integer REQ_OUT_PLANE_SIGNED = 0;
 localparam integer REQ_PARAM_ADDR_LO = 108; localparam integer REQ_PARAM_ADDR_W = 16; localparam integer REQ_PARAM_ADDR_SIGNED = 0;
 localparam integer REQ_RELU_LO = 124; localparam integer REQ_RELU_W = 1; localparam integer REQ_RELU_SIGNED = 0;
-localparam [255:0] REQ_USED = 256'h000000000000000000000000000000001fffffffffffffffffffffffffffffff;
+localparam integer REQ_BACKGROUND_LO = 125; localparam integer REQ_BACKGROUND_W = 1; localparam integer REQ_BACKGROUND_SIGNED = 0;
+localparam [255:0] REQ_USED = 256'h000000000000000000000000000000003fffffffffffffffffffffffffffffff;
 
 // ADD: residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))
 localparam integer ADD_A_ADDR_LO = 8; localparam integer ADD_A_ADDR_W = 24; localparam integer ADD_A_ADDR_SIGNED = 0;
@@ -236,7 +237,7 @@ localparam integer AGG_NNZ_LO = 104; localparam integer AGG_NNZ_W = 24; localpar
 localparam integer AGG_CSR_ADDR_LO = 128; localparam integer AGG_CSR_ADDR_W = 24; localparam integer AGG_CSR_ADDR_SIGNED = 0;
 localparam [255:0] AGG_USED = 256'h00000000000000000000000000ffffffffffffffffffffffffffffffffffffff;
 
-// SYNC: wait until the DMA engine has no transfer in flight
+// SYNC: wait until no unit works in the background (DMA engine, REQ unit)
 localparam [255:0] SYNC_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
 
 // Decoder port widths: the widest use of each field name.

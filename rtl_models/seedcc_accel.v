@@ -12,7 +12,7 @@
 // the ISA table, backends/isa.py). A DMA transfer, SYNC and HALT first wait in ISSUE until
 // the engine's transfer in flight is in its last cycle; a background transfer (field
 // `background`) has no EXEC: the engine runs it while the next instructions issue
-// (backends/timing.py, docs/isa.md "Background DMA"). `cycles` at `done` equals the
+// (backends/timing.py, docs/isa.md "Background units"). `cycles` at `done` equals the
 // reference model's count, HALT's issue cycle included.
 // LOOP (issue cycle only) makes the next body_len instructions run `iterations` times: the
 // sequencer keeps the body's first and last pc, the iteration and the DRAM offset
@@ -215,7 +215,7 @@ module seedcc_accel #(
       OP_SETGEN:  no_exec = ~|f_count;
       OP_SETFRZ:  no_exec = ~|f_channels;
       OP_MAC:     no_exec = ~|f_pix_count;
-      OP_REQ:     no_exec = ~|f_oc_count || ~|f_pix_count;
+      OP_REQ:     no_exec = ~|f_oc_count || ~|f_pix_count || f_background;
       OP_ADD:     no_exec = ~|f_length;
       OP_MAXPOOL, OP_AVGPOOL:
                   no_exec = ~|f_channels || ~|f_out_h || ~|f_out_w;
@@ -232,19 +232,25 @@ module seedcc_accel #(
 
   localparam [1:0] S_IDLE = 2'd0, S_ISSUE = 2'd1, S_EXEC = 2'd2;
   reg [1:0] st;
-  // A DMA transfer, SYNC and HALT issue no earlier than the last cycle of the DMA engine's
-  // transfer in flight (docs/isa.md "Background DMA"); until then the issue stage waits.
+  // Work of the DMA engine and of the REQ unit issues no earlier than the last cycle of the
+  // unit's work in flight, SYNC and HALT no earlier than the last cycle of both units'
+  // (docs/isa.md "Background units"); until then the issue stage waits.
   wire is_dma = (opcode == OP_DMA_LOAD || opcode == OP_DMA_STORE);
-  wire dma_active, last_dma;
-  wire eng_wait = (is_dma || opcode == OP_SYNC || opcode == OP_HALT) && dma_active && !last_dma;
+  wire is_req = (opcode == OP_REQ);
+  wire drains = (opcode == OP_SYNC || opcode == OP_HALT);
+  wire dma_active, last_dma, req_active, last_req;
+  wire dma_busy = dma_active && !last_dma;
+  wire req_busy = req_active && !last_req;
+  wire eng_wait = ((is_dma || drains) && dma_busy) || ((is_req || drains) && req_busy);
   wire issue = (st == S_ISSUE) && !illegal && !eng_wait;
   wire go = issue && !no_exec;
-  wire start_dma = issue && is_dma;  // a background transfer starts without an EXEC state
-  reg x_dma;  // the instruction in EXEC is a (foreground) DMA transfer
+  // background work starts without an EXEC state
+  wire start_dma = issue && is_dma;
+  wire start_req = issue && is_req && |f_oc_count && |f_pix_count;
+  reg x_dma, x_req;  // the instruction in EXEC is a (foreground) DMA transfer / REQ
   wire start_setgen = go && (opcode == OP_SETGEN);
   wire start_setfrz = go && (opcode == OP_SETFRZ);
   wire start_mac = go && (opcode == OP_MAC);
-  wire start_req = go && (opcode == OP_REQ);
   wire start_add = go && (opcode == OP_ADD);
   wire start_pool = go && (opcode == OP_MAXPOOL || opcode == OP_AVGPOOL);
   wire start_matmul = go && (opcode == OP_MATMUL);
@@ -252,9 +258,9 @@ module seedcc_accel #(
   wire start_layernorm = go && (opcode == OP_LAYERNORM);
   wire start_gelu = go && (opcode == OP_GELU);
   wire start_agg = go && (opcode == OP_AGG);
-  wire last_mac, last_req, last_add, last_pool, last_agg;
+  wire last_mac, last_add, last_pool, last_agg;
   wire last_matmul, last_softmax, last_layernorm, last_gelu;
-  wire unit_last = (last_dma && x_dma) | last_mac | last_req | last_add | last_pool | last_agg
+  wire unit_last = (last_dma && x_dma) | last_mac | (last_req && x_req) | last_add | last_pool | last_agg
                  | last_matmul | last_softmax | last_layernorm | last_gelu;
   wire req_err;  // REQ read a record with shift > SHIFT_MAX
   wire ln_err;   // LAYERNORM read a record with shift > SHIFT_MAX
@@ -290,6 +296,7 @@ module seedcc_accel #(
       lp_stride <= {F_DRAM_STRIDE_W{1'b0}};
       lp_offset <= {F_DRAM_ADDR_W{1'b0}};
       x_dma <= 1'b0;
+      x_req <= 1'b0;
     end else begin
       case (st)
         S_IDLE: if (start) begin
@@ -301,11 +308,17 @@ module seedcc_accel #(
           pc <= 32'd0;
           lp_active <= 1'b0;
         end
-        S_ISSUE: if (eng_wait && !illegal) begin
-          cycles <= cycles + 64'd1;  // waiting for the DMA engine
+        S_ISSUE: if (req_err) begin  // a background REQ read a bad record: stop on it
+          st <= S_IDLE;
+          done <= 1'b1;
+          busy <= 1'b0;
+          err <= 1'b1;
+        end else if (eng_wait && !illegal) begin
+          cycles <= cycles + 64'd1;  // waiting for a unit
         end else begin
           cycles <= cycles + 64'd1;
           x_dma <= is_dma && !no_exec;
+          x_req <= is_req && !no_exec;
           ipc <= pc;
           pc <= lp_wrap ? lp_first : pc + 32'd1;
           if (illegal || opcode == OP_HALT || lp_bad) begin
@@ -440,7 +453,7 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start(start_req),
     .f_acc_addr(f_acc_addr), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
     .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
-    .f_relu(f_relu), .last(last_req), .err(req_err),
+    .f_relu(f_relu), .last(last_req), .active(req_active), .err(req_err),
     .acc_rd_addr(req_acc_addr), .acc_rd_data(req_acc_data),
     .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
     .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)

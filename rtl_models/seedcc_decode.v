@@ -312,6 +312,7 @@ module seedcc_decode (
         f_out_plane = word[REQ_OUT_PLANE_LO +: REQ_OUT_PLANE_W];
         f_param_addr = word[REQ_PARAM_ADDR_LO +: REQ_PARAM_ADDR_W];
         f_relu = word[REQ_RELU_LO +: REQ_RELU_W];
+        f_background = word[REQ_BACKGROUND_LO +: REQ_BACKGROUND_W];
       end
       OP_ADD: begin
         used = ADD_USED;

@@ -8,7 +8,7 @@
 //   STORE: the SRAM is read and the write beat posted in execute cycles 0..B-1; the
 //          remaining DMA_LATENCY cycles wait for the write acknowledgements.
 // The engine runs on its own once started: the top level waits for `last` (a foreground
-// transfer) or goes on issuing (a background one; docs/isa.md "Background DMA").
+// transfer) or goes on issuing (a background one; docs/isa.md "Background units").
 // Addresses need no alignment on either side: a beat is BUS_BYTES consecutive bytes
 // from any byte address (the last beat is partial, with byte enables).
 // Field widths come from isa.vh (non-ANSI ports so that the port widths can use them).

@@ -5,7 +5,8 @@
 
 // The vector units REQ, ADD and MAXPOOL / AVGPOOL share this file (docs/rtl.md).
 /* verilator lint_off DECLFILENAME */
-// REQ: one cycle per (channel o, pixel tile): PIXELS requantisers read PIXELS consecutive
+// REQ: one cycle per (channel o, pixel tile), in the foreground or in the background (the
+// top level goes on issuing; docs/isa.md "Background units"): PIXELS requantisers read PIXELS consecutive
 // accumulators acc[acc_addr + o*pix_count + p] and channel o's REQ_RECORD_BYTES record
 // (hwfacts.vh REQ_*_LO / _W: int32 bias, int16 mult, shift byte) and write PIXELS bytes at
 // out_addr + o*out_plane + p. = oc_count * ceil(pix_count / PIXELS) execute cycles.
@@ -27,6 +28,7 @@ module seedcc_req #(
   f_param_addr,
   f_relu,
   last,
+  active,
   err,
   acc_rd_addr,
   acc_rd_data,
@@ -50,6 +52,7 @@ module seedcc_req #(
   input  wire [F_PARAM_ADDR_W-1:0]     f_param_addr;
   input  wire                          f_relu;
   output wire                          last;
+  output wire                          active;          // draining (its last cycle included)
   output wire                          err;             // this cycle's record is invalid
   output wire [F_ACC_ADDR_W-1:0]       acc_rd_addr;     // PIXELS consecutive words
   input  wire [PIXELS*ACC_BITS-1:0]    acc_rd_data;
@@ -83,6 +86,7 @@ module seedcc_req #(
                    >= {{(XW-F_PIX_COUNT_W){1'b0}}, r_pix_count};
   assign err = busy && (rec_shift > SHIFT_LIMIT);
   assign last = busy && last_tile && (o == r_oc - 1'b1);
+  assign active = busy;
   assign acc_rd_addr = acc_base + p0;
   assign param_rd_addr = prm;
   assign act_wr = busy && !err;

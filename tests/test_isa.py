@@ -434,7 +434,25 @@ def test_timeline_of_background_transfers_counted_by_hand() -> None:
     assert [s.issue for s in steps] == [0, 1, 6, 7, 12, 18]
     assert [s.wait for s in steps] == [0, 0, 2, 0, 4, 0]
     assert [s.cycles for s in steps] == [1, 3, 3, 1, 10, 1]
-    assert [s.inflight for s in steps] == [None, 0, None, None, None, None]
+    assert [s.inflight for s in steps] == [(), (0,), (), (), (), ()]
+
+
+def test_timeline_of_the_two_background_units_counted_by_hand() -> None:
+    """The REQ unit and the DMA engine work beside each other; each waits only for itself,
+    SYNC for both (SMALL: PIXELS 4)."""
+    m = isa.make
+    trace = [
+        m("REQ", oc_count=2, pix_count=8, background=1),  # issue 0; the unit: cycles 1..4
+        m("DMA_LOAD", space=1, length=8, background=1),   # issue 1; the engine: cycles 2..6
+        m("REQ", oc_count=1, pix_count=4),                # waits 2, 3: issue 4, cycle 5
+        m("SYNC"),                                        # the engine's last cycle is 6
+        m("HALT"),
+    ]
+    steps = timing.timeline(trace, SMALL)
+    assert [s.issue for s in steps] == [0, 1, 4, 6, 7]
+    assert [s.wait for s in steps] == [0, 0, 2, 0, 0]
+    assert [s.cycles for s in steps] == [1, 1, 4, 1, 1]
+    assert [s.inflight for s in steps] == [(), (0,), (1,), (), ()]
 
 
 def test_every_opcode_has_a_timing_case() -> None:

@@ -26,7 +26,8 @@ def both(model, cfg):
 def test_prefetched_programs_compute_the_same_in_fewer_cycles():
     for model, cfg in ((small_cnn(), SMALL), (resnet18(size=32, width=16), DEFAULT)):
         plain, fetched = both(model, cfg)
-        assert not any(ins.op == "SYNC" or ins.fields.get("background") for ins in plain.instructions)
+        assert not any(ins.op == "SYNC" or ins.op.startswith("DMA") and ins.background
+                       for ins in plain.instructions)
         moved = [ins for ins in fetched.instructions if ins.op == "DMA_LOAD" and ins.background]
         assert moved and all(ins.space in (isa.SPACE_MASK, isa.SPACE_PARAM) for ins in moved)
         x = {d.name: np.random.default_rng(1).normal(size=(3, *d.shape)).astype(np.float32)
@@ -39,7 +40,7 @@ def test_prefetched_programs_compute_the_same_in_fewer_cycles():
             for k in a.checkpoints:  # checkpoints still follow their instructions
                 np.testing.assert_array_equal(a.checkpoints[k], b.checkpoints[k])
         assert b.cycles < a.cycles
-        assert b.counters["dma_wait_cycles"] > 0 == a.counters["dma_wait_cycles"]
+        assert b.counters["wait_cycles"] > a.counters["wait_cycles"]
 
 
 def test_a_load_moves_to_just_after_the_release_of_the_bytes_it_overwrites():

@@ -155,11 +155,15 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
         v = dram[a]
         return v if isinstance(v, float) else signed8(v)
 
-    engine_last = -1  # the last cycle of the DMA engine's transfer in flight
+    # the last cycle of the work in flight on the DMA engine and on the REQ unit
+    last = {"dma": -1, "req": -1}
+    unit = {"DMA_LOAD": "dma", "DMA_STORE": "dma", "REQ": "req"}
     for idx, ins in enumerate(prog.instructions):
         f = ins.fields
-        if ins.op in ("DMA_LOAD", "DMA_STORE", "SYNC", "HALT"):
-            cycles = max(cycles, engine_last)  # issue no earlier than the engine's last cycle
+        if ins.op in unit:  # issue no earlier than the unit's last cycle
+            cycles = max(cycles, last[unit[ins.op]])
+        elif ins.op in ("SYNC", "HALT"):  # ... or than every unit's
+            cycles = max(cycles, *last.values())
         cycles += 1  # issue
         if ins.op == "HALT":
             break
@@ -167,7 +171,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
             busy = cfg.dma_latency
             for j in range(f["length"]):
                 busy += j % cfg.bus_bytes == 0  # a new bus beat
-            engine_last = cycles - 1 + busy
+            last["dma"] = cycles - 1 + busy
             cycles += 0 if f["background"] else busy
             for j in range(f["length"]):
                 if ins.op == "DMA_LOAD" and f["space"] == 0:
@@ -227,6 +231,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                     acc[a] = v if float_mode else wrap32(v)
             mac_cycles += cycles - start
         elif ins.op == "REQ":
+            issued = cycles
             for o in range(f["oc_count"]):
                 r = bytes(mem[2][f["param_addr"] + 8 * o:f["param_addr"] + 8 * o + 8])
                 rec = np.frombuffer(r, REC)[0]
@@ -242,6 +247,9 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                         y = int(numerics.requantize(np.array(v), rec["bias"], rec["mult"],
                                                     rec["shift"], bool(f["relu"])))
                     act[f["out_addr"] + o * f["out_plane"] + p] = y
+            last["req"] = cycles - 1
+            if f["background"]:  # the unit works on; the next instruction issues at once
+                cycles = issued
         elif ins.op == "ADD":
             for j in range(f["length"]):
                 cycles += j % cfg.pixels == 0  # PIXELS elements a cycle
@@ -415,7 +423,9 @@ def case_channel_split_accumulate(rng: np.random.Generator) -> Program:
 
 def case_background_loads(rng: np.random.Generator) -> Program:
     """Mask rows and lane states load in the background; the second layer's mask rows load
-    while the first layer's MACs run; the output store runs in the background up to HALT."""
+    while the first layer's MACs run; the first layer's first REQ drains its accumulators
+    while the MAC of its second pixel chunk runs (into the other accumulators); the output
+    store runs in the background up to HALT."""
     b = Builder()
     b.input("x", (3, 6, 5), 0.05, 0)
     codes = rng.integers(0, 2, (20, 27))
@@ -426,13 +436,19 @@ def case_background_loads(rng: np.random.Generator) -> Program:
     b.emit("SETGEN", gen_id=g.gen_id, param_addr=1024, count=2)
     codes2, signs2 = rng.integers(0, 2, (6, 20)), rng.integers(0, 2, (6, 20))
     b.load(isa.SPACE_MASK, 4096, pack_rows(codes2, 1, signs2), background=1)
-    conv = dict(in_h=6, in_w=5, out_w=5, stride_h=1, stride_w=1, code_bits=1, pix_count=30)
-    b.emit("MAC", in_addr=0, acc_addr=8, in_c=3, kh=3, kw=3, pad_t=1, pad_l=1, oc_count=20,
-           mask_addr=64, **conv)
-    b.req(rng, acc_addr=8, out_addr=200, oc_count=20, pix_count=30, out_plane=30, param_addr=2048,
-          relu=1)
+    conv = {"in_h": 6, "in_w": 5, "out_w": 5, "stride_h": 1, "stride_w": 1, "code_bits": 1}
+    rec = np.zeros(20, REC)
+    rec["bias"], rec["mult"], rec["shift"] = rng.integers(-300, 300, 20), rng.integers(1, 9000, 20), 12
+    b.load(isa.SPACE_PARAM, 2048, rec.tobytes())
+    for p0, pc, acc, bg in ((0, 16, 8, 1), (16, 14, 1000, 0)):  # the first REQ drains during MAC 2
+        b.emit("MAC", in_addr=0, acc_addr=acc, in_c=3, kh=3, kw=3, pad_t=1, pad_l=1, oc_count=20,
+               mask_addr=64, start_oy=p0 // 5, start_ox=p0 % 5, pix_count=pc, **conv)
+        idx = b.emit("REQ", acc_addr=acc, out_addr=200 + p0, oc_count=20, pix_count=pc, out_plane=30,
+                     param_addr=2048, relu=1, background=bg)
+        b.float_params.append(FloatParam(idx, len(b.floats), 20))
+        b.floats.extend(rng.normal(0, 0.1, 20).astype("<f4").tobytes() + bytes(80))
     b.emit("MAC", in_addr=200, acc_addr=8, in_c=20, kh=1, kw=1, oc_count=6, mask_addr=4096,
-           stored_signs=1, **conv)
+           stored_signs=1, pix_count=30, **conv)
     b.req(rng, acc_addr=8, out_addr=900, oc_count=6, pix_count=30, out_plane=30, param_addr=2048,
           relu=0)
     b.checkpoint("z", 900, (6, 6, 5), 0.1)
@@ -689,13 +705,32 @@ def test_touching_the_bytes_of_a_background_transfer_before_sync_is_an_error() -
     setgen = isa.make("SETGEN", gen_id=0, param_addr=0, count=2)  # reads param bytes [0, 16)
     with pytest.raises(ProgramFormatError, match=re.escape(
             "instruction 1 (SETGEN): lane state table [0, 16) touches param SRAM bytes [8, 72) of "
-            "the background DMA at instruction 0, still in flight; a SYNC must come first")):
+            "the background instruction 0, still in flight; a SYNC must come first")):
         refsim.run(_error_program(load, setgen), {})
     for between in (isa.make("SYNC"), isa.make("DMA_LOAD", space=isa.SPACE_MASK, length=8, background=1)):
         refsim.run(_error_program(load, between, setgen), {})
     far = isa.make("SETGEN", gen_id=0, param_addr=72, count=2)  # other bytes: no wait needed
     # the transfer takes DMA_LATENCY 4 + 8 beats, cycles 1..12; HALT issues in cycle 12
     assert refsim.run(_error_program(load, far), {}).cycles == 12 + 1
+
+
+def test_touching_the_accumulators_a_background_req_drains_is_an_error() -> None:
+    req = isa.make("REQ", acc_addr=0, out_addr=100, oc_count=2, pix_count=8, out_plane=8,
+                   param_addr=0, background=1)  # 2 x 2 tiles of 4 pixels: busy 4 cycles
+    mac = isa.make("MAC", in_c=1, in_h=1, in_w=1, out_w=1, kh=1, kw=1, stride_h=1, stride_w=1,
+                   oc_count=16, pix_count=1, code_bits=1, stored_signs=1, acc_addr=15)
+    body = (isa.make("DMA_LOAD", space=isa.SPACE_PARAM, length=16), req, mac)
+    prog = Program(SMALL, (*body, isa.make("HALT")), REC.itemsize * 2 * b"\x00" + bytes(48), b"",
+                   Manifest())
+    with pytest.raises(ProgramFormatError, match=re.escape(
+            "instruction 2 (MAC): accumulators [15, 31) touches acc SRAM words [0, 16) of the "
+            "background instruction 1, still in flight")):
+        refsim.run(prog, {})
+    moved = isa.make("MAC", **{**mac.fields, "acc_addr": 16})  # the other buffer: no wait needed
+    prog = Program(SMALL, (*body[:2], moved, isa.make("HALT")), bytes(64), b"", Manifest())
+    # DMA 1 + 4 + 2 beats; REQ issue (the unit drains in cycles 8..11); MAC 1 + one tile of
+    # 1 + 2 cycles, to cycle 11; HALT at 12, after the unit's last cycle
+    assert refsim.run(prog, {}).cycles == 7 + 1 + 4 + 1
 
 
 def test_a_requantisation_shift_above_the_limit_is_an_error() -> None:

@@ -284,13 +284,22 @@ class Conv(OpDef):
         band_rows = n.attrs.get("bands_out")
         bands = [(0, npix)] if band_rows is None else [
             (oy * ow, min(npix, (oy + band_rows) * ow)) for oy in range(0, npix // ow, band_rows)]
+        # REQs drain in the background while the next chunk's MACs run into the other half of
+        # the accumulators (`plan.acc_half`), all but the layer's last and those whose band
+        # goes off chip next
+        work = sum(len(within_bands(chunks, bands)) for chunks in plan.chunks)
+        second = max(occ * pc for (_, occ), chunks in zip(plan.blocks, plan.chunks)
+                     for _, pc in chunks) if plan.acc_half else 0  # the other buffer's address
+        seq = 0
         for blk, (oc0, occ) in enumerate(plan.blocks):
             rows = load_rows(blk, 0, oc0, occ) if len(plan.splits) == 1 else None
             for b0, b1, p0, pc in within_bands(plan.chunks[blk], bands):
+                acc = seq % 2 * second
+                band_done = band_rows is not None and p0 + pc == b1
                 oy0, ox0 = divmod(p0, ow)  # the MAC takes its first pixel as coordinates
                 for k, (i0, i1) in enumerate(plan.splits):
                     at, bit = rows if rows is not None else load_rows(blk, k, oc0, occ)
-                    em.emit("MAC", in_addr=em.addr(n.inputs[0]) + i0 * h * wd, acc_addr=0, in_c=i1 - i0,
+                    em.emit("MAC", in_addr=em.addr(n.inputs[0]) + i0 * h * wd, acc_addr=acc, in_c=i1 - i0,
                             in_h=h, in_w=wd, out_w=ow, kh=kh, kw=kw, stride_h=n.attrs["stride"][0],
                             stride_w=n.attrs["stride"][1], pad_t=n.attrs["pads"][0], pad_l=n.attrs["pads"][1],
                             oc_count=occ, start_oy=oy0, start_ox=ox0, pix_count=pc, mask_addr=at,
@@ -301,10 +310,13 @@ class Conv(OpDef):
                         em.release("mask", at)
                 out, plane = ((em.addr(n.output) + oc0 * npix + p0, npix) if band_rows is None else
                               (em.band(n) + p0 - b0, b1 - b0))
-                em.emit("REQ", acc_addr=0, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
-                        param_addr=param + len(table) + REQ_RECORD_BYTES * oc0, relu=int(bool(n.attrs.get("relu"))))
+                seq += 1
+                em.emit("REQ", acc_addr=acc, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
+                        param_addr=param + len(table) + REQ_RECORD_BYTES * oc0, relu=int(bool(n.attrs.get("relu"))),
+                        background=int(plan.acc_half > 0 and seq < work and not band_done))
+                em.acc_peak = max(em.acc_peak, acc + occ * pc)
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
-                if band_rows is not None and p0 + pc == b1:  # the band is done: its rows go out
+                if band_done:  # the band is done: its rows go out
                     for c in range(occ):
                         em.offchip_store(n.output, em.band(n) + c * (b1 - b0), (oc0 + c) * npix + b0, b1 - b0)
             if rows is not None:

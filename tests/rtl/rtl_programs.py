@@ -232,7 +232,7 @@ def case_conv_xorshift16() -> Case:
 
 def case_background_dma() -> Case:
     """The conv of case_conv_xorshift16 with its loads in the background (docs/isa.md
-    "Background DMA"): a transfer waits for the engine's last cycle, SYNC-free because the
+    "Background units"): a transfer waits for the engine's last cycle, SYNC-free because the
     foreground param load waits for the mask load; a second copy of the mask rows loads
     while the MAC runs, and both stores run in the background up to HALT, which waits."""
     c, h, w, oc, kh, kw = 3, 6, 7, 20, 3, 3
@@ -274,6 +274,51 @@ def case_background_dma() -> Case:
     return _finish("background_dma", instrs, img, [_io("x", x.shape, ax)],
                    [_io("y", y.shape, out_addr), _io("rows", (len(rows),), rows_out)], {"x": x},
                    {"y": y, "rows": np.frombuffer(rows, np.int8)}, cycles)
+
+
+def case_background_req() -> Case:
+    """The conv of case_conv_xorshift16 in three pixel chunks on two accumulator buffers
+    (docs/isa.md "Background units"): REQ of chunk 1 drains buffer 0 while chunk 2's MAC
+    fills buffer 1; chunk 2's REQ waits for the REQ unit (its MAC is shorter than chunk 1's
+    REQ); chunk 3's MAC refills buffer 0 and its REQ runs in the foreground."""
+    c, h, w, oc, kh, kw = 3, 6, 7, 20, 3, 3
+    steps = c * kh * kw
+    x, states, codes, bias, mult, shift, img, (ax, am, ap, out_addr), rows = _binary_conv_image(
+        np.random.default_rng(2), (c, h, w), oc, 1024, 2)
+    npix = h * w
+    mac = {"in_addr": 0, "in_c": c, "in_h": h, "in_w": w, "out_w": w, "kh": kh, "kw": kw, "stride_h": 1, "stride_w": 1,
+               "pad_t": 1, "pad_l": 1, "oc_count": oc, "mask_addr": 0, "code_bits": 1}
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
+        make("SETGEN", gen_id=0, param_addr=0, count=2),
+    ]
+    for p0, pc, acc, bg in ((0, 24, 0, 1), (24, 4, 512, 1), (28, 14, 0, 0)):
+        oy, ox = divmod(p0, w)
+        instrs += [make("MAC", acc_addr=acc, start_oy=oy, start_ox=ox, pix_count=pc, **mac),
+                   make("REQ", acc_addr=acc, out_addr=1000 + p0, oc_count=oc, pix_count=pc,
+                        out_plane=npix, param_addr=16, relu=1, background=bg)]
+    instrs.append(make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix))
+    wts = lane_signs(0, states, oc, steps) * codes
+    acc = mac_ref(x, wts, kh, kw, 1, 1, 1, 1, w, 0, npix)
+    y = requant_ref(acc, bias, mult, shift, True).reshape(oc, h, w)
+    cycles = (1 + 4 + 16          # DMA_LOAD x: 126 bytes, 16 beats
+              + 1 + 4 + 14        # mask: 108 bytes, 14 beats
+              + 1 + 4 + 22        # param: 176 bytes, 22 beats
+              + 1 + 2             # SETGEN 2 lanes
+              + 1 + 6 * (27 + 2)  # MAC chunk 1: 24 pixels = 6 tiles
+              + 1                 # REQ 1, background: issue t; the unit drains 20 x 6 = 120
+                                  # cycles, t+1..t+120
+              + 1 + 1 * (27 + 2)  # MAC chunk 2: 4 pixels = 1 tile, issue t+1, to t+30
+              + 89 + 1            # REQ 2, background: waits t+31..t+119, issue t+120 (the
+                                  # unit's last cycle); the unit drains 20 cycles to t+140
+              + 1 + 4 * (27 + 2)  # MAC chunk 3: 14 pixels = 4 tiles, issue t+121, to t+237
+              + 1 + 20 * 4        # REQ 3: the unit is idle since t+140; 20 x 4 tiles
+              + 1 + 4 + 105       # DMA_STORE 840 bytes
+              + 1)                # HALT
+    return _finish("background_req", instrs, img, [_io("x", x.shape, ax)],
+                   [_io("y", y.shape, out_addr)], {"x": x}, {"y": y}, cycles)
 
 
 def case_conv_copies() -> Case:
@@ -644,6 +689,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "conv_xorshift16": case_conv_xorshift16,
     "conv_copies": case_conv_copies,
     "background_dma": case_background_dma,
+    "background_req": case_background_req,
     "conv_split_xorshift32": case_conv_split_xorshift32,
     "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
     "add_pool": case_add_pool,
