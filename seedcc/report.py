@@ -85,14 +85,15 @@ def attention_lines(prog: Program) -> list[str]:
 
 
 def segment_lines(prog: Program) -> list[str]:
-    """Per layer (backends/profile.py segments): cycles, MAC cycles, PE occupancy and
-    utilisation of the MAC cycles, off-chip bytes."""
+    """Per layer (backends/profile.py segments): cycles, MAC cycles, cycles spent waiting for
+    background units (docs/isa.md "Background units"), PE occupancy and utilisation of the
+    MAC cycles, off-chip bytes."""
     cfg = prog.config
-    lines = [(f"{'layer (output tensor)':<30} {'cycles':>9} {'MAC cycles':>10} {'PE occ.':>8} "
-              f"{'PE util.':>8} {'off-chip B':>10}")]
+    lines = [(f"{'layer (output tensor)':<30} {'cycles':>9} {'MAC cycles':>10} {'waits':>8} "
+              f"{'PE occ.':>8} {'PE util.':>8} {'off-chip B':>10}")]
     for s in layer_segments(prog):
         c = s.counters
-        lines.append(f"{s.name[:30]:<30} {s.cycles:>9} {c['mac_cycles']:>10} "
+        lines.append(f"{s.name[:30]:<30} {s.cycles:>9} {c['mac_cycles']:>10} {c['wait_cycles']:>8} "
                      f"{pe_occupancy(c, cfg.pes):>8.1%} {pe_utilisation(c, cfg.pes):>8.1%} "
                      f"{c['dram_read_bytes'] + c['dram_write_bytes']:>10}")
     return lines
@@ -118,6 +119,7 @@ def format_report(prog: Program, result) -> str:
     lines += [
         f"hardware: {cfg.lanes} lanes x {GROUP} channels x {cfg.pixels} pixels = {cfg.pes} PEs at {cfg.clock_mhz:g} MHz",
         (f"cycles per sample: {result.cycles} ({secs * 1e6:.1f} us); MAC cycles {c['mac_cycles']}, "
+         f"waiting for background units {c['wait_cycles']}, "
          f"PE occupancy {pe_occupancy(c, cfg.pes):.1%} (add/subtracts performed, mask bits set: "
          f"{pe_utilisation(c, cfg.pes):.1%})"),
         f"traffic per sample: off-chip read {c['dram_read_bytes']} B, write {c['dram_write_bytes']} B; "
