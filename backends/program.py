@@ -13,7 +13,8 @@ The ``.sdc`` file format (version 3), all integers little-endian::
     32 bytes                            sha256 of everything before it
 
 Version 3 gives a MAC's first output pixel as coordinates (``start_oy``, ``start_ox``
-instead of ``pix_start``), which moves the MAC fields after them; version 2 added
+instead of ``pix_start``), which moves the MAC fields after them, and adds the SYNC
+instruction and the ``background`` bit of DMA_LOAD, DMA_STORE and REQ; version 2 added
 ``schema_version`` to the manifest JSON. Files of an older version do not load (recompile
 them).
 
