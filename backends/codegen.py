@@ -37,7 +37,7 @@ from seedcc.backends.manifest import (
 )
 from seedcc.backends.program import Program
 from seedcc.compiler.memplan import Arena, activation_peak, plan_activations
-from seedcc.errors import CapacityError
+from seedcc.errors import CapacityError, ProgramTooLongError
 from seedcc.ir import Graph, Node, Op, Value, band_buffer
 from seedcc.rtl_models.hwconfig import HwConfig
 
@@ -404,8 +404,7 @@ def generate(g: Graph, cfg: HwConfig, prefetching: bool = True) -> Program:
         e.instrs, e.checkpoints, e.float_params = prefetch.hoist(e.instrs, e.regions, e.barriers,
                                                                  e.checkpoints, e.float_params, cfg)
     if len(e.instrs) > cfg.instr_words:
-        raise CapacityError(f"the program has {len(e.instrs)} instructions; the instruction memory "
-                            f"holds {cfg.instr_words}")
+        raise ProgramTooLongError(len(e.instrs), cfg.instr_words)
     sram = (SramUse("act", activation_peak(g, e.act), cfg.act_sram_bytes),
             SramUse("mask", e.sram["mask"].peak, cfg.mask_sram_bytes),
             SramUse("param", e.sram["param"].peak, cfg.param_sram_bytes),

@@ -88,8 +88,10 @@ def pixel_chunks(npix: int, channels: int, cfg: HwConfig, layer: str,
     return tuple((p0, min(chunk, npix - p0)) for p0 in range(0, npix, chunk))
 
 
-def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig) -> ConvTiling:
-    """Blocks, chunks and splits of a packed CONV node whose output has `out_shape`."""
+def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig, drain: bool = True) -> ConvTiling:
+    """Blocks, chunks and splits of a packed CONV node whose output has `out_shape`; with
+    `drain` off, chunks as large as the whole acc SRAM holds (fewest instructions, every REQ
+    in the foreground)."""
     o = n.attrs["weight"].shape[0]
     _, oh, ow = as_chw(out_shape)
     bc = cfg.block_channels
@@ -106,8 +108,8 @@ def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig) -> ConvTiling:
     # not with input-channel splits, which load their mask rows again for every chunk
     half = cfg.acc_sram_words // 2
     try:
-        if len(splits) > 1:
-            raise CapacityError("splits")
+        if len(splits) > 1 or not drain:
+            raise CapacityError("one buffer")
         chunks = tuple(pixel_chunks(oh * ow, occ, cfg, n.name, half) for _, occ in blocks)
     except CapacityError:
         chunks, half = tuple(pixel_chunks(oh * ow, occ, cfg, n.name) for _, occ in blocks), 0

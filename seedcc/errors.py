@@ -48,6 +48,15 @@ class CapacityError(SeedccError):
     """The model does not fit the hardware configuration (SRAM sizes, field widths)."""
 
 
+class ProgramTooLongError(CapacityError):
+    """The program needs more instruction words than the instruction memory holds."""
+
+    def __init__(self, needed: int, capacity: int) -> None:
+        super().__init__(f"the program has {needed} instructions; the instruction memory holds "
+                         f"{capacity}")
+        self.needed, self.capacity = needed, capacity
+
+
 class ResourceLimitError(SeedccError):
     """A compile or run would need more memory than the limit (``--max-memory``,
     ``SEEDCC_MAX_MEMORY``); estimated from shapes and the config before allocating."""

@@ -19,6 +19,7 @@ from seedcc.backends.codegen import generate
 from seedcc.backends.program import Program
 from seedcc.compiler.frontend import import_onnx
 from seedcc.compiler.interpret import run_graph_bytes
+from seedcc.compiler.passes.schedule_regeneration import schedule_regeneration
 from seedcc.compiler.passes.set_generator import set_generator
 from seedcc.compiler.pipeline import (
     CALIB_SAMPLES,
@@ -30,6 +31,7 @@ from seedcc.compiler.pipeline import (
     run_passes,
     sample_ops,
 )
+from seedcc.errors import ProgramTooLongError
 from seedcc.ir import Graph, Op
 from seedcc.limits import check_memory, max_memory, memory_limit
 from seedcc.rtl_models.hwconfig import DEFAULT, HwConfig
@@ -87,7 +89,16 @@ def _compile(source: str | os.PathLike | onnx.ModelProto, calib: dict[str, np.nd
         calib = check_calibration(front, calib)
     g = run_passes(front, Options(config=config, calib=calib, calib_chunk=chunk), log=log)
     t0 = time.perf_counter()
-    program = generate(g, config)
+    try:
+        program = generate(g, config)
+    except ProgramTooLongError as err:
+        # chunks for background REQs multiply MACs and REQs; without them the program is shorter
+        g = schedule_regeneration(g, config, drain=False)
+        program = generate(g, config)
+        notes.append(f"with conv layers in chunks for background REQs the program needs "
+                     f"{err.needed} instructions, more than the {err.capacity} the instruction "
+                     "memory holds; its conv layers run in whole-SRAM chunks with foreground "
+                     "REQs instead")
     notes = notes + [n for n in program.manifest.notes if n not in notes]  # graph's, then codegen's
     log(f"code generation: {len(program.instructions)} instructions ({time.perf_counter() - t0:.2f} s)")
     program = replace(program, manifest=replace(program.manifest, notes=tuple(notes)))

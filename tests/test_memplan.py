@@ -5,12 +5,14 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from onnx import TensorProto, helper
 from test_schedule import one_conv
 
 from seedcc.backends import refsim
 from seedcc.compiler.memplan import plan_activations, roots
 from seedcc.compiler.passes.spill_activations import spill_activations
+from seedcc.errors import CapacityError
 from seedcc.flow import compile_model
 from seedcc.ir import Op
 from seedcc.models import ModelBuilder, resnet18, small_cnn
@@ -159,3 +161,22 @@ def test_imagenet_resnet18_runs_at_default_and_float_matches_onnxruntime():
         None, {"x": x})[0]
     out = refsim.run(c.program, {"x": x}, mode="float").outputs["logits"]
     assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+def test_a_program_too_long_with_background_reqs_falls_back_to_whole_chunks():
+    """Chunks for background REQs multiply a conv's MACs and REQs; when that overflows the
+    instruction memory, the layers take whole-SRAM chunks and foreground REQs instead (the
+    same results), with a note; when even that does not fit, the error names both sizes."""
+    drained = compile_model(small_cnn(), config=SMALL)
+    n = len(drained.program.instructions)
+    assert any(i.op == "REQ" and i.background for i in drained.program.instructions)
+    tight = compile_model(small_cnn(), config=replace(SMALL, instr_words=n - 1))
+    short = len(tight.program.instructions)
+    assert short < n and not any(i.op == "REQ" and i.background for i in tight.program.instructions)
+    assert any(f"needs {n} instructions, more than the {n - 1}" in note for note in tight.notes)
+    x = {"x": np.random.default_rng(2).standard_normal((2, 3, 16, 16)).astype(np.float32)}
+    np.testing.assert_array_equal(refsim.run(drained.program, x).outputs["logits"],
+                                  refsim.run(tight.program, x).outputs["logits"])
+    with pytest.raises(CapacityError, match=f"the program has {short} instructions; the "
+                                            f"instruction memory holds {short - 1}"):
+        compile_model(small_cnn(), config=replace(SMALL, instr_words=short - 1))

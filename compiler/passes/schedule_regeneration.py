@@ -47,7 +47,9 @@ class RegenPlan:
         return self.lane_steps / self.weights if self.weights else 0.0
 
 
-def schedule_regeneration(g: Graph, config: HwConfig) -> Graph:
+def schedule_regeneration(g: Graph, config: HwConfig, drain: bool = True) -> Graph:
+    """Every CONV node with its tiling (`tiling.plan_conv`; `drain` as there), the lane start
+    states of its input-channel parts and its regeneration plan."""
     nodes = []
     for n in g.nodes:
         if n.op is not Op.CONV:
@@ -57,7 +59,7 @@ def schedule_regeneration(g: Graph, config: HwConfig) -> Graph:
         o, i, kh, kw = w.shape
         steps = kh * kw
         out = g.values[n.output].shape
-        tiling = plan_conv(n, out, config)
+        tiling = plan_conv(n, out, config, drain)
         groups = -(-o // GROUP)
         if w.regenerated:
             gen = get_generator(w.generator)
