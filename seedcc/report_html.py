@@ -60,7 +60,7 @@ def report_data(compiled: Compiled, result: refsim.RunResult) -> dict[str, Any]:
                          "pe_occupancy": pe_occupancy(c, cfg.pes),
                          "pe_utilisation": pe_utilisation(c, cfg.pes),
                          "energy_pj": refsim.energy_pj(c, cfg.energy),
-                         **{k: c[k] for k in ("mac_cycles", "pe_ops", "dram_read_bytes",
+                         **{k: c[k] for k in ("mac_cycles", "wait_cycles", "pe_ops", "dram_read_bytes",
                                               "dram_write_bytes", "sram_read_bytes",
                                               "sram_write_bytes")}})
     return {
@@ -121,7 +121,7 @@ def render_html(data: Mapping[str, Any]) -> str:
                    f"{100 * x['nonzero_fraction']:.1f}%", x["code_bits"], x["mask_bytes"],
                    x["requant_bytes"], x["seed_bytes"], x["frozen_positions"],
                    x["fp32_bytes"]) for x in data["layers"]]
-    seg_rows = [(s["name"], f"{s['first']}-{s['last']}", s["cycles"], s["mac_cycles"],
+    seg_rows = [(s["name"], f"{s['first']}-{s['last']}", s["cycles"], s["mac_cycles"], s["wait_cycles"],
                  f"{100 * s['pe_occupancy']:.1f}%", f"{100 * s['pe_utilisation']:.1f}%",
                  s["dram_read_bytes"] + s["dram_write_bytes"],
                  s["sram_read_bytes"] + s["sram_write_bytes"], s["energy_pj"] / 1e3) for s in segs]
@@ -142,8 +142,8 @@ def render_html(data: Mapping[str, Any]) -> str:
         _table(("layer", "kind", "generator", "seed", "shape", "weights", "nonzero", "code bits",
                 "mask B", "requant B", "seed B", "frozen", "fp32 B"), layer_rows),
         "<h2>Cycles per layer</h2>", _img(png_bytes(cycles_figure(segs)), "cycles per layer"),
-        _table(("layer -> output tensor", "instructions", "cycles", "MAC cycles", "PE occ.",
-                "PE util.", "DRAM B", "SRAM B", "energy nJ"), seg_rows),
+        _table(("layer -> output tensor", "instructions", "cycles", "MAC cycles", "waits",
+                "PE occ.", "PE util.", "DRAM B", "SRAM B", "energy nJ"), seg_rows),
         "<h2>PE utilisation and traffic</h2>",
         _img(png_bytes(utilisation_traffic_figure(segs)), "PE utilisation and traffic"),
         "<h2>Roofline-style view</h2>",
