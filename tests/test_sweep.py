@@ -98,7 +98,7 @@ def test_serial_sweep_writes_csv_and_records_failures(tmp_path: Path, model_path
         if r["bus_bytes"] == "12":
             assert "bus_bytes=12 must be a power of two" in r["error"]
         elif r["instr_words"] == "8":
-            assert r["error"].startswith("CapacityError:") and "instruction memory" in r["error"]
+            assert r["error"].startswith("ProgramTooLongError:") and "instruction memory" in r["error"]
         else:
             assert int(r["cycles"]) > 0 and r["synthesis"] == NOT_AVAILABLE
             assert int(r["area_proxy_pes"]) == int(r["lanes"]) * 16 * SMALL.pixels
