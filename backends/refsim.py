@@ -40,13 +40,12 @@ from seedcc.backends import timing
 from seedcc.backends.isa import BY_NAME, OPCODES, SPACE_ACT, Instruction, loop_trace
 from seedcc.backends.manifest import Checkpoint, TensorIO
 from seedcc.backends.program import Program
-from seedcc.backends.refsim_machine import SPACE_NAMES, Machine, MacWeights
+from seedcc.backends.refsim_machine import Machine, MacWeights, sram_ranges
 from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.ir.ops.base import from_storage, to_storage
 from seedcc.limits import check_memory, max_memory
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import EnergyTable
-from seedcc.rtl_models.hwfacts import REQ_RECORD_BYTES
 
 MODES = ("int8", "float")
 MEMORIES = ("act", "mask", "param", "acc")
@@ -162,13 +161,7 @@ def footprint(entry: tuple[int, int, Instruction]) -> tuple[tuple[str, int, int,
     """The SRAM bytes (words of the acc SRAM) that background work of the trace reads or
     writes: (memory, lo, hi, instruction index) for each range."""
     idx, _, ins = entry
-    if ins.op == "REQ":
-        oc, p = ins.oc_count, ins.pix_count
-        out = (oc - 1) * ins.out_plane + p if oc else 0
-        return (("acc", ins.acc_addr, ins.acc_addr + oc * p, idx),
-                ("act", ins.out_addr, ins.out_addr + out, idx),
-                ("param", ins.param_addr, ins.param_addr + REQ_RECORD_BYTES * oc, idx))
-    return ((SPACE_NAMES[ins.space], ins.sram_addr, ins.sram_addr + ins.length, idx),)
+    return tuple((memory, addr, addr + n, idx) for _, memory, addr, n in sram_ranges(ins))
 
 
 class Simulator:

@@ -42,6 +42,18 @@ from seedcc.rtl_models.masks import stored_positions, unpack_block, unpack_compa
 SPACE_NAMES = {SPACE_ACT: "act", SPACE_MASK: "mask", SPACE_PARAM: "param"}
 
 
+def sram_ranges(ins: Instruction) -> tuple[tuple[str, str, int, int], ...]:
+    """(what, memory, address, length) of the SRAM ranges a DMA transfer or a REQ reads or
+    writes: the ranges the reference model checks, and those its background work keeps busy."""
+    if ins.op == "REQ":
+        oc, p = ins.oc_count, ins.pix_count
+        return (("accumulators", "acc", ins.acc_addr, oc * p),
+                ("requantisation records", "param", ins.param_addr, REQ_RECORD_BYTES * oc),
+                ("output", "act", ins.out_addr, (oc - 1) * ins.out_plane + p if oc else 0))
+    role = "source" if ins.op == "DMA_STORE" else "destination"
+    return ((role, SPACE_NAMES[ins.space], ins.sram_addr, ins.length),)
+
+
 @dataclass
 class MacWeights:
     """The cached operand of one MAC instruction (see docs/refsim.md "Caching")."""
@@ -148,14 +160,14 @@ class Machine:
         """Nothing to do here: the run loop follows ``isa.loop_trace``, which repeats the body
         and applies the DRAM stride to its param-space DMA loads."""
 
-    def _dma_space(self, idx: int, ins: Instruction, role: str) -> str:
+    def _dma_space(self, idx: int, ins: Instruction) -> str:
         """Check a DMA's SRAM range (the ISA table limits ``space``); return the memory's name."""
-        name = SPACE_NAMES[ins.space]
-        self.check_range(idx, ins, role, name, ins.sram_addr, ins.length)
+        ((role, name, addr, n),) = sram_ranges(ins)
+        self.check_range(idx, ins, role, name, addr, n)
         return name
 
     def exec_dma_load(self, idx: int, ins: Instruction) -> None:
-        name = self._dma_space(idx, ins, "destination")
+        name = self._dma_space(idx, ins)
         sram, dram, n, where = ins.sram_addr, ins.dram_addr, ins.length, f"instruction {idx} ({ins.op})"
         if ins.space == SPACE_ACT and self.float_mode and (idx, self.iteration) in self.float_params:
             # a constant tensor (an Add's positional encoding): its float values in float mode
@@ -168,7 +180,7 @@ class Machine:
         self.counters[f"{name}_sram_write_bytes"] += n
 
     def exec_dma_store(self, idx: int, ins: Instruction) -> None:
-        name = self._dma_space(idx, ins, "source")
+        name = self._dma_space(idx, ins)
         sram, dram, n, where = ins.sram_addr, ins.dram_addr, ins.length, f"instruction {idx} ({ins.op})"
         if ins.space == SPACE_ACT:
             self.dram.write_samples(dram, self.act[:, sram:sram + n])
@@ -320,10 +332,8 @@ class Machine:
         if oc > 1 and plane < p:
             raise self.fail(idx, ins, f"out_plane={plane} < pix_count={p} makes output channels "
                                       "overlap")
-        self.check_range(idx, ins, "accumulators", "acc", ins.acc_addr, oc * p)
-        self.check_range(idx, ins, "requantisation records", "param", ins.param_addr,
-                         REQ_RECORD_BYTES * oc)
-        self.check_range(idx, ins, "output", "act", ins.out_addr, (oc - 1) * plane + p if oc else 0)
+        for what, memory, addr, n in sram_ranges(ins):
+            self.check_range(idx, ins, what, memory, addr, n)
         if oc and p:
             acc = self.acc_window(ins.acc_addr, (oc, p))
             out = self.act_window(ins.out_addr, (oc, p), plane=plane)

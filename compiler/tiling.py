@@ -35,9 +35,9 @@ class ConvTiling:
     blocks: tuple[Range, ...]  # (first output channel, channels) per block
     chunks: tuple[tuple[Range, ...], ...]  # per block: (first pixel, pixels) per chunk
     splits: tuple[Range, ...]  # input-channel ranges [i0, i1)
-    acc_half: int = 0
-    """Accumulator words of one half of the acc SRAM when the chunks alternate halves, the
-    REQ unit draining one while the next chunk's MACs fill the other; 0: one buffer."""
+    double_buffered: bool = False
+    """The chunks fit half the acc SRAM and alternate two accumulator buffers, the REQ unit
+    draining one while the next chunk's MACs fill the other."""
 
 
 def span_bytes(lo_bit: int, hi_bit: int) -> int:
@@ -105,15 +105,19 @@ def plan_conv(n: Node, out_shape: tuple[int, ...], cfg: HwConfig, drain: bool = 
     if splits is None:
         splits = input_splits(n.attrs["mask_offsets"], cfg.mask_sram_bytes, n.name)
     # chunks in halves of the acc SRAM, so that REQ drains one while the MACs fill the other;
-    # not with input-channel splits, which load their mask rows again for every chunk
-    half = cfg.acc_sram_words // 2
-    try:
-        if len(splits) > 1 or not drain:
-            raise CapacityError("one buffer")
-        chunks = tuple(pixel_chunks(oh * ow, occ, cfg, n.name, half) for _, occ in blocks)
-    except CapacityError:
-        chunks, half = tuple(pixel_chunks(oh * ow, occ, cfg, n.name) for _, occ in blocks), 0
-    return ConvTiling(blocks=blocks, chunks=chunks, splits=tuple(splits), acc_half=half)
+    # not with input-channel splits, which load their mask rows again for every chunk, nor
+    # when a tile does not fit half
+    chunks = None
+    if drain and len(splits) == 1:
+        try:
+            chunks = tuple(pixel_chunks(oh * ow, occ, cfg, n.name, cfg.acc_sram_words // 2)
+                           for _, occ in blocks)
+        except CapacityError:
+            pass
+    double = chunks is not None
+    if chunks is None:
+        chunks = tuple(pixel_chunks(oh * ow, occ, cfg, n.name) for _, occ in blocks)
+    return ConvTiling(blocks=blocks, chunks=chunks, splits=tuple(splits), double_buffered=double)
 
 
 #: row-band buffers take at most 1/BAND_SHARE of the act SRAM (`spill_activations`)

@@ -285,11 +285,11 @@ class Conv(OpDef):
         bands = [(0, npix)] if band_rows is None else [
             (oy * ow, min(npix, (oy + band_rows) * ow)) for oy in range(0, npix // ow, band_rows)]
         # REQs drain in the background while the next chunk's MACs run into the other half of
-        # the accumulators (`plan.acc_half`), all but the layer's last and those whose band
+        # the accumulators (`plan.double_buffered`), all but the layer's last and those whose band
         # goes off chip next
         work = sum(len(within_bands(chunks, bands)) for chunks in plan.chunks)
         second = max(occ * pc for (_, occ), chunks in zip(plan.blocks, plan.chunks)
-                     for _, pc in chunks) if plan.acc_half else 0  # the other buffer's address
+                     for _, pc in chunks) if plan.double_buffered else 0  # the other buffer's address
         seq = 0
         for blk, (oc0, occ) in enumerate(plan.blocks):
             rows = load_rows(blk, 0, oc0, occ) if len(plan.splits) == 1 else None
@@ -313,7 +313,7 @@ class Conv(OpDef):
                 seq += 1
                 em.emit("REQ", acc_addr=acc, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
                         param_addr=param + len(table) + REQ_RECORD_BYTES * oc0, relu=int(bool(n.attrs.get("relu"))),
-                        background=int(plan.acc_half > 0 and seq < work and not band_done))
+                        background=int(plan.double_buffered and seq < work and not band_done))
                 em.acc_peak = max(em.acc_peak, acc + occ * pc)
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
                 if band_done:  # the band is done: its rows go out
