@@ -20,7 +20,7 @@ from seedcc import api, models
 from seedcc.backends.profile import OUTPUTS, layer_segments
 from seedcc.flow import compile_model
 from seedcc.models import ModelBuilder
-from seedcc.report import sample_input
+from seedcc.report import format_report, sample_input, segment_lines
 from seedcc.report_html import render_html, report_data
 from seedcc.rtl_models.generators import freeze_pattern
 from seedcc.rtl_models.hwconfig import SMALL
@@ -129,3 +129,15 @@ def test_html_without_matplotlib_names_the_extra(tmp_path: Path) -> None:
         "seedcc: error: figures need matplotlib, which is not installed: "
         "pip install 'seedcc[report]'")]
     assert not (tmp_path / "r.html").exists()
+
+
+def test_reports_show_the_waits_for_background_units() -> None:
+    """The JSON segments carry each layer's cycles of waiting for the DMA engine or the REQ
+    unit; they add up to the run's `wait_cycles`, which the text report prints too."""
+    compiled = compile_model(models.small_cnn(), config=SMALL)
+    res = api.run(compiled.program, sample_input(compiled.program))
+    data = report_data(compiled, res)
+    waits = [s["wait_cycles"] for s in data["segments"]]
+    assert sum(waits) == res.counters["wait_cycles"] > 0
+    assert "waits" in segment_lines(compiled.program)[0]
+    assert f"waiting for background units {res.counters['wait_cycles']}" in format_report(compiled.program, res)
