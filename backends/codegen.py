@@ -247,8 +247,7 @@ class Emitter:
         first = [n for n in nodes if n.attrs["loop"][1] == 0]
         for n in first:  # mask rows of the fold convs and adjacency chunks stay resident
             if n.op is Op.AGGREGATE:
-                for _, _, chunk in n.attrs["adj"].chunks(self.g.values[n.output].shape[1],
-                                                         self.cfg.mask_sram_bytes, self.cfg.acc_sram_words):
+                for _, _, chunk in n.attrs["adj"].chunks(self.g.values[n.output].shape[1], self.cfg):
                     key = ("adjacency", hashlib.sha256(chunk).hexdigest())
                     self._resident(key, chunk, 0, len(chunk), f"resident adjacency of {n.name}",
                                    f"adjacency {key[1]}", "the resident adjacency does not fit")
@@ -339,9 +338,6 @@ class Emitter:
             frozen=0 if n.attrs["freeze"] is None else n.attrs["freeze"].frozen,
             fold=tuple(n.attrs["fold"]) if "fold" in n.attrs else None, fingerprint=w.fingerprint(),
             lane_steps=n.attrs["regen"].lane_steps, regen=n.attrs["regen"].reason))
-        self.acc_peak = max(self.acc_peak, max(occ * pc for (_, occ), chunks in
-                                               zip(n.attrs["tiling"].blocks, n.attrs["tiling"].chunks)
-                                               for _, pc in chunks))
 
     def checkpoint(self, value: str) -> None:
         v = self.g.values[value]

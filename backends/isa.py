@@ -262,7 +262,8 @@ OPCODES: tuple[Opcode, ...] = (
         "pix_count output pixels from (start_oy, start_ox) on in row-major order, lanes "
         "restarted every pixel tile",
         _IN,
-        _F("acc_addr", 20, "acc SRAM word address; acc[acc_addr + oc*pix_count + p]"),
+        _F("acc_row", 20, "first acc SRAM row (LANES·16·PIXELS words) of the accumulators, in the layout of "
+                           "docs/isa.md \"Accumulator layout\""),
         _F("in_c", 16, "input channels I"),
         _F("in_h", 12, "H"), _F("in_w", 12, "W"),
         _at_least_1("out_w", 12, "OW: pixels run along a row and wrap to the next at OW"),
@@ -291,7 +292,8 @@ OPCODES: tuple[Opcode, ...] = (
     _opcode(
         "REQ", 0x05,
         "requantise accumulators to int8: out = sat8(relu?((acc+bias)*mult >>r shift))",
-        _F("acc_addr", 20, "acc SRAM word address"),
+        _F("acc_row", 20, "first acc SRAM row of the accumulators (the layout of the MAC that "
+                           "filled them)"),
         _F("out_addr", 24, "act SRAM byte address of out[0][0]"),
         _F("oc_count", 16, "channels"),
         _F("pix_count", 20, "pixels per channel"),
@@ -301,6 +303,7 @@ OPCODES: tuple[Opcode, ...] = (
         _F("relu", 1, "1: clamp negatives to 0 before saturation"),
         _F("background", 1, "1: the REQ unit drains the accumulators while the next "
                             "instructions issue; SYNC waits for it"),
+        _F("rep_log2", 3, "the lane copies of the MAC that filled the accumulators (their layout)"),
         cycles=lambda f, cfg: f["oc_count"] * ceil_div(f["pix_count"], cfg.pixels),
         cycles_doc="oc_count · ceil(pix_count / PIXELS)", engine="req",
     ),
@@ -414,7 +417,8 @@ OPCODES: tuple[Opcode, ...] = (
                           "in_addr + f*in_nodes + n"),
         _at_least_1("in_nodes", hwfacts.CSR_INDEX_BITS, "input nodes N (act bytes between features; "
                                                         "every column index is below it)"),
-        _F("acc_addr", 20, "acc SRAM word address; acc[acc_addr + f*row_count + r]"),
+        _F("acc_row", 20, "first acc SRAM row; acc[f][r] in the accumulator layout with "
+                           "rep_log2 = 0 (channels f, pixels r)"),
         _F("features", 16, "features F"),
         _F("row_count", 20, "rows (output nodes) of this chunk"),
         _F("nnz", 24, "entries of this chunk (the sum of its rows' degrees)"),

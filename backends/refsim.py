@@ -157,11 +157,11 @@ def _memory(program: Program, executed: tuple[Any, ...], segments: list[tuple[in
     return shared, (act, acc, temp)
 
 
-def footprint(entry: tuple[int, int, Instruction]) -> tuple[tuple[str, int, int, int], ...]:
+def footprint(entry: tuple[int, int, Instruction], cfg: HwConfig) -> tuple[tuple[str, int, int, int], ...]:
     """The SRAM bytes (words of the acc SRAM) that background work of the trace reads or
     writes: (memory, lo, hi, instruction index) for each range."""
     idx, _, ins = entry
-    return tuple((memory, addr, addr + n, idx) for _, memory, addr, n in sram_ranges(ins))
+    return tuple((memory, addr, addr + n, idx) for _, memory, addr, n in sram_ranges(ins, cfg))
 
 
 class Simulator:
@@ -196,7 +196,7 @@ class Simulator:
         self.trace = loop_trace(self.executed)
         self.steps = timing.timeline([ins for _, _, ins in self.trace], program.config)
         self.cycles = sum(s.cycles for s in self.steps)
-        self.busy = [tuple(r for pos in s.inflight for r in footprint(self.trace[pos])) for s in self.steps]
+        self.busy = [tuple(r for pos in s.inflight for r in footprint(self.trace[pos], self.config)) for s in self.steps]
         man = program.manifest
         for section in ("inputs", "outputs"):
             for i, d in enumerate(getattr(man, section)):

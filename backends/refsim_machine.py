@@ -42,12 +42,14 @@ from seedcc.rtl_models.masks import stored_positions, unpack_block, unpack_compa
 SPACE_NAMES = {SPACE_ACT: "act", SPACE_MASK: "mask", SPACE_PARAM: "param"}
 
 
-def sram_ranges(ins: Instruction) -> tuple[tuple[str, str, int, int], ...]:
+def sram_ranges(ins: Instruction, cfg: HwConfig) -> tuple[tuple[str, str, int, int], ...]:
     """(what, memory, address, length) of the SRAM ranges a DMA transfer or a REQ reads or
-    writes: the ranges the reference model checks, and those its background work keeps busy."""
+    writes: the ranges the reference model checks, and those its background work keeps busy
+    (the accumulators as whole rows of the acc SRAM)."""
     if ins.op == "REQ":
         oc, p = ins.oc_count, ins.pix_count
-        return (("accumulators", "acc", ins.acc_addr, oc * p),
+        rows = cfg.acc_span(oc, p, ins.rep_log2) if oc and p else 0
+        return (("accumulators", "acc", ins.acc_row * cfg.pes, rows * cfg.pes),
                 ("requantisation records", "param", ins.param_addr, REQ_RECORD_BYTES * oc),
                 ("output", "act", ins.out_addr, (oc - 1) * ins.out_plane + p if oc else 0))
     role = "source" if ins.op == "DMA_STORE" else "destination"
@@ -144,9 +146,13 @@ class Machine:
         """Writable view (batch, *shape) of act SRAM at ``addr`` (bounds checked by the caller)."""
         return self._window(self.act, addr, shape, plane)
 
-    def acc_window(self, addr: int, shape: tuple[int, ...]) -> np.ndarray:
-        """Writable view (batch, *shape) of acc SRAM at word ``addr`` (bounds checked by the caller)."""
-        return self._window(self.acc, addr, shape, None)
+    def acc_words(self, idx: int, ins: Instruction, what: str, row: int, channels: int,
+                  pixels: int, rep_log2: int = 0) -> np.ndarray:
+        """The word addresses (channels, pixels) of accumulators from acc SRAM row ``row`` in
+        the layout of ``rep_log2`` (``HwConfig.acc_words``), their rows checked."""
+        rows = self.cfg.acc_span(channels, pixels, rep_log2) if channels and pixels else 0
+        self.check_range(idx, ins, what, "acc", row * self.cfg.pes, rows * self.cfg.pes)
+        return self.cfg.acc_words(row, channels, pixels, rep_log2)
 
     # -- instructions ----------------------------------------------------------------------
     def exec_halt(self, idx: int, ins: Instruction) -> None:
@@ -162,7 +168,7 @@ class Machine:
 
     def _dma_space(self, idx: int, ins: Instruction) -> str:
         """Check a DMA's SRAM range (the ISA table limits ``space``); return the memory's name."""
-        ((role, name, addr, n),) = sram_ranges(ins)
+        ((role, name, addr, n),) = sram_ranges(ins, self.cfg)
         self.check_range(idx, ins, role, name, addr, n)
         return name
 
@@ -296,7 +302,7 @@ class Machine:
         win = ops.Window(f["in_h"], f["in_w"], f["kh"], f["kw"], f["stride_h"], f["stride_w"],
                          f["pad_t"], f["pad_l"])
         self.check_range(idx, ins, "input", "act", f["in_addr"], in_c * win.in_h * win.in_w)
-        self.check_range(idx, ins, "accumulators", "acc", f["acc_addr"], oc * p)
+        words = self.acc_words(idx, ins, "accumulators", f["acc_row"], oc, p, f["rep_log2"])
         entry = self._mac_weights(idx, ins, win)
         t, tiles = entry.weights.shape[1], timing.ceil_div(p, self.cfg.pixels * copies)
         if oc and p:
@@ -304,18 +310,13 @@ class Machine:
             weights = entry.float64() if self.float_mode else entry.matmul
             cols = ops.im2col(x, win, ops.first_pixel(f), p, f["out_w"], weights.dtype.type)
             res = (weights @ cols).reshape(oc, self.batch, p).transpose(1, 0, 2)
-            acc = self.acc_window(f["acc_addr"], (oc, p))
             if self.float_mode:
-                acc[...] = acc + res if f["accumulate"] else res
-            elif weights.dtype == np.float32:
-                # Exact integers below 2**24 (ops.matmul_dtype): the casts are exact.
-                if f["accumulate"]:
-                    acc += res.astype(np.int32)  # int32 wraps like the RTL
-                else:
-                    np.copyto(acc, res, casting="unsafe")
+                self.acc[:, words] = self.acc[:, words] + res if f["accumulate"] else res
             else:
-                ints = res.astype(np.int64).astype(np.int32)  # wraps mod 2**32 like the RTL
-                acc[...] = acc + ints if f["accumulate"] else ints
+                # float32 holds exact integers below 2**24 (ops.matmul_dtype); wider sums go
+                # through int64; int32 wraps like the RTL
+                ints = (res if weights.dtype == np.float32 else res.astype(np.int64)).astype(np.int32)
+                self.acc[:, words] = self.acc[:, words] + ints if f["accumulate"] else ints
         c = self.counters
         c["mac_cycles"] += timing.exec_cycles(ins, self.cfg)
         c["pe_slots"] += oc * p * t
@@ -332,10 +333,10 @@ class Machine:
         if oc > 1 and plane < p:
             raise self.fail(idx, ins, f"out_plane={plane} < pix_count={p} makes output channels "
                                       "overlap")
-        for what, memory, addr, n in sram_ranges(ins):
+        for what, memory, addr, n in sram_ranges(ins, self.cfg):
             self.check_range(idx, ins, what, memory, addr, n)
         if oc and p:
-            acc = self.acc_window(ins.acc_addr, (oc, p))
+            acc = self.acc[:, self.cfg.acc_words(ins.acc_row, oc, p, ins.rep_log2)]
             out = self.act_window(ins.out_addr, (oc, p), plane=plane)
             if self.float_mode:
                 a, b = self.affine(idx, ins)
@@ -586,7 +587,7 @@ class Machine:
         size = adjacency.chunk_bytes(rows, nnz)
         self.check_range(idx, ins, "adjacency chunk", "mask", csr, size)
         self.check_range(idx, ins, "input", "act", f["in_addr"], feats * n_in)
-        self.check_range(idx, ins, "accumulators", "acc", f["acc_addr"], feats * rows)
+        words = self.acc_words(idx, ins, "accumulators", f["acc_row"], feats, rows)
         deg, cols, vals = adjacency.unpack_chunk(self.mask[csr:csr + size], rows, nnz)
         if int(deg.sum()) != nnz:  # the RTL stops with err at the end of the chunk
             raise self.fail(idx, ins, f"the chunk's degrees sum to {int(deg.sum())}, not nnz={nnz}")
@@ -604,8 +605,7 @@ class Machine:
             if nnz:
                 starts = np.concatenate([[0], np.cumsum(deg)[:-1]])[nonempty]
                 sums[:, :, nonempty] = np.add.reduceat(prod, starts, axis=2)
-            acc = self.acc_window(f["acc_addr"], (feats, rows))
-            acc[...] = sums if self.float_mode else sums.astype(np.int32)  # wraps like int32 adders
+            self.acc[:, words] = sums if self.float_mode else sums.astype(np.int32)  # wraps like int32 adders
         c = self.counters
         c["mask_sram_read_bytes"] += timing.ceil_div(feats, self.cfg.pixels) * size
         c["act_sram_read_bytes"] += feats * nnz

@@ -4,8 +4,8 @@ A conv layer is cut three ways (docs/compiler.md):
 - output-channel blocks of at most 16·LANES channels (one MAC covers all lanes);
 - pixel chunks per block, a multiple of the pixel tile (PIXELS, the array's pixel width,
   times the copies of the block's lanes that the idle lanes hold, `HwConfig.lane_copies`)
-  of about a quarter of the pixels, at most what half the accumulator SRAM holds for the
-  block's channels: the chunks alternate halves, so that REQ drains one chunk's
+  of about a quarter of the pixels, at most as many tiles as half the accumulator SRAM has
+  rows (a row holds one tile's accumulators, a word a PE): the chunks alternate halves, so that REQ drains one chunk's
   accumulators in the background while the next chunk's MACs fill the other half. A
   layer with input-channel splits (which load their mask rows again for every chunk), or
   whose tile does not fit half the SRAM, takes chunks as large as the whole SRAM holds;
@@ -71,20 +71,18 @@ DRAIN_CHUNKS = 4
 
 def pixel_chunks(npix: int, channels: int, cfg: HwConfig, layer: str,
                  words: int | None = None) -> tuple[Range, ...]:
-    """Output-pixel ranges whose accumulators (channels × pixels words) fit `words` of the
-    acc SRAM (all of it by default): a multiple of the widest pixel tile (PIXELS times the
-    lane copies) that fits; with `words` given (half the SRAM, the chunks alternating
+    """Output-pixel ranges whose accumulators fit `words` of the acc SRAM (all of it by
+    default): whole rows of the acc SRAM, a pixel tile each (PIXELS times the lane copies,
+    `HwConfig.acc_span`); with `words` given (half the SRAM, the chunks alternating
     halves), also no more than about npix / DRAIN_CHUNKS pixels."""
-    fit = (cfg.acc_sram_words if words is None else words) // channels
+    rows = (cfg.acc_sram_words if words is None else words) // cfg.pes
     unit = cfg.pixels << cfg.lane_copies(channels, npix)
-    while unit > cfg.pixels and fit < unit:
-        unit //= 2
-    chunk = min(npix, fit // unit * unit)
+    chunk = min(npix, rows * unit)
     if words is not None and chunk > 0:
         chunk = min(chunk, -(-npix // (DRAIN_CHUNKS * unit)) * unit)
     if chunk <= 0:
-        raise CapacityError(f"layer {layer}: {channels} channels x {cfg.pixels} pixels of "
-                            f"accumulators exceed the acc SRAM ({cfg.acc_sram_words} words)")
+        raise CapacityError(f"layer {layer}: one row of accumulators ({cfg.pes} words, one a PE) "
+                            f"exceeds the acc SRAM ({cfg.acc_sram_words} words); raise acc_sram_words")
     return tuple((p0, min(chunk, npix - p0)) for p0 in range(0, npix, chunk))
 
 

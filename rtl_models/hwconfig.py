@@ -11,6 +11,8 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 
+import numpy as np
+
 from seedcc.errors import BadInputError
 
 from .hwfacts import GROUP
@@ -64,6 +66,10 @@ class HwConfig:
                 raise BadInputError(f"hardware config field {f.name}={value!r} must be a positive integer")
         if self.bus_bytes & (self.bus_bytes - 1):
             raise BadInputError(f"hardware config bus_bytes={self.bus_bytes} must be a power of two")
+        if isinstance(self.lanes, int) and isinstance(self.pixels, int) and (GROUP * self.lanes) % self.pixels:
+            raise BadInputError(f"hardware config pixels={self.pixels} must divide {GROUP}·lanes="
+                                f"{GROUP * self.lanes} (the AGG unit's feature groups fill whole "
+                                "accumulator banks)")
 
     @property
     def pes(self) -> int:
@@ -89,6 +95,35 @@ class HwConfig:
         """Tiles of a MAC over `pixels` output pixels of `channels` channels: each restarts
         the lanes (the unit of regeneration) and covers PIXELS · 2^lane_copies pixels."""
         return -(-pixels // (self.pixels << self.lane_copies(channels, pixels)))
+
+    @property
+    def acc_rows(self) -> int:
+        """Rows of the acc SRAM: a row holds one word a PE (docs/isa.md "Accumulator layout")."""
+        return self.acc_sram_words // self.pes
+
+    def acc_span(self, channels: int, pixels: int, rep_log2: int = 0) -> int:
+        """Rows that `channels` x `pixels` accumulators take in the layout of a MAC (or REQ)
+        with `rep_log2`: blocks of GROUP·(LANES >> rep_log2) channels, each
+        ceil(pixels / (PIXELS · 2^rep_log2)) tile rows."""
+        per_copy = GROUP * (self.lanes >> rep_log2)
+        return -(-channels // per_copy) * -(-pixels // (self.pixels << rep_log2))
+
+    def acc_words(self, row: int, channels: int, pixels: int, rep_log2: int = 0) -> np.ndarray:
+        """Word addresses (channels, pixels) of the accumulators of a MAC, REQ or AGG whose
+        first row is `row` (docs/isa.md "Accumulator layout"): the accumulator of PE
+        (column o, pixel lane q) is word o·PIXELS + q of a row, so every PE owns one word of
+        every row (its bank) and channel ch at pixel n of a MAC lives where the PE that
+        computes it sits. With K = 2^rep_log2 copies of C = GROUP·(LANES >> rep_log2)
+        channels: (blk, c) = divmod(ch, C), (g, q) = divmod(n, PIXELS), (t, k) = divmod(g, K);
+        row + blk·T + t, column k·C + c, T = ceil(pixels / (PIXELS·K)) rows a block."""
+        per_copy, copies = GROUP * (self.lanes >> rep_log2), 1 << rep_log2
+        tiles = -(-pixels // (self.pixels * copies))
+        blk, c = np.divmod(np.arange(channels), per_copy)
+        g, q = np.divmod(np.arange(pixels), self.pixels)
+        t, k = np.divmod(g, copies)
+        rows = row + blk[:, None] * tiles + t[None, :]
+        cols = k[None, :] * per_copy + c[:, None]
+        return rows * self.pes + cols * self.pixels + q[None, :]
 
     def addr_bits(self, nbytes: int) -> int:
         return max(1, math.ceil(math.log2(nbytes)))

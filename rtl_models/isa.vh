@@ -61,7 +61,7 @@ localparam [255:0] SETGEN_USED = 256'h000000000000000000000000000000000000000000
 
 // MAC: masked MAC of one channel block: acc[oc][p] (+)= sum_i,k sign*code*act over the pix_count output pixels from (start_oy, start_ox) on in row-major order, lanes restarted every pixel tile
 localparam integer MAC_IN_ADDR_LO = 8; localparam integer MAC_IN_ADDR_W = 24; localparam integer MAC_IN_ADDR_SIGNED = 0;
-localparam integer MAC_ACC_ADDR_LO = 32; localparam integer MAC_ACC_ADDR_W = 20; localparam integer MAC_ACC_ADDR_SIGNED = 0;
+localparam integer MAC_ACC_ROW_LO = 32; localparam integer MAC_ACC_ROW_W = 20; localparam integer MAC_ACC_ROW_SIGNED = 0;
 localparam integer MAC_IN_C_LO = 52; localparam integer MAC_IN_C_W = 16; localparam integer MAC_IN_C_SIGNED = 0;
 localparam integer MAC_IN_H_LO = 68; localparam integer MAC_IN_H_W = 12; localparam integer MAC_IN_H_SIGNED = 0;
 localparam integer MAC_IN_W_LO = 80; localparam integer MAC_IN_W_W = 12; localparam integer MAC_IN_W_SIGNED = 0;
@@ -93,7 +93,7 @@ localparam integer MAC_REP_LOG2_LO = 221; localparam integer MAC_REP_LOG2_W = 3;
 localparam [255:0] MAC_USED = 256'h00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
 
 // REQ: requantise accumulators to int8: out = sat8(relu?((acc+bias)*mult >>r shift))
-localparam integer REQ_ACC_ADDR_LO = 8; localparam integer REQ_ACC_ADDR_W = 20; localparam integer REQ_ACC_ADDR_SIGNED = 0;
+localparam integer REQ_ACC_ROW_LO = 8; localparam integer REQ_ACC_ROW_W = 20; localparam integer REQ_ACC_ROW_SIGNED = 0;
 localparam integer REQ_OUT_ADDR_LO = 28; localparam integer REQ_OUT_ADDR_W = 24; localparam integer REQ_OUT_ADDR_SIGNED = 0;
 localparam integer REQ_OC_COUNT_LO = 52; localparam integer REQ_OC_COUNT_W = 16; localparam integer REQ_OC_COUNT_SIGNED = 0;
 localparam integer REQ_PIX_COUNT_LO = 68; localparam integer REQ_PIX_COUNT_W = 20; localparam integer REQ_PIX_COUNT_SIGNED = 0;
@@ -101,7 +101,8 @@ localparam integer REQ_OUT_PLANE_LO = 88; localparam integer REQ_OUT_PLANE_W = 2
 localparam integer REQ_PARAM_ADDR_LO = 108; localparam integer REQ_PARAM_ADDR_W = 16; localparam integer REQ_PARAM_ADDR_SIGNED = 0;
 localparam integer REQ_RELU_LO = 124; localparam integer REQ_RELU_W = 1; localparam integer REQ_RELU_SIGNED = 0;
 localparam integer REQ_BACKGROUND_LO = 125; localparam integer REQ_BACKGROUND_W = 1; localparam integer REQ_BACKGROUND_SIGNED = 0;
-localparam [255:0] REQ_USED = 256'h000000000000000000000000000000003fffffffffffffffffffffffffffffff;
+localparam integer REQ_REP_LOG2_LO = 126; localparam integer REQ_REP_LOG2_W = 3; localparam integer REQ_REP_LOG2_SIGNED = 0;
+localparam [255:0] REQ_USED = 256'h00000000000000000000000000000001ffffffffffffffffffffffffffffffff;
 
 // ADD: residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))
 localparam integer ADD_A_ADDR_LO = 8; localparam integer ADD_A_ADDR_W = 24; localparam integer ADD_A_ADDR_SIGNED = 0;
@@ -230,7 +231,7 @@ localparam [255:0] GELU_USED = 256'h000000000000000000000000000000000fffffffffff
 localparam integer AGG_IN_ADDR_LO = 8; localparam integer AGG_IN_ADDR_W = 24; localparam integer AGG_IN_ADDR_SIGNED = 0;
 localparam integer AGG_IN_NODES_LO = 32; localparam integer AGG_IN_NODES_W = 16; localparam integer AGG_IN_NODES_SIGNED = 0;
 localparam [15:0] AGG_IN_NODES_MIN = 16'd1;
-localparam integer AGG_ACC_ADDR_LO = 48; localparam integer AGG_ACC_ADDR_W = 20; localparam integer AGG_ACC_ADDR_SIGNED = 0;
+localparam integer AGG_ACC_ROW_LO = 48; localparam integer AGG_ACC_ROW_W = 20; localparam integer AGG_ACC_ROW_SIGNED = 0;
 localparam integer AGG_FEATURES_LO = 68; localparam integer AGG_FEATURES_W = 16; localparam integer AGG_FEATURES_SIGNED = 0;
 localparam integer AGG_ROW_COUNT_LO = 84; localparam integer AGG_ROW_COUNT_W = 20; localparam integer AGG_ROW_COUNT_SIGNED = 0;
 localparam integer AGG_NNZ_LO = 104; localparam integer AGG_NNZ_W = 24; localparam integer AGG_NNZ_SIGNED = 0;
@@ -250,7 +251,7 @@ localparam integer F_GEN_ID_W = 2;  // gen_id
 localparam integer F_PARAM_ADDR_W = 16;  // param_addr
 localparam integer F_COUNT_W = 8;  // count
 localparam integer F_IN_ADDR_W = 24;  // in_addr
-localparam integer F_ACC_ADDR_W = 20;  // acc_addr
+localparam integer F_ACC_ROW_W = 20;  // acc_row
 localparam integer F_IN_C_W = 16;  // in_c
 localparam integer F_IN_H_W = 12;  // in_h
 localparam integer F_IN_W_W = 12;  // in_w

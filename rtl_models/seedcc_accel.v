@@ -1,7 +1,8 @@
 // seedcc accelerator top level (docs/rtl.md).
 //
 // Instruction memory (written by the host port), fetch/decode/issue FSM, a 64-bit cycle
-// counter, the behavioural on-chip SRAMs (act, mask, param: bytes; acc: ACC_BITS words) and
+// counter, the on-chip SRAMs (act, mask, param: behavioural byte arrays; acc: NCH banks of
+// seedcc_sram_dp, one per column of the PE array, docs/rtl.md "Memories") and
 // the execution units: DMA engine, MAC unit (generator lanes + PE array), REQ, ADD and
 // pooling units, and the attention units: MATMUL (seedcc_matmul.v), SOFTMAX, LAYERNORM, GELU
 // (seedcc_nonlin.v). One instruction executes at a time, beside at most one background DMA
@@ -83,13 +84,14 @@ module seedcc_accel #(
   localparam integer NPE = NCH * PIXELS;
   localparam integer NPIX = PIXELS * LANES;
   localparam integer MROW = MASK_ROW_LANE_BYTES * LANES;
+  localparam integer COL_W = (NCH > 1) ? $clog2(NCH) : 1;     // a column (bank) of the acc SRAM
+  localparam integer LANE_W = (PIXELS > 1) ? $clog2(PIXELS) : 1;  // a word of a bank's row
 
   // ---- memories -------------------------------------------------------------------------
   reg [ISA_WORD_BITS-1:0] imem      [0:INSTR_WORDS-1];
   reg [ACT_BITS-1:0]      act_mem   [0:ACT_BYTES-1];
   reg [7:0]               mask_mem  [0:MASK_BYTES-1];
   reg [7:0]               param_mem [0:PARAM_BYTES-1];
-  reg [ACC_BITS-1:0]      acc_mem   [0:ACC_WORDS-1];
 
   // Addresses wrap at the memory size (sizes are powers of two in every HwConfig we build).
   // The index arithmetic is XA_W bits wide; zx_* widen a byte, param or acc address to it.
@@ -97,15 +99,11 @@ module seedcc_accel #(
   function integer act_ix(input [XA_W-1:0] a);   act_ix = a % ACT_BYTES;     endfunction
   function integer mask_ix(input [XA_W-1:0] a);  mask_ix = a % MASK_BYTES;   endfunction
   function integer param_ix(input [XA_W-1:0] a); param_ix = a % PARAM_BYTES; endfunction
-  function integer acc_ix(input [XA_W-1:0] a);   acc_ix = a % ACC_WORDS;     endfunction
   function [XA_W-1:0] zx_byte(input [F_SRAM_ADDR_W-1:0] a);
     zx_byte = {{(XA_W-F_SRAM_ADDR_W){1'b0}}, a};
   endfunction
   function [XA_W-1:0] zx_param(input [F_PARAM_ADDR_W-1:0] a);
     zx_param = {{(XA_W-F_PARAM_ADDR_W){1'b0}}, a};
-  endfunction
-  function [XA_W-1:0] zx_acc(input [F_ACC_ADDR_W-1:0] a);
-    zx_acc = {{(XA_W-F_ACC_ADDR_W){1'b0}}, a};
   endfunction
 
   // ---- fetch / decode -------------------------------------------------------------------
@@ -125,7 +123,7 @@ module seedcc_accel #(
   wire [F_PARAM_ADDR_W-1:0] f_param_addr;
   wire [F_COUNT_W-1:0] f_count;
   wire [F_IN_ADDR_W-1:0] f_in_addr;
-  wire [F_ACC_ADDR_W-1:0] f_acc_addr;
+  wire [F_ACC_ROW_W-1:0] f_acc_row;
   wire [F_IN_C_W-1:0] f_in_c;
   wire [F_IN_H_W-1:0] f_in_h;
   wire [F_IN_W_W-1:0] f_in_w;
@@ -191,7 +189,7 @@ module seedcc_accel #(
     .word(ir), .opcode(opcode), .known(known), .illegal(illegal),
     .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(f_dram_addr),
     .f_length(f_length), .f_background(f_background), .f_gen_id(f_gen_id), .f_param_addr(f_param_addr),
-    .f_count(f_count), .f_in_addr(f_in_addr), .f_acc_addr(f_acc_addr), .f_in_c(f_in_c),
+    .f_count(f_count), .f_in_addr(f_in_addr), .f_acc_row(f_acc_row), .f_in_c(f_in_c),
     .f_in_h(f_in_h), .f_in_w(f_in_w), .f_out_w(f_out_w), .f_kh(f_kh), .f_kw(f_kw),
     .f_stride_h(f_stride_h), .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l),
     .f_oc_count(f_oc_count), .f_start_oy(f_start_oy), .f_start_ox(f_start_ox),
@@ -401,7 +399,8 @@ module seedcc_accel #(
   wire [MROW*8-1:0]             mac_mask_data;
   wire [NPIX*F_IN_ADDR_W-1:0]   mac_act_addr;   // PIXELS a copy of the lanes in use
   wire [NPIX*ACT_BITS-1:0]      mac_act_data;
-  wire [NPE*F_ACC_ADDR_W-1:0]   mac_acc_addr;
+  wire [F_ACC_ROW_W-1:0]        mac_acc_row;
+  wire                          mac_acc_rd_en;
   wire [NPE*ACC_BITS-1:0]       mac_acc_rd;
   wire [NPE-1:0]                mac_acc_we;
   wire [NPE*ACC_BITS-1:0]       mac_acc_wd;
@@ -409,7 +408,7 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start_mac(start_mac), .start_setgen(start_setgen),
     .start_setfrz(start_setfrz),
     .f_gen_id(f_gen_id), .f_param_addr(f_param_addr), .f_count(f_count),
-    .f_in_addr(f_in_addr), .f_acc_addr(f_acc_addr), .f_in_c(f_in_c), .f_in_h(f_in_h),
+    .f_in_addr(f_in_addr), .f_acc_row(f_acc_row), .f_in_c(f_in_c), .f_in_h(f_in_h),
     .f_in_w(f_in_w), .f_out_w(f_out_w), .f_kh(f_kh), .f_kw(f_kw), .f_stride_h(f_stride_h),
     .f_stride_w(f_stride_w), .f_pad_t(f_pad_t), .f_pad_l(f_pad_l), .f_oc_count(f_oc_count),
     .f_start_oy(f_start_oy), .f_start_ox(f_start_ox), .f_pix_count(f_pix_count),
@@ -421,7 +420,8 @@ module seedcc_accel #(
     .param_rd_addr(mac_param_addr), .param_rd_data(mac_param_data),
     .mask_rd_addr(mac_mask_addr), .mask_rd_data(mac_mask_data),
     .act_rd_addr(mac_act_addr), .act_rd_data(mac_act_data),
-    .acc_addr(mac_acc_addr), .acc_rd_data(mac_acc_rd), .acc_wr_en(mac_acc_we), .acc_wr_data(mac_acc_wd)
+    .acc_row(mac_acc_row), .acc_rd(mac_acc_rd_en), .acc_rd_data(mac_acc_rd), .acc_wr_en(mac_acc_we),
+    .acc_wr_data(mac_acc_wd)
   );
   generate
     for (gi = 0; gi < LANE_STATE_BYTES; gi = gi + 1) begin : mac_prm
@@ -434,14 +434,12 @@ module seedcc_accel #(
       assign mac_act_data[gi*ACT_BITS +: ACT_BITS] =
         act_mem[act_ix(zx_byte(mac_act_addr[gi*F_IN_ADDR_W +: F_IN_ADDR_W]))];
     end
-    for (gi = 0; gi < NPE; gi = gi + 1) begin : mac_acc
-      assign mac_acc_rd[gi*ACC_BITS +: ACC_BITS] =
-        acc_mem[acc_ix(zx_acc(mac_acc_addr[gi*F_ACC_ADDR_W +: F_ACC_ADDR_W]))];
-    end
   endgenerate
 
   // ---- REQ ------------------------------------------------------------------------------
-  wire [F_ACC_ADDR_W-1:0]       req_acc_addr;
+  wire                          req_acc_rd;
+  wire [F_ACC_ROW_W-1:0]        req_acc_row;
+  wire [COL_W-1:0]              req_acc_col;
   wire [PIXELS*ACC_BITS-1:0]    req_acc_data;
   wire [F_PARAM_ADDR_W-1:0]     req_param_addr;
   wire [REQ_RECORD_BYTES*8-1:0] req_param_data;
@@ -449,19 +447,16 @@ module seedcc_accel #(
   wire [F_OUT_ADDR_W-1:0]       req_wr_addr;
   wire [PIXELS-1:0]             req_wr_be;
   wire [PIXELS*ACT_BITS-1:0]    req_wr_data;
-  seedcc_req #(.PIXELS(PIXELS)) u_req (
+  seedcc_req #(.LANES(LANES), .PIXELS(PIXELS)) u_req (
     .clk(clk), .rst_n(rst_n), .start(start_req),
-    .f_acc_addr(f_acc_addr), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
+    .f_acc_row(f_acc_row), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
     .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
-    .f_relu(f_relu), .last(last_req), .active(req_active), .err(req_err),
-    .acc_rd_addr(req_acc_addr), .acc_rd_data(req_acc_data),
+    .f_relu(f_relu), .f_rep_log2(f_rep_log2), .last(last_req), .active(req_active), .err(req_err),
+    .acc_rd(req_acc_rd), .acc_rd_row(req_acc_row), .acc_rd_col(req_acc_col), .acc_rd_data(req_acc_data),
     .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
     .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)
   );
   generate
-    for (gi = 0; gi < PIXELS; gi = gi + 1) begin : req_acc
-      assign req_acc_data[gi*ACC_BITS +: ACC_BITS] = acc_mem[acc_ix(zx_acc(req_acc_addr) + gi)];
-    end
     for (gi = 0; gi < REQ_RECORD_BYTES; gi = gi + 1) begin : req_prm
       assign req_param_data[gi*8 +: 8] = param_mem[param_ix(zx_param(req_param_addr) + gi)];
     end
@@ -592,16 +587,19 @@ module seedcc_accel #(
   wire [PIXELS*XA_W-1:0]        agg_act_addr;
   wire [PIXELS*ACT_BITS-1:0]    agg_act_data;
   wire [PIXELS-1:0]             agg_acc_we;
-  wire [PIXELS*XA_W-1:0]        agg_acc_addr;
+  wire [F_ACC_ROW_W-1:0]        agg_acc_row;
+  wire [LANE_W-1:0]             agg_acc_lane;
+  wire [COL_W-1:0]              agg_acc_col0;
   wire [PIXELS*ACC_BITS-1:0]    agg_acc_wd;
-  seedcc_agg #(.PIXELS(PIXELS)) u_agg (
+  seedcc_agg #(.LANES(LANES), .PIXELS(PIXELS)) u_agg (
     .clk(clk), .rst_n(rst_n), .start(start_agg),
-    .f_in_addr(f_in_addr), .f_in_nodes(f_in_nodes), .f_acc_addr(f_acc_addr), .f_features(f_features),
+    .f_in_addr(f_in_addr), .f_in_nodes(f_in_nodes), .f_acc_row(f_acc_row), .f_features(f_features),
     .f_row_count(f_row_count), .f_nnz(f_nnz), .f_csr_addr(f_csr_addr),
     .last(last_agg), .err(agg_err),
     .mask_rd_addr(agg_mask_addr), .mask_rd_data(agg_mask_data),
     .act_rd_addr(agg_act_addr), .act_rd_data(agg_act_data),
-    .acc_wr_en(agg_acc_we), .acc_wr_addr(agg_acc_addr), .acc_wr_data(agg_acc_wd)
+    .acc_wr_en(agg_acc_we), .acc_wr_row(agg_acc_row), .acc_wr_lane(agg_acc_lane),
+    .acc_wr_col0(agg_acc_col0), .acc_wr_data(agg_acc_wd)
   );
   generate
     for (gi = 0; gi < CSR_ENTRY_BYTES; gi = gi + 1) begin : agg_msk
@@ -655,12 +653,47 @@ module seedcc_accel #(
       for (wi = 0; wi < PIXELS; wi = wi + 1)
         if (gl_wr_be[wi])
           act_mem[act_ix(zx_byte(gl_wr_addr) + wi)] <= gl_wr_data[wi*ACT_BITS +: ACT_BITS];
-    for (wi = 0; wi < PIXELS; wi = wi + 1)
-      if (agg_acc_we[wi])
-        acc_mem[acc_ix(agg_acc_addr[wi*XA_W +: XA_W])] <= agg_acc_wd[wi*ACC_BITS +: ACC_BITS];
-    for (wi = 0; wi < NPE; wi = wi + 1)
-      if (mac_acc_we[wi])
-        acc_mem[acc_ix(zx_acc(mac_acc_addr[wi*F_ACC_ADDR_W +: F_ACC_ADDR_W]))]
-          <= mac_acc_wd[wi*ACC_BITS +: ACC_BITS];
   end
+
+  // ---- accumulator SRAM: one bank per column of the PE array ----------------------------
+  // Bank o holds word o*PIXELS + q of every row: PE (o, q)'s accumulator, so the MAC array
+  // reads and writes a whole row through one address. Port A: the MAC unit (reads in a
+  // tile's RESTART, writes in its WB) or the AGG unit (PIXELS features, banks col0..col0 +
+  // PIXELS - 1, one word each); the two never run together. Port B: the REQ unit, which
+  // reads one bank a cycle and may run in the background beside either.
+  localparam integer ACC_ROWS = (ACC_WORDS / NPE > 0) ? ACC_WORDS / NPE : 1;
+  localparam integer ROW_W = (ACC_ROWS > 1) ? $clog2(ACC_ROWS) : 1;
+  wire agg_acc = |agg_acc_we;
+  // rows wrap at the SRAM's size (the reference model rejects a row past it)
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [F_ACC_ROW_W-1:0] a_row = agg_acc ? agg_acc_row : mac_acc_row;
+  wire [F_ACC_ROW_W-1:0] b_row = req_acc_row;
+  /* verilator lint_on UNUSEDSIGNAL */
+  reg  [COL_W-1:0] req_col_q;  // the bank read in the last cycle
+  always @(posedge clk) if (req_acc_rd) req_col_q <= req_acc_col;
+  wire [NCH*PIXELS*ACC_BITS-1:0] acc_b_rd;
+  assign req_acc_data = acc_b_rd[req_col_q*PIXELS*ACC_BITS +: PIXELS*ACC_BITS];
+  genvar bo, bq;
+  generate
+    for (bo = 0; bo < NCH; bo = bo + 1) begin : acc_bank
+      wire [PIXELS-1:0] we;
+      wire [PIXELS*ACC_BITS-1:0] wd;
+      // AGG lane bo mod PIXELS writes here when its group starts at this bank's group
+      localparam integer GROUP0 = (bo / PIXELS) * PIXELS;
+      wire agg_here = (agg_acc_col0 == GROUP0[COL_W-1:0]);
+      for (bq = 0; bq < PIXELS; bq = bq + 1) begin : lane
+        assign we[bq] = mac_acc_we[bo*PIXELS + bq]
+                      | (agg_acc_we[bo % PIXELS] && agg_here && (agg_acc_lane == bq));
+        assign wd[bq*ACC_BITS +: ACC_BITS] = agg_acc ? agg_acc_wd[(bo % PIXELS)*ACC_BITS +: ACC_BITS]
+                                                     : mac_acc_wd[(bo*PIXELS + bq)*ACC_BITS +: ACC_BITS];
+      end
+      seedcc_sram_dp #(.WORDS(ACC_ROWS), .LANES(PIXELS), .WIDTH(ACC_BITS), .ADDR_W(ROW_W)) u_sram (
+        .clk(clk),
+        .a_en(mac_acc_rd_en | (|we)), .a_we(we), .a_addr(a_row[ROW_W-1:0]), .a_wdata(wd),
+        .a_rdata(mac_acc_rd[bo*PIXELS*ACC_BITS +: PIXELS*ACC_BITS]),
+        .b_en(req_acc_rd && req_acc_col == bo), .b_addr(b_row[ROW_W-1:0]),
+        .b_rdata(acc_b_rd[bo*PIXELS*ACC_BITS +: PIXELS*ACC_BITS])
+      );
+    end
+  endgenerate
 endmodule

@@ -72,7 +72,7 @@ module seedcc_blocks_tb #(
   wire [F_PARAM_ADDR_W-1:0] dec_f_param_addr;
   wire [F_COUNT_W-1:0] dec_f_count;
   wire [F_IN_ADDR_W-1:0] dec_f_in_addr;
-  wire [F_ACC_ADDR_W-1:0] dec_f_acc_addr;
+  wire [F_ACC_ROW_W-1:0] dec_f_acc_row;
   wire [F_IN_C_W-1:0] dec_f_in_c;
   wire [F_IN_H_W-1:0] dec_f_in_h;
   wire [F_IN_W_W-1:0] dec_f_in_w;
@@ -145,7 +145,7 @@ module seedcc_blocks_tb #(
     .f_param_addr(dec_f_param_addr),
     .f_count(dec_f_count),
     .f_in_addr(dec_f_in_addr),
-    .f_acc_addr(dec_f_acc_addr),
+    .f_acc_row(dec_f_acc_row),
     .f_in_c(dec_f_in_c),
     .f_in_h(dec_f_in_h),
     .f_in_w(dec_f_in_w),

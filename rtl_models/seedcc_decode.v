@@ -23,7 +23,7 @@ module seedcc_decode (
   f_param_addr,
   f_count,
   f_in_addr,
-  f_acc_addr,
+  f_acc_row,
   f_in_c,
   f_in_h,
   f_in_w,
@@ -99,7 +99,7 @@ module seedcc_decode (
   output reg [F_PARAM_ADDR_W-1:0] f_param_addr;
   output reg [F_COUNT_W-1:0] f_count;
   output reg [F_IN_ADDR_W-1:0] f_in_addr;
-  output reg [F_ACC_ADDR_W-1:0] f_acc_addr;
+  output reg [F_ACC_ROW_W-1:0] f_acc_row;
   output reg [F_IN_C_W-1:0] f_in_c;
   output reg [F_IN_H_W-1:0] f_in_h;
   output reg [F_IN_W_W-1:0] f_in_w;
@@ -177,7 +177,7 @@ module seedcc_decode (
     f_param_addr = {F_PARAM_ADDR_W{1'b0}};
     f_count = {F_COUNT_W{1'b0}};
     f_in_addr = {F_IN_ADDR_W{1'b0}};
-    f_acc_addr = {F_ACC_ADDR_W{1'b0}};
+    f_acc_row = {F_ACC_ROW_W{1'b0}};
     f_in_c = {F_IN_C_W{1'b0}};
     f_in_h = {F_IN_H_W{1'b0}};
     f_in_w = {F_IN_W_W{1'b0}};
@@ -276,7 +276,7 @@ module seedcc_decode (
       OP_MAC: begin
         used = MAC_USED;
         f_in_addr = word[MAC_IN_ADDR_LO +: MAC_IN_ADDR_W];
-        f_acc_addr = word[MAC_ACC_ADDR_LO +: MAC_ACC_ADDR_W];
+        f_acc_row = word[MAC_ACC_ROW_LO +: MAC_ACC_ROW_W];
         f_in_c = word[MAC_IN_C_LO +: MAC_IN_C_W];
         f_in_h = word[MAC_IN_H_LO +: MAC_IN_H_W];
         f_in_w = word[MAC_IN_W_LO +: MAC_IN_W_W];
@@ -305,7 +305,7 @@ module seedcc_decode (
       end
       OP_REQ: begin
         used = REQ_USED;
-        f_acc_addr = word[REQ_ACC_ADDR_LO +: REQ_ACC_ADDR_W];
+        f_acc_row = word[REQ_ACC_ROW_LO +: REQ_ACC_ROW_W];
         f_out_addr = word[REQ_OUT_ADDR_LO +: REQ_OUT_ADDR_W];
         f_oc_count = word[REQ_OC_COUNT_LO +: REQ_OC_COUNT_W];
         f_pix_count = word[REQ_PIX_COUNT_LO +: REQ_PIX_COUNT_W];
@@ -313,6 +313,7 @@ module seedcc_decode (
         f_param_addr = word[REQ_PARAM_ADDR_LO +: REQ_PARAM_ADDR_W];
         f_relu = word[REQ_RELU_LO +: REQ_RELU_W];
         f_background = word[REQ_BACKGROUND_LO +: REQ_BACKGROUND_W];
+        f_rep_log2 = word[REQ_REP_LOG2_LO +: REQ_REP_LOG2_W];
       end
       OP_ADD: begin
         used = ADD_USED;
@@ -436,7 +437,7 @@ module seedcc_decode (
         used = AGG_USED;
         f_in_addr = word[AGG_IN_ADDR_LO +: AGG_IN_ADDR_W];
         f_in_nodes = word[AGG_IN_NODES_LO +: AGG_IN_NODES_W];
-        f_acc_addr = word[AGG_ACC_ADDR_LO +: AGG_ACC_ADDR_W];
+        f_acc_row = word[AGG_ACC_ROW_LO +: AGG_ACC_ROW_W];
         f_features = word[AGG_FEATURES_LO +: AGG_FEATURES_W];
         f_row_count = word[AGG_ROW_COUNT_LO +: AGG_ROW_COUNT_W];
         f_nnz = word[AGG_NNZ_LO +: AGG_NNZ_W];

@@ -2,15 +2,19 @@
 // sequencers (docs/isa.md, docs/rtl.md).
 //
 // MAC, per pixel tile of PIXELS output pixels (ceil(pix_count / PIXELS) tiles):
-//   RESTART  1 cycle : every lane reloads its start state; the PEs load their accumulators
-//                      (from acc SRAM if `accumulate`, else 0); the per-pixel window
+//   RESTART  1 cycle : every lane reloads its start state; the PEs clear their accumulators,
+//                      or with `accumulate` read the tile's acc SRAM row (registered read:
+//                      the first STEP adds its term to the words read); the per-pixel window
 //                      origins (oy*stride_h - pad_t, ox*stride_w - pad_l) are registered.
 //   STEP     in_c*kh*kw cycles, one per (i, ky, kx) in step order: each lane steps once and
 //                      gives GROUP sign bits, the mask row gives GROUP codes a lane (and the
 //                      sign bits if `stored_signs`), the act SRAM gives one int8 a pixel
 //                      (0 outside the input), and each PE adds sign * code * x.
-//   WB       1 cycle : the PEs of channels < oc_count and pixels < pix_count are written to
-//                      acc[acc_addr + o*pix_count + p].
+//   WB       1 cycle : the PEs of channels < oc_count and pixels < pix_count write their
+//                      words of the tile's acc SRAM row, acc_row + tile: PE (column o,
+//                      pixel lane q) owns word o*PIXELS + q of every row (docs/isa.md
+//                      "Accumulator layout"), so the array reaches the accumulators through
+//                      one row address and no crossbar.
 // = ceil(pix_count / PIXELS) * (in_c*kh*kw + 2) execute cycles, the timing model's MAC row.
 // Pixels run row-major from (start_oy, start_ox): the first tile's origin is loaded from the
 // instruction, each pixel's coordinates are the previous one's "+1, wrap at out_w", and the
@@ -40,7 +44,7 @@ module seedcc_mac #(
   f_param_addr,
   f_count,
   f_in_addr,
-  f_acc_addr,
+  f_acc_row,
   f_in_c,
   f_in_h,
   f_in_w,
@@ -73,7 +77,8 @@ module seedcc_mac #(
   mask_rd_data,
   act_rd_addr,
   act_rd_data,
-  acc_addr,
+  acc_row,
+  acc_rd,
   acc_rd_data,
   acc_wr_en,
   acc_wr_data
@@ -98,7 +103,7 @@ module seedcc_mac #(
   input  wire [F_PARAM_ADDR_W-1:0]     f_param_addr;
   input  wire [F_COUNT_W-1:0]          f_count;
   input  wire [F_IN_ADDR_W-1:0]        f_in_addr;
-  input  wire [F_ACC_ADDR_W-1:0]       f_acc_addr;
+  input  wire [F_ACC_ROW_W-1:0]        f_acc_row;
   input  wire [F_IN_C_W-1:0]           f_in_c;
   input  wire [F_IN_H_W-1:0]           f_in_h;
   input  wire [F_IN_W_W-1:0]           f_in_w;
@@ -134,8 +139,10 @@ module seedcc_mac #(
   // act SRAM: one activation a pixel of the tile (PIXELS per copy of the lanes)
   output reg  [NPIX*F_IN_ADDR_W-1:0]   act_rd_addr;
   input  wire [NPIX*ACT_BITS-1:0]      act_rd_data;
-  // acc SRAM: one word a PE, PE (o, p) at o*PIXELS + p; same address for read and write
-  output reg  [NPE*F_ACC_ADDR_W-1:0]   acc_addr;
+  // acc SRAM: row acc_row, one word a PE, PE (o, p) at o*PIXELS + p; the read (acc_rd)
+  // is registered, its words come the cycle after
+  output wire [F_ACC_ROW_W-1:0]        acc_row;
+  output wire                          acc_rd;
   input  wire [NPE*ACC_BITS-1:0]       acc_rd_data;
   output reg  [NPE-1:0]                acc_wr_en;
   output wire [NPE*ACC_BITS-1:0]       acc_wr_data;
@@ -170,7 +177,8 @@ module seedcc_mac #(
 
   // ---- latched MAC fields --------------------------------------------------------------
   reg [F_IN_ADDR_W-1:0]    r_in_addr;
-  reg [F_ACC_ADDR_W-1:0]   r_acc_addr;
+  reg [F_ACC_ROW_W-1:0]    r_acc_row;
+  reg                      ld_pend;       // the cycle after RESTART: the row read is here
   reg [F_IN_C_W-1:0]       r_in_c;
   reg [F_IN_H_W-1:0]       r_in_h;
   reg [F_IN_W_W-1:0]       r_in_w;
@@ -355,7 +363,11 @@ module seedcc_mac #(
   wire [LANES*GEN_ID_BITS-1:0]     lane_gen;
   /* verilator lint_on UNUSEDSIGNAL */
   wire [NCH-1:0] signs = r_ss ? mask_rd_data[NCH-1:0] : lane_bits;
-  wire pe_load = (ph == PH_RESTART);
+  // without `accumulate` the PEs clear in RESTART; with it they take the row read in
+  // RESTART one cycle later, together with the first step's term
+  wire pe_load = r_accum ? ld_pend : (ph == PH_RESTART);
+  assign acc_row = r_acc_row;
+  assign acc_rd = (ph == PH_RESTART) && r_accum;
   wire pe_en = (ph == PH_STEP);
   reg  [NPE*ACC_BITS-1:0] load_vals;
   wire [NPE*ACC_BITS-1:0] accs;
@@ -394,9 +406,9 @@ module seedcc_mac #(
     end
   endgenerate
 
-  // ---- accumulator addresses and write enables ------------------------------------------
+  // ---- accumulator write enables -------------------------------------------------------
   // PE (o, q) of the array, o = GROUP*j + b in tile j, is channel GROUP*src + b at pixel
-  // copy*PIXELS + q of the tile
+  // copy*PIXELS + q of the tile. A tile without steps that accumulates leaves its row as it is.
   integer o, q, ch;
   /* verilator lint_off UNUSEDSIGNAL */  // a pixel of the tile: below NPIX
   integer px_t;
@@ -406,10 +418,8 @@ module seedcc_mac #(
       for (q = 0; q < PIXELS; q = q + 1) begin
         ch = t_src[o / GROUP] * GROUP + o % GROUP;
         px_t = t_copy[o / GROUP] * PIXELS + q;
-        acc_addr[(o*PIXELS+q)*F_ACC_ADDR_W +: F_ACC_ADDR_W] =
-            r_acc_addr + ch[F_ACC_ADDR_W-1:0] * r_pix_count + p0 + px_t[F_ACC_ADDR_W-1:0];
         acc_wr_en[o*PIXELS+q] = (ph == PH_WB) && t_on[o / GROUP] && (ch < r_oc)
-                                && pvalid[px_t];
+                                && pvalid[px_t] && !(no_steps && r_accum);
       end
   end
 
@@ -438,7 +448,9 @@ module seedcc_mac #(
       row_ptr <= {F_MASK_ADDR_W{1'b0}};
       pvalid <= {NPIX{1'b0}};
       r_rl <= {F_REP_LOG2_W{1'b0}};
+      ld_pend <= 1'b0;
     end else begin
+      ld_pend <= (ph == PH_RESTART);
       case (ph)
         PH_IDLE: begin
           if (start_setgen) begin
@@ -456,7 +468,7 @@ module seedcc_mac #(
           end else if (start_mac) begin
             ph <= PH_RESTART;
             r_in_addr <= f_in_addr;
-            r_acc_addr <= f_acc_addr;
+            r_acc_row <= f_acc_row;
             r_in_c <= f_in_c;
             r_in_h <= f_in_h;
             r_in_w <= f_in_w;
@@ -535,6 +547,7 @@ module seedcc_mac #(
           if (last_step) ph <= PH_WB;
         end
         PH_WB: begin
+          r_acc_row <= r_acc_row + 1'b1;  // the next tile's row
           p0 <= p0 + tile_px[F_PIX_COUNT_W-1:0];
           t_oy <= cy[tile_px];
           t_ox <= cx[tile_px];

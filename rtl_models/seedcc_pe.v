@@ -21,9 +21,9 @@ module seedcc_pe (
 );
 `include "hwfacts.vh"
   input  wire                       clk;
-  input  wire                       load;      // acc <= load_val (tile restart)
+  input  wire                       load;      // start from load_val (tile restart)
   input  wire signed [ACC_BITS-1:0] load_val;
-  input  wire                       en;        // acc <= acc + term
+  input  wire                       en;        // add term (to load_val if `load`)
   input  wire                       sign;
   input  wire [CODE_BITS_MAX-1:0]   code;
   input  wire signed [ACT_BITS-1:0] x;
@@ -40,8 +40,8 @@ module seedcc_pe (
   end
 
   always @(posedge clk) begin
-    if (load) acc <= load_val;
-    else if (en) acc <= acc + term;
+    if (en) acc <= (load ? load_val : acc) + term;
+    else if (load) acc <= load_val;
   end
 endmodule
 

@@ -6,31 +6,41 @@
 // The vector units REQ, ADD and MAXPOOL / AVGPOOL share this file (docs/rtl.md).
 /* verilator lint_off DECLFILENAME */
 // REQ: one cycle per (channel o, pixel tile), in the foreground or in the background (the
-// top level goes on issuing; docs/isa.md "Background units"): PIXELS requantisers read PIXELS consecutive
-// accumulators acc[acc_addr + o*pix_count + p] and channel o's REQ_RECORD_BYTES record
+// top level goes on issuing; docs/isa.md "Background units"): PIXELS requantisers take the
+// PIXELS accumulators of channel o at pixels p..p+PIXELS-1, one word of the acc SRAM's bank
+// (column) that holds them (docs/isa.md "Accumulator layout"), and channel o's REQ_RECORD_BYTES record
 // (hwfacts.vh REQ_*_LO / _W: int32 bias, int16 mult, shift byte) and write PIXELS bytes at
 // out_addr + o*out_plane + p. = oc_count * ceil(pix_count / PIXELS) execute cycles.
 // A record whose shift byte exceeds SHIFT_MAX (only a hand-made memory image has one: the
 // compiler's record encoder rejects it) raises `err` for that cycle and writes nothing,
 // and the top level stops; the reference model rejects the same record.
+// The acc SRAM reads are registered: the read side runs one item ahead, the first read
+// going out in the issue cycle (`start`), so that the words of item i are there in the
+// unit's i-th cycle. Its counters walk the layout with adds and compares only: column
+// k*C + c of row acc_row + blk*T + t for tile group g = t*K + k (K = 2^rep_log2 copies,
+// C = GROUP*(LANES >> rep_log2) columns a copy, T tile rows a block of C channels).
 // Non-ANSI ports so that the widths can use isa.vh and hwfacts.vh.
 module seedcc_req #(
+  parameter integer LANES = 2,
   parameter integer PIXELS = 4
 ) (
   clk,
   rst_n,
   start,
-  f_acc_addr,
+  f_acc_row,
   f_out_addr,
   f_oc_count,
   f_pix_count,
   f_out_plane,
   f_param_addr,
   f_relu,
+  f_rep_log2,
   last,
   active,
   err,
-  acc_rd_addr,
+  acc_rd,
+  acc_rd_row,
+  acc_rd_col,
   acc_rd_data,
   param_rd_addr,
   param_rd_data,
@@ -41,21 +51,26 @@ module seedcc_req #(
 );
 `include "isa.vh"
 `include "hwfacts.vh"
+  localparam integer NCH = GROUP * LANES;  // columns (banks) of the acc SRAM
+  localparam integer COL_W = (NCH > 1) ? $clog2(NCH) : 1;
   input  wire                          clk;
   input  wire                          rst_n;
   input  wire                          start;
-  input  wire [F_ACC_ADDR_W-1:0]       f_acc_addr;
+  input  wire [F_ACC_ROW_W-1:0]        f_acc_row;
   input  wire [F_OUT_ADDR_W-1:0]       f_out_addr;
   input  wire [F_OC_COUNT_W-1:0]       f_oc_count;
   input  wire [F_PIX_COUNT_W-1:0]      f_pix_count;
   input  wire [F_OUT_PLANE_W-1:0]      f_out_plane;
   input  wire [F_PARAM_ADDR_W-1:0]     f_param_addr;
   input  wire                          f_relu;
+  input  wire [F_REP_LOG2_W-1:0]       f_rep_log2;
   output wire                          last;
   output wire                          active;          // draining (its last cycle included)
   output wire                          err;             // this cycle's record is invalid
-  output wire [F_ACC_ADDR_W-1:0]       acc_rd_addr;     // PIXELS consecutive words
-  input  wire [PIXELS*ACC_BITS-1:0]    acc_rd_data;
+  output wire                          acc_rd;          // read the next item's words:
+  output wire [F_ACC_ROW_W-1:0]        acc_rd_row;      //   this row
+  output wire [COL_W-1:0]              acc_rd_col;      //   of this column (bank)
+  input  wire [PIXELS*ACC_BITS-1:0]    acc_rd_data;     // the words read in the last cycle
   output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;   // one record
   // The record's pad byte (REQ_PAD_LO) is ignored, as by the reference model.
   /* verilator lint_off UNUSEDSIGNAL */
@@ -77,7 +92,6 @@ module seedcc_req #(
   reg [F_OUT_PLANE_W-1:0]   r_out_plane;
   reg                       r_relu;
   reg [F_PIX_COUNT_W-1:0]   p0;
-  reg [F_ACC_ADDR_W-1:0]    acc_base;
   reg [F_OUT_ADDR_W-1:0]    out_base;
   reg [F_PARAM_ADDR_W-1:0]  prm;
 
@@ -87,10 +101,74 @@ module seedcc_req #(
   assign err = busy && (rec_shift > SHIFT_LIMIT);
   assign last = busy && last_tile && (o == r_oc - 1'b1);
   assign active = busy;
-  assign acc_rd_addr = acc_base + p0;
   assign param_rd_addr = prm;
   assign act_wr = busy && !err;
   assign act_wr_addr = out_base + {{(F_OUT_ADDR_W-F_PIX_COUNT_W){1'b0}}, p0};
+
+  // ---- read side: the acc SRAM address of the next item ------------------------------
+  // state of an item: channel c within its block of C, copy k, tile row t within the block,
+  // the block's first row (blk*T), pixel q0 = g*PIXELS, column k*C
+  reg [F_OC_COUNT_W-1:0]  rc, rcols;      // rcols: C of this REQ
+  reg [F_REP_LOG2_W-1:0]  rk, rkmax;      // rkmax: K - 1
+  reg [F_ACC_ROW_W-1:0]   rt, rblk, rrow0;
+  reg [F_PIX_COUNT_W-1:0] rq0, rpc;
+  reg [COL_W-1:0]         rcolk;
+  // C = GROUP * (LANES >> r) and K - 1 = 2^r - 1, for r = rep_log2 (shifts of constants)
+  function [F_OC_COUNT_W-1:0] cols_of(input [F_REP_LOG2_W-1:0] r);
+    cols_of = GROUP[F_OC_COUNT_W-1:0] * (LANES[F_OC_COUNT_W-1:0] >> r);
+  endfunction
+  function [F_REP_LOG2_W-1:0] kmax_of(input [F_REP_LOG2_W-1:0] r);
+    kmax_of = ({{(F_REP_LOG2_W-1){1'b0}}, 1'b1} << r) - 1'b1;
+  endfunction
+  // the item to read now: the first one in the issue cycle, else the registers
+  wire [F_OC_COUNT_W-1:0]  cols_m = start ? cols_of(f_rep_log2) : rcols;
+  wire [F_REP_LOG2_W-1:0]  kmax_m = start ? kmax_of(f_rep_log2) : rkmax;
+  wire [F_PIX_COUNT_W-1:0] pc_m = start ? f_pix_count : rpc;
+  wire [F_ACC_ROW_W-1:0]   row0_m = start ? f_acc_row : rrow0;
+  wire [F_OC_COUNT_W-1:0]  c_m = start ? {F_OC_COUNT_W{1'b0}} : rc;
+  wire [F_REP_LOG2_W-1:0]  k_m = start ? {F_REP_LOG2_W{1'b0}} : rk;
+  wire [F_ACC_ROW_W-1:0]   t_m = start ? {F_ACC_ROW_W{1'b0}} : rt;
+  wire [F_ACC_ROW_W-1:0]   blk_m = start ? {F_ACC_ROW_W{1'b0}} : rblk;
+  wire [F_PIX_COUNT_W-1:0] q0_m = start ? {F_PIX_COUNT_W{1'b0}} : rq0;
+  wire [COL_W-1:0]         colk_m = start ? {COL_W{1'b0}} : rcolk;
+  assign acc_rd = start || busy;
+  assign acc_rd_row = row0_m + blk_m + t_m;
+  assign acc_rd_col = colk_m + c_m[COL_W-1:0];
+  wire g_last = ({{(XW-F_PIX_COUNT_W){1'b0}}, q0_m} + PIXELS) >= {{(XW-F_PIX_COUNT_W){1'b0}}, pc_m};
+  always @(posedge clk) begin
+    if (start || busy) begin
+      rcols <= cols_m;
+      rkmax <= kmax_m;
+      rpc <= pc_m;
+      rrow0 <= row0_m;
+      if (g_last) begin  // the channel's last tile group: the next channel
+        rq0 <= {F_PIX_COUNT_W{1'b0}};
+        rk <= {F_REP_LOG2_W{1'b0}};
+        rt <= {F_ACC_ROW_W{1'b0}};
+        rcolk <= {COL_W{1'b0}};
+        if (c_m == cols_m - 1'b1) begin  // ... of the next block, T = t + 1 rows on
+          rc <= {F_OC_COUNT_W{1'b0}};
+          rblk <= blk_m + t_m + 1'b1;
+        end else begin
+          rc <= c_m + 1'b1;
+          rblk <= blk_m;
+        end
+      end else begin
+        rq0 <= q0_m + PIX;
+        rc <= c_m;
+        rblk <= blk_m;
+        if (k_m == kmax_m) begin
+          rk <= {F_REP_LOG2_W{1'b0}};
+          rt <= t_m + 1'b1;
+          rcolk <= {COL_W{1'b0}};
+        end else begin
+          rk <= k_m + 1'b1;
+          rt <= t_m;
+          rcolk <= colk_m + cols_m[COL_W-1:0];
+        end
+      end
+    end
+  end
 
   integer p;
   always @* for (p = 0; p < PIXELS; p = p + 1)
@@ -121,7 +199,6 @@ module seedcc_req #(
       r_pix_count <= f_pix_count;
       r_out_plane <= f_out_plane;
       r_relu <= f_relu;
-      acc_base <= f_acc_addr;
       out_base <= f_out_addr;
       prm <= f_param_addr;
     end else if (busy) begin
@@ -129,7 +206,6 @@ module seedcc_req #(
       if (last_tile) begin
         p0 <= {F_PIX_COUNT_W{1'b0}};
         o <= o + 1'b1;
-        acc_base <= acc_base + r_pix_count;
         out_base <= out_base + {{(F_OUT_ADDR_W-F_OUT_PLANE_W){1'b0}}, r_out_plane};
         prm <= prm + RECORD;
       end else begin

@@ -131,6 +131,21 @@ def wrap32(v: int) -> int:
     return (v + 2**31) % 2**32 - 2**31
 
 
+def slow_acc_word(cfg, row: int, o: int, p: int, pixels: int, rep_log2: int) -> int:
+    """Where accumulator (channel o, pixel p) lives, read literally off docs/isa.md
+    "Accumulator layout": the PE that computes it (column, pixel lane) in the row of its
+    tile; the channels past one copy's columns form further blocks of rows."""
+    copies = 2 ** rep_log2
+    per_copy = 16 * (cfg.lanes // copies)  # columns of one copy of the lanes in use
+    tile_px = cfg.pixels * copies
+    tiles = (pixels + tile_px - 1) // tile_px
+    block, column = o // per_copy, o % per_copy
+    tile, within = p // tile_px, p % tile_px
+    copy, lane = within // cfg.pixels, within % cfg.pixels
+    pes = 16 * cfg.lanes * cfg.pixels
+    return (row + block * tiles + tile) * pes + (copy * per_copy + column) * cfg.pixels + lane
+
+
 def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> dict:
     """One sample, one instruction at a time, one element at a time (docs/isa.md).
 
@@ -226,7 +241,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                             sums[o, p] = sums.get((o, p), 0) + sign * code * x
             for o in range(oc):
                 for p in range(pc):
-                    a = f["acc_addr"] + o * pc + p
+                    a = slow_acc_word(cfg, f["acc_row"], o, p, pc, f["rep_log2"])
                     v = (acc[a] if f["accumulate"] else 0) + sums.get((o, p), 0)
                     acc[a] = v if float_mode else wrap32(v)
             mac_cycles += cycles - start
@@ -239,7 +254,7 @@ def slow_run(prog: Program, sample: dict[str, np.ndarray], float_mode: bool) -> 
                     ab = np.frombuffer(prog.float_section, "<f4", 2 * f["oc_count"], fp[idx].offset)
                 for p in range(f["pix_count"]):
                     cycles += p % cfg.pixels == 0  # one channel's tile of PIXELS a cycle
-                    v = acc[f["acc_addr"] + o * f["pix_count"] + p]
+                    v = acc[slow_acc_word(cfg, f["acc_row"], o, p, f["pix_count"], f["rep_log2"])]
                     if float_mode:
                         y = float(ab[o]) * v + float(ab[f["oc_count"] + o])
                         y = max(y, 0.0) if f["relu"] else y
@@ -332,12 +347,12 @@ def conv_layer(bld: Builder, rng: np.random.Generator, *, x_addr: int, y_addr: i
     npix = out_hw[0] * out_hw[1]
     for p0 in range(0, npix, chunk):
         pc = min(chunk, npix - p0)
-        bld.emit("MAC", in_addr=x_addr, acc_addr=8, in_c=c, in_h=h, in_w=w, out_w=out_hw[1],
+        bld.emit("MAC", in_addr=x_addr, acc_row=1, in_c=c, in_h=h, in_w=w, out_w=out_hw[1],
                  kh=k[0], kw=k[1], stride_h=stride[0], stride_w=stride[1], pad_t=pad[0],
                  pad_l=pad[1], oc_count=oc, start_oy=p0 // out_hw[1], start_ox=p0 % out_hw[1],
                  pix_count=pc, mask_addr=64, code_bits=code_bits, stored_signs=int(gen is None),
                  accumulate=0)
-        bld.req(rng, acc_addr=8, out_addr=y_addr + p0, oc_count=oc, pix_count=pc, out_plane=npix,
+        bld.req(rng, acc_row=1, out_addr=y_addr + p0, oc_count=oc, pix_count=pc, out_plane=npix,
                 param_addr=2048, relu=relu)
 
 
@@ -412,10 +427,10 @@ def case_channel_split_accumulate(rng: np.random.Generator) -> Program:
     for half in range(2):
         b.load(isa.SPACE_MASK, 0, pack_rows(codes[:, half * 18:(half + 1) * 18], 1, None))
         b.emit("SETGEN", gen_id=0, param_addr=16 * half, count=2)
-        b.emit("MAC", in_addr=32 * half, acc_addr=0, in_c=2, in_h=4, in_w=4, out_w=4, kh=3, kw=3,
+        b.emit("MAC", in_addr=32 * half, acc_row=0, in_c=2, in_h=4, in_w=4, out_w=4, kh=3, kw=3,
                stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=18, pix_count=16,
                mask_addr=0, code_bits=1, accumulate=half)
-    b.req(rng, acc_addr=0, out_addr=100, oc_count=18, pix_count=16, out_plane=16, param_addr=512, relu=1)
+    b.req(rng, acc_row=0, out_addr=100, oc_count=18, pix_count=16, out_plane=16, param_addr=512, relu=1)
     b.output("y", (18, 4, 4), 0.1, 100)
     b.emit("HALT")
     return b.program()
@@ -440,16 +455,16 @@ def case_background_loads(rng: np.random.Generator) -> Program:
     rec = np.zeros(20, REC)
     rec["bias"], rec["mult"], rec["shift"] = rng.integers(-300, 300, 20), rng.integers(1, 9000, 20), 12
     b.load(isa.SPACE_PARAM, 2048, rec.tobytes())
-    for p0, pc, acc, bg in ((0, 16, 8, 1), (16, 14, 1000, 0)):  # the first REQ drains during MAC 2
-        b.emit("MAC", in_addr=0, acc_addr=acc, in_c=3, kh=3, kw=3, pad_t=1, pad_l=1, oc_count=20,
+    for p0, pc, acc, bg in ((0, 16, 1, 1), (16, 14, 8, 0)):  # the first REQ drains during MAC 2
+        b.emit("MAC", in_addr=0, acc_row=acc, in_c=3, kh=3, kw=3, pad_t=1, pad_l=1, oc_count=20,
                mask_addr=64, start_oy=p0 // 5, start_ox=p0 % 5, pix_count=pc, **conv)
-        idx = b.emit("REQ", acc_addr=acc, out_addr=200 + p0, oc_count=20, pix_count=pc, out_plane=30,
+        idx = b.emit("REQ", acc_row=acc, out_addr=200 + p0, oc_count=20, pix_count=pc, out_plane=30,
                      param_addr=2048, relu=1, background=bg)
         b.float_params.append(FloatParam(idx, len(b.floats), 20))
         b.floats.extend(rng.normal(0, 0.1, 20).astype("<f4").tobytes() + bytes(80))
-    b.emit("MAC", in_addr=200, acc_addr=8, in_c=20, kh=1, kw=1, oc_count=6, mask_addr=4096,
+    b.emit("MAC", in_addr=200, acc_row=1, in_c=20, kh=1, kw=1, oc_count=6, mask_addr=4096,
            stored_signs=1, pix_count=30, **conv)
-    b.req(rng, acc_addr=8, out_addr=900, oc_count=6, pix_count=30, out_plane=30, param_addr=2048,
+    b.req(rng, acc_row=1, out_addr=900, oc_count=6, pix_count=30, out_plane=30, param_addr=2048,
           relu=0)
     b.checkpoint("z", 900, (6, 6, 5), 0.1)
     b.output("z", (6, 6, 5), 0.1, 900)
@@ -610,10 +625,10 @@ def test_mac_reproduces_generator_reference() -> None:
         x = np.zeros((i, kh, kw), np.int8)
         x.reshape(-1)[t] = 1
         b.load(isa.SPACE_ACT, 0, x.tobytes())
-        b.emit("MAC", in_addr=0, acc_addr=0, in_c=i, in_h=kh, in_w=kw, out_w=1, kh=kh, kw=kw,
+        b.emit("MAC", in_addr=0, acc_row=0, in_c=i, in_h=kh, in_w=kw, out_w=1, kh=kh, kw=kw,
                stride_h=1, stride_w=1, oc_count=o, pix_count=1, mask_addr=0,
                code_bits=1)
-        b.emit("REQ", acc_addr=0, out_addr=100 + t, oc_count=o, pix_count=1,
+        b.emit("REQ", acc_row=0, out_addr=100 + t, oc_count=o, pix_count=1,
                out_plane=i * kh * kw, param_addr=64)
     b.output("w", (o, 1, i * kh * kw), 1.0, 100)  # (C, 1, W): rank 2 would be (nodes, features)
     b.emit("HALT")
@@ -689,7 +704,7 @@ def _error_program(*body: isa.Instruction, halt: bool = True) -> Program:
                oc_count=16, pix_count=1, code_bits=1),), "lane 0 has no start state"),
     ((isa.make("ADD", a_addr=0, b_addr=0, out_addr=SMALL.act_sram_bytes, length=1),),
      "instruction 0 (ADD)"),
-    ((isa.make("REQ", acc_addr=SMALL.acc_sram_words, oc_count=1, pix_count=1, out_plane=1),),
+    ((isa.make("REQ", acc_row=SMALL.acc_rows, oc_count=1, pix_count=1, out_plane=1),),
      "acc SRAM"),
 ])
 def test_execution_errors(body: tuple, fragment: str) -> None:
@@ -715,18 +730,18 @@ def test_touching_the_bytes_of_a_background_transfer_before_sync_is_an_error() -
 
 
 def test_touching_the_accumulators_a_background_req_drains_is_an_error() -> None:
-    req = isa.make("REQ", acc_addr=0, out_addr=100, oc_count=2, pix_count=8, out_plane=8,
+    req = isa.make("REQ", acc_row=0, out_addr=100, oc_count=2, pix_count=8, out_plane=8,
                    param_addr=0, background=1)  # 2 x 2 tiles of 4 pixels: busy 4 cycles
     mac = isa.make("MAC", in_c=1, in_h=1, in_w=1, out_w=1, kh=1, kw=1, stride_h=1, stride_w=1,
-                   oc_count=16, pix_count=1, code_bits=1, stored_signs=1, acc_addr=15)
+                   oc_count=16, pix_count=1, code_bits=1, stored_signs=1, acc_row=1)
     body = (isa.make("DMA_LOAD", space=isa.SPACE_PARAM, length=16), req, mac)
     prog = Program(SMALL, (*body, isa.make("HALT")), REC.itemsize * 2 * b"\x00" + bytes(48), b"",
                    Manifest())
     with pytest.raises(ProgramFormatError, match=re.escape(
-            "instruction 2 (MAC): accumulators [15, 31) touches acc SRAM words [0, 16) of the "
+            "instruction 2 (MAC): accumulators [128, 256) touches acc SRAM words [0, 256) of the "
             "background instruction 1, still in flight")):
         refsim.run(prog, {})
-    moved = isa.make("MAC", **{**mac.fields, "acc_addr": 16})  # the other buffer: no wait needed
+    moved = isa.make("MAC", **{**mac.fields, "acc_row": 2})  # the other buffer: no wait needed
     prog = Program(SMALL, (*body[:2], moved, isa.make("HALT")), bytes(64), b"", Manifest())
     # DMA 1 + 4 + 2 beats; REQ issue (the unit drains in cycles 8..11); MAC 1 + one tile of
     # 1 + 2 cycles, to cycle 11; HALT at 12, after the unit's last cycle
@@ -902,9 +917,9 @@ def _agg_program(degrees: list[int], cols: list[int], vals: list[int], nnz: int 
     rec = np.zeros(features, REC)
     rec["mult"] = 1
     b.load(isa.SPACE_PARAM, 0, rec.tobytes())
-    b.emit("AGG", in_addr=0, in_nodes=in_nodes, acc_addr=0, features=features, row_count=rows,
+    b.emit("AGG", in_addr=0, in_nodes=in_nodes, acc_row=0, features=features, row_count=rows,
            nnz=len(cols) if nnz is None else nnz, csr_addr=0)
-    b.emit("REQ", acc_addr=0, out_addr=100, oc_count=features, pix_count=rows, out_plane=rows,
+    b.emit("REQ", acc_row=0, out_addr=100, oc_count=features, pix_count=rows, out_plane=rows,
            param_addr=0)
     b.output("y", (features, 1, rows), 1.0, 100)
     b.emit("HALT")

@@ -29,6 +29,7 @@ from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef, Shape
 from seedcc.ir.ops.conv import affine_records
 from seedcc.rtl_models import adjacency as fmt
+from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import REQ_RECORD_BYTES, req_record_bytes
 
 
@@ -67,14 +68,15 @@ class Adjacency:
             h.update(np.ascontiguousarray(arr).tobytes())
         return h.hexdigest()[:16]
 
-    def chunks(self, features: int, mask_bytes: int, acc_words: int) -> tuple[tuple[int, int, bytes], ...]:
+    def chunks(self, features: int, cfg: HwConfig) -> tuple[tuple[int, int, bytes], ...]:
         """Row ranges [r0, r1) and their packed CSR: each chunk fits half the mask SRAM (the
-        other half stays for mask rows resident in a loop) and its F·rows accumulators the
-        acc SRAM. Packed once per sizes (lowering and loop set-up both ask)."""
-        key = (features, mask_bytes, acc_words)
+        other half stays for mask rows resident in a loop) and its F x rows accumulators the
+        acc SRAM (`HwConfig.acc_span`). Packed once per sizes (lowering and loop set-up both ask)."""
+        key = (features, cfg.mask_sram_bytes, cfg.acc_rows, cfg.block_channels, cfg.pixels)
         if key not in self._chunks:
             out, r0 = [], 0
-            budget, most_rows = mask_bytes // 2, max(1, acc_words // max(features, 1))
+            blocks = -(-max(features, 1) // cfg.block_channels)
+            budget, most_rows = cfg.mask_sram_bytes // 2, max(1, cfg.acc_rows // blocks * cfg.pixels)
             while r0 < self.rows:
                 r1 = min(self.rows, r0 + most_rows)
                 while r1 > r0 + 1 and fmt.chunk_bytes(r1 - r0, int(self.indptr[r1] - self.indptr[r0])) > budget:
@@ -85,7 +87,7 @@ class Adjacency:
         return self._chunks[key]
 
     @cached_property
-    def _chunks(self) -> dict[tuple[int, int, int], tuple[tuple[int, int, bytes], ...]]:
+    def _chunks(self) -> dict[tuple[int, ...], tuple[tuple[int, int, bytes], ...]]:
         return {}
 
     def pack(self, r0: int, r1: int) -> bytes:
@@ -164,20 +166,20 @@ class Aggregate(OpDef):
         a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
         rec = affine_records(a, b, ascale, x.scale, y.scale)
         param = em.load("param", req_record_bytes(rec, f"aggregation {n.name}"), f"aggregation {n.name}")
-        chunks = adj.chunks(features, em.cfg.mask_sram_bytes, em.cfg.acc_sram_words)
+        chunks = adj.chunks(features, em.cfg)
         loaded = 0
         for r0, r1, blob in chunks:
             e0, e1 = int(adj.indptr[r0]), int(adj.indptr[r1])
             at, nbytes = em.adjacency_rows(blob)
             loaded += nbytes
-            em.emit("AGG", in_addr=em.addr(n.inputs[0]), in_nodes=adj.cols, acc_addr=0, features=features,
+            em.emit("AGG", in_addr=em.addr(n.inputs[0]), in_nodes=adj.cols, acc_row=0, features=features,
                     row_count=r1 - r0, nnz=e1 - e0, csr_addr=at)
             em.float_values(adj.values[e0:e1])
-            em.emit("REQ", acc_addr=0, out_addr=em.addr(n.output) + r0, oc_count=features, pix_count=r1 - r0,
+            em.emit("REQ", acc_row=0, out_addr=em.addr(n.output) + r0, oc_count=features, pix_count=r1 - r0,
                     out_plane=adj.rows, param_addr=param, relu=int(bool(n.attrs.get("relu"))))
             em.float_affine(a, b)
             em.release("mask", at)
-            em.acc_peak = max(em.acc_peak, features * (r1 - r0))
+            em.acc_peak = max(em.acc_peak, em.cfg.acc_span(features, r1 - r0) * em.cfg.pes)
         em.release("param", param)
         em.graph_done(n, adj, chunks=len(chunks), stored_bytes=sum(len(c[2]) for c in chunks),
                       loaded_bytes=loaded, param_bytes=REQ_RECORD_BYTES * features)

@@ -288,33 +288,36 @@ class Conv(OpDef):
         # the accumulators (`plan.double_buffered`), all but the layer's last and those whose band
         # goes off chip next
         work = sum(len(within_bands(chunks, bands)) for chunks in plan.chunks)
-        second = max(occ * pc for (_, occ), chunks in zip(plan.blocks, plan.chunks)
-                     for _, pc in chunks) if plan.double_buffered else 0  # the other buffer's address
+        cfg = em.cfg
+        second = max(cfg.acc_span(occ, pc, cfg.lane_copies(occ, pc)) for (_, occ), chunks
+                     in zip(plan.blocks, plan.chunks) for _, pc in chunks) if plan.double_buffered else 0
+        # (the other buffer's first row)
         seq = 0
         for blk, (oc0, occ) in enumerate(plan.blocks):
             rows = load_rows(blk, 0, oc0, occ) if len(plan.splits) == 1 else None
             for b0, b1, p0, pc in within_bands(plan.chunks[blk], bands):
-                acc = seq % 2 * second
+                acc, copies = seq % 2 * second, cfg.lane_copies(occ, pc)
                 band_done = band_rows is not None and p0 + pc == b1
                 oy0, ox0 = divmod(p0, ow)  # the MAC takes its first pixel as coordinates
                 for k, (i0, i1) in enumerate(plan.splits):
                     at, bit = rows if rows is not None else load_rows(blk, k, oc0, occ)
-                    em.emit("MAC", in_addr=em.addr(n.inputs[0]) + i0 * h * wd, acc_addr=acc, in_c=i1 - i0,
+                    em.emit("MAC", in_addr=em.addr(n.inputs[0]) + i0 * h * wd, acc_row=acc, in_c=i1 - i0,
                             in_h=h, in_w=wd, out_w=ow, kh=kh, kw=kw, stride_h=n.attrs["stride"][0],
                             stride_w=n.attrs["stride"][1], pad_t=n.attrs["pads"][0], pad_l=n.attrs["pads"][1],
                             oc_count=occ, start_oy=oy0, start_ox=ox0, pix_count=pc, mask_addr=at,
                             code_bits=code_bits, stored_signs=int(signs), accumulate=int(k > 0),
                             frozen=int(freeze is not None), mask_bit=bit,
-                            rep_log2=em.cfg.lane_copies(occ, pc))
+                            rep_log2=copies)
                     if rows is None:
                         em.release("mask", at)
                 out, plane = ((em.addr(n.output) + oc0 * npix + p0, npix) if band_rows is None else
                               (em.band(n) + p0 - b0, b1 - b0))
                 seq += 1
-                em.emit("REQ", acc_addr=acc, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
+                em.emit("REQ", acc_row=acc, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
                         param_addr=param + len(table) + REQ_RECORD_BYTES * oc0, relu=int(bool(n.attrs.get("relu"))),
-                        background=int(plan.double_buffered and seq < work and not band_done))
-                em.acc_peak = max(em.acc_peak, acc + occ * pc)
+                        background=int(plan.double_buffered and seq < work and not band_done),
+                        rep_log2=copies)
+                em.acc_peak = max(em.acc_peak, (acc + cfg.acc_span(occ, pc, copies)) * cfg.pes)
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
                 if band_done:  # the band is done: its rows go out
                     for c in range(occ):

@@ -208,10 +208,10 @@ def case_conv_xorshift16() -> Case:
         make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
         make("SETGEN", gen_id=0, param_addr=0, count=2),
-        make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
+        make("MAC", in_addr=0, acc_row=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
              stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_count=npix,
              mask_addr=0, code_bits=1),
-        make("REQ", acc_addr=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
+        make("REQ", acc_row=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
              param_addr=16, relu=1),
         make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix),
     ]
@@ -247,10 +247,10 @@ def case_background_dma() -> Case:
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
         make("SETGEN", gen_id=0, param_addr=0, count=2),
         make("DMA_LOAD", space=MASK, sram_addr=512, dram_addr=am, length=len(rows), background=1),
-        make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
+        make("MAC", in_addr=0, acc_row=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
              stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_count=npix,
              mask_addr=0, code_bits=1),
-        make("REQ", acc_addr=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
+        make("REQ", acc_row=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
              param_addr=16, relu=1),
         make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix,
              background=1),
@@ -294,10 +294,10 @@ def case_background_req() -> Case:
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
         make("SETGEN", gen_id=0, param_addr=0, count=2),
     ]
-    for p0, pc, acc, bg in ((0, 24, 0, 1), (24, 4, 512, 1), (28, 14, 0, 0)):
+    for p0, pc, acc, bg in ((0, 24, 0, 1), (24, 4, 8, 1), (28, 14, 0, 0)):  # acc SRAM rows
         oy, ox = divmod(p0, w)
-        instrs += [make("MAC", acc_addr=acc, start_oy=oy, start_ox=ox, pix_count=pc, **mac),
-                   make("REQ", acc_addr=acc, out_addr=1000 + p0, oc_count=oc, pix_count=pc,
+        instrs += [make("MAC", acc_row=acc, start_oy=oy, start_ox=ox, pix_count=pc, **mac),
+                   make("REQ", acc_row=acc, out_addr=1000 + p0, oc_count=oc, pix_count=pc,
                         out_plane=npix, param_addr=16, relu=1, background=bg)]
     instrs.append(make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix))
     wts = lane_signs(0, states, oc, steps) * codes
@@ -339,11 +339,11 @@ def case_conv_copies() -> Case:
     # pixel 19 of the 7-wide output is row 2, column 5
     for p0, (oy0, ox0), pc in ((0, (0, 0), 19), (19, (2, 5), npix - 19)):
         instrs += [
-            make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
+            make("MAC", in_addr=0, acc_row=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
                  stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, start_oy=oy0,
                  start_ox=ox0, pix_count=pc, mask_addr=0, code_bits=1, rep_log2=1),
-            make("REQ", acc_addr=0, out_addr=1000 + p0, oc_count=oc, pix_count=pc, out_plane=npix,
-                 param_addr=8, relu=1),
+            make("REQ", acc_row=0, out_addr=1000 + p0, oc_count=oc, pix_count=pc, out_plane=npix,
+                 param_addr=8, relu=1, rep_log2=1),
         ]
     instrs.append(make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix))
     wts = lane_signs(0, states, oc, steps) * codes
@@ -393,21 +393,21 @@ def case_conv_split_xorshift32() -> Case:
     ]
     geo = {"in_h": h, "in_w": w, "out_w": out_w, "kh": kh, "kw": kw, "stride_h": sh,
            "stride_w": sw, "pad_t": pt, "pad_l": pl, "oc_count": oc, "code_bits": 2}
-    acc_base = 3
+    acc_base = 3  # an acc SRAM row
     # pixel 5 of the 4-wide output is row 1, column 1
     for start, (oy0, ox0), count in ((0, (0, 0), 5), (5, (1, 1), npix - 5)):
         instrs += [
             make("SETGEN", gen_id=1, param_addr=64, count=2),
-            make("MAC", in_addr=100, acc_addr=acc_base, in_c=half, start_oy=oy0, start_ox=ox0,
+            make("MAC", in_addr=100, acc_row=acc_base, in_c=half, start_oy=oy0, start_ox=ox0,
                  pix_count=count, mask_addr=7, **geo),
             make("SETGEN", gen_id=1, param_addr=80, count=2),
-            make("MAC", in_addr=100 + half * h * w, acc_addr=acc_base, in_c=c - half,
+            make("MAC", in_addr=100 + half * h * w, acc_row=acc_base, in_c=c - half,
                  start_oy=oy0, start_ox=ox0, pix_count=count, mask_addr=7 + len(rows_a),
                  accumulate=1, **geo),
-            make("REQ", acc_addr=acc_base, out_addr=2000 + start, oc_count=oc, pix_count=count,
+            make("REQ", acc_row=acc_base, out_addr=2000 + start, oc_count=oc, pix_count=count,
                  out_plane=npix, param_addr=96, relu=0),
         ]
-        acc_base += oc * count
+        acc_base += SMALL.acc_span(oc, count)
     instrs.append(make("DMA_STORE", space=ACT, sram_addr=2000, dram_addr=out_addr,
                        length=oc * npix))
     wts = lane_signs(1, states, oc, c * kk) * codes
@@ -455,12 +455,12 @@ def case_ctrhash_and_stored_signs() -> Case:
         make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows1) + len(rows2)),
         make("DMA_LOAD", space=PARAM, sram_addr=8, dram_addr=ap, length=8 + 8 * (oc1 + oc2)),
         make("SETGEN", gen_id=2, param_addr=8, count=1),
-        make("MAC", acc_addr=0, kh=1, kw=1, oc_count=oc1, mask_addr=0, code_bits=3, **common),
-        make("REQ", acc_addr=0, out_addr=300, oc_count=oc1, pix_count=npix, out_plane=npix,
+        make("MAC", acc_row=0, kh=1, kw=1, oc_count=oc1, mask_addr=0, code_bits=3, **common),
+        make("REQ", acc_row=0, out_addr=300, oc_count=oc1, pix_count=npix, out_plane=npix,
              param_addr=16, relu=1),
-        make("MAC", acc_addr=1000, kh=3, kw=3, pad_t=1, pad_l=1, oc_count=oc2,
+        make("MAC", acc_row=16, kh=3, kw=3, pad_t=1, pad_l=1, oc_count=oc2,
              mask_addr=len(rows1), code_bits=1, stored_signs=1, **common),
-        make("REQ", acc_addr=1000, out_addr=700, oc_count=oc2, pix_count=npix, out_plane=npix,
+        make("REQ", acc_row=16, out_addr=700, oc_count=oc2, pix_count=npix, out_plane=npix,
              param_addr=16 + 8 * oc1, relu=0),
         make("DMA_STORE", space=ACT, sram_addr=300, dram_addr=o1, length=oc1 * npix),
         make("DMA_STORE", space=ACT, sram_addr=700, dram_addr=o2, length=oc2 * npix),
@@ -606,10 +606,10 @@ def case_loop() -> Case:
         make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
         make("LOOP", iterations=iters, body_len=4, dram_stride=stride),
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=stride),
-        make("MAC", in_addr=200, acc_addr=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=1, kw=1,
+        make("MAC", in_addr=200, acc_row=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=1, kw=1,
              stride_h=1, stride_w=1, oc_count=c, pix_count=npix, mask_addr=0,
              code_bits=1, stored_signs=1),
-        make("REQ", acc_addr=0, out_addr=500, oc_count=c, pix_count=npix, out_plane=npix,
+        make("REQ", acc_row=0, out_addr=500, oc_count=c, pix_count=npix, out_plane=npix,
              param_addr=0, relu=0),
         make("ADD", a_addr=500, b_addr=200, out_addr=200, length=n, mult_a=ma, mult_b=mb,
              shift=sh, relu=1),
@@ -662,11 +662,11 @@ def case_agg() -> Case:
         make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=ac[0], length=len(blobs[0][0])),
         make("DMA_LOAD", space=MASK, sram_addr=100, dram_addr=ac[1], length=len(blobs[1][0])),
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ar, length=8 * f),
-        make("AGG", in_addr=0, in_nodes=n, acc_addr=0, features=f, row_count=5, nnz=blobs[0][1], csr_addr=0),
-        make("REQ", acc_addr=0, out_addr=200, oc_count=f, pix_count=5, out_plane=n, param_addr=0),
-        make("AGG", in_addr=0, in_nodes=n, acc_addr=64, features=f, row_count=4, nnz=blobs[1][1],
+        make("AGG", in_addr=0, in_nodes=n, acc_row=0, features=f, row_count=5, nnz=blobs[0][1], csr_addr=0),
+        make("REQ", acc_row=0, out_addr=200, oc_count=f, pix_count=5, out_plane=n, param_addr=0),
+        make("AGG", in_addr=0, in_nodes=n, acc_row=4, features=f, row_count=4, nnz=blobs[1][1],
              csr_addr=100),
-        make("REQ", acc_addr=64, out_addr=205, oc_count=f, pix_count=4, out_plane=n, param_addr=0, relu=1),
+        make("REQ", acc_row=4, out_addr=205, oc_count=f, pix_count=4, out_plane=n, param_addr=0, relu=1),
         make("DMA_STORE", space=ACT, sram_addr=200, dram_addr=ao, length=x.size),
     ]
     acc = (x[:, 0, :].astype(np.int64) @ dense.T.astype(np.int64))  # (f, n), fits int32 here
@@ -722,10 +722,10 @@ def case_conv_large(c: int = 16, hw: int = 16, oc: int = 32) -> Case:
         make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
         make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=8 * ng + 8 * oc),
         make("SETGEN", gen_id=0, param_addr=0, count=ng),
-        make("MAC", in_addr=0, acc_addr=0, in_c=c, in_h=hw, in_w=hw, out_w=hw, kh=kh, kw=kw,
+        make("MAC", in_addr=0, acc_row=0, in_c=c, in_h=hw, in_w=hw, out_w=hw, kh=kh, kw=kw,
              stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_count=npix,
              mask_addr=0, code_bits=1),
-        make("REQ", acc_addr=0, out_addr=x.size, oc_count=oc, pix_count=npix, out_plane=npix,
+        make("REQ", acc_row=0, out_addr=x.size, oc_count=oc, pix_count=npix, out_plane=npix,
              param_addr=8 * ng, relu=1),
         make("DMA_STORE", space=ACT, sram_addr=x.size, dram_addr=out_addr, length=oc * npix),
     ]
