@@ -45,7 +45,7 @@ from seedcc.errors import BadInputError, ProgramFormatError
 from seedcc.ir.ops.base import from_storage, to_storage
 from seedcc.limits import check_memory, max_memory
 from seedcc.rtl_models import numerics
-from seedcc.rtl_models.hwconfig import EnergyTable
+from seedcc.rtl_models.hwconfig import EnergyTable, HwConfig
 
 MODES = ("int8", "float")
 MEMORIES = ("act", "mask", "param", "acc")
@@ -196,7 +196,8 @@ class Simulator:
         self.trace = loop_trace(self.executed)
         self.steps = timing.timeline([ins for _, _, ins in self.trace], program.config)
         self.cycles = sum(s.cycles for s in self.steps)
-        self.busy = [tuple(r for pos in s.inflight for r in footprint(self.trace[pos], self.config)) for s in self.steps]
+        self.busy = [tuple(r for pos in s.inflight for r in footprint(self.trace[pos], self.config))
+                     for s in self.steps]
         man = program.manifest
         for section in ("inputs", "outputs"):
             for i, d in enumerate(getattr(man, section)):

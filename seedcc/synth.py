@@ -16,7 +16,8 @@ equivalents (:data:`NAND2`, rough CMOS ratios; no timing or cell library), the l
 combinational path in cells (``ltp -noff``; memories cut paths), every multiplier with
 its operand widths, and the *findings*: what a real chip can't have or what needs
 attention — latches, dividers and modulo, multipliers wider than the requantiser's,
-memories with asynchronous reads or more than one read or write port. Dividers,
+memories with asynchronous reads or more ports than a dual-port macro (one read/write,
+one read). Dividers,
 multipliers and latches are read from the coarse netlist (after ``proc; opt; wreduce``),
 before ``alumacc`` and ``techmap`` hide them.
 
@@ -375,17 +376,19 @@ def coarse_findings(coarse: Path, ref: Multiplier | None) -> list[dict[str, str]
 
 
 def memory_findings(memories: Sequence[Memory]) -> list[dict[str, str]]:
-    """Memories a single-port foundry SRAM with a registered read cannot be."""
+    """Memories a foundry SRAM macro with a registered read cannot be: one read/write port
+    (Yosys counts it as a read and a write port) and at most one more read port."""
     out = []
     for m in memories:
         if m.async_read_ports:
             out.append({"kind": "async-read-memory", "name": m.name,
                         "detail": f"{m.async_read_ports} of {m.read_ports} read port(s) "
                                   "asynchronous (an SRAM macro registers its read)"})
-        if m.read_ports > 1 or m.write_ports > 1:
+        if m.read_ports > 2 or m.write_ports > 1:
             out.append({"kind": "multi-port-memory", "name": m.name,
                         "detail": f"{m.read_ports} read and {m.write_ports} write ports "
-                                  "(a single-port SRAM has one)"})
+                                  "(an SRAM macro has one read/write port and at most one "
+                                  "more read port)"})
     return out
 
 

@@ -137,6 +137,18 @@ def test_clean_module_has_no_findings(tmp_path: Path) -> None:
 
 @pytest.mark.synth
 @needs_yosys
+def test_the_sram_macro_model_is_a_dual_port_macro() -> None:
+    """seedcc_sram_dp, the accumulator banks' model, stays one memory with registered reads
+    on its two ports (read/write and read) and no finding."""
+    rep = synth.synthesise([synth.RTL_DIR / "seedcc_sram_dp.v"], "seedcc_sram_dp")
+    (mem,) = rep.memories
+    assert (mem.words, mem.width) == (16, 4 * 32)
+    assert (mem.read_ports, mem.sync_read_ports, mem.write_ports) == (2, 2, 1)
+    assert rep.findings == []
+
+
+@pytest.mark.synth
+@needs_yosys
 @pytest.mark.parametrize("snippet", ["clean", "latch"])
 def test_cli_json_and_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                              capsys: pytest.CaptureFixture[str], snippet: str) -> None:
@@ -176,7 +188,11 @@ def test_small_accelerator() -> None:
     assert rep.flip_flop_bits > 0 and rep.cells > 0
     assert rep.nand2_eq > 0 and rep.longest_path > 0
     names = {m.name for m in rep.memories}
-    assert {"imem", "act_mem", "mask_mem", "param_mem", "acc_mem"} <= names
+    assert {"imem", "act_mem", "mask_mem", "param_mem"} <= names
+    banks = [m for m in rep.memories if m.name.startswith("acc_bank")]
+    assert len(banks) == SMALL.block_channels  # one per column of the PE array
+    assert sum(m.bits for m in banks) == SMALL.acc_sram_words * hwfacts.ACC_BITS
+    assert not [f for f in rep.findings if f["name"].startswith("acc_bank")]
     for m in rep.memories:
         assert m.bits == m.words * m.width > 0
     assert rep.sram_bits == sum(m.bits for m in rep.memories)
