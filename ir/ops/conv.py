@@ -29,6 +29,8 @@ from seedcc.ir.ops.base import (
     OpDef,
     Shape,
     as_chw,
+    fused_relu,
+    is_unsigned,
     saturating_multiplier,
     window_attrs,
     window_out,
@@ -160,6 +162,8 @@ def within_bands(chunks: tuple[tuple[int, int], ...], bands: list[tuple[int, int
 class Conv(OpDef):
     name = "conv"
     onnx = ("Conv", "Gemm", "MatMul")
+    reads_unsigned = True
+    relu_output = staticmethod(fused_relu)
     attrs = ("weight", "stride", "pads")
 
     @staticmethod
@@ -305,7 +309,7 @@ class Conv(OpDef):
                             oc_count=occ, start_oy=oy0, start_ox=ox0, pix_count=pc, mask_addr=at,
                             code_bits=code_bits, stored_signs=int(signs), accumulate=int(k > 0),
                             frozen=int(freeze is not None), mask_bit=bit,
-                            rep_log2=em.cfg.lane_copies(occ, pc))
+                            rep_log2=em.cfg.lane_copies(occ, pc), x_unsigned=is_unsigned(x))
                     if rows is None:
                         em.release("mask", at)
                 out, plane = ((em.addr(n.output) + oc0 * npix + p0, npix) if band_rows is None else
@@ -313,7 +317,8 @@ class Conv(OpDef):
                 seq += 1
                 em.emit("REQ", acc_addr=acc, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
                         param_addr=param + len(table) + REQ_RECORD_BYTES * oc0, relu=int(bool(n.attrs.get("relu"))),
-                        background=int(plan.double_buffered and seq < work and not band_done))
+                        background=int(plan.double_buffered and seq < work and not band_done),
+                        out_unsigned=is_unsigned(y))
                 em.acc_peak = max(em.acc_peak, acc + occ * pc)
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
                 if band_done:  # the band is done: its rows go out
