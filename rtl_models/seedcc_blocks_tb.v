@@ -124,6 +124,10 @@ module seedcc_blocks_tb #(
   wire [F_COLS_W-1:0] dec_f_cols;
   wire [F_DEPTH_W-1:0] dec_f_depth;
   wire [F_X_UNSIGNED_W-1:0] dec_f_x_unsigned;
+  wire [F_OUT_UNSIGNED_W-1:0] dec_f_out_unsigned;
+  wire [F_A_UNSIGNED_W-1:0] dec_f_a_unsigned;
+  wire [F_B_UNSIGNED_W-1:0] dec_f_b_unsigned;
+  wire [F_IN_UNSIGNED_W-1:0] dec_f_in_unsigned;
   wire [F_Y_UNSIGNED_W-1:0] dec_f_y_unsigned;
   wire [F_TOKENS_W-1:0] dec_f_tokens;
   wire [F_FEATURES_W-1:0] dec_f_features;
@@ -191,6 +195,10 @@ module seedcc_blocks_tb #(
     .f_depth(dec_f_depth),
     .f_x_unsigned(dec_f_x_unsigned),
     .f_y_unsigned(dec_f_y_unsigned),
+    .f_out_unsigned(dec_f_out_unsigned),
+    .f_a_unsigned(dec_f_a_unsigned),
+    .f_b_unsigned(dec_f_b_unsigned),
+    .f_in_unsigned(dec_f_in_unsigned),
     .f_tokens(dec_f_tokens),
     .f_features(dec_f_features),
     .f_in_plane(dec_f_in_plane),
