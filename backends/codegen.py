@@ -342,7 +342,8 @@ class Emitter:
     def checkpoint(self, value: str) -> None:
         v = self.g.values[value]
         self.checkpoints.append(Checkpoint(name=value, onnx=v.onnx_name, after=len(self.instrs) - 1,
-                                           addr=self.act[value], shape=tuple(v.shape), scale=v.scale))
+                                           addr=self.act[value], shape=tuple(v.shape), scale=v.scale,
+                                           unsigned=v.dtype == "uint8"))
 
     def io(self, names: tuple[str, ...], store: bool) -> list[TensorIO]:
         out = []
@@ -368,11 +369,13 @@ class _Unrolled(Exception):
 
 def lower_node(e: Emitter, n: Node) -> None:
     n.op.spec.lower(n, e)
-    # a uint8 value (SOFTMAX's probabilities) has no int8 checkpoint to compare, and a value
-    # no ONNX tensor holds (attention heads' scores) nothing to compare it with
+    # a value with a fixed output encoding (SOFTMAX's probabilities) has no calibrated scale
+    # to compare at, and a value no ONNX tensor holds (attention heads' scores) nothing to
+    # compare it with
     v = e.g.values[n.output]
     # (nor one written to off-chip memory in row bands, which never lies in the act SRAM whole)
-    if not n.op.spec.alias and v.dtype != "uint8" and v.onnx_name is not None and n.output in e.act:
+    if (not n.op.spec.alias and n.op.spec.output_encoding is None and v.onnx_name is not None
+            and n.output in e.act):
         e.checkpoint(n.output)
 
 

@@ -236,6 +236,8 @@ _POOL = (
 _POOL_TIMING = {"cycles": _pool_cycles,
                 "cycles_doc": "channels · out_h · ceil(out_w / PIXELS) · (kh·kw + 1)"}
 _SHIFT = _F("shift", hwfacts.SHIFT_BITS, "rounding right shift")
+_POOL_UNSIGNED = _F("in_unsigned", 1, "1: input bytes are uint8 (the output is uint8 too, "
+                                      "saturating to 0..UACT_MAX)")
 
 #: The instruction table. Codes are stable: append, never renumber.
 OPCODES: tuple[Opcode, ...] = (
@@ -285,13 +287,15 @@ OPCODES: tuple[Opcode, ...] = (
         _F("rep_log2", 3, "the ng = ceil(oc_count/16) lanes' weights drive 2^rep_log2 copies of "
                           "their PE columns, copy k on the tile's pixels k*PIXELS.. "
                           "(ng * 2^rep_log2 <= LANES)"),
+        _F("x_unsigned", 1, "1: input bytes are uint8 (a ReLU's output), else int8"),
         cycles=_mac_cycles,
         cycles_doc="ceil(pix_count / (PIXELS · 2^rep_log2)) · (in_c·kh·kw + 2)",
         below=(Below("start_ox", "out_w"),),
     ),
     _opcode(
         "REQ", 0x05,
-        "requantise accumulators to int8: out = sat8(relu?((acc+bias)*mult >>r shift))",
+        "requantise accumulators to 8 bits: out = sat8(relu?((acc+bias)*mult >>r shift)), "
+        "int8 or uint8",
         _F("acc_row", 20, "first acc SRAM row of the accumulators (the layout of the MAC that "
                            "filled them)"),
         _F("out_addr", 24, "act SRAM byte address of out[0][0]"),
@@ -304,6 +308,7 @@ OPCODES: tuple[Opcode, ...] = (
         _F("background", 1, "1: the REQ unit drains the accumulators while the next "
                             "instructions issue; SYNC waits for it"),
         _F("rep_log2", 3, "the lane copies of the MAC that filled the accumulators (their layout)"),
+        _F("out_unsigned", 1, "1: saturate to uint8 (0..UACT_MAX), else to int8"),
         cycles=lambda f, cfg: f["oc_count"] * ceil_div(f["pix_count"], cfg.pixels),
         cycles_doc="oc_count · ceil(pix_count / PIXELS)", engine="req",
     ),
@@ -317,15 +322,20 @@ OPCODES: tuple[Opcode, ...] = (
         _F("mult_b", hwfacts.MULT_BITS, "multiplier of b", signed=True),
         _SHIFT,
         _F("relu", 1, "1: clamp negatives to 0"),
+        _F("a_unsigned", 1, "1: a bytes are uint8, else int8"),
+        _F("b_unsigned", 1, "1: b bytes are uint8, else int8"),
+        _F("out_unsigned", 1, "1: saturate to uint8 (0..UACT_MAX), else to int8"),
         cycles=lambda f, cfg: ceil_div(f["length"], cfg.pixels),
         cycles_doc="ceil(length / PIXELS)",
     ),
-    _opcode("MAXPOOL", 0x07, "max over each window (padding never wins)", *_POOL, **_POOL_TIMING),
+    _opcode("MAXPOOL", 0x07, "max over each window (padding never wins)", *_POOL, _POOL_UNSIGNED,
+            **_POOL_TIMING),
     _opcode(
         "AVGPOOL", 0x08, "out = sat8((sum over window * mult) >>r shift); no padding",
         *_POOL,
         _F("mult", hwfacts.MULT_BITS, "multiplier (1/window and the scale change)", signed=True),
         _SHIFT,
+        _POOL_UNSIGNED,
         **_POOL_TIMING,
     ),
     _opcode(
@@ -424,6 +434,7 @@ OPCODES: tuple[Opcode, ...] = (
         _F("nnz", 24, "entries of this chunk (the sum of its rows' degrees)"),
         _F("csr_addr", 24, "mask SRAM byte address of the chunk: uint16 degrees, then "
                            "(uint16 column, int16 value) entries"),
+        _F("in_unsigned", 1, "1: input bytes are uint8, else int8"),
         cycles=lambda f, cfg: ceil_div(f["features"], cfg.pixels) * (f["row_count"] + f["nnz"]),
         cycles_doc="ceil(features / PIXELS) · (row_count + nnz)",
     ),

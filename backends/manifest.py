@@ -35,7 +35,8 @@ from typing import Any
 
 from seedcc.errors import ProgramFormatError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+"""4: checkpoints say whether their bytes are uint8 (``Checkpoint.unsigned``)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class TensorIO:
 class Checkpoint:
     """IR value ``name`` (ONNX tensor ``onnx``) sits at act SRAM ``addr`` after instruction
     ``after`` has executed in LOOP iteration ``iteration`` (0 outside loop bodies),
-    int8 = x / scale."""
+    int8 = x / scale, or uint8 = x / scale when ``unsigned`` (a ReLU's output)."""
 
     name: str
     onnx: str | None
@@ -61,6 +62,7 @@ class Checkpoint:
     shape: tuple[int, ...]
     scale: float
     iteration: int = 0
+    unsigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,6 @@ def _decode(kind: Any, value: Any, where: str) -> Any:
         return tuple(_decode(t, v, f"{where}[{i}]") for i, (t, v) in enumerate(zip(args, value)))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if kind in (int, float, str) and type(value) is kind:
+    if kind in (int, float, str, bool) and type(value) is kind:
         return value
     raise ProgramFormatError(f"{where}: expected {_JSON_NAMES[kind]}, got {_got(value)}")

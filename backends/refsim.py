@@ -301,10 +301,11 @@ class Simulator:
             return self._chunked(arrays, batch, True, checkpoints)
         q = {d.name: numerics.quantize_input(arrays[d.name], d.scale) for d in self.inputs}
         res = self._chunked(q, batch, False, checkpoints)
-        ck_scale = {ck.name: ck.scale for cks in self.checkpoints.values() for ck in cks}
+        ck = {ck.name: ck for cks in self.checkpoints.values() for ck in cks}
         return replace(
             res, outputs={d.name: numerics.dequantize(res.outputs[d.name], d.scale) for d in self.outputs},
-            checkpoints={k: numerics.dequantize(v, ck_scale[k]) for k, v in res.checkpoints.items()})
+            checkpoints={k: numerics.dequantize(v, ck[k].scale, ck[k].unsigned)
+                         for k, v in res.checkpoints.items()})
 
     def _execute(self, arrays: Mapping[str, np.ndarray], batch: int, float_mode: bool,
                  checkpoints: bool) -> RunResult:

@@ -25,7 +25,6 @@ from seedcc.rtl_models.generators import GENERATORS, LOCKED, PRUNED, Generator, 
 from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import (
     ACC_BYTES,
-    ACT_MIN,
     FREEZE_STATE_DTYPE,
     FREEZE_STATES_PER_WORD,
     GROUP,
@@ -307,6 +306,8 @@ class Machine:
         t, tiles = entry.weights.shape[1], timing.ceil_div(p, self.cfg.pixels * copies)
         if oc and p:
             x = self.act_window(f["in_addr"], (in_c, win.in_h, win.in_w))
+            if not self.float_mode:
+                x = numerics.operand(x, f["x_unsigned"])
             weights = entry.float64() if self.float_mode else entry.matmul
             cols = ops.im2col(x, win, ops.first_pixel(f), p, f["out_w"], weights.dtype.type)
             res = (weights @ cols).reshape(oc, self.batch, p).transpose(1, 0, 2)
@@ -351,8 +352,9 @@ class Machine:
                 bias, mult = rec["bias"][:, None], rec["mult"][:, None]
                 shift = rec["shift"][:, None]
                 for smp, ch in ops.tiles(self.batch, oc, p):
-                    out[smp, ch] = numerics.requantize(acc[smp, ch], bias[ch], mult[ch], shift[ch],
-                                                       bool(ins.relu))
+                    out[smp, ch] = numerics.stored(numerics.requantize(
+                        acc[smp, ch], bias[ch], mult[ch], shift[ch], bool(ins.relu),
+                        bool(ins.out_unsigned)))
         c = self.counters
         c["acc_sram_read_bytes"] += ACC_BYTES * oc * p
         c["param_sram_read_bytes"] += REQ_RECORD_BYTES * oc
@@ -409,9 +411,11 @@ class Machine:
             self.act[:, ins.out_addr:ins.out_addr + n] = np.maximum(res, 0) if ins.relu else res
         else:
             out = np.empty_like(a)  # a, b and out may overlap: write back after computing
+            a, b = numerics.operand(a, ins.a_unsigned), numerics.operand(b, ins.b_unsigned)
             for smp, part in ops.tiles(self.batch, n):
-                out[smp, part] = numerics.residual_add(a[smp, part], b[smp, part], ins.mult_a,
-                                                       ins.mult_b, ins.shift, bool(ins.relu))
+                out[smp, part] = numerics.stored(numerics.residual_add(
+                    a[smp, part], b[smp, part], ins.mult_a, ins.mult_b, ins.shift, bool(ins.relu),
+                    bool(ins.out_unsigned)))
             self.act[:, ins.out_addr:ins.out_addr + n] = out
         c = self.counters
         c["act_sram_read_bytes"] += 2 * n
@@ -431,7 +435,8 @@ class Machine:
         c["act_sram_read_bytes"] += ch * int(counts.sum())
         c["act_sram_write_bytes"] += ch * oh * ow
         c["alu_ops"] += ch * int(counts.sum())
-        return self.act_window(f["in_addr"], (ch, win.in_h, win.in_w)), win, counts
+        x = self.act_window(f["in_addr"], (ch, win.in_h, win.in_w))
+        return (x if self.float_mode else numerics.operand(x, f["in_unsigned"])), win, counts
 
     def exec_maxpool(self, idx: int, ins: Instruction) -> None:
         x, win, _ = self._pool(idx, ins)
@@ -439,13 +444,15 @@ class Machine:
         if ins.channels * oh * ow == 0:
             return
         # Padding never wins: it is the smallest value (an all-padding window gives it).
-        fill = -np.inf if self.float_mode else ACT_MIN
+        fill = -np.inf if self.float_mode else numerics.act_bounds(bool(ins.in_unsigned))[0]
         if win.kh * win.kw > ops.MANY_TAPS:
             out = win.windows(x, 0, oh, ow, fill).max(axis=(-2, -1))
         else:
             out = None
             for _, _, tap in win.tap_slices(x, 0, oh, ow, fill):
                 out = tap.copy() if out is None else np.maximum(out, tap, out=out)
+        if not self.float_mode:
+            out = numerics.stored(np.asarray(out, numerics.act_dtype(bool(ins.in_unsigned))))
         self.act_window(ins.out_addr, (ins.channels, oh, ow))[...] = out
 
     def exec_avgpool(self, idx: int, ins: Instruction) -> None:
@@ -464,7 +471,8 @@ class Machine:
         if self.float_mode:
             out = total / np.maximum(counts, 1)  # mean of the in-range inputs
         else:
-            out = numerics.scale_sum(total, ins.mult, ins.shift)
+            out = numerics.stored(numerics.scale_sum(total, ins.mult, ins.shift,
+                                                     bool(ins.in_unsigned)))
         self.act_window(ins.out_addr, (ins.channels, oh, ow))[...] = out
 
     # -- attention (docs/isa.md "Attention"; rules in rtl_models/numerics.py) -------------------
@@ -595,7 +603,10 @@ class Machine:
             e = int(np.argmax(cols >= n_in))
             raise self.fail(idx, ins, f"entry {e} has column {int(cols[e])} >= in_nodes={n_in}")
         if feats and rows:
-            x = self.act_window(f["in_addr"], (feats, n_in))[:, :, cols]  # (batch, F, nnz)
+            x = self.act_window(f["in_addr"], (feats, n_in))
+            if not self.float_mode:
+                x = numerics.operand(x, f["in_unsigned"])
+            x = x[:, :, cols]  # (batch, F, nnz)
             if self.float_mode:
                 prod = x.astype(np.float64) * self.float_values(idx, ins, ins.nnz, f"nnz={ins.nnz}")
             else:

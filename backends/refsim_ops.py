@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from seedcc.rtl_models.hwfacts import ACT_MIN, GROUP
+from seedcc.rtl_models.hwfacts import ACT_MIN, GROUP, UACT_MAX
 
 MANY_TAPS = 16
 """Pools with more window taps than this reduce a window view (e.g. global pooling) instead
@@ -166,11 +166,12 @@ def signed_weights(signs: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def matmul_dtype(weights: np.ndarray) -> type[np.floating]:
-    """float32 when ``|ACT_MIN| * max|code| * T < 2**24`` (every partial sum is then an exact
-    float32 integer, whatever the summation order), else float64 (exact below 2**53)."""
+    """float32 when ``UACT_MAX * max|code| * T < 2**24`` (the largest operand magnitude of an
+    int8 or uint8 input: every partial sum is then an exact float32 integer, whatever the
+    summation order), else float64 (exact below 2**53)."""
     t = weights.shape[1]
     peak = int(np.abs(weights).max()) if weights.size else 0
-    return np.float32 if -ACT_MIN * peak * t < FLOAT32_EXACT else np.float64
+    return np.float32 if max(-ACT_MIN, UACT_MAX) * peak * t < FLOAT32_EXACT else np.float64
 
 
 # -- attention instructions (MATMUL, SOFTMAX, LAYERNORM, GELU) -------------------------------

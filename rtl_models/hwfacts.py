@@ -34,8 +34,12 @@ GEN_ID_BITS = 2
 
 # -- numbers (the golden rules are in numerics.py) -------------------------------------------
 ACT_BITS = 8
-"""Activations are int8 (uint8 values after a ReLU never exceed ACT_MAX either)."""
+"""Activations are 8-bit: uint8 (zero point 0) after a ReLU, int8 elsewhere. Every consumer
+reads its operand bytes as signed or unsigned from a bit of its instruction, and every
+producer saturates to the format of its output (docs/isa.md "Activation formats")."""
 ACT_MIN, ACT_MAX = -(1 << (ACT_BITS - 1)), (1 << (ACT_BITS - 1)) - 1
+UACT_MAX = (1 << ACT_BITS) - 1
+"""Largest uint8 activation (the unsigned saturation bound; the smallest is 0)."""
 ACC_BITS = 32
 """Accumulators are int32 and wrap modulo 2**32; the requantisation bias has the same width."""
 ACC_BYTES = ACC_BITS // 8
@@ -210,9 +214,10 @@ FACTS: tuple[Fact, ...] = (
     Fact("LANE_STATE_BITS", LANE_STATE_BITS, "lane state register"),
     Fact("LANE_STATE_BYTES", LANE_STATE_BYTES, "param SRAM bytes of one lane start state"),
     Fact("GEN_ID_BITS", GEN_ID_BITS, "generator select of a lane"),
-    Fact("ACT_BITS", ACT_BITS, "int8 activation"),
-    Fact("ACT_MIN", ACT_MIN, "smallest activation (saturation bound)"),
-    Fact("ACT_MAX", ACT_MAX, "largest activation (saturation bound)"),
+    Fact("ACT_BITS", ACT_BITS, "8-bit activation (int8, or uint8 after a ReLU)"),
+    Fact("ACT_MIN", ACT_MIN, "smallest int8 activation (saturation bound)"),
+    Fact("ACT_MAX", ACT_MAX, "largest int8 activation (saturation bound)"),
+    Fact("UACT_MAX", UACT_MAX, "largest uint8 activation (unsigned saturation bound)"),
     Fact("ACC_BITS", ACC_BITS, "int32 accumulator (wraps)"),
     Fact("MULT_BITS", MULT_BITS, "signed multiplier of REQ, ADD, AVGPOOL"),
     Fact("SHIFT_BITS", SHIFT_BITS, "rounding right shift of REQ, ADD, AVGPOOL"),

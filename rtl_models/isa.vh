@@ -89,10 +89,11 @@ localparam integer MAC_ACCUMULATE_LO = 216; localparam integer MAC_ACCUMULATE_W 
 localparam integer MAC_FROZEN_LO = 217; localparam integer MAC_FROZEN_W = 1; localparam integer MAC_FROZEN_SIGNED = 0;
 localparam integer MAC_MASK_BIT_LO = 218; localparam integer MAC_MASK_BIT_W = 3; localparam integer MAC_MASK_BIT_SIGNED = 0;
 localparam integer MAC_REP_LOG2_LO = 221; localparam integer MAC_REP_LOG2_W = 3; localparam integer MAC_REP_LOG2_SIGNED = 0;
+localparam integer MAC_X_UNSIGNED_LO = 224; localparam integer MAC_X_UNSIGNED_W = 1; localparam integer MAC_X_UNSIGNED_SIGNED = 0;
 // rule: start_ox < out_w (a word that breaks it is illegal)
-localparam [255:0] MAC_USED = 256'h00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
+localparam [255:0] MAC_USED = 256'h00000001ffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
 
-// REQ: requantise accumulators to int8: out = sat8(relu?((acc+bias)*mult >>r shift))
+// REQ: requantise accumulators to 8 bits: out = sat8(relu?((acc+bias)*mult >>r shift)), int8 or uint8
 localparam integer REQ_ACC_ROW_LO = 8; localparam integer REQ_ACC_ROW_W = 20; localparam integer REQ_ACC_ROW_SIGNED = 0;
 localparam integer REQ_OUT_ADDR_LO = 28; localparam integer REQ_OUT_ADDR_W = 24; localparam integer REQ_OUT_ADDR_SIGNED = 0;
 localparam integer REQ_OC_COUNT_LO = 52; localparam integer REQ_OC_COUNT_W = 16; localparam integer REQ_OC_COUNT_SIGNED = 0;
@@ -102,7 +103,8 @@ localparam integer REQ_PARAM_ADDR_LO = 108; localparam integer REQ_PARAM_ADDR_W 
 localparam integer REQ_RELU_LO = 124; localparam integer REQ_RELU_W = 1; localparam integer REQ_RELU_SIGNED = 0;
 localparam integer REQ_BACKGROUND_LO = 125; localparam integer REQ_BACKGROUND_W = 1; localparam integer REQ_BACKGROUND_SIGNED = 0;
 localparam integer REQ_REP_LOG2_LO = 126; localparam integer REQ_REP_LOG2_W = 3; localparam integer REQ_REP_LOG2_SIGNED = 0;
-localparam [255:0] REQ_USED = 256'h00000000000000000000000000000001ffffffffffffffffffffffffffffffff;
+localparam integer REQ_OUT_UNSIGNED_LO = 129; localparam integer REQ_OUT_UNSIGNED_W = 1; localparam integer REQ_OUT_UNSIGNED_SIGNED = 0;
+localparam [255:0] REQ_USED = 256'h00000000000000000000000000000003ffffffffffffffffffffffffffffffff;
 
 // ADD: residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))
 localparam integer ADD_A_ADDR_LO = 8; localparam integer ADD_A_ADDR_W = 24; localparam integer ADD_A_ADDR_SIGNED = 0;
@@ -113,7 +115,10 @@ localparam integer ADD_MULT_A_LO = 104; localparam integer ADD_MULT_A_W = 16; lo
 localparam integer ADD_MULT_B_LO = 120; localparam integer ADD_MULT_B_W = 16; localparam integer ADD_MULT_B_SIGNED = 1;
 localparam integer ADD_SHIFT_LO = 136; localparam integer ADD_SHIFT_W = 6; localparam integer ADD_SHIFT_SIGNED = 0;
 localparam integer ADD_RELU_LO = 142; localparam integer ADD_RELU_W = 1; localparam integer ADD_RELU_SIGNED = 0;
-localparam [255:0] ADD_USED = 256'h00000000000000000000000000007fffffffffffffffffffffffffffffffffff;
+localparam integer ADD_A_UNSIGNED_LO = 143; localparam integer ADD_A_UNSIGNED_W = 1; localparam integer ADD_A_UNSIGNED_SIGNED = 0;
+localparam integer ADD_B_UNSIGNED_LO = 144; localparam integer ADD_B_UNSIGNED_W = 1; localparam integer ADD_B_UNSIGNED_SIGNED = 0;
+localparam integer ADD_OUT_UNSIGNED_LO = 145; localparam integer ADD_OUT_UNSIGNED_W = 1; localparam integer ADD_OUT_UNSIGNED_SIGNED = 0;
+localparam [255:0] ADD_USED = 256'h0000000000000000000000000003ffffffffffffffffffffffffffffffffffff;
 
 // MAXPOOL: max over each window (padding never wins)
 localparam integer MAXPOOL_IN_ADDR_LO = 8; localparam integer MAXPOOL_IN_ADDR_W = 24; localparam integer MAXPOOL_IN_ADDR_SIGNED = 0;
@@ -133,7 +138,8 @@ localparam integer MAXPOOL_STRIDE_W_LO = 134; localparam integer MAXPOOL_STRIDE_
 localparam [3:0] MAXPOOL_STRIDE_W_MIN = 4'd1;
 localparam integer MAXPOOL_PAD_T_LO = 138; localparam integer MAXPOOL_PAD_T_W = 3; localparam integer MAXPOOL_PAD_T_SIGNED = 0;
 localparam integer MAXPOOL_PAD_L_LO = 141; localparam integer MAXPOOL_PAD_L_W = 3; localparam integer MAXPOOL_PAD_L_SIGNED = 0;
-localparam [255:0] MAXPOOL_USED = 256'h0000000000000000000000000000ffffffffffffffffffffffffffffffffffff;
+localparam integer MAXPOOL_IN_UNSIGNED_LO = 144; localparam integer MAXPOOL_IN_UNSIGNED_W = 1; localparam integer MAXPOOL_IN_UNSIGNED_SIGNED = 0;
+localparam [255:0] MAXPOOL_USED = 256'h0000000000000000000000000001ffffffffffffffffffffffffffffffffffff;
 
 // AVGPOOL: out = sat8((sum over window * mult) >>r shift); no padding
 localparam integer AVGPOOL_IN_ADDR_LO = 8; localparam integer AVGPOOL_IN_ADDR_W = 24; localparam integer AVGPOOL_IN_ADDR_SIGNED = 0;
@@ -155,7 +161,8 @@ localparam integer AVGPOOL_PAD_T_LO = 138; localparam integer AVGPOOL_PAD_T_W = 
 localparam integer AVGPOOL_PAD_L_LO = 141; localparam integer AVGPOOL_PAD_L_W = 3; localparam integer AVGPOOL_PAD_L_SIGNED = 0;
 localparam integer AVGPOOL_MULT_LO = 144; localparam integer AVGPOOL_MULT_W = 16; localparam integer AVGPOOL_MULT_SIGNED = 1;
 localparam integer AVGPOOL_SHIFT_LO = 160; localparam integer AVGPOOL_SHIFT_W = 6; localparam integer AVGPOOL_SHIFT_SIGNED = 0;
-localparam [255:0] AVGPOOL_USED = 256'h00000000000000000000003fffffffffffffffffffffffffffffffffffffffff;
+localparam integer AVGPOOL_IN_UNSIGNED_LO = 166; localparam integer AVGPOOL_IN_UNSIGNED_W = 1; localparam integer AVGPOOL_IN_UNSIGNED_SIGNED = 0;
+localparam [255:0] AVGPOOL_USED = 256'h00000000000000000000007fffffffffffffffffffffffffffffffffffffffff;
 
 // LOOP: run the next `body_len` instructions `iterations` times; in iteration it every param-space DMA_LOAD of the body reads dram_addr + it*dram_stride (no nesting, no HALT in the body)
 localparam integer LOOP_ITERATIONS_LO = 8; localparam integer LOOP_ITERATIONS_W = 16; localparam integer LOOP_ITERATIONS_SIGNED = 0;
@@ -236,7 +243,8 @@ localparam integer AGG_FEATURES_LO = 68; localparam integer AGG_FEATURES_W = 16;
 localparam integer AGG_ROW_COUNT_LO = 84; localparam integer AGG_ROW_COUNT_W = 20; localparam integer AGG_ROW_COUNT_SIGNED = 0;
 localparam integer AGG_NNZ_LO = 104; localparam integer AGG_NNZ_W = 24; localparam integer AGG_NNZ_SIGNED = 0;
 localparam integer AGG_CSR_ADDR_LO = 128; localparam integer AGG_CSR_ADDR_W = 24; localparam integer AGG_CSR_ADDR_SIGNED = 0;
-localparam [255:0] AGG_USED = 256'h00000000000000000000000000ffffffffffffffffffffffffffffffffffffff;
+localparam integer AGG_IN_UNSIGNED_LO = 152; localparam integer AGG_IN_UNSIGNED_W = 1; localparam integer AGG_IN_UNSIGNED_SIGNED = 0;
+localparam [255:0] AGG_USED = 256'h00000000000000000000000001ffffffffffffffffffffffffffffffffffffff;
 
 // SYNC: wait until no unit works in the background (DMA engine, REQ unit)
 localparam [255:0] SYNC_USED = 256'h00000000000000000000000000000000000000000000000000000000000000ff;
@@ -273,16 +281,21 @@ localparam integer F_ACCUMULATE_W = 1;  // accumulate
 localparam integer F_FROZEN_W = 1;  // frozen
 localparam integer F_MASK_BIT_W = 3;  // mask_bit
 localparam integer F_REP_LOG2_W = 3;  // rep_log2
+localparam integer F_X_UNSIGNED_W = 1;  // x_unsigned
 localparam integer F_OUT_ADDR_W = 24;  // out_addr
 localparam integer F_OUT_PLANE_W = 20;  // out_plane
 localparam integer F_RELU_W = 1;  // relu
+localparam integer F_OUT_UNSIGNED_W = 1;  // out_unsigned
 localparam integer F_A_ADDR_W = 24;  // a_addr
 localparam integer F_B_ADDR_W = 24;  // b_addr
 localparam integer F_MULT_A_W = 16;  // mult_a (signed)
 localparam integer F_MULT_B_W = 16;  // mult_b (signed)
 localparam integer F_SHIFT_W = 6;  // shift
+localparam integer F_A_UNSIGNED_W = 1;  // a_unsigned
+localparam integer F_B_UNSIGNED_W = 1;  // b_unsigned
 localparam integer F_CHANNELS_W = 16;  // channels
 localparam integer F_OUT_H_W = 12;  // out_h
+localparam integer F_IN_UNSIGNED_W = 1;  // in_unsigned
 localparam integer F_MULT_W = 16;  // mult (signed)
 localparam integer F_ITERATIONS_W = 16;  // iterations
 localparam integer F_BODY_LEN_W = 16;  // body_len
@@ -298,7 +311,6 @@ localparam integer F_Y_STEP_W = 20;  // y_step
 localparam integer F_ROWS_W = 16;  // rows
 localparam integer F_COLS_W = 16;  // cols
 localparam integer F_DEPTH_W = 16;  // depth
-localparam integer F_X_UNSIGNED_W = 1;  // x_unsigned
 localparam integer F_Y_UNSIGNED_W = 1;  // y_unsigned
 localparam integer F_TOKENS_W = 16;  // tokens
 localparam integer F_FEATURES_W = 16;  // features

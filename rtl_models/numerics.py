@@ -41,6 +41,7 @@ from .hwfacts import (
     SM_OUT_BITS,
     SM_OUT_MAX,
     SM_RECIP_BITS,
+    UACT_MAX,
     WIDE_BITS,
 )
 
@@ -58,47 +59,72 @@ def round_shift(x: np.ndarray | int, shift: int | np.ndarray) -> np.ndarray:
     return np.right_shift(x + _half(shift), shift)
 
 
-def saturate8(x: np.ndarray) -> np.ndarray:
-    return np.clip(x, ACT_MIN, ACT_MAX).astype(np.int8)
+def act_bounds(unsigned: bool) -> tuple[int, int]:
+    """The saturation bounds of an 8-bit activation: uint8 (0..UACT_MAX) after a ReLU, int8
+    (ACT_MIN..ACT_MAX) elsewhere."""
+    return (0, UACT_MAX) if unsigned else (ACT_MIN, ACT_MAX)
 
 
-def _finish(t: np.ndarray, shift: int | np.ndarray, relu: bool) -> np.ndarray:
-    """round_shift, optional ReLU and saturation of an int64 temporary, in place (fast)."""
+def act_dtype(unsigned: bool) -> type[np.integer]:
+    return np.uint8 if unsigned else np.int8
+
+
+def saturate8(x: np.ndarray, unsigned: bool = False) -> np.ndarray:
+    return np.clip(x, *act_bounds(unsigned)).astype(act_dtype(unsigned))
+
+
+def operand(raw: np.ndarray, unsigned: bool) -> np.ndarray:
+    """Activation bytes as stored (int8) read as the operand an instruction's unsigned bit
+    says: the same bytes viewed as uint8 when it is 1 (the hardware's 9-bit extension)."""
+    return raw.view(np.uint8) if unsigned else raw
+
+
+def stored(q: np.ndarray) -> np.ndarray:
+    """The bytes of an int8 or uint8 activation as the act SRAM holds them (int8 view)."""
+    return q.view(np.int8) if q.dtype == np.uint8 else q
+
+
+def _finish(t: np.ndarray, shift: int | np.ndarray, relu: bool, unsigned: bool = False) -> np.ndarray:
+    """round_shift, optional ReLU and saturation to int8 (uint8 when `unsigned`) of an int64
+    temporary, in place (fast)."""
     shift = np.asarray(shift, np.int64)
     t += _half(shift)
     t >>= shift
     if relu:
         np.maximum(t, 0, out=t)
-    np.clip(t, ACT_MIN, ACT_MAX, out=t)
-    return t.astype(np.int8)
+    np.clip(t, *act_bounds(unsigned), out=t)
+    return t.astype(act_dtype(unsigned))
 
 
 def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray,
-               relu: bool) -> np.ndarray:
-    """REQ: int8 = sat8(relu?(round_shift((acc + bias) * mult, shift))).
+               relu: bool, unsigned: bool = False) -> np.ndarray:
+    """REQ: sat8(relu?(round_shift((acc + bias) * mult, shift))), saturating to int8, or to
+    uint8 (0..UACT_MAX) when `unsigned` (the REQ's ``out_unsigned``).
 
     `bias`, `mult`, `shift` broadcast against `acc` (per output channel: shape (C, 1)).
     """
     t = np.array(acc, np.int64)
     t += np.asarray(bias, np.int64)
     t *= np.asarray(mult, np.int64)
-    return _finish(t, shift, relu)
+    return _finish(t, shift, relu, unsigned)
 
 
 def residual_add(a: np.ndarray, b: np.ndarray, mult_a: int, mult_b: int, shift: int,
-                 relu: bool) -> np.ndarray:
-    """ADD: int8 = sat8(relu?(round_shift(a*mult_a + b*mult_b, shift)))."""
+                 relu: bool, unsigned: bool = False) -> np.ndarray:
+    """ADD: sat8(relu?(round_shift(a*mult_a + b*mult_b, shift))), to uint8 when `unsigned`.
+    `a` and `b` are the operands' values (int8 or uint8 arrays: see `operand`)."""
     t = np.array(a, np.int64)
     t *= mult_a
     t += np.asarray(b, np.int64) * mult_b
-    return _finish(t, shift, relu)
+    return _finish(t, shift, relu, unsigned)
 
 
-def scale_sum(total: np.ndarray, mult: int, shift: int) -> np.ndarray:
-    """AVGPOOL: int8 = sat8(round_shift(window_sum * mult, shift))."""
+def scale_sum(total: np.ndarray, mult: int, shift: int, unsigned: bool = False) -> np.ndarray:
+    """AVGPOOL: sat8(round_shift(window_sum * mult, shift)), in the input's format (uint8 when
+    `unsigned`)."""
     t = np.array(total, np.int64)
     t *= mult
-    return _finish(t, shift, False)
+    return _finish(t, shift, False, unsigned)
 
 
 def quantize_multiplier(real: float, bits: int = MULT_BITS) -> tuple[int, int]:
@@ -122,12 +148,17 @@ def quantize_multiplier(real: float, bits: int = MULT_BITS) -> tuple[int, int]:
     return mult, shift
 
 
-def quantize_input(x: np.ndarray, scale: float) -> np.ndarray:
-    """Float -> int8 with a symmetric per-tensor scale: sat8(rint(x / scale))."""
-    return saturate8(np.rint(np.asarray(x, np.float64) / scale))
+def quantize_input(x: np.ndarray, scale: float, unsigned: bool = False) -> np.ndarray:
+    """Float -> int8 (uint8 when `unsigned`) with a per-tensor scale, zero point 0:
+    sat8(rint(x / scale))."""
+    return saturate8(np.rint(np.asarray(x, np.float64) / scale), unsigned)
 
 
-def dequantize(q: np.ndarray, scale: float) -> np.ndarray:
+def dequantize(q: np.ndarray, scale: float, unsigned: bool = False) -> np.ndarray:
+    """Stored bytes (int8, or uint8 viewed as int8 when `unsigned`) -> float32."""
+    q = np.asarray(q)
+    if unsigned and q.dtype == np.int8:
+        q = q.view(np.uint8)
     return (np.asarray(q, np.float32) * np.float32(scale)).astype(np.float32)
 
 

@@ -172,6 +172,10 @@ module seedcc_accel #(
   wire [F_DEPTH_W-1:0] f_depth;
   wire [F_X_UNSIGNED_W-1:0] f_x_unsigned;
   wire [F_Y_UNSIGNED_W-1:0] f_y_unsigned;
+  wire [F_OUT_UNSIGNED_W-1:0] f_out_unsigned;
+  wire [F_A_UNSIGNED_W-1:0] f_a_unsigned;
+  wire [F_B_UNSIGNED_W-1:0] f_b_unsigned;
+  wire [F_IN_UNSIGNED_W-1:0] f_in_unsigned;
   wire [F_TOKENS_W-1:0] f_tokens;
   wire [F_FEATURES_W-1:0] f_features;
   wire [F_IN_PLANE_W-1:0] f_in_plane;
@@ -203,7 +207,8 @@ module seedcc_accel #(
     .f_lock_code(f_lock_code),
     .f_x_addr(f_x_addr), .f_x_row(f_x_row), .f_x_step(f_x_step), .f_y_addr(f_y_addr), .f_y_step(f_y_step), .f_rows(f_rows), .f_cols(f_cols), .f_depth(f_depth), .f_x_unsigned(f_x_unsigned), .f_y_unsigned(f_y_unsigned), .f_tokens(f_tokens), .f_features(f_features), .f_in_plane(f_in_plane), .f_in_mult(f_in_mult), .f_in_shift(f_in_shift), .f_eps(f_eps), .f_out_mult(f_out_mult), .f_out_shift(f_out_shift),
     .f_in_nodes(f_in_nodes), .f_row_count(f_row_count), .f_nnz(f_nnz),
-    .f_csr_addr(f_csr_addr)
+    .f_csr_addr(f_csr_addr), .f_out_unsigned(f_out_unsigned), .f_a_unsigned(f_a_unsigned),
+    .f_b_unsigned(f_b_unsigned), .f_in_unsigned(f_in_unsigned)
   );
 
   // Instructions whose execute-cycle count is 0 go straight to the next issue.
@@ -414,7 +419,7 @@ module seedcc_accel #(
     .f_start_oy(f_start_oy), .f_start_ox(f_start_ox), .f_pix_count(f_pix_count),
     .f_mask_addr(f_mask_addr),
     .f_code_bits(f_code_bits), .f_stored_signs(f_stored_signs), .f_accumulate(f_accumulate),
-    .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_rep_log2(f_rep_log2), .f_channels(f_channels), .f_prune_thr(f_prune_thr),
+    .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_rep_log2(f_rep_log2), .f_x_unsigned(f_x_unsigned), .f_channels(f_channels), .f_prune_thr(f_prune_thr),
     .f_lock_thr(f_lock_thr), .f_lock_code(f_lock_code),
     .last(last_mac),
     .param_rd_addr(mac_param_addr), .param_rd_data(mac_param_data),
@@ -451,7 +456,8 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start(start_req),
     .f_acc_row(f_acc_row), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
     .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
-    .f_relu(f_relu), .f_rep_log2(f_rep_log2), .last(last_req), .active(req_active), .err(req_err),
+    .f_relu(f_relu), .f_rep_log2(f_rep_log2), .f_out_unsigned(f_out_unsigned), .last(last_req),
+    .active(req_active), .err(req_err),
     .acc_rd(req_acc_rd), .acc_rd_row(req_acc_row), .acc_rd_col(req_acc_col), .acc_rd_data(req_acc_data),
     .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
     .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)
@@ -474,6 +480,7 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start(start_add),
     .f_a_addr(f_a_addr), .f_b_addr(f_b_addr), .f_out_addr(f_out_addr), .f_length(f_length),
     .f_mult_a(f_mult_a), .f_mult_b(f_mult_b), .f_shift(f_shift), .f_relu(f_relu),
+    .f_a_unsigned(f_a_unsigned), .f_b_unsigned(f_b_unsigned), .f_out_unsigned(f_out_unsigned),
     .last(last_add),
     .a_rd_addr(add_a_addr), .a_rd_data(add_a_data), .b_rd_addr(add_b_addr), .b_rd_data(add_b_data),
     .act_wr(add_wr), .act_wr_addr(add_wr_addr), .act_wr_be(add_wr_be), .act_wr_data(add_wr_data)
@@ -498,6 +505,7 @@ module seedcc_accel #(
     .f_in_h(f_in_h), .f_in_w(f_in_w), .f_out_h(f_out_h), .f_out_w(f_out_w),
     .f_kh(f_kh), .f_kw(f_kw), .f_stride_h(f_stride_h), .f_stride_w(f_stride_w),
     .f_pad_t(f_pad_t), .f_pad_l(f_pad_l), .f_mult(f_mult), .f_shift(f_shift),
+    .f_in_unsigned(f_in_unsigned),
     .last(last_pool),
     .act_rd_addr(pool_rd_addr), .act_rd_data(pool_rd_data),
     .act_wr(pool_wr), .act_wr_addr(pool_wr_addr), .act_wr_be(pool_wr_be), .act_wr_data(pool_wr_data)
@@ -594,7 +602,7 @@ module seedcc_accel #(
   seedcc_agg #(.LANES(LANES), .PIXELS(PIXELS)) u_agg (
     .clk(clk), .rst_n(rst_n), .start(start_agg),
     .f_in_addr(f_in_addr), .f_in_nodes(f_in_nodes), .f_acc_row(f_acc_row), .f_features(f_features),
-    .f_row_count(f_row_count), .f_nnz(f_nnz), .f_csr_addr(f_csr_addr),
+    .f_row_count(f_row_count), .f_nnz(f_nnz), .f_csr_addr(f_csr_addr), .f_in_unsigned(f_in_unsigned),
     .last(last_agg), .err(agg_err),
     .mask_rd_addr(agg_mask_addr), .mask_rd_data(agg_mask_data),
     .act_rd_addr(agg_act_addr), .act_rd_data(agg_act_data),

@@ -32,6 +32,7 @@ module seedcc_agg #(
   f_row_count,
   f_nnz,
   f_csr_addr,
+  f_in_unsigned,
   last,
   err,
   mask_rd_addr,
@@ -60,6 +61,7 @@ module seedcc_agg #(
   input  wire [F_ROW_COUNT_W-1:0]      f_row_count;
   input  wire [F_NNZ_W-1:0]            f_nnz;
   input  wire [F_CSR_ADDR_W-1:0]       f_csr_addr;
+  input  wire                          f_in_unsigned;  // 1: input bytes are uint8
   output wire                          last;
   output wire                          err;
   output wire [XW-1:0]                 mask_rd_addr;    // CSR_ENTRY_BYTES consecutive bytes
@@ -85,6 +87,7 @@ module seedcc_agg #(
   reg [F_ROW_COUNT_W-1:0]   r_rows;
   reg [F_NNZ_W-1:0]         r_nnz;
   reg [F_CSR_ADDR_W-1:0]    r_csr;
+  reg                       r_xu;       // input bytes are uint8
   reg [XW-1:0]              f0;         // first feature of the group
   reg [F_ROW_COUNT_W-1:0]   r;          // row
   reg [F_NNZ_W-1:0]         e;          // entry of the chunk
@@ -121,7 +124,9 @@ module seedcc_agg #(
     for (g = 0; g < PIXELS; g = g + 1) begin : lane
       wire [XW-1:0] feat = f0 + g;
       reg  signed [ACC_BITS-1:0] sum;  // this lane's feature of row r so far
-      wire signed [ACT_BITS-1:0] x = act_rd_data[g*ACT_BITS +: ACT_BITS];
+      // the byte extended to 9 bits: its top bit is the sign of an int8, 0 for a uint8
+      wire signed [ACT_BITS:0]   x = {act_rd_data[g*ACT_BITS + ACT_BITS-1] & ~r_xu,
+                                      act_rd_data[g*ACT_BITS +: ACT_BITS]};
       wire signed [ACC_BITS-1:0] prod = x * val;  // operands sign-extended to ACC_BITS
       wire signed [ACC_BITS-1:0] next = sum + prod;
       assign act_rd_addr[g*XW +: XW] = {{(XW-F_IN_ADDR_W){1'b0}}, r_in_addr}
@@ -151,6 +156,7 @@ module seedcc_agg #(
       r_rows <= f_row_count;
       r_nnz <= f_nnz;
       r_csr <= f_csr_addr;
+      r_xu <= f_in_unsigned;
       f0 <= {XW{1'b0}};
       r <= {F_ROW_COUNT_W{1'b0}};
       e <= {F_NNZ_W{1'b0}};

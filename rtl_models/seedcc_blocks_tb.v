@@ -21,12 +21,14 @@ module seedcc_blocks_tb #(
   pe_signs,
   pe_codes,
   pe_x,
+  pe_xu,
   pe_acc,
   rq_acc,
   rq_bias,
   rq_mult,
   rq_shift,
   rq_relu,
+  rq_uns,
   rq_out
 );
 `include "isa.vh"
@@ -50,6 +52,7 @@ module seedcc_blocks_tb #(
   input  wire [GROUP-1:0]                 pe_signs;
   input  wire [GROUP*CODE_BITS_MAX-1:0]   pe_codes;
   input  wire [PIXELS*ACT_BITS-1:0]       pe_x;
+  input  wire                             pe_xu;
   output wire [GROUP*PIXELS*ACC_BITS-1:0] pe_acc;
   // requantiser
   input  wire signed [ACC_BITS-1:0]       rq_acc;
@@ -57,6 +60,7 @@ module seedcc_blocks_tb #(
   input  wire signed [MULT_BITS-1:0]      rq_mult;
   input  wire [SHIFT_BITS-1:0]            rq_shift;
   input  wire                             rq_relu;
+  input  wire                             rq_uns;
   output wire signed [ACT_BITS-1:0]       rq_out;
 
   // The decoder outputs are read by tests/rtl/tb_decode.py through the hierarchy, not here.
@@ -120,6 +124,10 @@ module seedcc_blocks_tb #(
   wire [F_COLS_W-1:0] dec_f_cols;
   wire [F_DEPTH_W-1:0] dec_f_depth;
   wire [F_X_UNSIGNED_W-1:0] dec_f_x_unsigned;
+  wire [F_OUT_UNSIGNED_W-1:0] dec_f_out_unsigned;
+  wire [F_A_UNSIGNED_W-1:0] dec_f_a_unsigned;
+  wire [F_B_UNSIGNED_W-1:0] dec_f_b_unsigned;
+  wire [F_IN_UNSIGNED_W-1:0] dec_f_in_unsigned;
   wire [F_Y_UNSIGNED_W-1:0] dec_f_y_unsigned;
   wire [F_TOKENS_W-1:0] dec_f_tokens;
   wire [F_FEATURES_W-1:0] dec_f_features;
@@ -187,6 +195,10 @@ module seedcc_blocks_tb #(
     .f_depth(dec_f_depth),
     .f_x_unsigned(dec_f_x_unsigned),
     .f_y_unsigned(dec_f_y_unsigned),
+    .f_out_unsigned(dec_f_out_unsigned),
+    .f_a_unsigned(dec_f_a_unsigned),
+    .f_b_unsigned(dec_f_b_unsigned),
+    .f_in_unsigned(dec_f_in_unsigned),
     .f_tokens(dec_f_tokens),
     .f_features(dec_f_features),
     .f_in_plane(dec_f_in_plane),
@@ -209,10 +221,10 @@ module seedcc_blocks_tb #(
 
   seedcc_pe_tile #(.PIXELS(PIXELS)) u_tile (
     .clk(clk), .load(pe_load), .load_val(pe_load_val), .en(pe_en), .signs(pe_signs),
-    .codes(pe_codes), .x(pe_x), .acc(pe_acc)
+    .codes(pe_codes), .x(pe_x), .xu(pe_xu), .acc(pe_acc)
   );
 
   seedcc_requant u_rq (
-    .acc(rq_acc), .bias(rq_bias), .mult(rq_mult), .shift(rq_shift), .relu(rq_relu), .out(rq_out)
+    .acc(rq_acc), .bias(rq_bias), .mult(rq_mult), .shift(rq_shift), .relu(rq_relu), .uns(rq_uns), .out(rq_out)
   );
 endmodule

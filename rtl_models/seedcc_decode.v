@@ -83,7 +83,11 @@ module seedcc_decode (
   f_in_nodes,
   f_row_count,
   f_nnz,
-  f_csr_addr
+  f_csr_addr,
+  f_out_unsigned,
+  f_a_unsigned,
+  f_b_unsigned,
+  f_in_unsigned
 );
 `include "isa.vh"
   input  wire [ISA_WORD_BITS-1:0] word;
@@ -160,6 +164,10 @@ module seedcc_decode (
   output reg [F_ROW_COUNT_W-1:0] f_row_count;
   output reg [F_NNZ_W-1:0] f_nnz;
   output reg [F_CSR_ADDR_W-1:0] f_csr_addr;
+  output reg [F_OUT_UNSIGNED_W-1:0] f_out_unsigned;
+  output reg [F_A_UNSIGNED_W-1:0] f_a_unsigned;
+  output reg [F_B_UNSIGNED_W-1:0] f_b_unsigned;
+  output reg [F_IN_UNSIGNED_W-1:0] f_in_unsigned;
 
   reg [ISA_WORD_BITS-1:0] used;
   reg out_of_range;
@@ -238,6 +246,10 @@ module seedcc_decode (
     f_row_count = {F_ROW_COUNT_W{1'b0}};
     f_nnz = {F_NNZ_W{1'b0}};
     f_csr_addr = {F_CSR_ADDR_W{1'b0}};
+    f_out_unsigned = {F_OUT_UNSIGNED_W{1'b0}};
+    f_a_unsigned = {F_A_UNSIGNED_W{1'b0}};
+    f_b_unsigned = {F_B_UNSIGNED_W{1'b0}};
+    f_in_unsigned = {F_IN_UNSIGNED_W{1'b0}};
     known = 1'b1;
     out_of_range = 1'b0;
     used = HALT_USED;
@@ -298,6 +310,7 @@ module seedcc_decode (
         f_frozen = word[MAC_FROZEN_LO +: MAC_FROZEN_W];
         f_mask_bit = word[MAC_MASK_BIT_LO +: MAC_MASK_BIT_W];
         f_rep_log2 = word[MAC_REP_LOG2_LO +: MAC_REP_LOG2_W];
+        f_x_unsigned = word[MAC_X_UNSIGNED_LO +: MAC_X_UNSIGNED_W];
         out_of_range = (f_out_w < MAC_OUT_W_MIN) || (f_kh < MAC_KH_MIN) || (f_kw < MAC_KW_MIN)
                     || (f_stride_h < MAC_STRIDE_H_MIN) || (f_stride_w < MAC_STRIDE_W_MIN)
                     || (f_code_bits < MAC_CODE_BITS_MIN)
@@ -314,6 +327,7 @@ module seedcc_decode (
         f_relu = word[REQ_RELU_LO +: REQ_RELU_W];
         f_background = word[REQ_BACKGROUND_LO +: REQ_BACKGROUND_W];
         f_rep_log2 = word[REQ_REP_LOG2_LO +: REQ_REP_LOG2_W];
+        f_out_unsigned = word[REQ_OUT_UNSIGNED_LO +: REQ_OUT_UNSIGNED_W];
       end
       OP_ADD: begin
         used = ADD_USED;
@@ -325,6 +339,9 @@ module seedcc_decode (
         f_mult_b = word[ADD_MULT_B_LO +: ADD_MULT_B_W];
         f_shift = word[ADD_SHIFT_LO +: ADD_SHIFT_W];
         f_relu = word[ADD_RELU_LO +: ADD_RELU_W];
+        f_a_unsigned = word[ADD_A_UNSIGNED_LO +: ADD_A_UNSIGNED_W];
+        f_b_unsigned = word[ADD_B_UNSIGNED_LO +: ADD_B_UNSIGNED_W];
+        f_out_unsigned = word[ADD_OUT_UNSIGNED_LO +: ADD_OUT_UNSIGNED_W];
       end
       OP_MAXPOOL: begin
         used = MAXPOOL_USED;
@@ -341,6 +358,7 @@ module seedcc_decode (
         f_stride_w = word[MAXPOOL_STRIDE_W_LO +: MAXPOOL_STRIDE_W_W];
         f_pad_t = word[MAXPOOL_PAD_T_LO +: MAXPOOL_PAD_T_W];
         f_pad_l = word[MAXPOOL_PAD_L_LO +: MAXPOOL_PAD_L_W];
+        f_in_unsigned = word[MAXPOOL_IN_UNSIGNED_LO +: MAXPOOL_IN_UNSIGNED_W];
         out_of_range = (f_kh < MAXPOOL_KH_MIN) || (f_kw < MAXPOOL_KW_MIN)
                     || (f_stride_h < MAXPOOL_STRIDE_H_MIN) || (f_stride_w < MAXPOOL_STRIDE_W_MIN);
       end
@@ -361,6 +379,7 @@ module seedcc_decode (
         f_pad_l = word[AVGPOOL_PAD_L_LO +: AVGPOOL_PAD_L_W];
         f_mult = word[AVGPOOL_MULT_LO +: AVGPOOL_MULT_W];
         f_shift = word[AVGPOOL_SHIFT_LO +: AVGPOOL_SHIFT_W];
+        f_in_unsigned = word[AVGPOOL_IN_UNSIGNED_LO +: AVGPOOL_IN_UNSIGNED_W];
         out_of_range = (f_kh < AVGPOOL_KH_MIN) || (f_kw < AVGPOOL_KW_MIN)
                     || (f_stride_h < AVGPOOL_STRIDE_H_MIN) || (f_stride_w < AVGPOOL_STRIDE_W_MIN);
       end
@@ -442,6 +461,7 @@ module seedcc_decode (
         f_row_count = word[AGG_ROW_COUNT_LO +: AGG_ROW_COUNT_W];
         f_nnz = word[AGG_NNZ_LO +: AGG_NNZ_W];
         f_csr_addr = word[AGG_CSR_ADDR_LO +: AGG_CSR_ADDR_W];
+        f_in_unsigned = word[AGG_IN_UNSIGNED_LO +: AGG_IN_UNSIGNED_W];
         out_of_range = f_in_nodes < AGG_IN_NODES_MIN;
       end
       default: known = 1'b0;

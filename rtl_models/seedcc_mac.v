@@ -66,6 +66,7 @@ module seedcc_mac #(
   f_frozen,
   f_mask_bit,
   f_rep_log2,
+  f_x_unsigned,
   f_channels,
   f_prune_thr,
   f_lock_thr,
@@ -125,6 +126,7 @@ module seedcc_mac #(
   input  wire                          f_frozen;
   input  wire [F_MASK_BIT_W-1:0]       f_mask_bit;
   input  wire [F_REP_LOG2_W-1:0]       f_rep_log2;
+  input  wire                          f_x_unsigned;
   input  wire [F_CHANNELS_W-1:0]       f_channels;
   input  wire [F_PRUNE_THR_W-1:0]      f_prune_thr;
   input  wire [F_LOCK_THR_W-1:0]       f_lock_thr;
@@ -177,6 +179,7 @@ module seedcc_mac #(
 
   // ---- latched MAC fields --------------------------------------------------------------
   reg [F_IN_ADDR_W-1:0]    r_in_addr;
+  reg                      r_xu;          // the input bytes are uint8
   reg [F_ACC_ROW_W-1:0]    r_acc_row;
   reg                      ld_pend;       // the cycle after RESTART: the row read is here
   reg [F_IN_C_W-1:0]       r_in_c;
@@ -401,6 +404,7 @@ module seedcc_mac #(
         .signs(signs[t_src[j]*GROUP +: GROUP]),
         .codes(codes[t_src[j]*GROUP*CODE_BITS_MAX +: GROUP*CODE_BITS_MAX]),
         .x(xs[t_copy[j]*PIXELS*ACT_BITS +: PIXELS*ACT_BITS]),
+        .xu(r_xu),
         .acc(accs[j*GROUP*PIXELS*ACC_BITS +: GROUP*PIXELS*ACC_BITS])
       );
     end
@@ -468,6 +472,7 @@ module seedcc_mac #(
           end else if (start_mac) begin
             ph <= PH_RESTART;
             r_in_addr <= f_in_addr;
+            r_xu <= f_x_unsigned;
             r_acc_row <= f_acc_row;
             r_in_c <= f_in_c;
             r_in_h <= f_in_h;

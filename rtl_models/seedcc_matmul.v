@@ -127,7 +127,7 @@ module seedcc_matmul #(
       wire signed [ACC_BITS+MULT_BITS-1:0] prod = a * r_mult;
       seedcc_round_sat u_rs (
         .v({{(WIDE_BITS-ACC_BITS-MULT_BITS){prod[ACC_BITS+MULT_BITS-1]}}, prod}),
-        .shift(r_shift), .relu(1'b0), .out(act_wr_data[g*ACT_BITS +: ACT_BITS])
+        .shift(r_shift), .relu(1'b0), .uns(1'b0), .out(act_wr_data[g*ACT_BITS +: ACT_BITS])
       );
     end
     for (g = 0; g < MM_ROWS; g = g + 1) begin : mrow

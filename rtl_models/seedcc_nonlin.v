@@ -338,7 +338,7 @@ module seedcc_layernorm #(
       // output
       wire signed [WIDE_BITS-1:0] n;
       seedcc_round_shift u_n (.v((fw * xw - s1) * inv), .shift(N_SHIFT), .out(n));
-      seedcc_round_sat u_out (.v(n * gamma + beta), .shift(rec_shift[SHIFT_BITS-1:0]), .relu(1'b0),
+      seedcc_round_sat u_out (.v(n * gamma + beta), .shift(rec_shift[SHIFT_BITS-1:0]), .relu(1'b0), .uns(1'b0),
                               .out(act_wr_data[g*ACT_BITS +: ACT_BITS]));
       always @(posedge clk) begin
         if (busy) begin
@@ -500,7 +500,7 @@ module seedcc_gelu #(
       seedcc_round_shift u_a (.v(GA * d * d), .shift(A_SHIFT), .out(a2));
       wire signed [WIDE_BITS-1:0] l = ONE_ERF - a2;
       wire signed [WIDE_BITS-1:0] erf = (v > 0) ? l : (v < 0) ? -l : {WIDE_BITS{1'b0}};
-      seedcc_round_sat u_out (.v(xw * (ONE_ERF + erf) * om), .shift(r_out_shift), .relu(1'b0),
+      seedcc_round_sat u_out (.v(xw * (ONE_ERF + erf) * om), .shift(r_out_shift), .relu(1'b0), .uns(1'b0),
                               .out(act_wr_data[g*ACT_BITS +: ACT_BITS]));
     end
   endgenerate

@@ -35,6 +35,7 @@ module seedcc_req #(
   f_param_addr,
   f_relu,
   f_rep_log2,
+  f_out_unsigned,
   last,
   active,
   err,
@@ -64,6 +65,7 @@ module seedcc_req #(
   input  wire [F_PARAM_ADDR_W-1:0]     f_param_addr;
   input  wire                          f_relu;
   input  wire [F_REP_LOG2_W-1:0]       f_rep_log2;
+  input  wire                          f_out_unsigned;
   output wire                          last;
   output wire                          active;          // draining (its last cycle included)
   output wire                          err;             // this cycle's record is invalid
@@ -91,6 +93,7 @@ module seedcc_req #(
   reg [F_PIX_COUNT_W-1:0]   r_pix_count;
   reg [F_OUT_PLANE_W-1:0]   r_out_plane;
   reg                       r_relu;
+  reg                       r_uns;      // saturate to uint8
   reg [F_PIX_COUNT_W-1:0]   p0;
   reg [F_OUT_ADDR_W-1:0]    out_base;
   reg [F_PARAM_ADDR_W-1:0]  prm;
@@ -183,6 +186,7 @@ module seedcc_req #(
         .mult(param_rd_data[REQ_MULT_LO +: REQ_MULT_W]),
         .shift(rec_shift[SHIFT_BITS-1:0]),
         .relu(r_relu),
+        .uns(r_uns),
         .out(act_wr_data[g*ACT_BITS +: ACT_BITS])
       );
     end
@@ -199,6 +203,7 @@ module seedcc_req #(
       r_pix_count <= f_pix_count;
       r_out_plane <= f_out_plane;
       r_relu <= f_relu;
+      r_uns <= f_out_unsigned;
       out_base <= f_out_addr;
       prm <= f_param_addr;
     end else if (busy) begin
@@ -231,6 +236,9 @@ module seedcc_add #(
   f_mult_b,
   f_shift,
   f_relu,
+  f_a_unsigned,
+  f_b_unsigned,
+  f_out_unsigned,
   last,
   a_rd_addr,
   a_rd_data,
@@ -254,6 +262,9 @@ module seedcc_add #(
   input  wire signed [F_MULT_B_W-1:0]      f_mult_b;
   input  wire [F_SHIFT_W-1:0]              f_shift;
   input  wire                              f_relu;
+  input  wire                              f_a_unsigned;
+  input  wire                              f_b_unsigned;
+  input  wire                              f_out_unsigned;
   output wire                              last;
   output wire [F_A_ADDR_W-1:0]             a_rd_addr;      // PIXELS consecutive bytes each
   input  wire [PIXELS*ACT_BITS-1:0]        a_rd_data;
@@ -275,6 +286,7 @@ module seedcc_add #(
   reg signed [MULT_BITS-1:0]   r_ma, r_mb;
   reg [SHIFT_BITS-1:0]         r_shift;
   reg                          r_relu;
+  reg                          r_au, r_bu, r_ou;  // a, b, out are uint8
 
   assign last = busy && ({{(XW-F_LENGTH_W){1'b0}}, e0} + PIXELS >= {{(XW-F_LENGTH_W){1'b0}}, r_len});
   assign a_rd_addr = r_a + e0;
@@ -289,12 +301,13 @@ module seedcc_add #(
   genvar g;
   generate
     for (g = 0; g < PIXELS; g = g + 1) begin : lane
-      wire signed [ACT_BITS-1:0]  a = a_rd_data[g*ACT_BITS +: ACT_BITS];
-      wire signed [ACT_BITS-1:0]  b = b_rd_data[g*ACT_BITS +: ACT_BITS];
+      // each byte extended to 9 bits: its top bit is the sign of an int8, 0 for a uint8
+      wire signed [ACT_BITS:0]    a = {a_rd_data[g*ACT_BITS + ACT_BITS-1] & ~r_au, a_rd_data[g*ACT_BITS +: ACT_BITS]};
+      wire signed [ACT_BITS:0]    b = {b_rd_data[g*ACT_BITS + ACT_BITS-1] & ~r_bu, b_rd_data[g*ACT_BITS +: ACT_BITS]};
       wire signed [WIDE_BITS-1:0] t =
-          {{(WIDE_BITS-ACT_BITS){a[ACT_BITS-1]}}, a} * {{(WIDE_BITS-MULT_BITS){r_ma[MULT_BITS-1]}}, r_ma}
-          + {{(WIDE_BITS-ACT_BITS){b[ACT_BITS-1]}}, b} * {{(WIDE_BITS-MULT_BITS){r_mb[MULT_BITS-1]}}, r_mb};
-      seedcc_round_sat u_rs (.v(t), .shift(r_shift), .relu(r_relu),
+          {{(WIDE_BITS-ACT_BITS-1){a[ACT_BITS]}}, a} * {{(WIDE_BITS-MULT_BITS){r_ma[MULT_BITS-1]}}, r_ma}
+          + {{(WIDE_BITS-ACT_BITS-1){b[ACT_BITS]}}, b} * {{(WIDE_BITS-MULT_BITS){r_mb[MULT_BITS-1]}}, r_mb};
+      seedcc_round_sat u_rs (.v(t), .shift(r_shift), .relu(r_relu), .uns(r_ou),
                              .out(act_wr_data[g*ACT_BITS +: ACT_BITS]));
     end
   endgenerate
@@ -313,6 +326,9 @@ module seedcc_add #(
       r_mb <= f_mult_b;
       r_shift <= f_shift;
       r_relu <= f_relu;
+      r_au <= f_a_unsigned;
+      r_bu <= f_b_unsigned;
+      r_ou <= f_out_unsigned;
     end else if (busy) begin
       e0 <= e0 + PIX;
       if (last) busy <= 1'b0;
@@ -349,6 +365,7 @@ module seedcc_pool #(
   f_pad_l,
   f_mult,
   f_shift,
+  f_in_unsigned,
   last,
   act_rd_addr,
   act_rd_data,
@@ -378,6 +395,7 @@ module seedcc_pool #(
   input  wire [F_PAD_L_W-1:0]         f_pad_l;
   input  wire signed [F_MULT_W-1:0]   f_mult;
   input  wire [F_SHIFT_W-1:0]         f_shift;
+  input  wire                         f_in_unsigned;
   output wire                         last;
   output reg  [PIXELS*F_IN_ADDR_W-1:0] act_rd_addr;
   input  wire [PIXELS*ACT_BITS-1:0]   act_rd_data;
@@ -387,7 +405,8 @@ module seedcc_pool #(
   output wire [PIXELS*ACT_BITS-1:0]   act_wr_data;
 
   localparam integer XY_W = 32;  // signed window-coordinate arithmetic
-  localparam signed [ACT_BITS-1:0] MAX_INIT = ACT_MIN[ACT_BITS-1:0];
+  // the running max starts at the smallest value of the input's format: ACT_MIN, or 0 for uint8
+  localparam signed [ACT_BITS:0] MAX_INIT = ACT_MIN[ACT_BITS:0];
   localparam [F_OUT_W_W-1:0] PIX = PIXELS[F_OUT_W_W-1:0];
   reg                          busy, avg, wphase;
   reg [F_CHANNELS_W-1:0]       c, r_ch;
@@ -405,8 +424,10 @@ module seedcc_pool #(
   reg [SHIFT_BITS-1:0]         r_shift;
   reg [F_IN_ADDR_W-1:0]        chan_base, r_plane;
   reg [F_OUT_ADDR_W-1:0]       out_ptr;
-  reg signed [ACT_BITS-1:0]    vmax [0:PIXELS-1];
+  reg                          r_uns;     // input (and output) bytes are uint8
+  reg signed [ACT_BITS:0]      vmax [0:PIXELS-1];  // 9-bit: int8 or uint8 values
   reg signed [ACC_BITS-1:0]    vsum [0:PIXELS-1];
+  wire signed [ACT_BITS:0]     xe [0:PIXELS-1];
 
   // the row's remaining columns from ox0: the lanes in use are those below it
   wire [F_OUT_W_W-1:0] left = r_ow - ox0;
@@ -445,8 +466,10 @@ module seedcc_pool #(
       wire signed [WIDE_BITS-1:0] scaled = {{(WIDE_BITS-ACC_BITS){vsum[g][ACC_BITS-1]}}, vsum[g]}
                                            * {{(WIDE_BITS-MULT_BITS){r_mult[MULT_BITS-1]}}, r_mult};
       wire signed [ACT_BITS-1:0]  avg_out;
-      seedcc_round_sat u_rs (.v(scaled), .shift(r_shift), .relu(1'b0), .out(avg_out));
-      assign act_wr_data[g*ACT_BITS +: ACT_BITS] = avg ? avg_out : vmax[g];
+      seedcc_round_sat u_rs (.v(scaled), .shift(r_shift), .relu(1'b0), .uns(r_uns), .out(avg_out));
+      assign act_wr_data[g*ACT_BITS +: ACT_BITS] = avg ? avg_out : vmax[g][ACT_BITS-1:0];
+      // the byte read, extended to 9 bits: its top bit is the sign of an int8, 0 for a uint8
+      assign xe[g] = {act_rd_data[g*ACT_BITS + ACT_BITS-1] & ~r_uns, act_rd_data[g*ACT_BITS +: ACT_BITS]};
     end
   endgenerate
 
@@ -476,21 +499,21 @@ module seedcc_pool #(
       r_pl <= f_pad_l;
       r_mult <= f_mult;
       r_shift <= f_shift;
+      r_uns <= f_in_unsigned;
       r_plane <= {{(F_IN_ADDR_W-F_IN_H_W){1'b0}}, f_in_h} * {{(F_IN_ADDR_W-F_IN_W_W){1'b0}}, f_in_w};
       chan_base <= f_in_addr;
       out_ptr <= f_out_addr;
       for (u = 0; u < PIXELS; u = u + 1) begin
-        vmax[u] <= MAX_INIT;
+        vmax[u] <= f_in_unsigned ? {(ACT_BITS+1){1'b0}} : MAX_INIT;
         vsum[u] <= {ACC_BITS{1'b0}};
       end
     end else if (busy) begin
       if (!wphase) begin
         for (u = 0; u < PIXELS; u = u + 1)
           if (inb[u]) begin
-            if ($signed(act_rd_data[u*ACT_BITS +: ACT_BITS]) > vmax[u])
-              vmax[u] <= act_rd_data[u*ACT_BITS +: ACT_BITS];
-            vsum[u] <= vsum[u] + {{(ACC_BITS-ACT_BITS){act_rd_data[u*ACT_BITS+ACT_BITS-1]}},
-                                  act_rd_data[u*ACT_BITS +: ACT_BITS]};
+            if (xe[u] > vmax[u])
+              vmax[u] <= xe[u];
+            vsum[u] <= vsum[u] + {{(ACC_BITS-ACT_BITS-1){xe[u][ACT_BITS]}}, xe[u]};
           end
         if (win_last) begin
           wphase <= 1'b1;
@@ -503,7 +526,7 @@ module seedcc_pool #(
       end else begin
         // write cycle: the group's outputs are on act_wr_data; move to the next group
         for (u = 0; u < PIXELS; u = u + 1) begin
-          vmax[u] <= MAX_INIT;
+          vmax[u] <= r_uns ? {(ACT_BITS+1){1'b0}} : MAX_INIT;
           vsum[u] <= {ACC_BITS{1'b0}};
         end
         ky <= {F_KH_W{1'b0}};

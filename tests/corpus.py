@@ -86,8 +86,10 @@ class FloatClose:
 
 @dataclass(frozen=True)
 class LsbBounds:
-    """|refsim int8 - onnxruntime| per checkpoint in quantisation steps of that tensor, over
-    elements where nothing saturated (see tests/test_corpus.py)."""
+    """|refsim int8 - onnxruntime| per checkpoint in int8 quantisation steps of that tensor
+    (max|x|/127), over elements where nothing saturated (see tests/test_corpus.py). A ReLU's
+    output is uint8 with a step of max/255, so its error in its own steps is 255/127 times
+    the figure compared here: the bounds say that no error grew in absolute terms."""
 
     mean: float = 1.0
     p999: float = 4.0

@@ -24,6 +24,8 @@ from seedcc.backends import refsim
 from seedcc.backends.rtlrun import run_on_rtl
 from seedcc.flow import compile_model
 from seedcc.golden import ort_run
+from seedcc.rtl_models import numerics
+from seedcc.rtl_models.hwfacts import ACT_MAX, UACT_MAX
 
 if TYPE_CHECKING:
     from seedcc.backends.manifest import Checkpoint
@@ -134,8 +136,8 @@ def check_int8(case: Case, exp: Int8Close, tmp_path: Path) -> None:
 
 
 def check_layers_in_lsb(case: Case, exp: Int8Close) -> None:
-    """Every checkpoint's int8 values, dequantised, stay within `exp.lsb` quantisation steps
-    of ORT's float values where nothing saturated: elements ORT puts outside the int8 range
+    """Every checkpoint's 8-bit values, dequantised, stay within `exp.lsb` quantisation steps
+    of ORT's float values where nothing saturated: elements ORT puts outside the 8-bit range
     are skipped, and so are whole samples once any earlier tensor (the input included)
     saturated, since a clipped value upstream legitimately moves everything downstream."""
     prog, n, b = program(case.id), exp.lsb_samples, exp.lsb
@@ -151,12 +153,16 @@ def check_layers_in_lsb(case: Case, exp: Int8Close) -> None:
         want = ref[c.onnx].reshape(n, -1)
         got = res.checkpoints[c.name].reshape(n, -1)
         q = np.rint(got / c.scale)
-        assert np.all(np.abs(got - q * c.scale) <= 1e-5 * c.scale), f"{c.onnx}: off the int8 grid"
-        assert q.min() >= -128 and q.max() <= 127
-        sat = (want >= 127 * c.scale) | (want <= -128 * c.scale)
+        assert np.all(np.abs(got - q * c.scale) <= 1e-5 * c.scale), f"{c.onnx}: off the 8-bit grid"
+        lo, hi = numerics.act_bounds(c.unsigned)  # uint8 after a ReLU, else int8
+        assert q.min() >= lo and q.max() <= hi
+        # a ReLU's output is never below 0 in ORT either: only its top saturates
+        sat = (want >= hi * c.scale) | ((want <= lo * c.scale) if not c.unsigned else False)
         assert sat.mean() < 0.01, f"{c.onnx}: {sat.mean():.2%} saturated, bad calibration"
         assert clean.mean() >= 0.8, f"{c.onnx}: only {clean.mean():.0%} samples left to check"
-        err = (np.abs(got - want) / c.scale)[clean][~sat[clean]]
+        # in int8 steps of the tensor's range: a uint8 step is 127/255 of it (LsbBounds)
+        step = c.scale * (UACT_MAX / ACT_MAX if c.unsigned else 1.0)
+        err = (np.abs(got - want) / step)[clean][~sat[clean]]
         report.append(f"{c.onnx}: mean {err.mean():.2f} p99.9 {np.percentile(err, 99.9):.2f} "
                       f"max {err.max():.2f} LSB over {clean.sum()} samples")
         assert err.mean() <= b.mean, report[-1]

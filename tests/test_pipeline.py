@@ -134,12 +134,15 @@ def test_int_entry_equals_int8_mode(name: str) -> None:
     q = {d.name: numerics.quantize_input(x[d.name], d.scale) for d in man.inputs}
     raw = refsim.run_int(prog, q, checkpoints=True)
     res = refsim.run(prog, x, mode="int8", checkpoints=True)
-    pairs = [(raw.outputs[d.name], res.outputs[d.name], d.scale) for d in man.outputs]
-    pairs += [(raw.checkpoints[c.name], res.checkpoints[c.name], c.scale) for c in man.checkpoints]
-    for ints, floats, scale in pairs:
-        assert ints.dtype == np.int8
-        np.testing.assert_array_equal(numerics.dequantize(ints, scale), floats)
-        np.testing.assert_array_equal(np.rint(floats.astype(np.float64) / scale), ints)
+    pairs = [(raw.outputs[d.name], res.outputs[d.name], d.scale, False) for d in man.outputs]
+    pairs += [(raw.checkpoints[c.name], res.checkpoints[c.name], c.scale, c.unsigned)
+              for c in man.checkpoints]
+    assert any(c.unsigned for c in man.checkpoints)  # ReLU outputs are uint8
+    for ints, floats, scale, unsigned in pairs:
+        assert ints.dtype == np.int8  # the bytes as stored; a uint8 value's read unsigned
+        np.testing.assert_array_equal(numerics.dequantize(ints, scale, unsigned), floats)
+        np.testing.assert_array_equal(np.rint(floats.astype(np.float64) / scale),
+                                      ints.view(np.uint8) if unsigned else ints)
     assert (raw.cycles, raw.counters) == (res.cycles, res.counters)
 
 

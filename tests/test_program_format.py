@@ -69,7 +69,7 @@ def test_layout_is_the_documented_one() -> None:
     assert bodies[2] == prog.image and bodies[3] == prog.float_section
     assert bodies[4] == b'{"checkpoints":[],"float_params":[],"graphs":[],"inputs":[{"dram_addr":64,' \
         b'"name":"x","scale":0.125,"shape":[3,2,2]}],"layers":[],"model":"tiny","notes":' \
-        b'["\\u00fcn\\u00efcode ok"],"outputs":[],"schema_version":3,"sram":[]}'
+        b'["\\u00fcn\\u00efcode ok"],"outputs":[],"schema_version":4,"sram":[]}'
     assert data[pos:] == hashlib.sha256(data[:pos]).digest() and len(data) == pos + 32
 
 
@@ -249,9 +249,9 @@ BAD_MANIFESTS = [
      "manifest.inputs[0]: unknown key 'zero_point'; valid keys: dram_addr, name, scale, shape"),
     (("extra",), {}, "manifest: unknown key 'extra'"),
     # unknown schema version
-    (("schema_version",), 2, ("manifest.schema_version: this seedcc reads manifest schema 3, "
-                              "got 2; recompile the model with this seedcc")),
-    (("schema_version",), "3", "manifest.schema_version: this seedcc reads manifest schema 3, got '3'"),
+    (("schema_version",), 3, ("manifest.schema_version: this seedcc reads manifest schema 4, "
+                              "got 3; recompile the model with this seedcc")),
+    (("schema_version",), "4", "manifest.schema_version: this seedcc reads manifest schema 4, got '4'"),
 ]
 
 

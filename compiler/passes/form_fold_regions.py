@@ -25,10 +25,15 @@ requantisation records, which each iteration loads for itself). The carried valu
 value entering the region, then each iteration's) follows one geometric progression
 s0·g^it fitted to its calibrated scales and raised to cover each of them; every other
 value whose scale reaches an instruction field is that progression times a constant of its
-position, again covering every calibrated scale. `quantize` applies it.
+position, again covering every calibrated scale. `quantize` applies it. For the same
+reason `loop_format_pairs` lists the values whose 8-bit formats (uint8 after a ReLU, else
+int8) must agree: a position's values in consecutive iterations, and the value entering the
+region with the position that carries it on.
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 import numpy as np
 
@@ -151,22 +156,20 @@ def _field_scaled(g: Graph, value: str) -> bool:
     return prod is None or any(n.op not in (Op.CONV, Op.AGGREGATE) for n in [prod, *g.consumers(value)])
 
 
-def loop_scales(g: Graph, scales: dict[str, float]) -> dict[str, float]:
-    """`scales` (calibrated) adjusted so that every iteration of each fold region runs the
-    same instructions (see the module docstring)."""
-    out = dict(scales)
+def _regions(g: Graph) -> dict[int, dict[tuple[int, int], Node]]:
+    """Each fold region's nodes by (iteration, position)."""
     regions: dict[int, dict[tuple[int, int], Node]] = {}
     for n in g.nodes:
         if "loop" in n.attrs:
             r, it, pos = n.attrs["loop"]
             regions.setdefault(r, {})[(it, pos)] = n
-    for r, at in sorted(regions.items()):
-        _region_scales(g, r, at, scales, out)
-    return out
+    return dict(sorted(regions.items()))
 
 
-def _region_scales(g: Graph, region: int, at: dict[tuple[int, int], Node], scales: dict[str, float],
-                   out: dict[str, float]) -> None:
+def _streams(g: Graph, region: int, at: dict[tuple[int, int], Node]
+             ) -> tuple[dict[str, int], dict[int, list[str]]]:
+    """The values entering iteration 0 (each with the position that carries it on) and each
+    position's outputs over the iterations."""
     count, length = 1 + max(k[0] for k in at), 1 + max(k[1] for k in at)
     carried: dict[str, int] = {}  # value entering iteration 0 -> position that carries it
     for j in range(length):
@@ -177,6 +180,34 @@ def _region_scales(g: Graph, region: int, at: dict[tuple[int, int], Node], scale
             if src is None or src.attrs.get("loop", (None, 0))[:2] != (region, 0):
                 carried[v] = g.producer(nxt).attrs["loop"][2]  # type: ignore[union-attr]
     series = {j: [at[(it, j)].output for it in range(count)] for j in range(length)}
+    return carried, series
+
+
+def loop_format_pairs(g: Graph) -> list[tuple[str, str]]:
+    """Pairs of values whose 8-bit formats must agree for every iteration of a fold region to
+    run the same instructions (an instruction's unsigned bits are fields)."""
+    pairs = []
+    for r, at in _regions(g).items():
+        carried, series = _streams(g, r, at)
+        for vs in series.values():
+            pairs += list(pairwise(vs))
+        pairs += [(v, series[p][0]) for v, p in carried.items()]
+    return pairs
+
+
+def loop_scales(g: Graph, scales: dict[str, float]) -> dict[str, float]:
+    """`scales` (calibrated) adjusted so that every iteration of each fold region runs the
+    same instructions (see the module docstring)."""
+    out = dict(scales)
+    for r, at in _regions(g).items():
+        _region_scales(g, r, at, scales, out)
+    return out
+
+
+def _region_scales(g: Graph, region: int, at: dict[tuple[int, int], Node], scales: dict[str, float],
+                   out: dict[str, float]) -> None:
+    count, length = 1 + max(k[0] for k in at), 1 + max(k[1] for k in at)
+    carried, series = _streams(g, region, at)
     field = [j for j in range(length) if any(_field_scaled(g, v) for v in series[j])]
     ref = next((p for p in sorted(set(carried.values())) if p in field), None)
     if ref is None:  # no carried value in an instruction field: per position, the largest

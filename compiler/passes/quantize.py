@@ -1,14 +1,25 @@
-"""quantize: post-training int8 calibration.
+"""quantize: post-training 8-bit calibration.
 
-Every activation value gets a symmetric per-tensor scale s (int8 q = rint(x / s)),
-s = max|x| / ACT_MAX (127) over the calibration batch. Values that are the same bytes in memory
-(FLATTEN/RESHAPE outputs) and MAXPOOL outputs share their input's scale (`OpDef.same_scale`),
-so those ops need no arithmetic. An op with an `output_encoding` (SOFTMAX: uint8 at 2^-8)
-gets that instead of a calibrated scale. In a fold region (`form_fold_regions.loop_scales`) the
-scales that reach instruction fields (an ADD's) follow one geometric progression over the
-iterations, so that every iteration runs the same instructions (only the parameter tables
-differ; docs/compiler.md "Fold regions"). The per-channel requantisation constants are derived from these
-scales at code generation (seedcc.ir.ops.conv).
+Every activation value gets a per-tensor scale s with zero point 0 and an 8-bit format
+(`Value.dtype`): a ReLU's output is uint8, q = rint(x / s) in 0..255 with s = max x / 255,
+so no code is spent on a sign it never has; every other value is int8, q in -128..127 with
+the symmetric s = max|x| / 127 (over the calibration batch). A ReLU's output is the output
+of an op whose `relu_output` says so (a CONV, AGGREGATE or ADD with the ReLU epilogue
+fused), and the values that keep its bytes or its format (`same_scale` / `keeps_format`:
+FLATTEN/RESHAPE views, MAXPOOL, AVGPOOL, SPILL/RELOAD) inherit it; such a family of values
+is one format. It stays int8 when one of its values is a graph output (outputs leave
+int8), is read by an op whose instructions have no unsigned bit (`OpDef.reads_unsigned`:
+SOFTMAX, LAYERNORM, GELU), or would give two iterations of a fold region different
+instructions (`form_fold_regions.loop_format_pairs`). Graph inputs are int8.
+
+Values that are the same bytes in memory (FLATTEN/RESHAPE outputs) and MAXPOOL outputs share
+their input's scale (`OpDef.same_scale`), so those ops need no arithmetic. An op with an
+`output_encoding` (SOFTMAX: uint8 at 2^-8) gets that instead of a calibrated scale. In a fold
+region (`form_fold_regions.loop_scales`) the scales that reach instruction fields (an ADD's)
+follow one geometric progression over the iterations, so that every iteration runs the same
+instructions (only the parameter tables differ; docs/compiler.md "Fold regions"). The
+per-channel requantisation constants are derived from these scales at code generation
+(seedcc.ir.ops.conv).
 """
 
 from __future__ import annotations
@@ -18,17 +29,21 @@ from dataclasses import replace
 import numpy as np
 
 from seedcc.compiler.interpret import run_graph
-from seedcc.compiler.passes.form_fold_regions import loop_scales
+from seedcc.compiler.passes.form_fold_regions import loop_format_pairs, loop_scales
 from seedcc.ir import Graph
-from seedcc.rtl_models.hwfacts import ACT_MAX
+from seedcc.rtl_models.hwfacts import ACT_MAX, UACT_MAX
 
-#: the largest scale: every int8 value (-128 included) times it is a finite float32
+#: the largest scale: every int8 value (-128 included) times it is a finite float32 (half of
+#: it for uint8, up to 255)
 SCALE_MAX = float(np.finfo(np.float32).max) / 128
 
 
-def calibration_scale(peak: float) -> float:
-    """The int8 scale of a value whose largest magnitude over the calibration batch is `peak`."""
-    return min(peak / ACT_MAX, SCALE_MAX) if peak > 0 else 1.0 / ACT_MAX
+def calibration_scale(peak: float, unsigned: bool = False) -> float:
+    """The scale of a value whose largest magnitude over the calibration batch is `peak`:
+    peak / 127 for int8, peak / 255 for uint8 (a ReLU's output), so that `peak` has the
+    largest code."""
+    top, cap = (UACT_MAX, SCALE_MAX / 2) if unsigned else (ACT_MAX, SCALE_MAX)
+    return min(peak / top, cap) if peak > 0 else 1.0 / top
 
 
 def value_peaks(g: Graph, calib: dict[str, np.ndarray], chunk: int | None = None) -> dict[str, float]:
@@ -46,17 +61,57 @@ def value_peaks(g: Graph, calib: dict[str, np.ndarray], chunk: int | None = None
     return peaks
 
 
+def value_formats(g: Graph) -> dict[str, str]:
+    """The 8-bit format ("int8" or "uint8") of every value of `g` (module docstring)."""
+    family = {name: name for name in g.values}  # value -> the value whose format it keeps
+    relu = set()
+    fixed = {}
+    for n in g.nodes:  # topological: an input's family is known before its readers'
+        spec = n.op.spec
+        if spec.output_encoding is not None:
+            fixed[n.output] = spec.output_encoding[0]
+        elif spec.same_scale or spec.keeps_format:
+            family[n.output] = family[n.inputs[0]]
+        elif spec.relu_output(n):
+            relu.add(n.output)
+    members: dict[str, list[str]] = {}
+    for name, root in family.items():
+        members.setdefault(root, []).append(name)
+    signed = set()  # families that must stay int8
+    outputs = set(g.outputs)
+    for root in relu:
+        for v in members[root]:
+            if v in outputs or any(not c.op.spec.reads_unsigned for c in g.consumers(v)):
+                signed.add(root)
+
+    def fmt(v: str) -> str:
+        if v in fixed:
+            return fixed[v]
+        return "uint8" if family[v] in relu and family[v] not in signed else "int8"
+
+    pairs = loop_format_pairs(g)
+    changed = True
+    while changed:  # each round makes a family int8 for good, so this ends
+        changed = False
+        for a, b in pairs:
+            if fmt(a) != fmt(b):
+                signed.update(family[v] for v in (a, b) if fmt(v) == "uint8")
+                changed = True
+    return {v: fmt(v) for v in g.values}
+
+
 def quantize(g: Graph, calib: dict[str, np.ndarray], chunk: int | None = None) -> Graph:
-    """Give every value an int8 scale from running `g` (in float) on `calib`, `chunk`
-    samples at a time."""
-    scales = {name: calibration_scale(peak) for name, peak in value_peaks(g, calib, chunk).items()}
+    """Give every value an 8-bit format and a scale from running `g` (in float) on `calib`,
+    `chunk` samples at a time."""
+    dtypes = value_formats(g)
+    scales = {name: calibration_scale(peak, dtypes[name] == "uint8")
+              for name, peak in value_peaks(g, calib, chunk).items()}
     scales = loop_scales(g, scales)
     for n in g.nodes:  # topological, so the source scale is final when copied
         if n.op.spec.same_scale:
             scales[n.output] = scales[n.inputs[0]]
-    dtypes = {k: "int8" for k in g.values}
     for n in g.nodes:
         if n.op.spec.output_encoding is not None:
-            dtypes[n.output], scales[n.output] = n.op.spec.output_encoding
+            scales[n.output] = n.op.spec.output_encoding[1]
     values = {k: replace(v, dtype=dtypes[k], scale=scales[k]) for k, v in g.values.items()}
     return g.with_nodes(g.nodes, values=values)

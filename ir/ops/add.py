@@ -19,7 +19,16 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import REGISTRY, OpDef, Shape, as_chw, saturating_multiplier, to_storage
+from seedcc.ir.ops.base import (
+    REGISTRY,
+    OpDef,
+    Shape,
+    as_chw,
+    fused_relu,
+    is_unsigned,
+    saturating_multiplier,
+    to_storage,
+)
 from seedcc.rtl_models.hwfacts import MULT_MAX
 
 
@@ -49,6 +58,8 @@ def _per_channel(data: np.ndarray) -> np.ndarray | None:
 class Add(OpDef):
     name = "add"
     onnx = ("Add",)
+    reads_unsigned = True
+    relu_output = staticmethod(fused_relu)
     transposable = True
     arity = 2
 
@@ -94,7 +105,8 @@ class Add(OpDef):
         ma, mb = (min(MULT_MAX, int(round(r * 2**shift))) for r in (ra, rb))
         em.emit("ADD", a_addr=em.addr(n.inputs[0]), b_addr=em.addr(n.inputs[1]), out_addr=em.addr(n.output),
                 length=math.prod(vy.shape), mult_a=ma, mult_b=mb, shift=shift,
-                relu=int(bool(n.attrs.get("relu"))))
+                relu=int(bool(n.attrs.get("relu"))), a_unsigned=is_unsigned(va), b_unsigned=is_unsigned(vb),
+                out_unsigned=is_unsigned(vy))
 
     @staticmethod
     def cost(n: Any, ins: list[Shape], out: Shape) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape
+from seedcc.ir.ops.base import OpDef, Shape, fused_relu, is_unsigned
 from seedcc.ir.ops.conv import affine_records
 from seedcc.rtl_models import adjacency as fmt
 from seedcc.rtl_models.hwconfig import HwConfig
@@ -115,6 +115,8 @@ def aggregate(adj: Adjacency, x: np.ndarray) -> np.ndarray:
 class Aggregate(OpDef):
     name = "aggregate"
     onnx = ("MatMul",)
+    reads_unsigned = True
+    relu_output = staticmethod(fused_relu)
     attrs = ("adj",)
 
     @staticmethod
@@ -173,10 +175,11 @@ class Aggregate(OpDef):
             at, nbytes = em.adjacency_rows(blob)
             loaded += nbytes
             em.emit("AGG", in_addr=em.addr(n.inputs[0]), in_nodes=adj.cols, acc_row=0, features=features,
-                    row_count=r1 - r0, nnz=e1 - e0, csr_addr=at)
+                    row_count=r1 - r0, nnz=e1 - e0, csr_addr=at, in_unsigned=is_unsigned(x))
             em.float_values(adj.values[e0:e1])
             em.emit("REQ", acc_row=0, out_addr=em.addr(n.output) + r0, oc_count=features, pix_count=r1 - r0,
-                    out_plane=adj.rows, param_addr=param, relu=int(bool(n.attrs.get("relu"))))
+                    out_plane=adj.rows, param_addr=param, relu=int(bool(n.attrs.get("relu"))),
+                    out_unsigned=is_unsigned(y))
             em.float_affine(a, b)
             em.release("mask", at)
             em.acc_peak = max(em.acc_peak, em.cfg.acc_span(features, r1 - r0) * em.cfg.pes)

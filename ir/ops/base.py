@@ -51,6 +51,12 @@ class OpDef:
     # a fixed output encoding instead of a calibrated one: (dtype, scale), e.g. SOFTMAX's
     # uint8 probabilities at 2^-8 (docs/isa.md "Attention instructions")
     output_encoding: ClassVar[tuple[str, float] | None] = None
+    # the output keeps the input's 8-bit format (uint8 after a ReLU, else int8): views,
+    # spills and pools; `same_scale` ops keep it too (compiler/passes/quantize.py)
+    keeps_format: ClassVar[bool] = False
+    # its instructions read uint8 operands (an unsigned bit per operand, docs/isa.md
+    # "Activation formats"); an op without it only ever reads int8 activations
+    reads_unsigned: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -58,6 +64,11 @@ class OpDef:
             if cls.name in REGISTRY:
                 raise TypeError(f"two definitions of IR op {cls.name!r}")
             REGISTRY[cls.name] = cls
+
+    @staticmethod
+    def relu_output(node: Any) -> bool:
+        """Whether the node's output is a ReLU's (a fused ReLU epilogue): uint8 at max/255."""
+        return False
 
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, attrs: Mapping[str, Any]) -> None:
@@ -102,6 +113,26 @@ class OpDef:
 
 
 # -- shared helpers ----------------------------------------------------------------------
+def fused_relu(node: Any) -> bool:
+    """`relu_output` of the ops that take a fused ReLU epilogue (CONV, AGGREGATE, ADD)."""
+    return bool(node.attrs.get("relu"))
+
+
+def is_unsigned(value: Any) -> int:
+    """The unsigned bit of an instruction operand or output holding `value` (an IR Value)."""
+    return int(value.dtype == "uint8")
+
+
+def require_signed(node: Any, value: Any) -> None:
+    """For ops whose instructions have no unsigned bit: refuse a uint8 input, naming it
+    (`quantize` keeps every value such an op reads int8, so this is an internal error)."""
+    if value.dtype == "uint8":
+        raise ModelStructureError(
+            f"node {node.name}: its input {value.name!r} is uint8 (a ReLU's output), but its "
+            f"instruction reads int8 only; compile through the `quantize` pass, which keeps "
+            f"the inputs of such ops int8")
+
+
 def saturating_multiplier(real: float) -> tuple[int, int]:
     """`numerics.quantize_multiplier`, except that a ratio too large for the multiplier field
     becomes the largest multiplier with shift 0. That is exact for the integer operands of

@@ -29,6 +29,8 @@ from seedcc.ir.ops.base import (
     OpDef,
     Shape,
     as_chw,
+    fused_relu,
+    is_unsigned,
     saturating_multiplier,
     window_attrs,
     window_out,
@@ -160,6 +162,8 @@ def within_bands(chunks: tuple[tuple[int, int], ...], bands: list[tuple[int, int
 class Conv(OpDef):
     name = "conv"
     onnx = ("Conv", "Gemm", "MatMul")
+    reads_unsigned = True
+    relu_output = staticmethod(fused_relu)
     attrs = ("weight", "stride", "pads")
 
     @staticmethod
@@ -307,7 +311,7 @@ class Conv(OpDef):
                             oc_count=occ, start_oy=oy0, start_ox=ox0, pix_count=pc, mask_addr=at,
                             code_bits=code_bits, stored_signs=int(signs), accumulate=int(k > 0),
                             frozen=int(freeze is not None), mask_bit=bit,
-                            rep_log2=copies)
+                            rep_log2=copies, x_unsigned=is_unsigned(x))
                     if rows is None:
                         em.release("mask", at)
                 out, plane = ((em.addr(n.output) + oc0 * npix + p0, npix) if band_rows is None else
@@ -316,7 +320,7 @@ class Conv(OpDef):
                 em.emit("REQ", acc_row=acc, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
                         param_addr=param + len(table) + REQ_RECORD_BYTES * oc0, relu=int(bool(n.attrs.get("relu"))),
                         background=int(plan.double_buffered and seq < work and not band_done),
-                        rep_log2=copies)
+                        rep_log2=copies, out_unsigned=is_unsigned(y))
                 em.acc_peak = max(em.acc_peak, (acc + cfg.acc_span(occ, pc, copies)) * cfg.pes)
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
                 if band_done:  # the band is done: its rows go out

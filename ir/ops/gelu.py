@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape
+from seedcc.ir.ops.base import OpDef, Shape, require_signed
 from seedcc.rtl_models import numerics
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -93,6 +93,7 @@ class Gelu(OpDef):
     @staticmethod
     def lower(n: Any, em: Any) -> None:
         x, y = em.value(n.inputs[0]), em.value(n.output)
+        require_signed(n, x)
         in_mult, in_shift, out_mult, out_shift = numerics.gelu_params(x.scale, y.scale)
         em.emit("GELU", in_addr=em.addr(n.inputs[0]), out_addr=em.addr(n.output), length=math.prod(y.shape),
                 in_mult=in_mult, in_shift=in_shift, out_mult=out_mult, out_shift=out_shift)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, reduce_axes
+from seedcc.ir.ops.base import OpDef, Shape, reduce_axes, require_signed
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwfacts import REQ_RECORD, req_record_bytes
 
@@ -226,6 +226,7 @@ class LayerNorm(OpDef):
     @staticmethod
     def lower(n: Any, em: Any) -> None:
         x, y = em.value(n.inputs[0]), em.value(n.output)
+        require_signed(n, x)
         t, f = x.shape
         recs = numerics.layernorm_records(n.attrs["gamma"], n.attrs["beta"], y.scale)
         rec = np.zeros(f, REQ_RECORD)

@@ -100,6 +100,7 @@ def _heads_reshape(ctx: Any, node: Any, name: str, src: str, shape: tuple[int, .
 
 class Flatten(OpDef):
     name = "flatten"
+    reads_unsigned = True
     onnx = ("Flatten", "Reshape", "Expand")
     alias = same_scale = True
     from_onnx = staticmethod(_from_onnx)
@@ -119,6 +120,7 @@ class Flatten(OpDef):
 
 class Reshape(OpDef):
     name = "reshape"
+    reads_unsigned = True
     attrs = ("shape",)
     alias = same_scale = True
 

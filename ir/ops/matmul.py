@@ -27,6 +27,7 @@ from seedcc.ir.ops.base import OpDef, Shape, saturating_multiplier
 class MatMul(OpDef):
     name = "matmul"
     onnx = ("MatMul",)
+    reads_unsigned = True
     attrs = ("trans_b", "factor", "heads")
     arity = 2
 

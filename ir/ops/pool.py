@@ -25,6 +25,7 @@ from seedcc.ir.ops.base import (
     Shape,
     as_chw,
     im2col,
+    is_unsigned,
     reduce_axes,
     saturating_multiplier,
     window_attrs,
@@ -93,8 +94,11 @@ def _lower(n: Any, em: Any, kernel: tuple[int, int], stride: tuple[int, int],
     x, y = em.value(n.inputs[0]), em.value(n.output)
     c, h, wd = as_chw(x.shape)
     _, oh, ow = as_chw(y.shape)
+    if x.dtype != y.dtype:  # quantize gives a pool's output its input's format
+        raise ModelStructureError(f"node {n.name}: a pool's output {n.output!r} ({y.dtype}) must "
+                                  f"have its input's format ({x.dtype})")
     fields = dict(channels=c, in_w=wd, out_w=ow, kh=kernel[0], kw=kernel[1], stride_h=stride[0],
-                  stride_w=stride[1], pad_l=pads[1])
+                  stride_w=stride[1], pad_l=pads[1], in_unsigned=is_unsigned(x))
     if opcode == "AVGPOOL":
         fields["mult"], fields["shift"] = saturating_multiplier(
             x.scale / (y.scale * kernel[0] * kernel[1]))
@@ -133,6 +137,7 @@ class _WindowPool(OpDef):
 
     attrs = ("kernel", "stride", "pads")
     opcode: str = ""
+    keeps_format = reads_unsigned = True  # the output is in the input's format
 
     @classmethod
     def from_onnx(cls, ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
@@ -196,6 +201,7 @@ def _reduce_mean(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:
 class GlobalAvgPool(OpDef):
     name = "globalavgpool"
     onnx = ("GlobalAveragePool", "ReduceMean")
+    keeps_format = reads_unsigned = True
 
     @staticmethod
     def from_onnx(ctx: Any, node: Any, name: str, a: Mapping[str, Any]) -> None:

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape, saturating_multiplier
+from seedcc.ir.ops.base import OpDef, Shape, is_unsigned, saturating_multiplier
 
 
 class Scale(OpDef):
     name = "scale"
     onnx = ("Mul", "Div")
+    reads_unsigned = True
     attrs = ("factor",)
 
     @staticmethod
@@ -65,7 +66,8 @@ class Scale(OpDef):
         mult, shift = saturating_multiplier(n.attrs["factor"] * x.scale / y.scale)
         at = em.addr(n.inputs[0])
         em.emit("ADD", a_addr=at, b_addr=at, out_addr=em.addr(n.output), length=math.prod(y.shape),
-                mult_a=mult, mult_b=0, shift=shift, relu=0)
+                mult_a=mult, mult_b=0, shift=shift, relu=0, a_unsigned=is_unsigned(x),
+                b_unsigned=is_unsigned(x), out_unsigned=is_unsigned(y))
         em.float_affine(np.array([n.attrs["factor"]]), np.array([0.0]))
 
     @staticmethod

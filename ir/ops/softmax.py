@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from seedcc.errors import ModelStructureError
-from seedcc.ir.ops.base import OpDef, Shape
+from seedcc.ir.ops.base import OpDef, Shape, require_signed
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwfacts import SM_OUT_BITS
 
@@ -58,6 +58,7 @@ class Softmax(OpDef):
     @staticmethod
     def lower(n: Any, em: Any) -> None:
         h = n.attrs.get("heads", 1)
+        require_signed(n, em.value(n.inputs[0]))
         t, f = em.value(n.inputs[0]).shape
         f //= h
         in_mult, in_shift = numerics.softmax_params(em.value(n.inputs[0]).scale)

@@ -20,7 +20,7 @@ from seedcc.ir.ops.base import OpDef
 
 class Spill(OpDef):
     name = "spill"
-    same_scale = True
+    same_scale = keeps_format = reads_unsigned = True
     offchip = True
 
     @staticmethod
@@ -34,7 +34,7 @@ class Spill(OpDef):
 
 class Reload(OpDef):
     name = "reload"
-    same_scale = True
+    same_scale = keeps_format = reads_unsigned = True
 
     @staticmethod
     def reference(n: Any, ins: list[np.ndarray]) -> np.ndarray:

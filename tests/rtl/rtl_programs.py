@@ -93,8 +93,10 @@ def requant_ref(acc: np.ndarray, bias, mult, shift, relu: bool) -> np.ndarray:
 
 
 def pool_ref(x: np.ndarray, kh, kw, sh, sw, pt, pl, out_h, out_w, avg, mult=0, shift=0):
+    """MAXPOOL / AVGPOOL of an int8 or a uint8 `x`; the output is in x's format."""
     c, h, w = x.shape
-    out = np.zeros((c, out_h, out_w), dtype=np.int8)
+    unsigned = x.dtype == np.uint8
+    out = np.zeros((c, out_h, out_w), dtype=x.dtype)
     for ch in range(c):
         for oy in range(out_h):
             for ox in range(out_w):
@@ -102,9 +104,9 @@ def pool_ref(x: np.ndarray, kh, kw, sh, sw, pt, pl, out_h, out_w, avg, mult=0, s
                         for ky in range(kh) for kx in range(kw)
                         if 0 <= oy * sh - pt + ky < h and 0 <= ox * sw - pl + kx < w]
                 if avg:
-                    out[ch, oy, ox] = numerics.scale_sum(sum(vals), mult, shift)
+                    out[ch, oy, ox] = numerics.scale_sum(sum(vals), mult, shift, unsigned)
                 else:
-                    out[ch, oy, ox] = max(vals) if vals else -128
+                    out[ch, oy, ox] = max(vals) if vals else numerics.act_bounds(unsigned)[0]
     return out
 
 
@@ -545,6 +547,87 @@ def case_add_pool() -> Case:
                    [_io(k, v.shape, addr[k]) for k, v in outs.items()], {"x": x}, outs, cycles)
 
 
+def case_unsigned() -> Case:
+    """uint8 operands (ReLU outputs, docs/isa.md "Activation formats"), most of them above
+    127 so that reading them as int8 would differ: a binary-mask conv whose MAC reads uint8
+    (`x_unsigned`) and whose REQ saturates to uint8 (`out_unsigned`, many channels at 255);
+    an ADD of a uint8 and an int8 operand to uint8 and one of two uint8 operands to int8;
+    MAXPOOL (with padding) and AVGPOOL (saturating at 255) of the uint8 input. Cycles are
+    those of the same instructions on int8 operands."""
+    rng = np.random.default_rng(12)
+    c, h, w, oc, kh, kw = 3, 6, 7, 20, 3, 3
+    steps, npix, n = c * kh * kw, h * w, c * h * w
+    x = rng.integers(0, 256, (c, h, w)).astype(np.uint8)
+    b = rand_i8(rng, (n,))
+    states = [generator_by_id(0).group_state(2048, g) for g in range(2)]
+    codes = (rng.random((oc, steps)) < 0.5).astype(np.uint8)
+    bias = rng.integers(-2000, 300, oc)
+    mult = rng.integers(1, 60, oc)
+    shift = rng.integers(6, 10, oc)
+    img = Image()
+    ax = img.put(bytes(n))
+    ab = img.put(b.tobytes())
+    rows = masks.pack_block(codes, 1)
+    am = img.put(rows)
+    ap = img.put(lane_table(states) + requant_records(bias, mult, shift))
+    acc = mac_ref(x.astype(np.int64), lane_signs(0, states, oc, steps) * codes, kh, kw, 1, 1, 1, 1,
+                  w, 0, npix)
+    xf = x.reshape(-1)
+    outs = {
+        "conv": numerics.requantize(acc, bias[:, None], mult[:, None], shift[:, None], True,
+                                    True).reshape(oc, h, w),
+        "add_u": numerics.residual_add(xf, b, 200, 150, 7, True, True),
+        "add_uu": numerics.residual_add(xf, xf, -91, 64, 6, False),
+        "maxpool": pool_ref(x, 3, 3, 2, 2, 1, 1, 3, 4, False),
+        "avgpool": pool_ref(x, 2, 2, 2, 2, 0, 0, 3, 3, True, 5, 4),
+    }
+    assert outs["conv"].max() == 255 and outs["add_u"].max() == 255 and outs["avgpool"].max() == 255
+    addr = {k: img.reserve(v.size) for k, v in outs.items()}
+    sram = {"conv": 1000, "add_u": 400, "add_uu": 600, "maxpool": 800, "avgpool": 900}
+    pool = {"in_addr": 0, "channels": c, "in_h": h, "in_w": w, "in_unsigned": 1}
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=n),
+        make("DMA_LOAD", space=ACT, sram_addr=200, dram_addr=ab, length=n),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
+        make("SETGEN", gen_id=0, param_addr=0, count=2),
+        make("MAC", in_addr=0, acc_row=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
+             stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, pix_count=npix,
+             mask_addr=0, code_bits=1, x_unsigned=1),
+        make("REQ", acc_row=0, out_addr=1000, oc_count=oc, pix_count=npix, out_plane=npix,
+             param_addr=16, relu=1, out_unsigned=1),
+        make("ADD", a_addr=0, b_addr=200, out_addr=400, length=n, mult_a=200, mult_b=150,
+             shift=7, relu=1, a_unsigned=1, out_unsigned=1),
+        make("ADD", a_addr=0, b_addr=0, out_addr=600, length=n, mult_a=-91, mult_b=64, shift=6,
+             a_unsigned=1, b_unsigned=1),
+        make("MAXPOOL", out_addr=800, out_h=3, out_w=4, kh=3, kw=3, stride_h=2, stride_w=2,
+             pad_t=1, pad_l=1, **pool),
+        make("AVGPOOL", out_addr=900, out_h=3, out_w=3, kh=2, kw=2, stride_h=2, stride_w=2,
+             mult=5, shift=4, **pool),
+    ]
+    instrs += [make("DMA_STORE", space=ACT, sram_addr=sram[k], dram_addr=addr[k], length=v.size)
+               for k, v in outs.items()]
+    cycles = (2 * (1 + 4 + 16)    # DMA_LOAD x and b: 3*6*7 = 126 bytes, 16 beats each
+              + 1 + 4 + 14        # mask: 27 rows x (2 lanes x 2 bytes) = 108 bytes, 14 beats
+              + 1 + 4 + 22        # param: 16 lane bytes + 20 x 8 record bytes = 176, 22 beats
+              + 1 + 2             # SETGEN 2 lanes
+              + 1 + 11 * (27 + 2)  # MAC: 42 pixels = 11 tiles, restart + 27 steps + write-back
+              + 1 + 20 * 11       # REQ: 20 channels x 11 tiles
+              + 2 * (1 + 32)      # two ADDs of 126 elements, 4 a cycle
+              + 1 + 3 * 3 * 1 * (9 + 1)  # MAXPOOL: 3 channels x 3 rows x one group of 4 outputs
+                                         # x (3x3 window + write)
+              + 1 + 3 * 3 * 1 * (4 + 1)  # AVGPOOL 2x2 -> 3x3
+              + 1 + 4 + 105       # DMA_STORE conv: 20*42 = 840 bytes
+              + 2 * (1 + 4 + 16)  # DMA_STOREs add_u, add_uu: 126 bytes each
+              + 1 + 4 + 5         # maxpool 36 bytes
+              + 1 + 4 + 4         # avgpool 27 bytes
+              + 1)                # HALT
+    stored = {k: numerics.stored(v) for k, v in outs.items()}  # as the act SRAM holds them
+    return _finish("unsigned", instrs, img, [_io("x", x.shape, ax)],
+                   [_io(k, v.shape, addr[k]) for k, v in outs.items()], {"x": x.view(np.int8)},
+                   stored, cycles)
+
+
 def case_zero_exec() -> Case:
     """Every instruction whose execute-cycle count is 0 (only the issue cycle remains), then
     one small ADD so there is an output to check."""
@@ -693,6 +776,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "conv_split_xorshift32": case_conv_split_xorshift32,
     "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
     "add_pool": case_add_pool,
+    "unsigned": case_unsigned,
     "zero_exec": case_zero_exec,
     "loop": case_loop,
     "agg": case_agg,

@@ -2,7 +2,7 @@
 
 Random cycles of load / accumulate / hold: an accumulate cycle gives every channel a sign
 bit and a mask code (code widths 1..7, i.e. binary masks and multicoat codes), every pixel
-an int8; the model adds sign * code * x into int32 accumulators that wrap like the RTL's.
+an int8, or a uint8 (0..255, a ReLU's output) on the cycles whose `xu` bit is 1; the model adds sign * code * x into int32 accumulators that wrap like the RTL's.
 Every accumulator is compared after every cycle.
 """
 
@@ -72,10 +72,12 @@ async def pe_tile_matches_numpy(dut) -> None:
         signs = rng.integers(0, 2, 16)
         code_bits = int(rng.integers(1, CODE_W + 1))
         codes = rng.integers(0, 1 << code_bits, 16)
-        x = rng.integers(-128, 128, pixels)
+        unsigned = rng.random() < 0.5
+        x = rng.integers(0, 256, pixels) if unsigned else rng.integers(-128, 128, pixels)
         dut.pe_signs.value = pack(signs, 1)
         dut.pe_codes.value = pack(codes, CODE_W)
         dut.pe_x.value = pack(x, 8)
+        dut.pe_xu.value = int(unsigned)
         if kind == "mac":
             model.mac(signs, codes, x)
         await RisingEdge(dut.clk)

@@ -1,7 +1,8 @@
 """cocotb: the requantiser (seedcc_blocks_tb.u_rq) against ``numerics.requantize``.
 
 Edge cases first (int32 limits of acc and bias, mult -32768 / 32767, shift 0 / 1 / 62 / 63,
-exact halves that round up, values at the saturation boundaries, relu on and off), then
+exact halves that round up, values at the saturation boundaries, relu on and off), each
+saturating to int8 and to uint8 (`out_unsigned`), then
 random vectors drawn from several magnitude ranges. Exact comparison.
 """
 
@@ -50,15 +51,17 @@ async def requantiser_matches_numerics(dut) -> None:
     args = load_test_args()
     rng = np.random.default_rng(int(args.get("seed", 3)))
     cases = edge_cases() + random_cases(rng, int(args.get("random", 3000)))
-    for acc, bias, mult, shift, relu in cases:
+    # every case saturating to int8 and to uint8 (out_unsigned: a ReLU's output)
+    for (acc, bias, mult, shift, relu), uns in itertools.product(cases, (0, 1)):
         dut.rq_acc.value = acc & 0xFFFFFFFF
         dut.rq_bias.value = bias & 0xFFFFFFFF
         dut.rq_mult.value = mult & 0xFFFF
         dut.rq_shift.value = shift
         dut.rq_relu.value = relu
+        dut.rq_uns.value = uns
         await Timer(1, unit="ns")
-        got = dut.rq_out.value.to_signed()
-        exp = int(numerics.requantize(np.array([acc]), bias, mult, shift, bool(relu))[0])
+        got = dut.rq_out.value.to_unsigned() if uns else dut.rq_out.value.to_signed()
+        exp = int(numerics.requantize(np.array([acc]), bias, mult, shift, bool(relu), bool(uns))[0])
         assert got == exp, (f"requantize(acc={acc}, bias={bias}, mult={mult}, shift={shift}, "
-                            f"relu={relu}): RTL {got}, numerics {exp}")
-    dut._log.info("%d requantiser vectors match", len(cases))
+                            f"relu={relu}, unsigned={uns}): RTL {got}, numerics {exp}")
+    dut._log.info("%d requantiser vectors match", 2 * len(cases))
