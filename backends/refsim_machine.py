@@ -47,7 +47,7 @@ def sram_ranges(ins: Instruction, cfg: HwConfig) -> tuple[tuple[str, str, int, i
     (the accumulators as whole rows of the acc SRAM)."""
     if ins.op == "REQ":
         oc, p = ins.oc_count, ins.pix_count
-        rows = cfg.acc_span(oc, p, ins.rep_log2) if oc and p else 0
+        rows = cfg.acc_span(oc, p, ins.rep_log2)  # 0 without channels or pixels
         return (("accumulators", "acc", ins.acc_row * cfg.pes, rows * cfg.pes),
                 ("requantisation records", "param", ins.param_addr, REQ_RECORD_BYTES * oc),
                 ("output", "act", ins.out_addr, (oc - 1) * ins.out_plane + p if oc else 0))
@@ -129,11 +129,11 @@ class Machine:
     def sram(self, space: int) -> np.ndarray:
         return {SPACE_MASK: self.mask, SPACE_PARAM: self.param}[space]
 
-    @staticmethod
-    def _window(mem: np.ndarray, addr: int, shape: tuple[int, ...], plane: int | None) -> np.ndarray:
-        """Writable view (batch, *shape) of the row-per-sample memory ``mem`` at ``addr``, C order
-        inside a sample; ``plane`` (if given) is the element stride of axis 1 instead."""
-        item = mem.itemsize
+    def act_window(self, addr: int, shape: tuple[int, ...], plane: int | None = None) -> np.ndarray:
+        """Writable view (batch, *shape) of act SRAM at ``addr``, C order inside a sample;
+        ``plane`` (if given) is the element stride of axis 1 instead (bounds checked by the
+        caller)."""
+        mem, item = self.act, self.act.itemsize
         inner = [item]
         for dim in reversed(shape[1:]):
             inner.insert(0, inner[0] * dim)
@@ -141,15 +141,11 @@ class Machine:
             inner[0] = plane * item
         return as_strided(mem[:, addr:], (mem.shape[0],) + shape, (mem.strides[0], *inner))
 
-    def act_window(self, addr: int, shape: tuple[int, ...], plane: int | None = None) -> np.ndarray:
-        """Writable view (batch, *shape) of act SRAM at ``addr`` (bounds checked by the caller)."""
-        return self._window(self.act, addr, shape, plane)
-
     def acc_words(self, idx: int, ins: Instruction, what: str, row: int, channels: int,
                   pixels: int, rep_log2: int = 0) -> np.ndarray:
         """The word addresses (channels, pixels) of accumulators from acc SRAM row ``row`` in
         the layout of ``rep_log2`` (``HwConfig.acc_words``), their rows checked."""
-        rows = self.cfg.acc_span(channels, pixels, rep_log2) if channels and pixels else 0
+        rows = self.cfg.acc_span(channels, pixels, rep_log2)
         self.check_range(idx, ins, what, "acc", row * self.cfg.pes, rows * self.cfg.pes)
         return self.cfg.acc_words(row, channels, pixels, rep_log2)
 
