@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -68,6 +67,8 @@ class Emitter:
         self.offchip: dict[str, int] = {}  # spilled value -> its off-chip (DRAM) address
         self.regions: list[prefetch.Region] = []  # mask and param regions, for `prefetch.hoist`
         self.barriers: list[int] = []  # loads never move above these (the ends of LOOP bodies)
+        # int32 graph output -> x = int32 · scale of its channel (set by the producer's lowering)
+        self.channel_scales: dict[str, tuple[float, ...]] = {}
 
     # -- what lowering reads ---------------------------------------------------------------
     def value(self, name: str) -> Value:
@@ -117,7 +118,7 @@ class Emitter:
         """The per-sample off-chip region of a value that lives off chip (a spilled copy, or
         an activation written in row bands), placed in the memory image on first use."""
         if value not in self.offchip:
-            self.offchip[value] = self.dram(b"\0" * math.prod(self.g.values[value].shape))
+            self.offchip[value] = self.dram(b"\0" * self.g.values[value].nbytes)
         return self.offchip[value]
 
     def band(self, n: Node) -> int:
@@ -136,11 +137,11 @@ class Emitter:
 
     def spill(self, value: str, offchip: str) -> None:
         """Store the act SRAM value `value` to a fresh per-sample off-chip region, `offchip`."""
-        self.offchip_store(offchip, self.act[value], 0, math.prod(self.g.values[value].shape))
+        self.offchip_store(offchip, self.act[value], 0, self.g.values[value].nbytes)
 
     def reload(self, offchip: str, value: str) -> None:
         """Load the off-chip value `offchip` back into the act SRAM place of `value`."""
-        self.offchip_load(offchip, self.act[value], 0, math.prod(self.g.values[value].shape))
+        self.offchip_load(offchip, self.act[value], 0, self.g.values[value].nbytes)
 
     def release(self, space: str, addr: int) -> None:
         if space == "mask" and addr in self.resident.values():
@@ -349,12 +350,11 @@ class Emitter:
         out = []
         for name in names:
             v = self.g.values[name]
-            size = math.prod(v.shape)
-            at = self.dram(b"\0" * size)
+            at = self.dram(b"\0" * v.nbytes)
             self.emit("DMA_STORE" if store else "DMA_LOAD", space=isa.SPACE_ACT, sram_addr=self.act[name],
-                      dram_addr=at, length=size)
+                      dram_addr=at, length=v.nbytes)
             out.append(TensorIO(name=v.onnx_name or name, shape=tuple(v.shape), scale=v.scale,
-                                dram_addr=at))
+                                dram_addr=at, channel_scales=self.channel_scales.get(name, ())))
         return out
 
 
@@ -374,8 +374,9 @@ def lower_node(e: Emitter, n: Node) -> None:
     # compare it with
     v = e.g.values[n.output]
     # (nor one written to off-chip memory in row bands, which never lies in the act SRAM whole)
+    # (nor an int32 graph output, compared as the output)
     if (not n.op.spec.alias and n.op.spec.output_encoding is None and v.onnx_name is not None
-            and n.output in e.act):
+            and n.output in e.act and v.dtype != "int32"):
         e.checkpoint(n.output)
 
 

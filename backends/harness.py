@@ -119,11 +119,13 @@ def first_wrong_word(out: OutputVector, got: bytes) -> str | None:
     if len(got) != len(out.expected):
         return (f"output {out.name!r}: the adapter returned {len(got)} bytes, expected "
                 f"{len(out.expected)}")
-    wrong = [i for i, (a, b) in enumerate(zip(got, out.expected)) if a != b]
+    n = out.word_bytes
+    words = [[v[k:k + n] for k in range(0, len(v), n)] for v in (got, out.expected)]
+    wrong = [i for i, (a, b) in enumerate(zip(*words)) if a != b]
     i = wrong[0]
-    signed = [int.from_bytes(v[i:i + 1], "little", signed=True) for v in (got, out.expected)]
-    return (f"output {out.name!r}: first wrong output word is word {i} of {len(out.expected)} "
-            f"(DRAM address {out.dram_addr + i:#x}): RTL {signed[0]}, expected {signed[1]}; "
+    signed = [int.from_bytes(w[i], "little", signed=True) for w in words]
+    return (f"output {out.name!r}: first wrong output word is word {i} of {len(words[1])} "
+            f"(DRAM address {out.dram_addr + n * i:#x}): RTL {signed[0]}, expected {signed[1]}; "
             f"{len(wrong)} word(s) differ")
 
 

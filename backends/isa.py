@@ -294,14 +294,15 @@ OPCODES: tuple[Opcode, ...] = (
     ),
     _opcode(
         "REQ", 0x05,
-        "requantise accumulators to 8 bits: out = sat8(relu?((acc+bias)*mult >>r shift)), "
-        "int8 or uint8",
+        "requantise accumulators: out = sat(relu?((acc+bias)*mult >>r shift)), to int8, uint8 "
+        "or (out_wide) int32",
         _F("acc_row", 20, "first acc SRAM row of the accumulators (the layout of the MAC that "
                            "filled them)"),
         _F("out_addr", 24, "act SRAM byte address of out[0][0]"),
         _F("oc_count", 16, "channels"),
         _F("pix_count", 20, "pixels per channel"),
-        _F("out_plane", 20, "act SRAM bytes between consecutive output channels"),
+        _F("out_plane", 20, "values between consecutive output channels (bytes, or ACC_BYTES-byte "
+                              "words with out_wide)"),
         _F("param_addr", 16, f"param SRAM byte address of the channels' {REQ_RECORD_BYTES}-byte "
                              "records (int32 bias, int16 mult, shift byte, zero byte)"),
         _F("relu", 1, "1: clamp negatives to 0 before saturation"),
@@ -309,8 +310,13 @@ OPCODES: tuple[Opcode, ...] = (
                             "instructions issue; SYNC waits for it"),
         _F("rep_log2", 3, "the lane copies of the MAC that filled the accumulators (their layout)"),
         _F("out_unsigned", 1, "1: saturate to uint8 (0..UACT_MAX), else to int8"),
-        cycles=lambda f, cfg: f["oc_count"] * ceil_div(f["pix_count"], cfg.pixels),
-        cycles_doc="oc_count · ceil(pix_count / PIXELS)", engine="req",
+        _F("out_wide", 1, "1: saturate to int32 and write ACC_BYTES bytes (little-endian) a "
+                          "value, at out_addr + ACC_BYTES·(channel·out_plane + pixel): a graph "
+                          "output left at accumulator precision (out_unsigned is then ignored)"),
+        cycles=lambda f, cfg: (hwfacts.ACC_BYTES if f["out_wide"] else 1) * f["oc_count"]
+        * ceil_div(f["pix_count"], cfg.pixels),
+        cycles_doc="oc_count · ceil(pix_count / PIXELS), times ACC_BYTES with out_wide",
+        engine="req",
     ),
     _opcode(
         "ADD", 0x06, "residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))",

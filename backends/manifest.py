@@ -35,18 +35,28 @@ from typing import Any
 
 from seedcc.errors import ProgramFormatError
 
-SCHEMA_VERSION = 4
-"""4: checkpoints say whether their bytes are uint8 (``Checkpoint.unsigned``)."""
+SCHEMA_VERSION = 5
+"""5: outputs may be int32 with per-channel scales (``TensorIO.channel_scales``);
+4: checkpoints say whether their bytes are uint8 (``Checkpoint.unsigned``)."""
 
 
 @dataclass(frozen=True)
 class TensorIO:
-    """A model input or output: one sample of ``shape`` at ``dram_addr`` (int8 = x / scale)."""
+    """A model input or output: one sample of ``shape`` at ``dram_addr``, int8 = x / scale;
+    or, for an output left at accumulator precision (``channel_scales`` not empty), int32
+    little-endian with x = int32 · channel_scales[c], c the channel it is stored under
+    (`seedcc.ir.ops.base.as_chw`; ``scale`` is then the calibration's and unused)."""
 
     name: str
     shape: tuple[int, ...]
     scale: float
     dram_addr: int
+    channel_scales: tuple[float, ...] = ()
+
+    @property
+    def wide(self) -> bool:
+        """An int32 output (ACC_BYTES bytes a value)."""
+        return bool(self.channel_scales)
 
 
 @dataclass(frozen=True)

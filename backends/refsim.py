@@ -3,11 +3,12 @@
 Contract (docs/refsim.md has the details):
 
 * :func:`run_int` executes the program on a whole batch of int8 inputs and returns a
-  :class:`RunResult` of raw int8 outputs and checkpoints, the bytes the hardware writes:
+  :class:`RunResult` of raw outputs (int8, or int32 where an output is left at accumulator
+  precision) and checkpoints, the bytes the hardware writes:
   every integer is exactly what the RTL computes (``rtl_models/numerics.py`` rules, int32
   accumulators). :func:`run` takes float inputs: ``"int8"`` mode quantises them with each
   input's scale, calls the same integer path and dequantises the results with each
-  output's (checkpoint's) scale; ``"float"`` mode runs the same instruction stream on float
+  output's (checkpoint's) scale, or an int32 output's per-channel scales; ``"float"`` mode runs the same instruction stream on float
   values (docs/isa.md "Float mode").
 * Batch execution equals running each sample alone: samples never interact.
 * ``cycles`` and ``counters`` are per sample and data-independent; ``cycles`` is the sum of
@@ -42,10 +43,11 @@ from seedcc.backends.manifest import Checkpoint, TensorIO
 from seedcc.backends.program import Program
 from seedcc.backends.refsim_machine import Machine, MacWeights, sram_ranges
 from seedcc.errors import BadInputError, ProgramFormatError
-from seedcc.ir.ops.base import from_storage, to_storage
+from seedcc.ir.ops.base import as_chw, from_storage, to_storage
 from seedcc.limits import check_memory, max_memory
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import EnergyTable, HwConfig
+from seedcc.rtl_models.hwfacts import ACC_BYTES
 
 MODES = ("int8", "float")
 MEMORIES = ("act", "mask", "param", "acc")
@@ -63,7 +65,8 @@ COUNTERS: tuple[str, ...] = (
 @dataclass
 class RunResult:
     """What :func:`run` and :func:`run_int` return. Arrays have the batch axis first; they
-    are float32 from :func:`run` and int8 (as stored in memory) from :func:`run_int`."""
+    are float32 from :func:`run` and as stored in memory from :func:`run_int` (int8, or int32
+    for an output left at accumulator precision)."""
 
     outputs: dict[str, np.ndarray]
     cycles: int
@@ -100,6 +103,21 @@ def _size(shape: Any) -> int:
     return math.prod(int(d) for d in shape)
 
 
+def _io_bytes(d: TensorIO) -> int:
+    """Off-chip bytes of one sample of an input or output (ACC_BYTES a value if int32)."""
+    return _size(d.shape) * (ACC_BYTES if d.wide else 1)
+
+
+def dequantize_output(raw: np.ndarray, d: TensorIO) -> np.ndarray:
+    """Float32 values of a batch of raw outputs (int8, or int32 times its channel's scale)."""
+    if not d.wide:
+        return numerics.dequantize(raw, d.scale)
+    flat = to_storage(raw, d.shape)
+    scales = np.asarray(d.channel_scales, np.float64)
+    per = flat.reshape(len(flat), len(scales), -1) * scales[:, None]
+    return from_storage(per.reshape(flat.shape).astype(np.float32), d.shape)
+
+
 #: the largest DRAM address + 1 (DMA `dram_addr` is a 32-bit field)
 DRAM_BYTES = 1 << 32
 #: the scales an input, output or checkpoint may have: float32 inputs divided by the scale
@@ -118,6 +136,11 @@ def _check_io(d: Any, section: str, index: int, ints: tuple[str, ...] = ("dram_a
     if not SCALE_MIN <= d.scale <= SCALE_MAX:
         raise ValueError(f"{where}: scale {d.scale!r} must be a number in [{SCALE_MIN:g}, "
                          f"{SCALE_MAX:.3g}] (int8 values must map to finite float32 values)")
+    scales = np.asarray(getattr(d, "channel_scales", ()), np.float64)
+    if scales.size and (scales.size != as_chw(d.shape)[0] or not np.isfinite(scales).all()
+                        or (scales < 0).any() or (scales > SCALE_MAX).any()):
+        raise ValueError(f"{where}: channel_scales must be {as_chw(d.shape)[0]} numbers in "
+                         f"[0, {SCALE_MAX:.3g}], one per channel of shape {d.shape!r}")
     for key in ints:
         v = getattr(d, key)
         if not 0 <= v < DRAM_BYTES:
@@ -132,7 +155,7 @@ def _memory(program: Program, executed: tuple[Any, ...], segments: list[tuple[in
     cfg = program.config
     shared = cfg.mask_sram_bytes + cfg.param_sram_bytes + 2 * len(program.image)
     act = cfg.act_sram_bytes + sum(end - start for start, end in segments)
-    act += sum(2 * _size(d.shape) for d in outputs)
+    act += sum(2 * _io_bytes(d) for d in outputs)
     acc = cfg.acc_sram_words
     temp = 0
     for ins in executed:
@@ -303,7 +326,7 @@ class Simulator:
         res = self._chunked(q, batch, False, checkpoints)
         ck = {ck.name: ck for cks in self.checkpoints.values() for ck in cks}
         return replace(
-            res, outputs={d.name: numerics.dequantize(res.outputs[d.name], d.scale) for d in self.outputs},
+            res, outputs={d.name: dequantize_output(res.outputs[d.name], d) for d in self.outputs},
             checkpoints={k: numerics.dequantize(v, ck[k].scale, ck[k].unsigned)
                          for k, v in res.checkpoints.items()})
 
@@ -326,7 +349,9 @@ class Simulator:
                         taken[ck.name] = self._snapshot(m, ck)
         outputs = {}
         for d in self.outputs:
-            raw = m.dram.read_samples(d.dram_addr, _size(d.shape), f"output {d.name!r}")
+            raw = m.dram.read_samples(d.dram_addr, _io_bytes(d), f"output {d.name!r}")
+            if d.wide:  # float mode keeps a value in its word's first byte
+                raw = raw[:, ::ACC_BYTES] if float_mode else np.ascontiguousarray(raw).view("<i4")
             outputs[d.name] = from_storage(raw, d.shape)
         counters = {name: int(m.counters.get(name, 0)) for name in COUNTERS}
         counters["instructions"] = len(self.trace)

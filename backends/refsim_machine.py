@@ -50,9 +50,15 @@ def sram_ranges(ins: Instruction, cfg: HwConfig) -> tuple[tuple[str, str, int, i
         rows = cfg.acc_span(oc, p, ins.rep_log2)  # 0 without channels or pixels
         return (("accumulators", "acc", ins.acc_row * cfg.pes, rows * cfg.pes),
                 ("requantisation records", "param", ins.param_addr, REQ_RECORD_BYTES * oc),
-                ("output", "act", ins.out_addr, (oc - 1) * ins.out_plane + p if oc else 0))
+                ("output", "act", ins.out_addr,
+                 req_item_bytes(ins) * ((oc - 1) * ins.out_plane + p) if oc else 0))
     role = "source" if ins.op == "DMA_STORE" else "destination"
     return ((role, SPACE_NAMES[ins.space], ins.sram_addr, ins.length),)
+
+
+def req_item_bytes(ins: Instruction) -> int:
+    """Act SRAM bytes of one value a REQ writes: ACC_BYTES with ``out_wide``, else 1."""
+    return ACC_BYTES if ins.out_wide else 1
 
 
 @dataclass
@@ -129,16 +135,17 @@ class Machine:
     def sram(self, space: int) -> np.ndarray:
         return {SPACE_MASK: self.mask, SPACE_PARAM: self.param}[space]
 
-    def act_window(self, addr: int, shape: tuple[int, ...], plane: int | None = None) -> np.ndarray:
-        """Writable view (batch, *shape) of act SRAM at ``addr``, C order inside a sample;
-        ``plane`` (if given) is the element stride of axis 1 instead (bounds checked by the
-        caller)."""
-        mem, item = self.act, self.act.itemsize
-        inner = [item]
+    def act_window(self, addr: int, shape: tuple[int, ...], plane: int | None = None,
+                   item: int = 1) -> np.ndarray:
+        """Writable view (batch, *shape) of act SRAM at ``addr``, C order inside a sample, of
+        values ``item`` bytes apart (an int32 output's ACC_BYTES); ``plane`` (if given) is
+        the stride of axis 1 in values instead (bounds checked by the caller)."""
+        mem, step = self.act, self.act.itemsize * item
+        inner = [step]
         for dim in reversed(shape[1:]):
             inner.insert(0, inner[0] * dim)
         if plane is not None:
-            inner[0] = plane * item
+            inner[0] = plane * step
         return as_strided(mem[:, addr:], (mem.shape[0],) + shape, (mem.strides[0], *inner))
 
     def acc_words(self, idx: int, ins: Instruction, what: str, row: int, channels: int,
@@ -332,9 +339,11 @@ class Machine:
                                       "overlap")
         for what, memory, addr, n in sram_ranges(ins, self.cfg):
             self.check_range(idx, ins, what, memory, addr, n)
+        width = req_item_bytes(ins)
         if oc and p:
             acc = self.acc[:, self.cfg.acc_words(ins.acc_row, oc, p, ins.rep_log2)]
-            out = self.act_window(ins.out_addr, (oc, p), plane=plane)
+            # an int32 value is ACC_BYTES consecutive bytes; float mode keeps it in the first
+            out = self.act_window(ins.out_addr, (oc, p), plane=plane, item=width)
             if self.float_mode:
                 a, b = self.affine(idx, ins)
                 res = a[:, None] * acc + b[:, None]
@@ -347,14 +356,19 @@ class Machine:
                                               f"shift {int(rec['shift'][ch])} > {SHIFT_MAX}")
                 bias, mult = rec["bias"][:, None], rec["mult"][:, None]
                 shift = rec["shift"][:, None]
+                # an int32 value's bytes, little-endian
+                words = as_strided(out, out.shape + (ACC_BYTES,), out.strides + (out.itemsize,))
                 for smp, ch in ops.tiles(self.batch, oc, p):
-                    out[smp, ch] = numerics.stored(numerics.requantize(
-                        acc[smp, ch], bias[ch], mult[ch], shift[ch], bool(ins.relu),
-                        bool(ins.out_unsigned)))
+                    q = numerics.requantize(acc[smp, ch], bias[ch], mult[ch], shift[ch],
+                                            bool(ins.relu), bool(ins.out_unsigned), bool(ins.out_wide))
+                    if ins.out_wide:
+                        words[smp, ch] = q.astype("<i4")[..., None].view(np.int8)
+                    else:
+                        out[smp, ch] = numerics.stored(q)
         c = self.counters
         c["acc_sram_read_bytes"] += ACC_BYTES * oc * p
         c["param_sram_read_bytes"] += REQ_RECORD_BYTES * oc
-        c["act_sram_write_bytes"] += oc * p
+        c["act_sram_write_bytes"] += width * oc * p
         c["requant_ops"] += oc * p
 
     def affine(self, idx: int, ins: Instruction, count: int | None = None

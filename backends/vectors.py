@@ -10,11 +10,13 @@
 - ``out<k>.hex``   the expected bytes of output k (one a line) — read back from its
                    ``dram_addr`` after HALT;
 - ``vectors.json`` the manifest: format version, hardware config (and its Verilog
-                   parameters), inputs and outputs (name, dram_addr, length, shape, file),
+                   parameters), inputs and outputs (name, dram_addr, length, shape, file;
+                   an output's word_bytes: 1, or 4 for an int32 output),
                    ``expected_cycles`` and where the expectations came from.
 
 Expectations come from the reference model's integer entry (``refsim.run_int``: int8 in,
-the int8 bytes the hardware writes out, no float round trip) unless given explicitly
+the bytes the hardware writes out, int8 or an int32 output's little-endian words, no float
+round trip) unless given explicitly
 (hand-built programs in tests compute them independently). A program from the compiler
 plugs in as is: :func:`load_vectors` reads a directory back for the testbench.
 """
@@ -36,10 +38,10 @@ from seedcc.errors import BadInputError
 from seedcc.ir.ops.base import to_storage
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import HwConfig
-from seedcc.rtl_models.hwfacts import ACT_MAX, ACT_MIN
+from seedcc.rtl_models.hwfacts import ACC_BYTES, ACT_MAX, ACT_MIN
 
 FORMAT = "seedcc-vectors"
-VERSION = 1
+VERSION = 2  # 2: outputs say their word size (`word_bytes`: 1, or 4 for an int32 output)
 MANIFEST = "vectors.json"
 
 Arrays = Mapping[str, np.ndarray] | Sequence[np.ndarray] | np.ndarray
@@ -51,6 +53,7 @@ class OutputVector:
     dram_addr: int
     expected: bytes
     shape: tuple[int, ...]
+    word_bytes: int = 1  # ACC_BYTES for an int32 output (little-endian words)
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def quantised_inputs(program: Program, inputs: Arrays) -> dict[str, np.ndarray]:
 
 def reference_expectations(program: Program, q_inputs: Mapping[str, np.ndarray]
                            ) -> tuple[dict[str, np.ndarray], int]:
-    """Expected int8 outputs and cycles of one sample from the reference model."""
+    """Expected outputs (int8, or int32 for an output left at accumulator precision) and
+    cycles of one sample from the reference model."""
     res = refsim.run_int(program, {name: q[None] for name, q in q_inputs.items()})
     return {name: y[0] for name, y in res.outputs.items()}, res.cycles
 
@@ -130,7 +134,8 @@ def write_vectors(program: Program, inputs: Arrays, out_dir: str | Path, *,
 
     `inputs`: one array (single-input programs), a sequence in manifest order, or a dict by
     name; int8 arrays are used as is, float arrays are quantised. `expected_outputs`
-    (int8 by output name) and `expected_cycles` override the reference model.
+    (by output name: int8, or int32 for an int32 output, stored little-endian) and
+    `expected_cycles` override the reference model.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,7 +156,7 @@ def write_vectors(program: Program, inputs: Arrays, out_dir: str | Path, *,
     man = program.manifest
     end = len(program.image)
     for d in man.inputs + man.outputs:
-        end = max(end, d.dram_addr + _size(d.shape))
+        end = max(end, d.dram_addr + _size(d.shape) * (ACC_BYTES if d.wide else 1))
     image = bytearray(program.image) + bytes(end - len(program.image))
     in_entries = []
     for d in man.inputs:
@@ -167,10 +172,10 @@ def write_vectors(program: Program, inputs: Arrays, out_dir: str | Path, *,
             raise BadInputError(f"expected output {d.name!r} has {exp.size} elements, shape "
                                 f"{shape} has {_size(shape)}")
         fname = f"out{k}.hex"
-        stored = to_storage(exp.astype(np.int8).reshape(shape)[None], d.shape)
+        stored = to_storage(exp.astype("<i4" if d.wide else np.int8).reshape(shape)[None], d.shape)
         (out / fname).write_text(_hex_lines(stored.tobytes()))
-        out_entries.append({"name": d.name, "dram_addr": d.dram_addr,
-                            "length": _size(shape), "shape": shape, "file": fname})
+        out_entries.append({"name": d.name, "dram_addr": d.dram_addr, "length": stored.nbytes,
+                            "shape": shape, "word_bytes": stored.itemsize, "file": fname})
 
     words = [int.from_bytes(encode(ins), "little") for ins in program.instructions]
     (out / "program.hex").write_text("".join(f"{w:064x}\n" for w in words))
@@ -210,6 +215,6 @@ def load_vectors(directory: str | Path) -> Vectors:
     cfg = HwConfig.from_json(json.dumps(man["config"]))
     words = [int(line, 16) for line in (d / "program.hex").read_text().split()]
     outputs = [OutputVector(o["name"], int(o["dram_addr"]), _read_hex_bytes(d / o["file"]),
-                            tuple(o["shape"])) for o in man["outputs"]]
+                            tuple(o["shape"]), int(o["word_bytes"])) for o in man["outputs"]]
     return Vectors(d, cfg, words, _read_hex_bytes(d / "dram.hex"), outputs,
                    int(man["expected_cycles"]), man.get("source", ""))

@@ -14,8 +14,6 @@ band buffer (`band_bytes`) live while they run.
 
 from __future__ import annotations
 
-import math
-
 from seedcc.errors import CapacityError
 from seedcc.ir import Graph, Node, Op, band_buffer
 
@@ -87,7 +85,7 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
 
     def place(value: str, step: int, size: int | None = None) -> None:
         live[:] = [(a, s, v) for a, s, v in live if last_use.get(v, -1) >= step]
-        size = math.prod(g.values[value].shape) if size is None else size
+        size = g.values[value].nbytes if size is None else size
         candidates = [a for a in _candidates(live, size, capacity)]
         if not candidates:
             raise ActivationsDoNotFit(
@@ -105,10 +103,10 @@ def plan_activations(g: Graph, capacity: int) -> dict[str, int]:
         """An element-wise ADD may write over an operand it reads for the last time: the one
         produced first, so a residual stream stays at one address through its blocks (what
         lets a fold region's iterations run the same instructions)."""
-        size = math.prod(g.values[n.output].shape)
+        size = g.values[n.output].nbytes
         for v in sorted(n.inputs, key=lambda v: born.get(root[v], -1)):
             r = root[v]
-            if last_use.get(r) == step and math.prod(g.values[r].shape) == size:
+            if last_use.get(r) == step and g.values[r].nbytes == size:
                 live[:] = [t for t in live if t[2] != r]
                 addr[n.output] = addr[r]
                 live.append((addr[r], size, n.output))
@@ -190,7 +188,7 @@ def activation_peak(g: Graph, plan: dict[str, int]) -> int:
             last[root[v]] = i
     for v in g.outputs:
         last[root[v]] = len(g.nodes)
-    size = {r: math.prod(g.values[r].shape) for r in first}
+    size = {r: g.values[r].nbytes for r in first}
     band = [g.nodes[i].attrs.get("band_bytes", 0) if i < len(g.nodes) else 0 for i in range(len(g.nodes) + 1)]
 
     def live(i: int) -> int:

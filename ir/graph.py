@@ -7,6 +7,7 @@ indexes built once per graph; `to_networkx` gives a DiGraph view for analyses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -16,17 +17,27 @@ from typing import Any
 import networkx as nx
 
 from seedcc.ir.ops import Op, Shape
+from seedcc.rtl_models.hwfacts import ACC_BYTES
+
+#: bytes of one element in the act SRAM, by quantised format (a float value is not stored)
+ITEM_BYTES = {"int8": 1, "uint8": 1, "int32": ACC_BYTES}
 
 
 @dataclass(frozen=True)
 class Value:
-    """A tensor of one sample. `scale` is set once the value is quantised (int8 = x / scale)."""
+    """A tensor of one sample. `scale` is set once the value is quantised (int8 = x / scale;
+    an int32 graph output's scales are per channel and come with its REQ records)."""
 
     name: str
     shape: Shape
     dtype: str = "float32"
     scale: float | None = None
     onnx_name: str | None = None  # the ONNX tensor it stands for (for per-layer checks)
+
+    @property
+    def nbytes(self) -> int:
+        """Act SRAM bytes of the value: 8-bit formats one a value, int32 four (ACC_BYTES)."""
+        return ITEM_BYTES.get(self.dtype, 1) * math.prod(self.shape)
 
 
 @dataclass(frozen=True, eq=False)

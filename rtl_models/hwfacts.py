@@ -43,6 +43,9 @@ UACT_MAX = (1 << ACT_BITS) - 1
 ACC_BITS = 32
 """Accumulators are int32 and wrap modulo 2**32; the requantisation bias has the same width."""
 ACC_BYTES = ACC_BITS // 8
+ACC_MIN, ACC_MAX = -(1 << (ACC_BITS - 1)), (1 << (ACC_BITS - 1)) - 1
+"""Bounds of an int32 graph output: a REQ with ``out_wide`` saturates to them and writes
+ACC_BYTES bytes (little-endian) per value."""
 MULT_BITS = 16
 """Signed multiplier of REQ (record), ADD and AVGPOOL (instruction fields)."""
 MULT_MIN, MULT_MAX = -(1 << (MULT_BITS - 1)), (1 << (MULT_BITS - 1)) - 1
@@ -219,6 +222,7 @@ FACTS: tuple[Fact, ...] = (
     Fact("ACT_MAX", ACT_MAX, "largest int8 activation (saturation bound)"),
     Fact("UACT_MAX", UACT_MAX, "largest uint8 activation (unsigned saturation bound)"),
     Fact("ACC_BITS", ACC_BITS, "int32 accumulator (wraps)"),
+    Fact("ACC_BYTES", ACC_BYTES, "bytes of an int32 value (an out_wide REQ writes one a value)"),
     Fact("MULT_BITS", MULT_BITS, "signed multiplier of REQ, ADD, AVGPOOL"),
     Fact("SHIFT_BITS", SHIFT_BITS, "rounding right shift of REQ, ADD, AVGPOOL"),
     Fact("SHIFT_MAX", SHIFT_MAX, "largest shift"),

@@ -15,6 +15,7 @@ localparam integer ACT_MIN = -128;  // smallest int8 activation (saturation boun
 localparam integer ACT_MAX = 127;  // largest int8 activation (saturation bound)
 localparam integer UACT_MAX = 255;  // largest uint8 activation (unsigned saturation bound)
 localparam integer ACC_BITS = 32;  // int32 accumulator (wraps)
+localparam integer ACC_BYTES = 4;  // bytes of an int32 value (an out_wide REQ writes one a value)
 localparam integer MULT_BITS = 16;  // signed multiplier of REQ, ADD, AVGPOOL
 localparam integer SHIFT_BITS = 6;  // rounding right shift of REQ, ADD, AVGPOOL
 localparam integer SHIFT_MAX = 63;  // largest shift

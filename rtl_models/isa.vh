@@ -93,7 +93,7 @@ localparam integer MAC_X_UNSIGNED_LO = 224; localparam integer MAC_X_UNSIGNED_W 
 // rule: start_ox < out_w (a word that breaks it is illegal)
 localparam [255:0] MAC_USED = 256'h00000001ffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
 
-// REQ: requantise accumulators to 8 bits: out = sat8(relu?((acc+bias)*mult >>r shift)), int8 or uint8
+// REQ: requantise accumulators: out = sat(relu?((acc+bias)*mult >>r shift)), to int8, uint8 or (out_wide) int32
 localparam integer REQ_ACC_ROW_LO = 8; localparam integer REQ_ACC_ROW_W = 20; localparam integer REQ_ACC_ROW_SIGNED = 0;
 localparam integer REQ_OUT_ADDR_LO = 28; localparam integer REQ_OUT_ADDR_W = 24; localparam integer REQ_OUT_ADDR_SIGNED = 0;
 localparam integer REQ_OC_COUNT_LO = 52; localparam integer REQ_OC_COUNT_W = 16; localparam integer REQ_OC_COUNT_SIGNED = 0;
@@ -104,7 +104,8 @@ localparam integer REQ_RELU_LO = 124; localparam integer REQ_RELU_W = 1; localpa
 localparam integer REQ_BACKGROUND_LO = 125; localparam integer REQ_BACKGROUND_W = 1; localparam integer REQ_BACKGROUND_SIGNED = 0;
 localparam integer REQ_REP_LOG2_LO = 126; localparam integer REQ_REP_LOG2_W = 3; localparam integer REQ_REP_LOG2_SIGNED = 0;
 localparam integer REQ_OUT_UNSIGNED_LO = 129; localparam integer REQ_OUT_UNSIGNED_W = 1; localparam integer REQ_OUT_UNSIGNED_SIGNED = 0;
-localparam [255:0] REQ_USED = 256'h00000000000000000000000000000003ffffffffffffffffffffffffffffffff;
+localparam integer REQ_OUT_WIDE_LO = 130; localparam integer REQ_OUT_WIDE_W = 1; localparam integer REQ_OUT_WIDE_SIGNED = 0;
+localparam [255:0] REQ_USED = 256'h00000000000000000000000000000007ffffffffffffffffffffffffffffffff;
 
 // ADD: residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))
 localparam integer ADD_A_ADDR_LO = 8; localparam integer ADD_A_ADDR_W = 24; localparam integer ADD_A_ADDR_SIGNED = 0;
@@ -286,6 +287,7 @@ localparam integer F_OUT_ADDR_W = 24;  // out_addr
 localparam integer F_OUT_PLANE_W = 20;  // out_plane
 localparam integer F_RELU_W = 1;  // relu
 localparam integer F_OUT_UNSIGNED_W = 1;  // out_unsigned
+localparam integer F_OUT_WIDE_W = 1;  // out_wide
 localparam integer F_A_ADDR_W = 24;  // a_addr
 localparam integer F_B_ADDR_W = 24;  // b_addr
 localparam integer F_MULT_A_W = 16;  // mult_a (signed)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from .hwfacts import (
+    ACC_MAX,
+    ACC_MIN,
     ACT_MAX,
     ACT_MIN,
     EXP_B,
@@ -84,29 +86,35 @@ def stored(q: np.ndarray) -> np.ndarray:
     return q.view(np.int8) if q.dtype == np.uint8 else q
 
 
-def _finish(t: np.ndarray, shift: int | np.ndarray, relu: bool, unsigned: bool = False) -> np.ndarray:
-    """round_shift, optional ReLU and saturation to int8 (uint8 when `unsigned`) of an int64
-    temporary, in place (fast)."""
+def _finish(t: np.ndarray, shift: int | np.ndarray, relu: bool, unsigned: bool = False,
+            wide: bool = False) -> np.ndarray:
+    """round_shift, optional ReLU and saturation to int8 (uint8 when `unsigned`, int32 when
+    `wide`) of an int64 temporary, in place (fast)."""
     shift = np.asarray(shift, np.int64)
     t += _half(shift)
     t >>= shift
     if relu:
         np.maximum(t, 0, out=t)
+    if wide:
+        np.clip(t, ACC_MIN, ACC_MAX, out=t)
+        return t.astype(np.int32)
     np.clip(t, *act_bounds(unsigned), out=t)
     return t.astype(act_dtype(unsigned))
 
 
 def requantize(acc: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray,
-               relu: bool, unsigned: bool = False) -> np.ndarray:
+               relu: bool, unsigned: bool = False, wide: bool = False) -> np.ndarray:
     """REQ: sat8(relu?(round_shift((acc + bias) * mult, shift))), saturating to int8, or to
-    uint8 (0..UACT_MAX) when `unsigned` (the REQ's ``out_unsigned``).
+    uint8 (0..UACT_MAX) when `unsigned` (the REQ's ``out_unsigned``), or to int32
+    (ACC_MIN..ACC_MAX) when `wide` (``out_wide``: a graph output left at accumulator
+    precision).
 
     `bias`, `mult`, `shift` broadcast against `acc` (per output channel: shape (C, 1)).
     """
     t = np.array(acc, np.int64)
     t += np.asarray(bias, np.int64)
     t *= np.asarray(mult, np.int64)
-    return _finish(t, shift, relu, unsigned)
+    return _finish(t, shift, relu, unsigned, wide)
 
 
 def residual_add(a: np.ndarray, b: np.ndarray, mult_a: int, mult_b: int, shift: int,

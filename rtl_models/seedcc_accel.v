@@ -173,6 +173,7 @@ module seedcc_accel #(
   wire [F_X_UNSIGNED_W-1:0] f_x_unsigned;
   wire [F_Y_UNSIGNED_W-1:0] f_y_unsigned;
   wire [F_OUT_UNSIGNED_W-1:0] f_out_unsigned;
+  wire [F_OUT_WIDE_W-1:0]     f_out_wide;
   wire [F_A_UNSIGNED_W-1:0] f_a_unsigned;
   wire [F_B_UNSIGNED_W-1:0] f_b_unsigned;
   wire [F_IN_UNSIGNED_W-1:0] f_in_unsigned;
@@ -207,7 +208,7 @@ module seedcc_accel #(
     .f_lock_code(f_lock_code),
     .f_x_addr(f_x_addr), .f_x_row(f_x_row), .f_x_step(f_x_step), .f_y_addr(f_y_addr), .f_y_step(f_y_step), .f_rows(f_rows), .f_cols(f_cols), .f_depth(f_depth), .f_x_unsigned(f_x_unsigned), .f_y_unsigned(f_y_unsigned), .f_tokens(f_tokens), .f_features(f_features), .f_in_plane(f_in_plane), .f_in_mult(f_in_mult), .f_in_shift(f_in_shift), .f_eps(f_eps), .f_out_mult(f_out_mult), .f_out_shift(f_out_shift),
     .f_in_nodes(f_in_nodes), .f_row_count(f_row_count), .f_nnz(f_nnz),
-    .f_csr_addr(f_csr_addr), .f_out_unsigned(f_out_unsigned), .f_a_unsigned(f_a_unsigned),
+    .f_csr_addr(f_csr_addr), .f_out_unsigned(f_out_unsigned), .f_out_wide(f_out_wide), .f_a_unsigned(f_a_unsigned),
     .f_b_unsigned(f_b_unsigned), .f_in_unsigned(f_in_unsigned)
   );
 
@@ -456,7 +457,8 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start(start_req),
     .f_acc_row(f_acc_row), .f_out_addr(f_out_addr), .f_oc_count(f_oc_count),
     .f_pix_count(f_pix_count), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
-    .f_relu(f_relu), .f_rep_log2(f_rep_log2), .f_out_unsigned(f_out_unsigned), .last(last_req),
+    .f_relu(f_relu), .f_rep_log2(f_rep_log2), .f_out_unsigned(f_out_unsigned),
+    .f_out_wide(f_out_wide), .last(last_req),
     .active(req_active), .err(req_err),
     .acc_rd(req_acc_rd), .acc_rd_row(req_acc_row), .acc_rd_col(req_acc_col), .acc_rd_data(req_acc_data),
     .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),

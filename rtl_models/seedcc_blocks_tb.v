@@ -29,7 +29,8 @@ module seedcc_blocks_tb #(
   rq_shift,
   rq_relu,
   rq_uns,
-  rq_out
+  rq_out,
+  rq_out_wide
 );
 `include "isa.vh"
 `include "hwfacts.vh"
@@ -62,6 +63,7 @@ module seedcc_blocks_tb #(
   input  wire                             rq_relu;
   input  wire                             rq_uns;
   output wire signed [ACT_BITS-1:0]       rq_out;
+  output wire signed [ACC_BITS-1:0]       rq_out_wide;
 
   // The decoder outputs are read by tests/rtl/tb_decode.py through the hierarchy, not here.
   /* verilator lint_off UNUSEDSIGNAL */
@@ -125,6 +127,7 @@ module seedcc_blocks_tb #(
   wire [F_DEPTH_W-1:0] dec_f_depth;
   wire [F_X_UNSIGNED_W-1:0] dec_f_x_unsigned;
   wire [F_OUT_UNSIGNED_W-1:0] dec_f_out_unsigned;
+  wire [F_OUT_WIDE_W-1:0] dec_f_out_wide;
   wire [F_A_UNSIGNED_W-1:0] dec_f_a_unsigned;
   wire [F_B_UNSIGNED_W-1:0] dec_f_b_unsigned;
   wire [F_IN_UNSIGNED_W-1:0] dec_f_in_unsigned;
@@ -196,6 +199,7 @@ module seedcc_blocks_tb #(
     .f_x_unsigned(dec_f_x_unsigned),
     .f_y_unsigned(dec_f_y_unsigned),
     .f_out_unsigned(dec_f_out_unsigned),
+    .f_out_wide(dec_f_out_wide),
     .f_a_unsigned(dec_f_a_unsigned),
     .f_b_unsigned(dec_f_b_unsigned),
     .f_in_unsigned(dec_f_in_unsigned),
@@ -225,6 +229,7 @@ module seedcc_blocks_tb #(
   );
 
   seedcc_requant u_rq (
-    .acc(rq_acc), .bias(rq_bias), .mult(rq_mult), .shift(rq_shift), .relu(rq_relu), .uns(rq_uns), .out(rq_out)
+    .acc(rq_acc), .bias(rq_bias), .mult(rq_mult), .shift(rq_shift), .relu(rq_relu), .uns(rq_uns), .out(rq_out),
+    .out_wide(rq_out_wide)
   );
 endmodule

@@ -85,6 +85,7 @@ module seedcc_decode (
   f_nnz,
   f_csr_addr,
   f_out_unsigned,
+  f_out_wide,
   f_a_unsigned,
   f_b_unsigned,
   f_in_unsigned
@@ -165,6 +166,7 @@ module seedcc_decode (
   output reg [F_NNZ_W-1:0] f_nnz;
   output reg [F_CSR_ADDR_W-1:0] f_csr_addr;
   output reg [F_OUT_UNSIGNED_W-1:0] f_out_unsigned;
+  output reg [F_OUT_WIDE_W-1:0] f_out_wide;
   output reg [F_A_UNSIGNED_W-1:0] f_a_unsigned;
   output reg [F_B_UNSIGNED_W-1:0] f_b_unsigned;
   output reg [F_IN_UNSIGNED_W-1:0] f_in_unsigned;
@@ -247,6 +249,7 @@ module seedcc_decode (
     f_nnz = {F_NNZ_W{1'b0}};
     f_csr_addr = {F_CSR_ADDR_W{1'b0}};
     f_out_unsigned = {F_OUT_UNSIGNED_W{1'b0}};
+    f_out_wide = {F_OUT_WIDE_W{1'b0}};
     f_a_unsigned = {F_A_UNSIGNED_W{1'b0}};
     f_b_unsigned = {F_B_UNSIGNED_W{1'b0}};
     f_in_unsigned = {F_IN_UNSIGNED_W{1'b0}};
@@ -328,6 +331,7 @@ module seedcc_decode (
         f_background = word[REQ_BACKGROUND_LO +: REQ_BACKGROUND_W];
         f_rep_log2 = word[REQ_REP_LOG2_LO +: REQ_REP_LOG2_W];
         f_out_unsigned = word[REQ_OUT_UNSIGNED_LO +: REQ_OUT_UNSIGNED_W];
+        f_out_wide = word[REQ_OUT_WIDE_LO +: REQ_OUT_WIDE_W];
       end
       OP_ADD: begin
         used = ADD_USED;

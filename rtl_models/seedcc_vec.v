@@ -11,6 +11,11 @@
 // (column) that holds them (docs/isa.md "Accumulator layout"), and channel o's REQ_RECORD_BYTES record
 // (hwfacts.vh REQ_*_LO / _W: int32 bias, int16 mult, shift byte) and write PIXELS bytes at
 // out_addr + o*out_plane + p. = oc_count * ceil(pix_count / PIXELS) execute cycles.
+// With out_wide (an int32 graph output) the requantisers saturate to int32 and an item is
+// ACC_BYTES cycles: cycle s writes bytes s*PIXELS.. of the item's ACC_BYTES*PIXELS bytes
+// (little-endian words) at out_addr + ACC_BYTES*(o*out_plane + p), PIXELS bytes a cycle as
+// the act SRAM takes them, while the acc SRAM's registered read holds the item's words and
+// the read side waits; = ACC_BYTES * oc_count * ceil(pix_count / PIXELS) cycles.
 // A record whose shift byte exceeds SHIFT_MAX (only a hand-made memory image has one: the
 // compiler's record encoder rejects it) raises `err` for that cycle and writes nothing,
 // and the top level stops; the reference model rejects the same record.
@@ -36,6 +41,7 @@ module seedcc_req #(
   f_relu,
   f_rep_log2,
   f_out_unsigned,
+  f_out_wide,
   last,
   active,
   err,
@@ -66,6 +72,7 @@ module seedcc_req #(
   input  wire                          f_relu;
   input  wire [F_REP_LOG2_W-1:0]       f_rep_log2;
   input  wire                          f_out_unsigned;
+  input  wire                          f_out_wide;
   output wire                          last;
   output wire                          active;          // draining (its last cycle included)
   output wire                          err;             // this cycle's record is invalid
@@ -87,6 +94,10 @@ module seedcc_req #(
   localparam [F_PARAM_ADDR_W-1:0] RECORD = REQ_RECORD_BYTES[F_PARAM_ADDR_W-1:0];
   localparam [REQ_SHIFT_W-1:0] SHIFT_LIMIT = SHIFT_MAX[REQ_SHIFT_W-1:0];
   localparam integer XW = 32;  // pixel-count comparisons against the PIXELS parameter
+  // out_wide: an item's PIXELS int32 values are ACC_BYTES*PIXELS bytes, written PIXELS bytes a
+  // cycle over ACC_BYTES cycles (the act SRAM's write width), the item's words held meanwhile
+  localparam integer SUB_W = $clog2(ACC_BYTES);
+  localparam [SUB_W-1:0] SUB_LAST = ACC_BYTES[SUB_W-1:0] - 1'b1;
   reg                       busy;
   reg [F_OC_COUNT_W-1:0]    o;
   reg [F_OC_COUNT_W-1:0]    r_oc;
@@ -94,6 +105,8 @@ module seedcc_req #(
   reg [F_OUT_PLANE_W-1:0]   r_out_plane;
   reg                       r_relu;
   reg                       r_uns;      // saturate to uint8
+  reg                       r_wide;     // int32 values, ACC_BYTES bytes each
+  reg [SUB_W-1:0]           sub;        // with r_wide: the quarter of the item's bytes written
   reg [F_PIX_COUNT_W-1:0]   p0;
   reg [F_OUT_ADDR_W-1:0]    out_base;
   reg [F_PARAM_ADDR_W-1:0]  prm;
@@ -101,12 +114,16 @@ module seedcc_req #(
   wire [REQ_SHIFT_W-1:0] rec_shift = param_rd_data[REQ_SHIFT_LO +: REQ_SHIFT_W];
   wire last_tile = ({{(XW-F_PIX_COUNT_W){1'b0}}, p0} + PIXELS)
                    >= {{(XW-F_PIX_COUNT_W){1'b0}}, r_pix_count};
+  wire adv = !r_wide || (sub == SUB_LAST);  // the item's last cycle: go on to the next
   assign err = busy && (rec_shift > SHIFT_LIMIT);
-  assign last = busy && last_tile && (o == r_oc - 1'b1);
+  assign last = busy && adv && last_tile && (o == r_oc - 1'b1);
   assign active = busy;
   assign param_rd_addr = prm;
   assign act_wr = busy && !err;
-  assign act_wr_addr = out_base + {{(F_OUT_ADDR_W-F_PIX_COUNT_W){1'b0}}, p0};
+  // byte p0 of the channel, or with r_wide byte ACC_BYTES*p0 + sub*PIXELS
+  wire [F_OUT_ADDR_W-1:0] p0_x = {{(F_OUT_ADDR_W-F_PIX_COUNT_W){1'b0}}, p0};
+  wire [F_OUT_ADDR_W-1:0] sub_x = {{(F_OUT_ADDR_W-SUB_W){1'b0}}, sub};
+  assign act_wr_addr = out_base + (r_wide ? (p0_x << SUB_W) + sub_x * PIXELS[F_OUT_ADDR_W-1:0] : p0_x);
 
   // ---- read side: the acc SRAM address of the next item ------------------------------
   // state of an item: channel c within its block of C, copy k, tile row t within the block,
@@ -134,12 +151,12 @@ module seedcc_req #(
   wire [F_ACC_ROW_W-1:0]   blk_m = start ? {F_ACC_ROW_W{1'b0}} : rblk;
   wire [F_PIX_COUNT_W-1:0] q0_m = start ? {F_PIX_COUNT_W{1'b0}} : rq0;
   wire [COL_W-1:0]         colk_m = start ? {COL_W{1'b0}} : rcolk;
-  assign acc_rd = start || busy;
+  assign acc_rd = start || (busy && adv);
   assign acc_rd_row = row0_m + blk_m + t_m;
   assign acc_rd_col = colk_m + c_m[COL_W-1:0];
   wire g_last = ({{(XW-F_PIX_COUNT_W){1'b0}}, q0_m} + PIXELS) >= {{(XW-F_PIX_COUNT_W){1'b0}}, pc_m};
   always @(posedge clk) begin
-    if (start || busy) begin
+    if (acc_rd) begin
       rcols <= cols_m;
       rkmax <= kmax_m;
       rpc <= pc_m;
@@ -173,9 +190,15 @@ module seedcc_req #(
     end
   end
 
+  // byte p is of pixel p0 + p, or with r_wide of pixel p0 + (sub*PIXELS + p) / ACC_BYTES
   integer p;
   always @* for (p = 0; p < PIXELS; p = p + 1)
-    act_wr_be[p] = ({{(XW-F_PIX_COUNT_W){1'b0}}, p0} + p) < {{(XW-F_PIX_COUNT_W){1'b0}}, r_pix_count};
+    act_wr_be[p] = ({{(XW-F_PIX_COUNT_W){1'b0}}, p0}
+                    + (r_wide ? (({{(XW-SUB_W){1'b0}}, sub} * PIXELS + p) >> SUB_W) : p))
+                   < {{(XW-F_PIX_COUNT_W){1'b0}}, r_pix_count};
+  wire [PIXELS*ACT_BITS-1:0]           narrow;
+  wire [ACC_BYTES*PIXELS*ACT_BITS-1:0] words;   // the item's int32 values, little-endian
+  assign act_wr_data = r_wide ? words[sub*PIXELS*ACT_BITS +: PIXELS*ACT_BITS] : narrow;
 
   genvar g;
   generate
@@ -187,7 +210,8 @@ module seedcc_req #(
         .shift(rec_shift[SHIFT_BITS-1:0]),
         .relu(r_relu),
         .uns(r_uns),
-        .out(act_wr_data[g*ACT_BITS +: ACT_BITS])
+        .out(narrow[g*ACT_BITS +: ACT_BITS]),
+        .out_wide(words[g*ACC_BITS +: ACC_BITS])
       );
     end
   endgenerate
@@ -204,16 +228,19 @@ module seedcc_req #(
       r_out_plane <= f_out_plane;
       r_relu <= f_relu;
       r_uns <= f_out_unsigned;
+      r_wide <= f_out_wide;
+      sub <= {SUB_W{1'b0}};
       out_base <= f_out_addr;
       prm <= f_param_addr;
     end else if (busy) begin
       if (last || err) busy <= 1'b0;
-      if (last_tile) begin
+      if (r_wide) sub <= sub + 1'b1;  // wraps to 0 after the item's last cycle
+      if (adv && last_tile) begin
         p0 <= {F_PIX_COUNT_W{1'b0}};
         o <= o + 1'b1;
-        out_base <= out_base + {{(F_OUT_ADDR_W-F_OUT_PLANE_W){1'b0}}, r_out_plane};
+        out_base <= out_base + ({{(F_OUT_ADDR_W-F_OUT_PLANE_W){1'b0}}, r_out_plane} << (r_wide ? SUB_W : 0));
         prm <= prm + RECORD;
-      end else begin
+      end else if (adv) begin
         p0 <= p0 + PIX;
       end
     end

@@ -79,6 +79,7 @@ class LayerCheck:
     name: str  # ONNX tensor name
     float_rel_err: float  # max |refsim float - ORT| / max |ORT|
     int8_err_lsb: float  # max |refsim int8 - ORT| in units of the tensor's quantisation step
+    # (an int32 output's: its channel's accumulator step)
     int8_rel_err: float  # max |refsim int8 - ORT| / max |ORT|
 
 
@@ -181,6 +182,13 @@ def _verify(model: ModelSource, inputs: dict[str, np.ndarray] | None, samples: i
             layers.append(LayerCheck(c.onnx, _max_rel(fl.checkpoints[c.name], ref),
                                      float(err.max() / c.scale),
                                      _max_rel(q.checkpoints[c.name], ref)))
+        for d in prog.manifest.outputs:  # int32 outputs have no checkpoint: compare them here
+            if d.wide and d.name in golden:
+                ref = golden[d.name].reshape(n, *d.shape)
+                step = refsim.dequantize_output(np.ones((1, *d.shape), np.int32), d)  # channel scales
+                err = np.abs(np.asarray(q.outputs[d.name], np.float64) - ref) / step
+                layers.append(LayerCheck(d.name, _max_rel(fl.outputs[d.name], ref),
+                                         float(err.max()), _max_rel(q.outputs[d.name], ref)))
     out0 = prog.manifest.outputs[0].name
     agreement = None
     if out0 in golden and golden[out0].ndim == 2 and golden[out0].shape[1] > 1:

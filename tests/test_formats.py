@@ -69,9 +69,11 @@ def test_relu_outputs_are_uint8_at_peak_over_255_and_the_rest_int8() -> None:
     for n in g.nodes:  # a pool keeps its input's format, MAXPOOL its scale too
         if n.op in (Op.MAXPOOL, Op.GLOBALAVGPOOL, Op.FLATTEN):
             assert g.values[n.output].dtype == g.values[n.inputs[0]].dtype == "uint8", n.name
-    plain = [n for n in g.nodes if n.op == Op.CONV and not n.attrs.get("relu")]
+    plain = [n for n in g.nodes if n.op == Op.CONV and not n.attrs.get("relu") and n.output not in g.outputs]
     assert plain and all(g.values[n.output].dtype == "int8" for n in plain)
-    assert all(g.values[v].dtype == "int8" for v in (*g.inputs, *g.outputs))
+    assert all(g.values[v].dtype == "int8" for v in g.inputs)
+    # the logits leave at accumulator precision (tests/test_wide_outputs.py)
+    assert all(g.values[v].dtype == "int32" for v in g.outputs)
     # code generation sets the unsigned bits from the formats
     ins = comp.program.instructions
     assert any(i.op == "MAC" and i.x_unsigned for i in ins)

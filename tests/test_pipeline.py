@@ -134,9 +134,16 @@ def test_int_entry_equals_int8_mode(name: str) -> None:
     q = {d.name: numerics.quantize_input(x[d.name], d.scale) for d in man.inputs}
     raw = refsim.run_int(prog, q, checkpoints=True)
     res = refsim.run(prog, x, mode="int8", checkpoints=True)
-    pairs = [(raw.outputs[d.name], res.outputs[d.name], d.scale, False) for d in man.outputs]
+    pairs = [(raw.outputs[d.name], res.outputs[d.name], d.scale, False) for d in man.outputs
+             if not d.wide]
     pairs += [(raw.checkpoints[c.name], res.checkpoints[c.name], c.scale, c.unsigned)
               for c in man.checkpoints]
+    wide = [d for d in man.outputs if d.wide]
+    assert wide  # every example's logits come from a layer whose REQ writes them
+    for d in wide:  # int32 at accumulator precision, x = int32 · the scale of its feature
+        ints, floats = raw.outputs[d.name], res.outputs[d.name]
+        assert ints.dtype == np.int32 and len(d.shape) == 1
+        np.testing.assert_array_equal((ints * np.asarray(d.channel_scales)).astype(np.float32), floats)
     assert any(c.unsigned for c in man.checkpoints)  # ReLU outputs are uint8
     for ints, floats, scale, unsigned in pairs:
         assert ints.dtype == np.int8  # the bytes as stored; a uint8 value's read unsigned
@@ -191,7 +198,9 @@ def test_capacity_errors_name_what_does_not_fit(change: dict, pattern: str) -> N
 def test_verify_names_every_checkpoint_layer_and_float_is_ok(name: str) -> None:
     report = api.verify(model(name), samples=16, config=SMALL)
     prog = compiled(name).program
-    assert [c.name for c in report.layers] == [c.onnx for c in prog.manifest.checkpoints]
+    # every checkpoint, then the int32 outputs (which have none)
+    assert [c.name for c in report.layers] == ([c.onnx for c in prog.manifest.checkpoints]
+                                               + [d.name for d in prog.manifest.outputs if d.wide])
     assert report.float_ok and report.first_float_divergence() is None
     assert report.samples == 16 and report.cycles == refsim.simulator(prog).cycles
     text = report.format()

@@ -67,9 +67,9 @@ def test_layout_is_the_documented_one() -> None:
     assert bodies[0] == SMALL.to_json().encode()
     assert bodies[1] == isa.encode_stream(list(prog.instructions))
     assert bodies[2] == prog.image and bodies[3] == prog.float_section
-    assert bodies[4] == b'{"checkpoints":[],"float_params":[],"graphs":[],"inputs":[{"dram_addr":64,' \
+    assert bodies[4] == b'{"checkpoints":[],"float_params":[],"graphs":[],"inputs":[{"channel_scales":[],"dram_addr":64,' \
         b'"name":"x","scale":0.125,"shape":[3,2,2]}],"layers":[],"model":"tiny","notes":' \
-        b'["\\u00fcn\\u00efcode ok"],"outputs":[],"schema_version":4,"sram":[]}'
+        b'["\\u00fcn\\u00efcode ok"],"outputs":[],"schema_version":5,"sram":[]}'
     assert data[pos:] == hashlib.sha256(data[:pos]).digest() and len(data) == pos + 32
 
 
@@ -246,12 +246,13 @@ BAD_MANIFESTS = [
     (("schema_version",), DELETE, "manifest: missing key 'schema_version'"),
     # unknown key
     (("inputs", 0, "zero_point"), 0,
-     "manifest.inputs[0]: unknown key 'zero_point'; valid keys: dram_addr, name, scale, shape"),
+     "manifest.inputs[0]: unknown key 'zero_point'; valid keys: channel_scales, dram_addr, name, scale, "
+     "shape"),
     (("extra",), {}, "manifest: unknown key 'extra'"),
     # unknown schema version
-    (("schema_version",), 3, ("manifest.schema_version: this seedcc reads manifest schema 4, "
+    (("schema_version",), 3, ("manifest.schema_version: this seedcc reads manifest schema 5, "
                               "got 3; recompile the model with this seedcc")),
-    (("schema_version",), "4", "manifest.schema_version: this seedcc reads manifest schema 4, got '4'"),
+    (("schema_version",), "4", "manifest.schema_version: this seedcc reads manifest schema 5, got '4'"),
 ]
 
 

@@ -401,7 +401,8 @@ def manifest_with(path: tuple, value: object) -> dict:
     (("inputs", 0, "scale"), float("nan")),
     (("inputs", 0, "dram_addr"), -1),
     (("outputs", 0, "scale"), 0),
-    (("checkpoints", 0, "after"), "end"),
+    (("outputs", 0, "channel_scales", 0), "wide"),
+    (("outputs", 0, "channel_scales"), [-1.0]),
     (("float_params", 0, "offset"), -8),
     (("inputs",), 3),
 ])

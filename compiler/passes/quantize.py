@@ -7,10 +7,15 @@ the symmetric s = max|x| / 127 (over the calibration batch). A ReLU's output is 
 of an op whose `relu_output` says so (a CONV, AGGREGATE or ADD with the ReLU epilogue
 fused), and the values that keep its bytes or its format (`same_scale` / `keeps_format`:
 FLATTEN/RESHAPE views, MAXPOOL, AVGPOOL, SPILL/RELOAD) inherit it; such a family of values
-is one format. It stays int8 when one of its values is a graph output (outputs leave
-int8), is read by an op whose instructions have no unsigned bit (`OpDef.reads_unsigned`:
-SOFTMAX, LAYERNORM, GELU), or would give two iterations of a fold region different
-instructions (`form_fold_regions.loop_format_pairs`). Graph inputs are int8.
+is one format. It stays int8 when one of its values is a graph output, is read by an op
+whose instructions have no unsigned bit (`OpDef.reads_unsigned`: SOFTMAX, LAYERNORM, GELU),
+or would give two iterations of a fold region different instructions
+(`form_fold_regions.loop_format_pairs`). Graph inputs are int8.
+
+A graph output that a REQ writes (`OpDef.writes_wide`: CONV, AGGREGATE) and nothing else
+reads leaves at accumulator precision: int32, (acc + bias)·sign per channel, worth the
+channel's accumulator step (`seedcc.ir.ops.conv.affine_records`), so logits are never
+saturated to 8 bits. Other graph outputs (an ADD's, a pool's, a view's) are int8.
 
 Values that are the same bytes in memory (FLATTEN/RESHAPE outputs) and MAXPOOL outputs share
 their input's scale (`OpDef.same_scale`), so those ops need no arithmetic. An op with an
@@ -62,7 +67,7 @@ def value_peaks(g: Graph, calib: dict[str, np.ndarray], chunk: int | None = None
 
 
 def value_formats(g: Graph) -> dict[str, str]:
-    """The 8-bit format ("int8" or "uint8") of every value of `g` (module docstring)."""
+    """The format ("int8", "uint8" or "int32") of every value of `g` (module docstring)."""
     family = {name: name for name in g.values}  # value -> the value whose format it keeps
     relu = set()
     fixed = {}
@@ -88,6 +93,12 @@ def value_formats(g: Graph) -> dict[str, str]:
         if v in fixed:
             return fixed[v]
         return "uint8" if family[v] in relu and family[v] not in signed else "int8"
+
+    # a graph output written by a REQ and read by nothing else stays at accumulator precision
+    for v in outputs:
+        n = g.producer(v)
+        if n is not None and n.op.spec.writes_wide and not g.consumers(v) and "loop" not in n.attrs:
+            fixed[v] = "int32"
 
     pairs = loop_format_pairs(g)
     changed = True

@@ -22,7 +22,6 @@ the report's DMA figures (docs/compiler.md "Spilling").
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from seedcc.compiler.memplan import ActivationsDoNotFit, plan_activations, roots
@@ -91,7 +90,7 @@ def _banded(g: Graph, err: ActivationsDoNotFit, cfg: HwConfig) -> Graph | None:
         return None
     n = g.nodes[err.step]
     root = roots(g)
-    size = {v: math.prod(g.values[v].shape) for v in g.values}
+    size = {v: g.values[v].nbytes for v in g.values}
     alone = size[n.output] + sum(size[r] for r in {root[v] for v in n.inputs})
     readers = g.consumers(n.output)
     if (alone <= cfg.act_sram_bytes or n.op is not Op.CONV or len(g.values[n.output].shape) != 3

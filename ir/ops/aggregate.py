@@ -27,10 +27,10 @@ import numpy as np
 
 from seedcc.errors import ModelStructureError
 from seedcc.ir.ops.base import OpDef, Shape, fused_relu, is_unsigned
-from seedcc.ir.ops.conv import affine_records
+from seedcc.ir.ops.conv import affine_records, wide_scales
 from seedcc.rtl_models import adjacency as fmt
 from seedcc.rtl_models.hwconfig import HwConfig
-from seedcc.rtl_models.hwfacts import REQ_RECORD_BYTES, req_record_bytes
+from seedcc.rtl_models.hwfacts import ACC_BYTES, REQ_RECORD_BYTES, req_record_bytes
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +115,7 @@ def aggregate(adj: Adjacency, x: np.ndarray) -> np.ndarray:
 class Aggregate(OpDef):
     name = "aggregate"
     onnx = ("MatMul",)
-    reads_unsigned = True
+    reads_unsigned = writes_wide = True
     relu_output = staticmethod(fused_relu)
     attrs = ("adj",)
 
@@ -166,7 +166,10 @@ class Aggregate(OpDef):
         features = y.shape[1]
         ascale = adj.codes[1]
         a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
-        rec = affine_records(a, b, ascale, x.scale, y.scale)
+        wide = y.dtype == "int32"  # a graph output left at accumulator precision
+        rec = affine_records(a, b, ascale, x.scale, y.scale, wide)
+        if wide:
+            em.channel_scales[n.output] = wide_scales(a, ascale, x.scale)
         param = em.load("param", req_record_bytes(rec, f"aggregation {n.name}"), f"aggregation {n.name}")
         chunks = adj.chunks(features, em.cfg)
         loaded = 0
@@ -177,9 +180,9 @@ class Aggregate(OpDef):
             em.emit("AGG", in_addr=em.addr(n.inputs[0]), in_nodes=adj.cols, acc_row=0, features=features,
                     row_count=r1 - r0, nnz=e1 - e0, csr_addr=at, in_unsigned=is_unsigned(x))
             em.float_values(adj.values[e0:e1])
-            em.emit("REQ", acc_row=0, out_addr=em.addr(n.output) + r0, oc_count=features, pix_count=r1 - r0,
-                    out_plane=adj.rows, param_addr=param, relu=int(bool(n.attrs.get("relu"))),
-                    out_unsigned=is_unsigned(y))
+            em.emit("REQ", acc_row=0, out_addr=em.addr(n.output) + r0 * (ACC_BYTES if wide else 1),
+                    oc_count=features, pix_count=r1 - r0, out_plane=adj.rows, param_addr=param,
+                    relu=int(bool(n.attrs.get("relu"))), out_unsigned=is_unsigned(y), out_wide=int(wide))
             em.float_affine(a, b)
             em.release("mask", at)
             em.acc_peak = max(em.acc_peak, em.cfg.acc_span(features, r1 - r0) * em.cfg.pes)

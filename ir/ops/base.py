@@ -57,6 +57,9 @@ class OpDef:
     # its instructions read uint8 operands (an unsigned bit per operand, docs/isa.md
     # "Activation formats"); an op without it only ever reads int8 activations
     reads_unsigned: ClassVar[bool] = False
+    # its output is written by a REQ, which can leave a graph output at accumulator precision:
+    # int32 with per-channel scales (REQ `out_wide`; compiler/passes/quantize.py)
+    writes_wide: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

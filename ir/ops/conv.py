@@ -37,6 +37,7 @@ from seedcc.ir.ops.base import (
 )
 from seedcc.rtl_models.generators import get_generator
 from seedcc.rtl_models.hwfacts import (
+    ACC_BYTES,
     FREEZE_STATE_BYTES,
     FREEZE_STATE_DTYPE,
     FREEZE_STATES_PER_WORD,
@@ -123,27 +124,45 @@ def _epilogue(y: np.ndarray, scale: np.ndarray | None, shift: np.ndarray | None,
     return y
 
 
-def requant_records(n: Any, x_scale: float, y_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Per-channel REQ records for y = a·(W x) + b, and (a, b, weight scale) for the float mode."""
+def requant_records(n: Any, x_scale: float, y_scale: float, wide: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Per-channel REQ records for y = a·(W x) + b (`affine_records`), and (a, b, weight
+    scale) for the float mode."""
     w = n.attrs["weight"]
     a, b = (np.asarray(t, np.float64) for t in n.attrs["affine"])
     wscale = w.scale * w.multiplier
-    rec = affine_records(a, b, wscale, x_scale, y_scale)
+    rec = affine_records(a, b, wscale, x_scale, y_scale, wide)
     return rec, a, b, wscale
 
 
+def acc_units(a: np.ndarray, wscale: float, x_scale: float) -> np.ndarray:
+    """The real value of one accumulator step of each channel of y = a·(wscale·x_scale·acc)
+    + b: the weight scale times the input scale, before the affine."""
+    return np.asarray(a, np.float64) * wscale * x_scale
+
+
 def affine_records(a: np.ndarray, b: np.ndarray, wscale: float, x_scale: float,
-                   y_scale: float) -> np.ndarray:
-    """Per-channel REQ records for y = a·(wscale·x_scale·acc) + b (one accumulator step is
-    worth the weight scale times the input scale before the affine)."""
-    acc_unit = a * wscale * x_scale  # real value of one accumulator step, per channel
+                   y_scale: float, wide: bool = False) -> np.ndarray:
+    """Per-channel REQ records for y = a·(wscale·x_scale·acc) + b: the bias b in accumulator
+    steps, and the multiplier and shift of one step to the output scale. For an int32 output
+    (`wide`) the multiplier is the step's sign and the shift 0, so the REQ writes
+    (acc + bias)·sign, worth |one step| each (`wide_scales`), and a ReLU keeps its meaning."""
+    acc_unit = acc_units(a, wscale, x_scale)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf is clipped below
         bias = np.where(acc_unit != 0, np.rint(b / acc_unit), 0)
     rec = np.zeros(len(a), REQ_RECORD)
     rec["bias"] = np.clip(bias, *REQ_LIMITS["bias"])
+    if wide:
+        rec["mult"] = np.sign(acc_unit)
+        return rec
     for ch in range(len(a)):
         rec["mult"][ch], rec["shift"][ch] = saturating_multiplier(acc_unit[ch] / y_scale)
     return rec
+
+
+def wide_scales(a: np.ndarray, wscale: float, x_scale: float) -> tuple[float, ...]:
+    """Per-channel scales of an int32 output written with `affine_records(wide=True)`."""
+    return tuple(float(u) for u in np.abs(acc_units(a, wscale, x_scale)))
 
 
 def within_bands(chunks: tuple[tuple[int, int], ...], bands: list[tuple[int, int]]
@@ -162,7 +181,7 @@ def within_bands(chunks: tuple[tuple[int, int], ...], bands: list[tuple[int, int
 class Conv(OpDef):
     name = "conv"
     onnx = ("Conv", "Gemm", "MatMul")
-    reads_unsigned = True
+    reads_unsigned = writes_wide = True
     relu_output = staticmethod(fused_relu)
     attrs = ("weight", "stride", "pads")
 
@@ -255,7 +274,10 @@ class Conv(OpDef):
             ow = wd
         assert "tiling" in n.attrs, f"{n.name}: code generation needs the schedule_regeneration pass"
         plan, states = n.attrs["tiling"], n.attrs["lane_states"]
-        rec, a, b, wscale = requant_records(n, x.scale, y.scale)
+        wide = y.dtype == "int32"  # a graph output left at accumulator precision
+        rec, a, b, wscale = requant_records(n, x.scale, y.scale, wide)
+        if wide:
+            em.channel_scales[n.output] = wide_scales(a, wscale, x.scale)
         groups = -(-o // GROUP)
         table = b"".join(np.array(split, LANE_STATE_DTYPE).tobytes() for split in states)
         freeze, frozen_at = n.attrs.get("freeze"), len(table)
@@ -314,13 +336,13 @@ class Conv(OpDef):
                             rep_log2=copies, x_unsigned=is_unsigned(x))
                     if rows is None:
                         em.release("mask", at)
-                out, plane = ((em.addr(n.output) + oc0 * npix + p0, npix) if band_rows is None else
-                              (em.band(n) + p0 - b0, b1 - b0))
+                out, plane = ((em.addr(n.output) + (oc0 * npix + p0) * (ACC_BYTES if wide else 1), npix)
+                              if band_rows is None else (em.band(n) + p0 - b0, b1 - b0))
                 seq += 1
                 em.emit("REQ", acc_row=acc, out_addr=out, oc_count=occ, pix_count=pc, out_plane=plane,
                         param_addr=param + len(table) + REQ_RECORD_BYTES * oc0, relu=int(bool(n.attrs.get("relu"))),
                         background=int(plan.double_buffered and seq < work and not band_done),
-                        rep_log2=copies, out_unsigned=is_unsigned(y))
+                        rep_log2=copies, out_unsigned=is_unsigned(y), out_wide=int(wide))
                 em.acc_peak = max(em.acc_peak, (acc + cfg.acc_span(occ, pc, copies)) * cfg.pes)
                 em.float_affine(a[oc0:oc0 + occ] * wscale, b[oc0:oc0 + occ])
                 if band_done:  # the band is done: its rows go out

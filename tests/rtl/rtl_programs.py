@@ -32,7 +32,7 @@ class Case:
     name: str
     program: Program
     inputs: dict[str, np.ndarray]      # int8, one sample, manifest shape
-    expected: dict[str, np.ndarray]    # int8 by output name
+    expected: dict[str, np.ndarray]    # int8 (int32 for a wide output) by output name
     cycles: int
 
 
@@ -363,6 +363,60 @@ def case_conv_copies() -> Case:
               + 1)                # HALT
     return _finish("conv_copies", instrs, img, [_io("x", x.shape, ax)],
                    [_io("y", y.shape, out_addr)], {"x": x}, {"y": y}, cycles)
+
+
+def case_wide() -> Case:
+    """The conv of case_conv_copies (12 channels, two copies) with REQs that leave the
+    result at accumulator precision (`out_wide`): int32 values, 4 bytes each, written PIXELS
+    bytes a cycle, so a REQ takes 4 cycles per (channel, pixel tile). The records reach
+    both int32 bounds (biases near them, multipliers up to 32767, +-1 with shift 0 as the
+    compiler writes them) with and without the ReLU, and the partial tiles of both pixel
+    ranges take their byte enables from the word each byte belongs to."""
+    c, h, w, oc, kh, kw = 3, 6, 7, 12, 3, 3
+    steps = c * kh * kw
+    x, states, codes, _, _, _, img, (ax, am, ap, _), rows = _binary_conv_image(
+        np.random.default_rng(5), (c, h, w), oc, 77, 1)
+    npix = h * w
+    top = 2**31 - 1
+    bias = np.array([0, 0, top - 100, -top + 100, 12345, -999, 0, 50, -top - 1, top, 5, 0])
+    mult = np.array([1, -1, 1, -1, 30000, -30000, 7, -7, 1, 1, 0, 32767])
+    shift = np.array([0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 1])
+    img.put(requant_records(bias, mult, shift), ap + 8)
+    out_addr = img.reserve(4 * oc * npix)
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=8 + 8 * oc),
+        make("SETGEN", gen_id=0, param_addr=0, count=1),
+    ]
+    for p0, (oy0, ox0), pc, relu in ((0, (0, 0), 19, 1), (19, (2, 5), npix - 19, 0)):
+        instrs += [
+            make("MAC", in_addr=0, acc_row=0, in_c=c, in_h=h, in_w=w, out_w=w, kh=kh, kw=kw,
+                 stride_h=1, stride_w=1, pad_t=1, pad_l=1, oc_count=oc, start_oy=oy0,
+                 start_ox=ox0, pix_count=pc, mask_addr=0, code_bits=1, rep_log2=1),
+            make("REQ", acc_row=0, out_addr=1000 + 4 * p0, oc_count=oc, pix_count=pc,
+                 out_plane=npix, param_addr=8, relu=relu, rep_log2=1, out_wide=1),
+        ]
+    instrs.append(make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=4 * oc * npix))
+    wts = lane_signs(0, states, oc, steps) * codes
+    acc = mac_ref(x, wts, kh, kw, 1, 1, 1, 1, w, 0, npix)
+    y = np.concatenate([numerics.requantize(acc[:, lo:hi], bias[:, None], mult[:, None], shift[:, None],
+                                            relu, wide=True)
+                        for lo, hi, relu in ((0, 19, True), (19, npix, False))], axis=1)
+    assert (y == top).any() and (y == -top - 1).any()  # both bounds reached
+    cycles = (1 + 4 + 16          # DMA_LOAD x: 126 bytes, 16 beats
+              + 1 + 4 + 7         # mask: 27 rows x (1 lane x 2 bytes) = 54 bytes, 7 beats
+              + 1 + 4 + 13        # param: 8 lane bytes + 12 x 8 record bytes = 104, 13 beats
+              + 1 + 1             # SETGEN 1 lane
+              + 1 + 3 * (27 + 2)  # MAC: 19 pixels = 3 tiles of 2 x 4 pixels
+              + 1 + 4 * 12 * 5    # REQ: 12 channels x ceil(19 / 4) items, 4 cycles each
+              + 1 + 3 * (27 + 2)  # MAC: 23 pixels = 3 tiles
+              + 1 + 4 * 12 * 6    # REQ: 12 channels x ceil(23 / 4) items, 4 cycles each
+              + 1 + 4 + 252       # DMA_STORE 4*12*42 = 2016 bytes, 252 beats
+              + 1)                # HALT
+    out = TensorIO("y", (oc, h, w), 1.0, out_addr, channel_scales=(1.0,) * oc)
+    return _finish("wide", instrs, img, [_io("x", x.shape, ax)], [out], {"x": x},
+                   {"y": y.reshape(oc, h, w)}, cycles)
 
 
 def case_conv_split_xorshift32() -> Case:
@@ -777,6 +831,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
     "add_pool": case_add_pool,
     "unsigned": case_unsigned,
+    "wide": case_wide,
     "zero_exec": case_zero_exec,
     "loop": case_loop,
     "agg": case_agg,

@@ -2,7 +2,7 @@
 
 Edge cases first (int32 limits of acc and bias, mult -32768 / 32767, shift 0 / 1 / 62 / 63,
 exact halves that round up, values at the saturation boundaries, relu on and off), each
-saturating to int8 and to uint8 (`out_unsigned`), then
+saturating to int8, to uint8 (`out_unsigned`) and to int32 (`out_wide`), then
 random vectors drawn from several magnitude ranges. Exact comparison.
 """
 
@@ -27,6 +27,9 @@ def edge_cases() -> list[tuple[int, int, int, int, int]]:
     shifts = (0, 1, 2, 31, 62, 63)
     cases = [(a, b, m, s, r) for a, b, m, s, r in
              itertools.product(accs, biases, mults, shifts, (0, 1))]
+    # int32 saturation: (acc + bias) * mult just inside and beyond the int32 range
+    for acc, bias in ((0, I32[1]), (1, I32[1]), (0, I32[0]), (-1, I32[0])):
+        cases += [(acc, bias, m, 0, 0) for m in (1, -1)]
     # round half up at the saturation edges: (x + 2^(s-1)) >> s around 127.5 / -128.5
     for s in (1, 4, 8):
         for v in (127, 128, -128, -129):
@@ -64,4 +67,10 @@ async def requantiser_matches_numerics(dut) -> None:
         exp = int(numerics.requantize(np.array([acc]), bias, mult, shift, bool(relu), bool(uns))[0])
         assert got == exp, (f"requantize(acc={acc}, bias={bias}, mult={mult}, shift={shift}, "
                             f"relu={relu}, unsigned={uns}): RTL {got}, numerics {exp}")
-    dut._log.info("%d requantiser vectors match", 2 * len(cases))
+        if uns:
+            continue
+        got = dut.rq_out_wide.value.to_signed()  # out_wide: the same sum saturated to int32
+        exp = int(numerics.requantize(np.array([acc]), bias, mult, shift, bool(relu), wide=True)[0])
+        assert got == exp, (f"requantize(acc={acc}, bias={bias}, mult={mult}, shift={shift}, "
+                            f"relu={relu}, wide): RTL {got}, numerics {exp}")
+    dut._log.info("%d requantiser vectors match (and %d int32 ones)", 2 * len(cases), len(cases))

@@ -55,11 +55,12 @@ def test_broken_adapter_names_first_wrong_word_and_waveform(vector_dirs: list[Pa
     outcome = example.run_npu(vector_dirs, tmp_path, adapter="npu_adapter:OffByOneAdapter")
     assert not outcome.ok
     out = load_vectors(vector_dirs[0]).outputs[0]
-    exp = out.expected
-    # the adapter reads byte i + 1 for word i: the first word whose neighbour differs
-    first = next(i for i in range(len(exp) - 1) if exp[i] != exp[i + 1])
-    assert (f"output {out.name!r}: first wrong output word is word {first} of {len(exp)} "
-            f"(DRAM address {out.dram_addr + first:#x})") in outcome.message
+    exp, n = out.expected, out.word_bytes
+    # the adapter reads byte j + 1 for byte j: the first word that differs from the n bytes
+    # one further on (words of n bytes: 4 for the int32 logits)
+    first = next(i for i in range(len(exp) // n - 1) if exp[n * i:n * i + n] != exp[n * i + 1:n * i + n + 1])
+    assert (f"output {out.name!r}: first wrong output word is word {first} of {len(exp) // n} "
+            f"(DRAM address {out.dram_addr + n * first:#x})") in outcome.message
     assert outcome.waves_file is not None and outcome.waves_file.exists()
     assert f"waveform {outcome.waves_file}" in outcome.message
     assert str(vector_dirs[0]) in outcome.message
