@@ -13,7 +13,9 @@ copies as the compiler chooses them (`HwConfig.lane_copies`):
 - 2-D: a tile is R output rows × W columns, R·W its pixel count, R a power of two, the
   cheapest shape per layer (a buffer that reads R input rows a step from row banks).
 A model of MAC issue only: DMA, REQ and the other units are left out. Ratios are against
-today's tiling in the same run.
+today's tiling in the same run. It also prints how many row banks the 2-D shapes need
+(R·stride input rows a step) and what padding every activation row to a PIXELS-byte word
+costs in act SRAM bytes.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from seedcc.models import resnet18
 from seedcc.rtl_models.hwconfig import DEFAULT
 
 
-def tiles_2d(oh: int, ow: int, tile: int) -> int:
-    """Tiles of the cheapest R x (tile / R) shape over an oh x ow output."""
+def tiles_2d(oh: int, ow: int, tile: int) -> tuple[int, int]:
+    """(tiles, R) of the cheapest R x (tile / R) shape over an oh x ow output (the fewest
+    rows R among equally cheap shapes)."""
     shapes = [r for r in (1 << e for e in range(tile.bit_length())) if tile % r == 0]
-    return min(-(-oh // r) * -(-ow // (tile // r)) for r in shapes)
+    return min((-(-oh // r) * -(-ow // (tile // r)), r) for r in shapes)
 
 
 def mac_cycles(size: int) -> dict[str, int]:
@@ -40,7 +43,7 @@ def mac_cycles(size: int) -> dict[str, int]:
     model = resnet18(size=size, width=64, classes=classes, stem=stem)
     calib = {"x": np.random.default_rng(0).standard_normal((4, 3, size, size)).astype(np.float32)}
     g = compile_model(model, calib=calib, config=DEFAULT).graph
-    cfg, out = DEFAULT, {"today": 0, "one row": 0, "2-D": 0}
+    cfg, out = DEFAULT, {"today": 0, "one row": 0, "2-D": 0, "banks": 0}
     for n in g.ops(Op.CONV):
         _, i, kh, kw = n.attrs["weight"].shape
         _, oh, ow = as_chw(g.values[n.output].shape)
@@ -49,7 +52,15 @@ def mac_cycles(size: int) -> dict[str, int]:
         for (_, occ), chunks in zip(plan.blocks, plan.chunks):
             out["today"] += step * sum(cfg.mac_tiles(occ, pc) for _, pc in chunks)
             out["one row"] += step * oh * cfg.mac_tiles(occ, ow)
-            out["2-D"] += step * tiles_2d(oh, ow, cfg.pixels << cfg.lane_copies(occ, oh * ow))
+            tiles, rows = tiles_2d(oh, ow, cfg.pixels << cfg.lane_copies(occ, oh * ow))
+            out["2-D"] += step * tiles
+            # the input rows one step reads lie in distinct banks: R rows s apart
+            out["banks"] = max(out["banks"], rows * n.attrs["stride"][0])
+    # act SRAM bytes of every activation with its rows padded to PIXELS-byte words
+    dense = sum(v.nbytes for v in g.values.values() if len(v.shape) == 3)
+    padded = sum(v.shape[0] * v.shape[1] * -(-v.shape[2] // cfg.pixels) * cfg.pixels
+                 for v in g.values.values() if len(v.shape) == 3)
+    out["padding"] = padded / dense
     return out
 
 
@@ -59,7 +70,10 @@ def main() -> None:
     for size in p.parse_args().sizes:
         c = mac_cycles(size)
         print(f"ResNet-18 {size}x{size}, DEFAULT: MAC cycles today {c['today']:,}; "
-              + "; ".join(f"{k} {c[k]:,} ({c[k] / c['today']:.3f}x)" for k in ("one row", "2-D")))
+              + "; ".join(f"{k} {c[k]:,} ({c[k] / c['today']:.3f}x)" for k in ("one row", "2-D"))
+              + f"; 2-D tiles read up to {c['banks']} input rows a step (R x stride: row banks "
+              f"needed); rows padded to {DEFAULT.pixels}-byte words take {c['padding']:.3f}x "
+              "the activation bytes")
 
 
 if __name__ == "__main__":
