@@ -68,7 +68,10 @@ module seedcc_param_sram #(
       always @(posedge clk) if (a_rd) off_q <= off;
       wire [WB-1:0]   we = {{(WB-BEAT){1'b0}}, a_be} << off;
       wire [WB*8-1:0] wd = {{((WB-BEAT)*8){1'b0}}, a_wdata} << {off, 3'b000};
+      // a beat narrower than the word leaves its upper bytes unused
+      /* verilator lint_off UNUSEDSIGNAL */
       wire [WB*8-1:0] rd_shift = a_rd_all >> {off_q, 3'b000};
+      /* verilator lint_on UNUSEDSIGNAL */
       assign a_rdata = rd_shift[BUS_BYTES*8-1:0];
       assign b_rdata = b_rd_all;
       seedcc_sram_dp #(.WORDS(ROWS), .LANES(WB), .WIDTH(8), .ADDR_W(ROW_W)) u_sram (
