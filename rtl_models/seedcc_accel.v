@@ -12,9 +12,10 @@
 //   EXEC   n cycles  the unit runs; its `last` ends the instruction
 // so every instruction takes exactly 1 + its execute cycles (the cycle rule of its row in
 // the ISA table, backends/isa.py). A DMA transfer, SYNC and HALT first wait in ISSUE until
-// the engine's transfer in flight is in its last cycle, a REQ, SETGEN, SETFRZ, LAYERNORM,
-// SYNC and HALT until the REQ unit's work is (SETGEN, SETFRZ and LAYERNORM read the param
-// SRAM's read port, which the REQ unit's records use); a background transfer (field
+// the engine's transfer in flight is in its last cycle, and a REQ, SETGEN, SETFRZ,
+// LAYERNORM, SYNC and HALT until the REQ unit's work in flight is in its last cycle
+// (SETGEN, SETFRZ and LAYERNORM read the param SRAM's read port, which the REQ unit's
+// records use); a background transfer (field
 // `background`) has no EXEC: the engine runs it while the next instructions issue
 // (backends/timing.py, docs/isa.md "Background units"). `cycles` at `done` equals the
 // reference model's count, HALT's issue cycle included.
@@ -96,7 +97,7 @@ module seedcc_accel #(
   reg [7:0]               mask_mem  [0:MASK_BYTES-1];
 
   // Addresses wrap at the memory size (sizes are powers of two in every HwConfig we build).
-  // The index arithmetic is XA_W bits wide; zx_* widen a byte, param or acc address to it.
+  // The index arithmetic is XA_W bits wide; zx_byte widens a byte address to it.
   localparam integer XA_W = 32;
   function integer act_ix(input [XA_W-1:0] a);   act_ix = a % ACT_BYTES;     endfunction
   function integer mask_ix(input [XA_W-1:0] a);  mask_ix = a % MASK_BYTES;   endfunction
