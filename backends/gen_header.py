@@ -3,7 +3,8 @@
 * ``rtl_models/isa.vh`` from ``seedcc.backends.isa.OPCODES``: ``OP_<NAME>`` (8-bit opcode);
   ``<OP>_<FIELD>_LO`` / ``_W`` / ``_SIGNED`` (bit range of every field); ``<OP>_<FIELD>_MIN``
   / ``_MAX`` where a field accepts fewer values than its bits hold (the decoder flags a
-  word outside them as illegal); a comment for each ``Opcode.below`` rule (the decoder
+  word outside them as illegal); ``<OP>_<FIELD>_ALIGN_MASK`` for each ``Opcode.aligned``
+  rule (the low bits the decoder requires to be 0); a comment for each ``Opcode.below`` rule (the decoder
   compares the two fields and flags a word that breaks it); ``<OP>_USED`` (a 256-bit mask
   of the opcode and field bits: any other bit set is illegal); ``F_<FIELD>_W`` (the widest
   use of each field name: decoder port widths); ``SPACE_*`` and the word/opcode widths.
@@ -106,6 +107,12 @@ def render() -> str:
             used |= ((1 << f.width) - 1) << f.lo
         for rule in op.below:
             lines.append(f"// rule: {rule.field} < {rule.bound} (a word that breaks it is illegal)")
+        for a in op.aligned:
+            f = op.field(a.field)
+            when = "" if a.when is None else f" when {a.when[0]} = {a.when[1]}"
+            lines.append(f"localparam [{f.width - 1}:0] {op.name}_{a.field.upper()}_ALIGN_MASK = "
+                         f"{f.width}'d{a.multiple - 1};  // rule: {a.field} a multiple of "
+                         f"{a.multiple}{when} (else illegal)")
         lines.append(f"localparam [{isa.WORD_BITS - 1}:0] {op.name}_USED = "
                      f"{isa.WORD_BITS}'h{used:0{isa.WORD_BITS // 4}x};")
     lines.append("")

@@ -7,7 +7,8 @@ multiplier, the shift, the mask-code width, the generator select) come from
 ``seedcc.rtl_models.hwfacts``. A field may accept fewer values than its bits hold
 (``Field.limits``: ``code_bits`` is 1..7, ``space`` 0..2, a kernel size at least 1), and a
 field may have to stay below another field of the same word (``Opcode.below``: MAC
-``start_ox`` < ``out_w``); the encoder (``make``, ``encode``) and the decoder check every
+``start_ox`` < ``out_w``), and an address may have to be a multiple of a memory's word
+(``Opcode.aligned``: every param SRAM address); the encoder (``make``, ``encode``) and the decoder check every
 value against those rules, and the RTL decoder treats a word that breaks one as illegal,
 like a stray bit.
 
@@ -36,6 +37,7 @@ from seedcc.rtl_models.hwconfig import HwConfig
 from seedcc.rtl_models.hwfacts import (
     GROUP,
     LANE_STATE_BYTES,
+    PARAM_WORD_BYTES,
     REQ_RECORD_BYTES,
     FieldRangeError,
     check_range,
@@ -92,6 +94,15 @@ class Field:
 CycleRule = Callable[[Mapping[str, int], HwConfig], int]
 
 
+class Aligned(NamedTuple):
+    """A rule on an unsigned field: a multiple of ``multiple`` (a power of two), when the
+    field ``when[0]`` of the same word is ``when[1]`` (always if ``when`` is None)."""
+
+    field: str
+    multiple: int
+    when: tuple[str, int] | None = None
+
+
 class Below(NamedTuple):
     """A rule between two unsigned fields of one word: ``field`` < ``bound``."""
 
@@ -115,9 +126,16 @@ class Opcode:
     next instructions issue (docs/isa.md "Background units")."""
     drains: bool = False
     """Waits until no unit works in the background before it issues (SYNC, HALT)."""
+    waits_for: tuple[str, ...] = ()
+    """Units (``ENGINES``) whose work in flight it waits for, like that unit's own next work,
+    without running on them: SETGEN, SETFRZ and LAYERNORM read the param SRAM through the
+    read port that the REQ unit's record reads use (docs/isa.md "Background units")."""
     below: tuple[Below, ...] = ()
     """Fields that must stay below another field of the same word (the RTL decoder checks
     each as a comparison of the two fields)."""
+    aligned: tuple[Aligned, ...] = ()
+    """Fields that must be a multiple of a power of two (the RTL decoder checks that their
+    low bits, isa.vh's ``<OP>_<FIELD>_ALIGN_MASK``, are 0)."""
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -133,6 +151,11 @@ class Opcode:
             if not v < bound:
                 return (f"{self.name}.{rule.field}={v} must be below "
                         f"{self.name}.{rule.bound}={bound}")
+        for a in self.aligned:
+            v = values[a.field]
+            if v % a.multiple and (a.when is None or values[a.when[0]] == a.when[1]):
+                when = "" if a.when is None else f" when {self.name}.{a.when[0]}={a.when[1]}"
+                return f"{self.name}.{a.field}={v} must be a multiple of {a.multiple}{when}"
         return None
 
 
@@ -151,7 +174,8 @@ def _at_least_1(name: str, width: int, doc: str) -> _F:
 
 
 def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles_doc: str,
-            engine: str | None = None, drains: bool = False, below: tuple[Below, ...] = ()) -> Opcode:
+            engine: str | None = None, drains: bool = False, waits_for: tuple[str, ...] = (),
+            below: tuple[Below, ...] = (), aligned: tuple[Aligned, ...] = ()) -> Opcode:
     lo, out = OPCODE_BITS, []
     for item in spec:
         f = Field(item.name, lo, item.width, item.signed, item.doc, item.limits)
@@ -167,8 +191,13 @@ def _opcode(name: str, code: int, doc: str, *spec: _F, cycles: CycleRule, cycles
         assert f is not None and bound is not None and not f.signed and not bound.signed, \
             f"{name}: rule {rule} needs two unsigned fields of the opcode"
         assert bound.valid[0] > f.valid[0], f"{name}: {rule} leaves no valid value at the bound's minimum"
+    for a in aligned:
+        f = by_name.get(a.field)
+        assert f is not None and not f.signed and f.valid[0] == 0 and a.multiple & (a.multiple - 1) == 0, \
+            f"{name}: {a} needs an unsigned field of the opcode from 0 and a power of two"
+        assert a.when is None or a.when[0] in by_name, f"{name}: {a} names no field of the opcode"
     return Opcode(name, code, tuple(out), doc, cycles, cycles_doc, engine=engine, drains=drains,
-                  below=below)
+                  waits_for=waits_for, below=below, aligned=aligned)
 
 
 # -- cycle rules (docs/isa.md "Timing model"; the RTL's FSMs take exactly these) -----------
@@ -215,14 +244,22 @@ def _rowwise(feature_bits: int) -> tuple[_F, ...]:
 
 _DMA = (
     _F("space", 2, "0 act, 1 mask, 2 param", limits=(0, len(SPACES) - 1)),
-    _F("sram_addr", 24, "on-chip byte address"),
+    _F("sram_addr", 24, f"on-chip byte address (param: a multiple of {PARAM_WORD_BYTES})"),
     _F("dram_addr", 32, "off-chip byte address"),
     _F("length", 24, "bytes"),
     _F("background", 1, "1: the transfer runs on the DMA engine while the next instructions "
                         "issue; SYNC waits for it"),
 )
 _DMA_TIMING = {"cycles": _dma_cycles, "cycles_doc": "DMA_LATENCY + ceil(length / BUS_BYTES)",
-               "engine": "dma"}
+               "engine": "dma",
+               # a beat then touches each bank of the param SRAM once (docs/rtl.md "Memories")
+               "aligned": (Aligned("sram_addr", PARAM_WORD_BYTES, ("space", SPACE_PARAM)),)}
+# The param SRAM's read port serves one reader at a time: the REQ unit's records, or the
+# lane states, freeze states and LAYERNORM records of the instruction in execution, which
+# therefore wait for the REQ unit's work in flight (docs/isa.md "Background units").
+_PARAM_PORT = ("req",)
+# Every param SRAM address an instruction gives is a word's (one read a cycle).
+_PARAM_ALIGNED = (Aligned("param_addr", PARAM_WORD_BYTES),)
 _IN = _F("in_addr", 24, "act SRAM byte address of the input tensor (C, H, W)")
 _POOL = (
     _F("in_addr", 24, "act SRAM byte address of the input (C, H, W)"),
@@ -254,9 +291,10 @@ OPCODES: tuple[Opcode, ...] = (
            "generator: " + ", ".join(f"{g.gen_id} {g.name}" for g in GENERATORS.values()),
            limits=(0, GEN_IDS[-1])),
         _F("param_addr", 16,
-           f"param SRAM byte address of the state table ({LANE_STATE_BYTES}-byte aligned)"),
+           f"param SRAM byte address of the state table (a multiple of {PARAM_WORD_BYTES})"),
         _F("count", 8, "lanes to load (<= LANES)"),
-        cycles=lambda f, cfg: f["count"], cycles_doc="count",
+        cycles=lambda f, cfg: f["count"], cycles_doc="count", waits_for=_PARAM_PORT,
+        aligned=_PARAM_ALIGNED,
     ),
     _opcode(
         "MAC", 0x04,
@@ -303,8 +341,9 @@ OPCODES: tuple[Opcode, ...] = (
         _F("pix_count", 20, "pixels per channel"),
         _F("out_plane", 20, "values between consecutive output channels (bytes, or ACC_BYTES-byte "
                               "words with out_wide)"),
-        _F("param_addr", 16, f"param SRAM byte address of the channels' {REQ_RECORD_BYTES}-byte "
-                             "records (int32 bias, int16 mult, shift byte, zero byte)"),
+        _F("param_addr", 16, f"param SRAM byte address (a multiple of {PARAM_WORD_BYTES}) of the "
+                             f"channels' {REQ_RECORD_BYTES}-byte records (int32 bias, int16 mult, "
+                             "shift byte, zero byte)"),
         _F("relu", 1, "1: clamp negatives to 0 before saturation"),
         _F("background", 1, "1: the REQ unit drains the accumulators while the next "
                             "instructions issue; SYNC waits for it"),
@@ -316,7 +355,7 @@ OPCODES: tuple[Opcode, ...] = (
         cycles=lambda f, cfg: (hwfacts.ACC_BYTES if f["out_wide"] else 1) * f["oc_count"]
         * ceil_div(f["pix_count"], cfg.pixels),
         cycles_doc="oc_count · ceil(pix_count / PIXELS), times ACC_BYTES with out_wide",
-        engine="req",
+        engine="req", aligned=_PARAM_ALIGNED,
     ),
     _opcode(
         "ADD", 0x06, "residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))",
@@ -358,7 +397,7 @@ OPCODES: tuple[Opcode, ...] = (
         "SETFRZ", 0x0A,
         f"load the freeze start states of block channels 0..channels-1 from the param SRAM "
         f"({hwfacts.FREEZE_STATE_BYTES} bytes each) and the thresholds of the freeze draw",
-        _F("param_addr", 16, f"param SRAM byte address of the state table ({LANE_STATE_BYTES}-byte aligned)"),
+        _F("param_addr", 16, f"param SRAM byte address of the state table (a multiple of {PARAM_WORD_BYTES})"),
         _F("channels", 16, f"channels to load (<= {GROUP}*LANES)"),
         _F("prune_thr", hwfacts.FREEZE_STATE_BITS + 1, "a draw u < prune_thr is pruned (code 0)",
            limits=(0, hwfacts.FREEZE_THRESHOLD_MAX)),
@@ -367,7 +406,8 @@ OPCODES: tuple[Opcode, ...] = (
         _F("lock_code", hwfacts.CODE_BITS_MAX,
            "code of a locked position; 0: locked positions keep their own code in the mask"),
         cycles=lambda f, cfg: ceil_div(f["channels"], hwfacts.FREEZE_STATES_PER_WORD),
-        cycles_doc=f"ceil(channels / {hwfacts.FREEZE_STATES_PER_WORD})",
+        cycles_doc=f"ceil(channels / {hwfacts.FREEZE_STATES_PER_WORD})", waits_for=_PARAM_PORT,
+        aligned=_PARAM_ALIGNED,
     ),
     _opcode(
         "MATMUL", 0x0C,
@@ -405,12 +445,14 @@ OPCODES: tuple[Opcode, ...] = (
         "integer layer norm over `features` for each token, per-feature records (beta, gamma, "
         "shift): out = sat8((n*gamma + beta) >>r shift)",
         *_rowwise(hwfacts.LN_FEATURES_BITS),
-        _F("param_addr", 16, f"param SRAM byte address of the features' {REQ_RECORD_BYTES}-byte "
-                             "records (int32 beta, int16 gamma, shift byte, zero byte)"),
+        _F("param_addr", 16, f"param SRAM byte address (a multiple of {PARAM_WORD_BYTES}) of the "
+                             f"features' {REQ_RECORD_BYTES}-byte records (int32 beta, int16 gamma, "
+                             "shift byte, zero byte)"),
         _F("eps", hwfacts.LN_EPS_BITS, "added to the radicand F*sum(x^2) - sum(x)^2 (eps*F^2/scale^2)"),
         cycles=_layernorm_cycles,
         cycles_doc=(f"ceil(tokens / PIXELS) · (2·features + "
                     f"{1 + hwfacts.LN_SQRT_STEPS + hwfacts.LN_RECIP_STEPS})"),
+        waits_for=_PARAM_PORT, aligned=_PARAM_ALIGNED,
     ),
     _opcode(
         "GELU", 0x0F, "integer GELU (I-BERT i-erf): out = sat8((x*(1 + erf(x/sqrt2))) * "
@@ -451,6 +493,7 @@ OPCODES: tuple[Opcode, ...] = (
 BY_NAME: Mapping[str, Opcode] = MappingProxyType({op.name: op for op in OPCODES})
 #: The units that can work in the background, beside the instruction in execution.
 ENGINES: tuple[str, ...] = tuple(dict.fromkeys(op.engine for op in OPCODES if op.engine))
+assert all(set(op.waits_for) <= set(ENGINES) for op in OPCODES)
 BY_CODE: Mapping[int, Opcode] = MappingProxyType({op.code: op for op in OPCODES})
 
 

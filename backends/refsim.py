@@ -210,7 +210,8 @@ class Simulator:
                 f"words but the instruction memory holds {program.config.instr_words}")
         self.executed = instrs[:self.halt + 1]
         # isa.make and isa.decode refuse a word that breaks a rule between its fields (MAC
-        # start_ox < out_w); an Instruction built by hand may not, and the RTL stops on it
+        # start_ox < out_w) or an alignment rule (param SRAM addresses are multiples of its
+        # 8-byte word); an Instruction built by hand may not, and the RTL stops on it
         for i, ins in enumerate(self.executed):
             broken = BY_NAME[ins.op].broken_rule(ins.fields)
             if broken is not None:

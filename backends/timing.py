@@ -4,9 +4,10 @@ The rule of each instruction is part of the ISA table (``Opcode.cycles`` in
 ``seedcc.backends.isa``, shown in docs/isa.md "Timing model"); this module adds the issue
 cycle (fetch + decode) every instruction pays before it executes, and the waits for the
 units that can work in the background (``isa.ENGINES``: the DMA engine, the REQ unit;
-docs/isa.md "Background units"): an instruction of such a unit issues no earlier than the
-last cycle of the unit's work in flight, SYNC and HALT no earlier than the last cycle of
-every unit's, and work issued with ``background`` set runs on its unit while the next
+docs/isa.md "Background units"): an instruction of such a unit, or one that shares a port
+with it (``Opcode.waits_for``: SETGEN, SETFRZ and LAYERNORM read the param SRAM through the
+REQ unit's port), issues no earlier than the last cycle of the unit's work in flight, SYNC
+and HALT no earlier than the last cycle of every unit's, and work issued with ``background`` set runs on its unit while the next
 instructions issue. The reference model's counters use it, and the RTL's FSMs are built
 to take exactly these cycles (the cocotb end-to-end tests compare the two).
 """
@@ -67,7 +68,7 @@ class Clock:
 
     def step(self, ins: Instruction) -> Step:
         spec = BY_NAME[ins.op]
-        engines = ENGINES if spec.drains else (spec.engine,) if spec.engine else ()
+        engines = ENGINES if spec.drains else ((spec.engine,) if spec.engine else ()) + spec.waits_for
         start = max([self.now, *(self.last[e] for e in engines)])
         e = spec.cycles(ins.fields, self.cfg)
         busy = tuple(self.owner[u] for u in ENGINES if u != spec.engine and self.last[u] >= start)

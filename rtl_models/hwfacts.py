@@ -107,6 +107,13 @@ REQ_RECORD = np.dtype([("bias", f"<i{ACC_BYTES}"), ("mult", f"<i{MULT_BITS // 8}
                        ("shift", "u1"), ("pad", "u1")])
 """One channel's REQ parameters, little-endian: int32 bias, int16 mult, shift byte, zero byte."""
 REQ_RECORD_BYTES = REQ_RECORD.itemsize
+
+# The param SRAM's word: every reader takes one word a cycle (a lane state, a requantisation
+# record, FREEZE_STATES_PER_WORD freeze states), so tables start on a word and every param
+# address an instruction gives (and a param-space DMA transfer's start) is a multiple of it.
+PARAM_WORD_BYTES = 8
+assert LANE_STATE_BYTES == REQ_RECORD_BYTES == PARAM_WORD_BYTES
+assert FREEZE_STATES_PER_WORD * FREEZE_STATE_BITS == 8 * PARAM_WORD_BYTES
 REQ_LIMITS: dict[str, tuple[int, int]] = {
     "bias": (-(1 << (ACC_BITS - 1)), (1 << (ACC_BITS - 1)) - 1),
     "mult": (MULT_MIN, MULT_MAX),
@@ -232,6 +239,8 @@ FACTS: tuple[Fact, ...] = (
     Fact("LANE_ROW_BYTES", LANE_ROW_BYTES, "mask row bytes of one bit per channel of a lane"),
     Fact("MASK_ROW_LANE_BYTES", MASK_ROW_LANE_BYTES, "widest mask row per lane (signs + codes)"),
     Fact("REQ_RECORD_BYTES", REQ_RECORD_BYTES, "param SRAM bytes of one REQ record"),
+    Fact("PARAM_WORD_BYTES", PARAM_WORD_BYTES, "param SRAM word: one read a cycle, every param "
+                                               "address a multiple of it"),
     Fact("FREEZE_STATE_BITS", FREEZE_STATE_BITS, "freeze register of one output channel"),
     Fact("FREEZE_STATE_BYTES", FREEZE_STATE_BYTES, "param SRAM bytes of one freeze start state"),
     Fact("FREEZE_STATES_PER_WORD", FREEZE_STATES_PER_WORD, "freeze start states SETFRZ reads a cycle"),

@@ -25,6 +25,7 @@ localparam integer MAX_CODE = 127;  // largest mask code
 localparam integer LANE_ROW_BYTES = 2;  // mask row bytes of one bit per channel of a lane
 localparam integer MASK_ROW_LANE_BYTES = 16;  // widest mask row per lane (signs + codes)
 localparam integer REQ_RECORD_BYTES = 8;  // param SRAM bytes of one REQ record
+localparam integer PARAM_WORD_BYTES = 8;  // param SRAM word: one read a cycle, every param address a multiple of it
 localparam integer FREEZE_STATE_BITS = 16;  // freeze register of one output channel
 localparam integer FREEZE_STATE_BYTES = 2;  // param SRAM bytes of one freeze start state
 localparam integer FREEZE_STATES_PER_WORD = 4;  // freeze start states SETFRZ reads a cycle

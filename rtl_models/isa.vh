@@ -41,6 +41,7 @@ localparam integer DMA_LOAD_SRAM_ADDR_LO = 10; localparam integer DMA_LOAD_SRAM_
 localparam integer DMA_LOAD_DRAM_ADDR_LO = 34; localparam integer DMA_LOAD_DRAM_ADDR_W = 32; localparam integer DMA_LOAD_DRAM_ADDR_SIGNED = 0;
 localparam integer DMA_LOAD_LENGTH_LO = 66; localparam integer DMA_LOAD_LENGTH_W = 24; localparam integer DMA_LOAD_LENGTH_SIGNED = 0;
 localparam integer DMA_LOAD_BACKGROUND_LO = 90; localparam integer DMA_LOAD_BACKGROUND_W = 1; localparam integer DMA_LOAD_BACKGROUND_SIGNED = 0;
+localparam [23:0] DMA_LOAD_SRAM_ADDR_ALIGN_MASK = 24'd7;  // rule: sram_addr a multiple of 8 when space = 2 (else illegal)
 localparam [255:0] DMA_LOAD_USED = 256'h000000000000000000000000000000000000000007ffffffffffffffffffffff;
 
 // DMA_STORE: copy `length` bytes from an on-chip SRAM to off-chip memory
@@ -50,6 +51,7 @@ localparam integer DMA_STORE_SRAM_ADDR_LO = 10; localparam integer DMA_STORE_SRA
 localparam integer DMA_STORE_DRAM_ADDR_LO = 34; localparam integer DMA_STORE_DRAM_ADDR_W = 32; localparam integer DMA_STORE_DRAM_ADDR_SIGNED = 0;
 localparam integer DMA_STORE_LENGTH_LO = 66; localparam integer DMA_STORE_LENGTH_W = 24; localparam integer DMA_STORE_LENGTH_SIGNED = 0;
 localparam integer DMA_STORE_BACKGROUND_LO = 90; localparam integer DMA_STORE_BACKGROUND_W = 1; localparam integer DMA_STORE_BACKGROUND_SIGNED = 0;
+localparam [23:0] DMA_STORE_SRAM_ADDR_ALIGN_MASK = 24'd7;  // rule: sram_addr a multiple of 8 when space = 2 (else illegal)
 localparam [255:0] DMA_STORE_USED = 256'h000000000000000000000000000000000000000007ffffffffffffffffffffff;
 
 // SETGEN: load lane start states 0..count-1 from the param SRAM (8 bytes each)
@@ -57,6 +59,7 @@ localparam integer SETGEN_GEN_ID_LO = 8; localparam integer SETGEN_GEN_ID_W = 2;
 localparam [1:0] SETGEN_GEN_ID_MAX = 2'd2;
 localparam integer SETGEN_PARAM_ADDR_LO = 10; localparam integer SETGEN_PARAM_ADDR_W = 16; localparam integer SETGEN_PARAM_ADDR_SIGNED = 0;
 localparam integer SETGEN_COUNT_LO = 26; localparam integer SETGEN_COUNT_W = 8; localparam integer SETGEN_COUNT_SIGNED = 0;
+localparam [15:0] SETGEN_PARAM_ADDR_ALIGN_MASK = 16'd7;  // rule: param_addr a multiple of 8 (else illegal)
 localparam [255:0] SETGEN_USED = 256'h00000000000000000000000000000000000000000000000000000003ffffffff;
 
 // MAC: masked MAC of one channel block: acc[oc][p] (+)= sum_i,k sign*code*act over the pix_count output pixels from (start_oy, start_ox) on in row-major order, lanes restarted every pixel tile
@@ -105,6 +108,7 @@ localparam integer REQ_BACKGROUND_LO = 125; localparam integer REQ_BACKGROUND_W 
 localparam integer REQ_REP_LOG2_LO = 126; localparam integer REQ_REP_LOG2_W = 3; localparam integer REQ_REP_LOG2_SIGNED = 0;
 localparam integer REQ_OUT_UNSIGNED_LO = 129; localparam integer REQ_OUT_UNSIGNED_W = 1; localparam integer REQ_OUT_UNSIGNED_SIGNED = 0;
 localparam integer REQ_OUT_WIDE_LO = 130; localparam integer REQ_OUT_WIDE_W = 1; localparam integer REQ_OUT_WIDE_SIGNED = 0;
+localparam [15:0] REQ_PARAM_ADDR_ALIGN_MASK = 16'd7;  // rule: param_addr a multiple of 8 (else illegal)
 localparam [255:0] REQ_USED = 256'h00000000000000000000000000000007ffffffffffffffffffffffffffffffff;
 
 // ADD: residual add: out = sat8(relu?((a*mult_a + b*mult_b) >>r shift))
@@ -181,6 +185,7 @@ localparam [16:0] SETFRZ_PRUNE_THR_MAX = 17'd65536;
 localparam integer SETFRZ_LOCK_THR_LO = 57; localparam integer SETFRZ_LOCK_THR_W = 17; localparam integer SETFRZ_LOCK_THR_SIGNED = 0;
 localparam [16:0] SETFRZ_LOCK_THR_MAX = 17'd65536;
 localparam integer SETFRZ_LOCK_CODE_LO = 74; localparam integer SETFRZ_LOCK_CODE_W = 7; localparam integer SETFRZ_LOCK_CODE_SIGNED = 0;
+localparam [15:0] SETFRZ_PARAM_ADDR_ALIGN_MASK = 16'd7;  // rule: param_addr a multiple of 8 (else illegal)
 localparam [255:0] SETFRZ_USED = 256'h00000000000000000000000000000000000000000001ffffffffffffffffffff;
 
 // MATMUL: activation x activation product: out[m][n] = sat8((sum_k X[m][k]*Y[k][n]) * mult >>r shift), int8/uint8 operands, int32 accumulators
@@ -223,6 +228,7 @@ localparam integer LAYERNORM_IN_PLANE_LO = 84; localparam integer LAYERNORM_IN_P
 localparam integer LAYERNORM_OUT_PLANE_LO = 104; localparam integer LAYERNORM_OUT_PLANE_W = 20; localparam integer LAYERNORM_OUT_PLANE_SIGNED = 0;
 localparam integer LAYERNORM_PARAM_ADDR_LO = 124; localparam integer LAYERNORM_PARAM_ADDR_W = 16; localparam integer LAYERNORM_PARAM_ADDR_SIGNED = 0;
 localparam integer LAYERNORM_EPS_LO = 140; localparam integer LAYERNORM_EPS_W = 48; localparam integer LAYERNORM_EPS_SIGNED = 0;
+localparam [15:0] LAYERNORM_PARAM_ADDR_ALIGN_MASK = 16'd7;  // rule: param_addr a multiple of 8 (else illegal)
 localparam [255:0] LAYERNORM_USED = 256'h00000000000000000fffffffffffffffffffffffffffffffffffffffffffffff;
 
 // GELU: integer GELU (I-BERT i-erf): out = sat8((x*(1 + erf(x/sqrt2))) * out_mult >>r out_shift)

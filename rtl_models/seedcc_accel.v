@@ -1,17 +1,21 @@
 // seedcc accelerator top level (docs/rtl.md).
 //
 // Instruction memory (written by the host port), fetch/decode/issue FSM, a 64-bit cycle
-// counter, the on-chip SRAMs (act, mask, param: behavioural byte arrays; acc: NCH banks of
-// seedcc_sram_dp, one per column of the PE array, docs/rtl.md "Memories") and
+// counter, the on-chip SRAMs (act, mask: behavioural byte arrays; param: seedcc_param_sram,
+// banks of 64-bit words; acc: NCH banks of seedcc_sram_dp, one per column of the PE array;
+// docs/rtl.md "Memories") and
 // the execution units: DMA engine, MAC unit (generator lanes + PE array), REQ, ADD and
 // pooling units, and the attention units: MATMUL (seedcc_matmul.v), SOFTMAX, LAYERNORM, GELU
 // (seedcc_nonlin.v). One instruction executes at a time, beside at most one background DMA
-// transfer:
+// transfer and one background REQ:
 //   ISSUE  1 cycle   read imem[pc], decode, start the unit (or stop at HALT)
 //   EXEC   n cycles  the unit runs; its `last` ends the instruction
 // so every instruction takes exactly 1 + its execute cycles (the cycle rule of its row in
 // the ISA table, backends/isa.py). A DMA transfer, SYNC and HALT first wait in ISSUE until
-// the engine's transfer in flight is in its last cycle; a background transfer (field
+// the engine's transfer in flight is in its last cycle, and a REQ, SETGEN, SETFRZ,
+// LAYERNORM, SYNC and HALT until the REQ unit's work in flight is in its last cycle
+// (SETGEN, SETFRZ and LAYERNORM read the param SRAM's read port, which the REQ unit's
+// records use); a background transfer (field
 // `background`) has no EXEC: the engine runs it while the next instructions issue
 // (backends/timing.py, docs/isa.md "Background units"). `cycles` at `done` equals the
 // reference model's count, HALT's issue cycle included.
@@ -91,19 +95,14 @@ module seedcc_accel #(
   reg [ISA_WORD_BITS-1:0] imem      [0:INSTR_WORDS-1];
   reg [ACT_BITS-1:0]      act_mem   [0:ACT_BYTES-1];
   reg [7:0]               mask_mem  [0:MASK_BYTES-1];
-  reg [7:0]               param_mem [0:PARAM_BYTES-1];
 
   // Addresses wrap at the memory size (sizes are powers of two in every HwConfig we build).
-  // The index arithmetic is XA_W bits wide; zx_* widen a byte, param or acc address to it.
+  // The index arithmetic is XA_W bits wide; zx_byte widens a byte address to it.
   localparam integer XA_W = 32;
   function integer act_ix(input [XA_W-1:0] a);   act_ix = a % ACT_BYTES;     endfunction
   function integer mask_ix(input [XA_W-1:0] a);  mask_ix = a % MASK_BYTES;   endfunction
-  function integer param_ix(input [XA_W-1:0] a); param_ix = a % PARAM_BYTES; endfunction
   function [XA_W-1:0] zx_byte(input [F_SRAM_ADDR_W-1:0] a);
     zx_byte = {{(XA_W-F_SRAM_ADDR_W){1'b0}}, a};
-  endfunction
-  function [XA_W-1:0] zx_param(input [F_PARAM_ADDR_W-1:0] a);
-    zx_param = {{(XA_W-F_PARAM_ADDR_W){1'b0}}, a};
   endfunction
 
   // ---- fetch / decode -------------------------------------------------------------------
@@ -238,14 +237,17 @@ module seedcc_accel #(
   reg [1:0] st;
   // Work of the DMA engine and of the REQ unit issues no earlier than the last cycle of the
   // unit's work in flight, SYNC and HALT no earlier than the last cycle of both units'
-  // (docs/isa.md "Background units"); until then the issue stage waits.
+  // (docs/isa.md "Background units"); until then the issue stage waits. SETGEN, SETFRZ and
+  // LAYERNORM wait for the REQ unit too (isa.py `waits_for`): they read the param SRAM
+  // through its read port, which a background REQ holds until its last cycle.
   wire is_dma = (opcode == OP_DMA_LOAD || opcode == OP_DMA_STORE);
   wire is_req = (opcode == OP_REQ);
   wire drains = (opcode == OP_SYNC || opcode == OP_HALT);
+  wire reads_param = (opcode == OP_SETGEN || opcode == OP_SETFRZ || opcode == OP_LAYERNORM);
   wire dma_active, last_dma, req_active, last_req;
   wire dma_busy = dma_active && !last_dma;
   wire req_busy = req_active && !last_req;
-  wire eng_wait = ((is_dma || drains) && dma_busy) || ((is_req || drains) && req_busy);
+  wire eng_wait = ((is_dma || drains) && dma_busy) || ((is_req || drains || reads_param) && req_busy);
   wire issue = (st == S_ISSUE) && !illegal && !eng_wait;
   wire go = issue && !no_exec;
   // background work starts without an EXEC state
@@ -371,6 +373,7 @@ module seedcc_accel #(
 
   // ---- DMA ------------------------------------------------------------------------------
   wire [F_SPACE_W-1:0]     dma_space;
+  wire                     dma_rd;
   wire [F_SRAM_ADDR_W-1:0] dma_rd_addr, dma_wr_addr;
   wire [BUS_BYTES*8-1:0]   dma_rd_data;
   wire                     dma_wr;
@@ -380,7 +383,7 @@ module seedcc_accel #(
     .clk(clk), .rst_n(rst_n), .start(start_dma), .is_store(opcode == OP_DMA_STORE),
     .f_space(f_space), .f_sram_addr(f_sram_addr), .f_dram_addr(dma_dram_addr), .f_length(f_length),
     .last(last_dma), .active(dma_active), .space(dma_space),
-    .sram_rd_addr(dma_rd_addr), .sram_rd_data(dma_rd_data),
+    .sram_rd(dma_rd), .sram_rd_addr(dma_rd_addr), .sram_rd_data(dma_rd_data),
     .sram_wr(dma_wr), .sram_wr_addr(dma_wr_addr), .sram_wr_be(dma_wr_be), .sram_wr_data(dma_wr_data),
     .dram_rd_req(dram_rd_req), .dram_rd_addr(dram_rd_addr), .dram_rd_valid(dram_rd_valid),
     .dram_rd_data(dram_rd_data), .dram_wr_req(dram_wr_req), .dram_wr_addr(dram_wr_addr),
@@ -389,16 +392,22 @@ module seedcc_accel #(
   // Combinational SRAM reads are continuous assignments in generate loops (an always @*
   // over a large array makes Icarus elaborate a sensitivity to every word).
   genvar gi;
+  // The engine reads like from an SRAM macro (the beat the cycle after the address): the
+  // param SRAM is one, the act and mask arrays' reads are registered here.
+  wire [BUS_BYTES*8-1:0] dma_am_rd, param_a_rd;
+  reg  [BUS_BYTES*8-1:0] dma_am_q;
+  always @(posedge clk) if (dma_rd) dma_am_q <= dma_am_rd;
+  assign dma_rd_data = (dma_space == SPACE_PARAM) ? param_a_rd : dma_am_q;
   generate
-    for (gi = 0; gi < BUS_BYTES; gi = gi + 1) begin : dma_rd
-      assign dma_rd_data[gi*8 +: 8] =
-        (dma_space == SPACE_ACT)   ? act_mem[act_ix(zx_byte(dma_rd_addr) + gi)] :
-        (dma_space == SPACE_MASK)  ? mask_mem[mask_ix(zx_byte(dma_rd_addr) + gi)] :
-        (dma_space == SPACE_PARAM) ? param_mem[param_ix(zx_byte(dma_rd_addr) + gi)] : 8'd0;
+    for (gi = 0; gi < BUS_BYTES; gi = gi + 1) begin : dma_rd_am
+      assign dma_am_rd[gi*8 +: 8] =
+        (dma_space == SPACE_ACT)  ? act_mem[act_ix(zx_byte(dma_rd_addr) + gi)] :
+        (dma_space == SPACE_MASK) ? mask_mem[mask_ix(zx_byte(dma_rd_addr) + gi)] : 8'd0;
     end
   endgenerate
 
   // ---- MAC unit (lanes, PE array; also SETGEN) ------------------------------------------
+  wire                          mac_param_rd;
   wire [F_PARAM_ADDR_W-1:0]     mac_param_addr;
   wire [LANE_STATE_BITS-1:0]    mac_param_data;
   wire [F_MASK_ADDR_W-1:0]      mac_mask_addr;
@@ -423,16 +432,13 @@ module seedcc_accel #(
     .f_frozen(f_frozen), .f_mask_bit(f_mask_bit), .f_rep_log2(f_rep_log2), .f_x_unsigned(f_x_unsigned), .f_channels(f_channels), .f_prune_thr(f_prune_thr),
     .f_lock_thr(f_lock_thr), .f_lock_code(f_lock_code),
     .last(last_mac),
-    .param_rd_addr(mac_param_addr), .param_rd_data(mac_param_data),
+    .param_rd(mac_param_rd), .param_rd_addr(mac_param_addr), .param_rd_data(mac_param_data),
     .mask_rd_addr(mac_mask_addr), .mask_rd_data(mac_mask_data),
     .act_rd_addr(mac_act_addr), .act_rd_data(mac_act_data),
     .acc_row(mac_acc_row), .acc_rd(mac_acc_rd_en), .acc_rd_data(mac_acc_rd), .acc_wr_en(mac_acc_we),
     .acc_wr_data(mac_acc_wd)
   );
   generate
-    for (gi = 0; gi < LANE_STATE_BYTES; gi = gi + 1) begin : mac_prm
-      assign mac_param_data[gi*8 +: 8] = param_mem[param_ix(zx_param(mac_param_addr) + gi)];
-    end
     for (gi = 0; gi < MROW; gi = gi + 1) begin : mac_msk
       assign mac_mask_data[gi*8 +: 8] = mask_mem[mask_ix(zx_byte(mac_mask_addr) + gi)];
     end
@@ -447,6 +453,7 @@ module seedcc_accel #(
   wire [F_ACC_ROW_W-1:0]        req_acc_row;
   wire [COL_W-1:0]              req_acc_col;
   wire [PIXELS*ACC_BITS-1:0]    req_acc_data;
+  wire                          req_param_rd;
   wire [F_PARAM_ADDR_W-1:0]     req_param_addr;
   wire [REQ_RECORD_BYTES*8-1:0] req_param_data;
   wire                          req_wr;
@@ -461,14 +468,9 @@ module seedcc_accel #(
     .f_out_wide(f_out_wide), .last(last_req),
     .active(req_active), .err(req_err),
     .acc_rd(req_acc_rd), .acc_rd_row(req_acc_row), .acc_rd_col(req_acc_col), .acc_rd_data(req_acc_data),
-    .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
+    .param_rd(req_param_rd), .param_rd_addr(req_param_addr), .param_rd_data(req_param_data),
     .act_wr(req_wr), .act_wr_addr(req_wr_addr), .act_wr_be(req_wr_be), .act_wr_data(req_wr_data)
   );
-  generate
-    for (gi = 0; gi < REQ_RECORD_BYTES; gi = gi + 1) begin : req_prm
-      assign req_param_data[gi*8 +: 8] = param_mem[param_ix(zx_param(req_param_addr) + gi)];
-    end
-  endgenerate
 
   // ---- ADD ------------------------------------------------------------------------------
   wire [F_A_ADDR_W-1:0]      add_a_addr;
@@ -554,6 +556,7 @@ module seedcc_accel #(
   wire [F_OUT_ADDR_W-1:0]    sm_wr_addr, ln_wr_addr, gl_wr_addr;
   wire [PIXELS-1:0]          sm_wr_be, ln_wr_be, gl_wr_be;
   wire [PIXELS*ACT_BITS-1:0] sm_wr_data, ln_wr_data, gl_wr_data;
+  wire                          ln_param_rd;
   wire [F_PARAM_ADDR_W-1:0]     ln_param_addr;
   wire [REQ_RECORD_BYTES*8-1:0] ln_param_data;
   seedcc_softmax #(.PIXELS(PIXELS)) u_softmax (
@@ -570,7 +573,7 @@ module seedcc_accel #(
     .f_in_plane(f_in_plane), .f_out_plane(f_out_plane), .f_param_addr(f_param_addr),
     .f_eps(f_eps), .last(last_layernorm), .err(ln_err),
     .act_rd_addr(ln_rd_addr), .act_rd_data(ln_rd_data),
-    .param_rd_addr(ln_param_addr), .param_rd_data(ln_param_data),
+    .param_rd(ln_param_rd), .param_rd_addr(ln_param_addr), .param_rd_data(ln_param_data),
     .act_wr(ln_wr), .act_wr_addr(ln_wr_addr), .act_wr_be(ln_wr_be), .act_wr_data(ln_wr_data)
   );
   seedcc_gelu #(.PIXELS(PIXELS)) u_gelu (
@@ -585,9 +588,6 @@ module seedcc_accel #(
       assign sm_rd_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(sm_rd_addr) + gi)];
       assign ln_rd_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(ln_rd_addr) + gi)];
       assign gl_rd_data[gi*ACT_BITS +: ACT_BITS] = act_mem[act_ix(zx_byte(gl_rd_addr) + gi)];
-    end
-    for (gi = 0; gi < REQ_RECORD_BYTES; gi = gi + 1) begin : ln_prm
-      assign ln_param_data[gi*8 +: 8] = param_mem[param_ix(zx_param(ln_param_addr) + gi)];
     end
   endgenerate
 
@@ -630,7 +630,6 @@ module seedcc_accel #(
           case (dma_space)
             SPACE_ACT:   act_mem[act_ix(zx_byte(dma_wr_addr) + wi)] <= dma_wr_data[wi*8 +: 8];
             SPACE_MASK:  mask_mem[mask_ix(zx_byte(dma_wr_addr) + wi)] <= dma_wr_data[wi*8 +: 8];
-            SPACE_PARAM: param_mem[param_ix(zx_byte(dma_wr_addr) + wi)] <= dma_wr_data[wi*8 +: 8];
             default: ;
           endcase
         end
@@ -664,6 +663,28 @@ module seedcc_accel #(
         if (gl_wr_be[wi])
           act_mem[act_ix(zx_byte(gl_wr_addr) + wi)] <= gl_wr_data[wi*ACT_BITS +: ACT_BITS];
   end
+
+  // ---- param SRAM (seedcc_param_sram.v) -------------------------------------------------
+  // Port A: the DMA engine (one transfer at a time: reads of a STORE or writes of a LOAD).
+  // Port B: one word a cycle for the unit that reads the param SRAM: the MAC unit (SETGEN,
+  // SETFRZ), LAYERNORM or the REQ unit. The first two never run together (one instruction
+  // executes at a time), and SETGEN, SETFRZ and LAYERNORM do not issue before the last
+  // cycle of the REQ unit's work, in which it reads no record; a REQ issues after the
+  // instruction before has finished, and the others read nothing in their last cycle.
+  wire [LANE_STATE_BITS-1:0] param_b_rd;
+  assign mac_param_data = param_b_rd;
+  assign req_param_data = param_b_rd;
+  assign ln_param_data = param_b_rd;
+  wire dma_param = (dma_space == SPACE_PARAM);
+  seedcc_param_sram #(.PARAM_BYTES(PARAM_BYTES), .BUS_BYTES(BUS_BYTES)) u_param (
+    .clk(clk),
+    .a_rd(dma_rd && dma_param), .a_wr(dma_wr && dma_param),
+    .a_addr(dma_wr ? dma_wr_addr : dma_rd_addr), .a_be(dma_wr_be), .a_wdata(dma_wr_data),
+    .a_rdata(param_a_rd),
+    .b_en(mac_param_rd | req_param_rd | ln_param_rd),
+    .b_addr(req_param_rd ? req_param_addr : ln_param_rd ? ln_param_addr : mac_param_addr),
+    .b_rdata(param_b_rd)
+  );
 
   // ---- accumulator SRAM: one bank per column of the PE array ----------------------------
   // Bank o holds word o*PIXELS + q of every row: PE (o, q)'s accumulator, so the MAC array

@@ -6,7 +6,8 @@
 // the table; `illegal` is 1 for an unknown opcode, any bit set outside the opcode's
 // fields, a field outside its valid range (isa.vh's <OP>_<FIELD>_MIN / _MAX, e.g.
 // code_bits 0 or space 3), or a field not below another where the table says so (the
-// isa.vh "rule:" comments, e.g. MAC start_ox < out_w) -- exactly the words that
+// isa.vh "rule:" comments, e.g. MAC start_ox < out_w), or an address that is not a multiple
+// of its memory's word (isa.vh's <OP>_<FIELD>_ALIGN_MASK, every param SRAM address) -- exactly the words that
 // seedcc.backends.isa.decode rejects.
 // Non-ANSI ports so that the port widths can use the header's localparams.
 module seedcc_decode (
@@ -270,7 +271,8 @@ module seedcc_decode (
         f_dram_addr = word[DMA_LOAD_DRAM_ADDR_LO +: DMA_LOAD_DRAM_ADDR_W];
         f_length = word[DMA_LOAD_LENGTH_LO +: DMA_LOAD_LENGTH_W];
         f_background = word[DMA_LOAD_BACKGROUND_LO +: DMA_LOAD_BACKGROUND_W];
-        out_of_range = f_space > DMA_LOAD_SPACE_MAX;
+        out_of_range = (f_space > DMA_LOAD_SPACE_MAX)
+                    || (f_space == SPACE_PARAM && |(f_sram_addr & DMA_LOAD_SRAM_ADDR_ALIGN_MASK));
       end
       OP_DMA_STORE: begin
         used = DMA_STORE_USED;
@@ -279,14 +281,15 @@ module seedcc_decode (
         f_dram_addr = word[DMA_STORE_DRAM_ADDR_LO +: DMA_STORE_DRAM_ADDR_W];
         f_length = word[DMA_STORE_LENGTH_LO +: DMA_STORE_LENGTH_W];
         f_background = word[DMA_STORE_BACKGROUND_LO +: DMA_STORE_BACKGROUND_W];
-        out_of_range = f_space > DMA_STORE_SPACE_MAX;
+        out_of_range = (f_space > DMA_STORE_SPACE_MAX)
+                    || (f_space == SPACE_PARAM && |(f_sram_addr & DMA_STORE_SRAM_ADDR_ALIGN_MASK));
       end
       OP_SETGEN: begin
         used = SETGEN_USED;
         f_gen_id = word[SETGEN_GEN_ID_LO +: SETGEN_GEN_ID_W];
         f_param_addr = word[SETGEN_PARAM_ADDR_LO +: SETGEN_PARAM_ADDR_W];
         f_count = word[SETGEN_COUNT_LO +: SETGEN_COUNT_W];
-        out_of_range = f_gen_id > SETGEN_GEN_ID_MAX;
+        out_of_range = (f_gen_id > SETGEN_GEN_ID_MAX) || |(f_param_addr & SETGEN_PARAM_ADDR_ALIGN_MASK);
       end
       OP_MAC: begin
         used = MAC_USED;
@@ -332,6 +335,7 @@ module seedcc_decode (
         f_rep_log2 = word[REQ_REP_LOG2_LO +: REQ_REP_LOG2_W];
         f_out_unsigned = word[REQ_OUT_UNSIGNED_LO +: REQ_OUT_UNSIGNED_W];
         f_out_wide = word[REQ_OUT_WIDE_LO +: REQ_OUT_WIDE_W];
+        out_of_range = |(f_param_addr & REQ_PARAM_ADDR_ALIGN_MASK);
       end
       OP_ADD: begin
         used = ADD_USED;
@@ -401,7 +405,8 @@ module seedcc_decode (
         f_prune_thr = word[SETFRZ_PRUNE_THR_LO +: SETFRZ_PRUNE_THR_W];
         f_lock_thr = word[SETFRZ_LOCK_THR_LO +: SETFRZ_LOCK_THR_W];
         f_lock_code = word[SETFRZ_LOCK_CODE_LO +: SETFRZ_LOCK_CODE_W];
-        out_of_range = (f_prune_thr > SETFRZ_PRUNE_THR_MAX) || (f_lock_thr > SETFRZ_LOCK_THR_MAX);
+        out_of_range = (f_prune_thr > SETFRZ_PRUNE_THR_MAX) || (f_lock_thr > SETFRZ_LOCK_THR_MAX)
+                    || |(f_param_addr & SETFRZ_PARAM_ADDR_ALIGN_MASK);
       end
       OP_MATMUL: begin
         used = MATMUL_USED;
@@ -444,7 +449,8 @@ module seedcc_decode (
         f_out_plane = word[LAYERNORM_OUT_PLANE_LO +: LAYERNORM_OUT_PLANE_W];
         f_param_addr = word[LAYERNORM_PARAM_ADDR_LO +: LAYERNORM_PARAM_ADDR_W];
         f_eps = word[LAYERNORM_EPS_LO +: LAYERNORM_EPS_W];
-        out_of_range = (f_features < {{(F_FEATURES_W-LAYERNORM_FEATURES_W){1'b0}}, LAYERNORM_FEATURES_MIN});
+        out_of_range = (f_features < {{(F_FEATURES_W-LAYERNORM_FEATURES_W){1'b0}}, LAYERNORM_FEATURES_MIN})
+                    || |(f_param_addr & LAYERNORM_PARAM_ADDR_ALIGN_MASK);
       end
       OP_GELU: begin
         used = GELU_USED;

@@ -5,12 +5,17 @@
 //          the DRAM answers each exactly DMA_LATENCY cycles later (rd_valid), and the
 //          answer is written to the SRAM at once, so the last beat lands in execute
 //          cycle DMA_LATENCY + B - 1, the last one.
-//   STORE: the SRAM is read and the write beat posted in execute cycles 0..B-1; the
-//          remaining DMA_LATENCY cycles wait for the write acknowledgements.
+//   STORE: the SRAM is read in execute cycles 0..B-1 (a registered read: the beat is on
+//          sram_rd_data in the next cycle) and each beat posted the cycle after its read,
+//          in cycles 1..B; the cycles up to DMA_LATENCY + B - 1 wait for the write
+//          acknowledgements (DMA_LATENCY >= 1, so the last post is in the transfer).
+//          No SRAM access falls in the issue cycle, which may be the last cycle (the last
+//          write) of the transfer before.
 // The engine runs on its own once started: the top level waits for `last` (a foreground
 // transfer) or goes on issuing (a background one; docs/isa.md "Background units").
-// Addresses need no alignment on either side: a beat is BUS_BYTES consecutive bytes
-// from any byte address (the last beat is partial, with byte enables).
+// A beat is BUS_BYTES consecutive bytes from any byte address (the last beat is partial,
+// with byte enables); only a param-space transfer must start on a param SRAM word (the
+// ISA's alignment rule), so that a beat touches each param bank once.
 // Field widths come from isa.vh (non-ANSI ports so that the port widths can use them).
 module seedcc_dma #(
   parameter integer BUS_BYTES = 8,
@@ -27,6 +32,7 @@ module seedcc_dma #(
   last,
   active,
   space,
+  sram_rd,
   sram_rd_addr,
   sram_rd_data,
   sram_wr,
@@ -55,8 +61,9 @@ module seedcc_dma #(
   output wire                     active;        // a transfer is in flight (its last cycle included)
   // SRAM side (space-selected by the top level)
   output wire [F_SPACE_W-1:0]     space;
-  output wire [F_SRAM_ADDR_W-1:0] sram_rd_addr;  // BUS_BYTES consecutive bytes
-  input  wire [BUS_BYTES*8-1:0]   sram_rd_data;
+  output wire                     sram_rd;       // read BUS_BYTES consecutive bytes ...
+  output wire [F_SRAM_ADDR_W-1:0] sram_rd_addr;  // ... from here;
+  input  wire [BUS_BYTES*8-1:0]   sram_rd_data;  // the bytes read in the last cycle
   output wire                     sram_wr;
   output wire [F_SRAM_ADDR_W-1:0] sram_wr_addr;
   output wire [BUS_BYTES-1:0]     sram_wr_be;
@@ -83,6 +90,9 @@ module seedcc_dma #(
   reg [F_DRAM_ADDR_W-1:0] dram_ptr;    // ... and next DRAM byte
   reg [F_SRAM_ADDR_W-1:0] fill_ptr;    // LOAD: next SRAM byte to fill from a returning beat
   reg [F_LENGTH_W-1:0]    fill_left;
+  reg                     post;        // STORE: post the beat read in the last cycle ...
+  reg [F_DRAM_ADDR_W-1:0] post_addr;   // ... here
+  reg [BUS_BYTES-1:0]     post_be;
 
   localparam [F_SRAM_ADDR_W-1:0] BUS_S = BUS_BYTES[F_SRAM_ADDR_W-1:0];
   localparam [F_LENGTH_W-1:0]    BUS_L = BUS_BYTES[F_LENGTH_W-1:0];
@@ -111,11 +121,20 @@ module seedcc_dma #(
   assign sram_wr_be   = enables(fill_left);
   assign sram_wr_data = dram_rd_data;
 
+  assign sram_rd      = issuing && store;
   assign sram_rd_addr = sram_ptr;
-  assign dram_wr_req  = issuing && store;
-  assign dram_wr_addr = dram_ptr;
+  assign dram_wr_req  = post;
+  assign dram_wr_addr = post_addr;
   assign dram_wr_data = sram_rd_data;
-  assign dram_wr_be   = enables(issue_left);
+  assign dram_wr_be   = post_be;
+
+  // in the issue cycle of a transfer the one before is in its last cycle, which is never a
+  // read cycle (DMA_LATENCY >= 1): `post` falls to 0 there
+  always @(posedge clk) begin
+    post <= rst_n && sram_rd;
+    post_addr <= dram_ptr;
+    post_be <= enables(issue_left);
+  end
 
   always @(posedge clk) begin
     if (!rst_n) begin

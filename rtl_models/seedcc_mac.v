@@ -20,7 +20,8 @@
 // instruction, each pixel's coordinates are the previous one's "+1, wrap at out_w", and the
 // next tile starts where the last one's chain ends (no divider).
 // SETGEN: one cycle a lane: lane j <= param[param_addr + LANE_STATE_BYTES*j ..], generator
-// gen_id.
+// gen_id (the param SRAM read is registered: each word is addressed the cycle before, the
+// first in the issue cycle).
 // SETFRZ: one cycle per FREEZE_STATES_PER_WORD channels: the freeze registers' start states
 // (seedcc_freeze.v), thresholds and lock code.
 // A frozen MAC (`frozen`) reads no rows: each step the freeze registers give every channel's
@@ -72,6 +73,7 @@ module seedcc_mac #(
   f_lock_thr,
   f_lock_code,
   last,
+  param_rd,
   param_rd_addr,
   param_rd_data,
   mask_rd_addr,
@@ -132,7 +134,9 @@ module seedcc_mac #(
   input  wire [F_LOCK_THR_W-1:0]       f_lock_thr;
   input  wire [F_LOCK_CODE_W-1:0]      f_lock_code;
   output wire                          last;
-  // param SRAM (SETGEN): one lane state at param_rd_addr
+  // param SRAM (SETGEN, SETFRZ): read one word at param_rd_addr; the word read in the last
+  // cycle is on param_rd_data
+  output wire                          param_rd;
   output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;
   input  wire [LANE_STATE_BITS-1:0]    param_rd_data;
   // mask SRAM: MROW bytes from mask_rd_addr
@@ -175,7 +179,12 @@ module seedcc_mac #(
   /* verilator lint_off UNUSEDSIGNAL */
   wire [F_CHANNELS_W:0] f_words = ({1'b0, f_channels} + PER_M1[F_CHANNELS_W:0]) >> PER_LOG2;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign param_rd_addr = (ph == PH_SETFRZ) ? sf_addr : sg_addr;
+  // The param SRAM read is registered: the word of cycle j is addressed in cycle j - 1
+  // (the issue cycle for the first), so that it is on param_rd_data in cycle j.
+  wire param_first = start_setgen | start_setfrz;
+  assign param_rd = param_first | ((ph == PH_SETGEN || ph == PH_SETFRZ) && !last);
+  assign param_rd_addr = param_first ? f_param_addr
+                       : ((ph == PH_SETFRZ) ? sf_addr : sg_addr) + LANE_STRIDE;
 
   // ---- latched MAC fields --------------------------------------------------------------
   reg [F_IN_ADDR_W-1:0]    r_in_addr;

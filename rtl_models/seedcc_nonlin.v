@@ -220,7 +220,7 @@ endmodule
 // inv = floor(2^LN_RECIP_BITS / max(r, 2^LN_ROOT_FRAC)), `features` cycles writing
 // sat8(round_shift(n * gamma + beta, shift)) with n = round_shift((F*x - s1) * inv,
 // LN_RECIP_BITS - LN_ROOT_FRAC - LN_FRAC_BITS) and feature f's record (REQ layout: int32
-// beta, int16 gamma, shift byte) read from the param SRAM that cycle. A record whose shift
+// beta, int16 gamma, shift byte) read from the param SRAM the cycle before. A record whose shift
 // exceeds SHIFT_MAX raises `err` in the cycle that reads it (the top level stops).
 module seedcc_layernorm #(
   parameter integer PIXELS = 4
@@ -240,6 +240,7 @@ module seedcc_layernorm #(
   err,
   act_rd_addr,
   act_rd_data,
+  param_rd,
   param_rd_addr,
   param_rd_data,
   act_wr,
@@ -264,8 +265,9 @@ module seedcc_layernorm #(
   output wire                          err;
   output wire [F_IN_ADDR_W-1:0]        act_rd_addr;   // PIXELS consecutive bytes
   input  wire [PIXELS*ACT_BITS-1:0]    act_rd_data;
-  output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr; // one record
-  input  wire [REQ_RECORD_BYTES*8-1:0] param_rd_data;
+  output wire                          param_rd;      // read one record here;
+  output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;
+  input  wire [REQ_RECORD_BYTES*8-1:0] param_rd_data; // the record read in the last cycle
   output wire                          act_wr;
   output wire [F_OUT_ADDR_W-1:0]       act_wr_addr;
   output reg  [PIXELS-1:0]             act_wr_be;
@@ -308,7 +310,10 @@ module seedcc_layernorm #(
   assign err = busy && phase == P_OUT && (rec_shift > SHIFT_LIMIT);
   assign last = busy && phase == P_OUT && pass_end && last_tile;
   assign act_rd_addr = rptr;
-  assign param_rd_addr = pptr;
+  // registered read: feature f's record is read in the cycle before output cycle f (the
+  // last divider cycle for f = 0)
+  assign param_rd = busy && ((phase == P_DIV && pass_end) || (phase == P_OUT && !pass_end));
+  assign param_rd_addr = (phase == P_OUT) ? pptr + RECORD : r_param;
   assign act_wr = busy && phase == P_OUT && !err;
   assign act_wr_addr = wptr;
   integer p;

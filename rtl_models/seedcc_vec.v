@@ -21,7 +21,8 @@
 // and the top level stops; the reference model rejects the same record.
 // The acc SRAM reads are registered: the read side runs one item ahead, the first read
 // going out in the issue cycle (`start`), so that the words of item i are there in the
-// unit's i-th cycle. Its counters walk the layout with adds and compares only: column
+// unit's i-th cycle. So are the param SRAM's: a channel's record is read in the cycle
+// before its first item. Its counters walk the layout with adds and compares only: column
 // k*C + c of row acc_row + blk*T + t for tile group g = t*K + k (K = 2^rep_log2 copies,
 // C = GROUP*(LANES >> rep_log2) columns a copy, T tile rows a block of C channels).
 // Non-ANSI ports so that the widths can use isa.vh and hwfacts.vh.
@@ -49,6 +50,7 @@ module seedcc_req #(
   acc_rd_row,
   acc_rd_col,
   acc_rd_data,
+  param_rd,
   param_rd_addr,
   param_rd_data,
   act_wr,
@@ -80,10 +82,11 @@ module seedcc_req #(
   output wire [F_ACC_ROW_W-1:0]        acc_rd_row;      //   this row
   output wire [COL_W-1:0]              acc_rd_col;      //   of this column (bank)
   input  wire [PIXELS*ACC_BITS-1:0]    acc_rd_data;     // the words read in the last cycle
-  output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;   // one record
+  output wire                          param_rd;        // read one record (param SRAM word)
+  output wire [F_PARAM_ADDR_W-1:0]     param_rd_addr;   //   here; the record read last is
   // The record's pad byte (REQ_PAD_LO) is ignored, as by the reference model.
   /* verilator lint_off UNUSEDSIGNAL */
-  input  wire [REQ_RECORD_BYTES*8-1:0] param_rd_data;
+  input  wire [REQ_RECORD_BYTES*8-1:0] param_rd_data;   //   here (held until the next read)
   /* verilator lint_on UNUSEDSIGNAL */
   output wire                          act_wr;
   output wire [F_OUT_ADDR_W-1:0]       act_wr_addr;     // PIXELS consecutive bytes
@@ -118,7 +121,10 @@ module seedcc_req #(
   assign err = busy && (rec_shift > SHIFT_LIMIT);
   assign last = busy && adv && last_tile && (o == r_oc - 1'b1);
   assign active = busy;
-  assign param_rd_addr = prm;
+  // channel o's record is read in the cycle before its first item (channel 0's in the
+  // issue cycle) and used in all its items; none is read in the last cycle
+  assign param_rd = start || (busy && adv && last_tile && !last);
+  assign param_rd_addr = start ? f_param_addr : prm + RECORD;
   assign act_wr = busy && !err;
   // byte p0 of the channel, or with r_wide byte ACC_BYTES*p0 + sub*PIXELS
   wire [F_OUT_ADDR_W-1:0] p0_x = {{(F_OUT_ADDR_W-F_PIX_COUNT_W){1'b0}}, p0};

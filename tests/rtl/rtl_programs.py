@@ -131,7 +131,8 @@ def rand_i8(rng: np.random.Generator, shape) -> np.ndarray:
 
 
 def case_dma() -> Case:
-    """DMA_LOAD / DMA_STORE through all three SRAMs, unaligned addresses, partial beats."""
+    """DMA_LOAD / DMA_STORE through all three SRAMs, unaligned act and mask addresses (a
+    param transfer starts on a param SRAM word), partial beats."""
     rng = np.random.default_rng(1)
     img = Image()
     x = rand_i8(rng, (37,))
@@ -143,11 +144,11 @@ def case_dma() -> Case:
     instrs = [
         make("DMA_LOAD", space=ACT, sram_addr=5, dram_addr=ax, length=37),
         make("DMA_LOAD", space=MASK, sram_addr=11, dram_addr=am, length=21),
-        make("DMA_LOAD", space=PARAM, sram_addr=1, dram_addr=aq, length=13),
+        make("DMA_LOAD", space=PARAM, sram_addr=8, dram_addr=aq, length=13),
         make("DMA_LOAD", space=ACT, sram_addr=500, dram_addr=aq, length=0),
         make("DMA_STORE", space=ACT, sram_addr=5, dram_addr=ox, length=37),
         make("DMA_STORE", space=MASK, sram_addr=11, dram_addr=om, length=21),
-        make("DMA_STORE", space=PARAM, sram_addr=1, dram_addr=oq, length=13),
+        make("DMA_STORE", space=PARAM, sram_addr=8, dram_addr=oq, length=13),
     ]
     cycles = (2 * (1 + 4 + 5)   # DMA_LOAD, DMA_STORE of 37 bytes: 5 beats
               + 2 * (1 + 4 + 3)   # 21 bytes: 3 beats
@@ -320,6 +321,52 @@ def case_background_req() -> Case:
               + 1 + 4 + 105       # DMA_STORE 840 bytes
               + 1)                # HALT
     return _finish("background_req", instrs, img, [_io("x", x.shape, ax)],
+                   [_io("y", y.shape, out_addr)], {"x": x}, {"y": y}, cycles)
+
+
+def case_param_port() -> Case:
+    """The conv of case_background_req in two pixel chunks with a SETGEN between them: the
+    SETGEN reads the param SRAM's read port, which the background REQ of chunk 1 holds for
+    its records, so it waits for the REQ unit's last cycle (docs/isa.md "Background units")
+    and issues in it, its first lane state read going out there."""
+    c, h, w, oc, kh, kw = 3, 6, 7, 20, 3, 3
+    steps = c * kh * kw
+    x, states, codes, bias, mult, shift, img, (ax, am, ap, out_addr), rows = _binary_conv_image(
+        np.random.default_rng(2), (c, h, w), oc, 1024, 2)
+    npix = h * w
+    mac = {"in_addr": 0, "in_c": c, "in_h": h, "in_w": w, "out_w": w, "kh": kh, "kw": kw, "stride_h": 1, "stride_w": 1,
+           "pad_t": 1, "pad_l": 1, "oc_count": oc, "mask_addr": 0, "code_bits": 1}
+    instrs = [
+        make("DMA_LOAD", space=ACT, sram_addr=0, dram_addr=ax, length=x.size),
+        make("DMA_LOAD", space=MASK, sram_addr=0, dram_addr=am, length=len(rows)),
+        make("DMA_LOAD", space=PARAM, sram_addr=0, dram_addr=ap, length=16 + 8 * oc),
+        make("SETGEN", gen_id=0, param_addr=0, count=2),
+        make("MAC", acc_row=0, start_oy=0, start_ox=0, pix_count=24, **mac),
+        make("REQ", acc_row=0, out_addr=1000, oc_count=oc, pix_count=24, out_plane=npix,
+             param_addr=16, relu=1, background=1),
+        make("SETGEN", gen_id=0, param_addr=0, count=2),  # the same states: MACs restart from them
+        make("MAC", acc_row=8, start_oy=3, start_ox=3, pix_count=18, **mac),
+        make("REQ", acc_row=8, out_addr=1024, oc_count=oc, pix_count=18, out_plane=npix,
+             param_addr=16, relu=1),
+        make("DMA_STORE", space=ACT, sram_addr=1000, dram_addr=out_addr, length=oc * npix),
+    ]
+    wts = lane_signs(0, states, oc, steps) * codes
+    acc = mac_ref(x, wts, kh, kw, 1, 1, 1, 1, w, 0, npix)
+    y = requant_ref(acc, bias, mult, shift, True).reshape(oc, h, w)
+    cycles = (1 + 4 + 16          # DMA_LOAD x: 126 bytes, 16 beats
+              + 1 + 4 + 14        # mask: 108 bytes, 14 beats
+              + 1 + 4 + 22        # param: 176 bytes, 22 beats
+              + 1 + 2             # SETGEN 2 lanes
+              + 1 + 6 * (27 + 2)  # MAC chunk 1: 24 pixels = 6 tiles
+              + 1                 # REQ 1, background: issue t; the unit drains 20 x 6 = 120
+                                  # cycles, t+1..t+120
+              + 119 + 1 + 2       # SETGEN: waits t+1..t+119, issues in t+120 (the unit's last
+                                  # cycle), loads its 2 lanes in t+121, t+122
+              + 1 + 5 * (27 + 2)  # MAC chunk 2: 18 pixels = 5 tiles
+              + 1 + 20 * 5        # REQ 2, foreground: 20 channels x 5 tiles
+              + 1 + 4 + 105       # DMA_STORE 840 bytes
+              + 1)                # HALT
+    return _finish("param_port", instrs, img, [_io("x", x.shape, ax)],
                    [_io("y", y.shape, out_addr)], {"x": x}, {"y": y}, cycles)
 
 
@@ -827,6 +874,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "conv_copies": case_conv_copies,
     "background_dma": case_background_dma,
     "background_req": case_background_req,
+    "param_port": case_param_port,
     "conv_split_xorshift32": case_conv_split_xorshift32,
     "ctrhash_stored_signs": case_ctrhash_and_stored_signs,
     "add_pool": case_add_pool,

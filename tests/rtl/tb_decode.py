@@ -4,7 +4,8 @@ For every opcode of the table: random legal words (a random valid value in every
 must decode to exactly ``isa.decode``'s fields on the ``dec_f_<name>`` outputs (0 for
 fields the opcode does not have); a bit set outside the opcode's fields, a field outside
 its valid range (``Field.limits``, e.g. code_bits 0), a field not below its bound
-(``Opcode.below``, MAC start_ox >= out_w) and an unknown opcode must raise ``illegal`` --
+(``Opcode.below``, MAC start_ox >= out_w), an address off its alignment (``Opcode.aligned``,
+a param SRAM address not a multiple of 8) and an unknown opcode must raise ``illegal`` --
 exactly the words ``isa.decode`` rejects.
 """
 
@@ -29,7 +30,27 @@ def random_instruction(op: isa.Opcode, rng: random.Random) -> isa.Instruction:
     for rule in op.below:  # a field below its bound: at the bound's edge, or anywhere below
         lo, below = op.field(rule.field).valid[0], values[rule.bound] - 1
         values[rule.field] = min(values[rule.field], rng.choice((below, rng.randint(lo, below))))
+    for a in op.aligned:  # rounded down where the rule applies (a DMA to param)
+        if a.when is None or values[a.when[0]] == a.when[1]:
+            values[a.field] -= values[a.field] % a.multiple
     return isa.make(op.name, **values)
+
+
+def misaligned_words(op: isa.Opcode, rng: random.Random) -> list[tuple[str, int]]:
+    """(description, word): a random legal word with an ``aligned`` rule's field off its
+    multiple (and the rule's condition field set so that it applies)."""
+    out = []
+    for a in op.aligned:
+        f = op.field(a.field)
+        for _ in range(4):
+            word = int.from_bytes(isa.encode(random_instruction(op, rng)), "little")
+            if a.when is not None:
+                w = op.field(a.when[0])
+                word = word & ~(((1 << w.width) - 1) << w.lo) | a.when[1] << w.lo
+            value = rng.randrange(0, f.valid[1] // a.multiple) * a.multiple + rng.randrange(1, a.multiple)
+            word = word & ~(((1 << f.width) - 1) << f.lo) | value << f.lo
+            out.append((f"{op.name}.{a.field}={value}", word))
+    return out
 
 
 def rule_breaking_words(op: isa.Opcode, rng: random.Random) -> list[tuple[str, int]]:
@@ -111,7 +132,8 @@ async def decoder_matches_isa_table(dut) -> None:
                 pass
             assert got["illegal"] == 1 and got["known"] == 1, (
                 f"{op.name} with stray bit {b}: RTL known={got['known']} illegal={got['illegal']}")
-        for what, word in out_of_range_words(op, rng) + rule_breaking_words(op, rng):
+        for what, word in (out_of_range_words(op, rng) + rule_breaking_words(op, rng)
+                           + misaligned_words(op, rng)):
             got = await mon.apply(word)
             try:
                 isa.decode(word.to_bytes(isa.WORD_BYTES, "little"))

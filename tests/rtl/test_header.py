@@ -84,6 +84,23 @@ def test_decoder_checks_every_field_rule():
         assert f"// rule: {rule.field} < {rule.bound}" in header
 
 
+def test_decoder_checks_every_alignment_rule():
+    """Each ``Opcode.aligned`` rule is a test of the field's low bits against the header's
+    mask inside the opcode's case (under its condition, if it has one)."""
+    src = (RTL / "seedcc_decode.v").read_text()
+    header = gen_header.HEADER_PATH.read_text()
+    rules = [(op.name, a) for op in isa.OPCODES for a in op.aligned]
+    assert rules, "the ISA table has no alignment rule?"
+    for name, a in rules:
+        mask = f"{name}_{a.field.upper()}_ALIGN_MASK"
+        assert f" {mask} = " in header
+        case = re.search(rf"OP_{name}: begin(.*?)\n      end", src, re.DOTALL)
+        assert case, f"seedcc_decode.v has no case for OP_{name}"
+        assert f"|(f_{a.field} & {mask})" in case.group(1), f"seedcc_decode.v does not check {mask}"
+        if a.when is not None:
+            assert f"f_{a.when[0]} ==" in case.group(1)
+
+
 # -- no hardware fact as a literal in the RTL ----------------------------------------------
 def _code(path: Path) -> str:
     """Verilog source without comments."""
