@@ -42,8 +42,9 @@ module seedcc_genlane (
   // x * C mod 2^32 for mix32's constants C, as the shift-and-add it is: C's canonical signed
   // digits (non-adjacent form; a digit at 2^31 is the same mod 2^32 whatever its sign), so
   // 12 and 13 shifted copies of x instead of popcount(C) = 21 and 14, and no $mul. One sum
-  // each, which Yosys keeps as one multi-operand adder (alumacc's $macc, a carry-save tree):
-  // the same depth as the array multiplier it replaces.
+  // each, which Yosys keeps as one multi-operand adder (alumacc's $macc, a carry-save tree),
+  // about as deep as the array multiplier by a constant it replaces (a lane alone: longest
+  // path 123 cells against 120, 5,321 NAND2 equivalents against 6,444).
   //   0x7feb352d = 2^31 + 2^14 + 2^10 + 2^8 + 2^6 + 2^0 - 2^20 - 2^18 - 2^16 - 2^12 - 2^4 - 2^2
   //   0x846ca68b = 2^31 + 2^26 + 2^23 + 2^15 + 2^13 + 2^11 + 2^7 + 2^4
   //                - 2^20 - 2^18 - 2^9 - 2^2 - 2^0
