@@ -580,7 +580,8 @@ module seedcc_gelu #(
       seedcc_round_shift #(.W(VW)) u_v (.v(xm), .shift(r_in_shift), .out(v));
       wire signed [VW-1:0] av = (v < 0) ? -v : v;
       wire [DW-1:0] d = (av > GB) ? {DW{1'b0}} : GBD - av[DW-1:0];  // GELU_B - min(|v|, GELU_B)
-      wire [AW-1:0] ad2 = GA * d * d;                    // 15 x 11, 26 x 11 bits
+      wire [2*DW-1:0] d2 = d * d;                                    // 11 x 11 bits
+      wire [AW-1:0] ad2 = GA * d2;                                   // 15 (constant) x 22 bits
       /* verilator lint_off UNUSEDSIGNAL */  // the bits below the shift, and zeros above 2^14
       wire [AW:0] ad2r = {1'b0, ad2} + A_HALF;
       /* verilator lint_on UNUSEDSIGNAL */
