@@ -165,6 +165,10 @@ EXP_C = round(0.344 / 0.3585 * ((1 << EXP_FRAC_BITS) / 0.6931471805599453) ** 2)
 """... and the constant 0.344 / 0.3585 in t units squared: e = ((p + EXP_B)^2 + EXP_C) >> z."""
 EXP_Z_MAX = 31
 """z is clamped to this (5-bit shifter); e < 2**23 is already 0 after 23."""
+EXP_E_BITS = (EXP_B * EXP_B + EXP_C).bit_length()
+"""i-exp's e = ((EXP_B - r)^2 + EXP_C) >> z (0 <= r < 2**EXP_FRAC_BITS <= EXP_B) is at most
+EXP_B^2 + EXP_C, below 2**EXP_E_BITS: the width of e in the RTL (a SOFTMAX sum adds up to
+2**16 - 1 of them)."""
 SM_RECIP_BITS = 40
 """SOFTMAX: recip = floor(2**SM_RECIP_BITS / sum) by a bit-serial restoring divider ..."""
 SM_RECIP_STEPS = 18
@@ -250,6 +254,7 @@ FACTS: tuple[Fact, ...] = (
     Fact("EXP_B", EXP_B, "i-exp polynomial offset (1.353 in t units)"),
     Fact("EXP_C", EXP_C, "i-exp polynomial constant (0.344/0.3585 in t units squared)"),
     Fact("EXP_Z_MAX", EXP_Z_MAX, "i-exp: largest exponent shift"),
+    Fact("EXP_E_BITS", EXP_E_BITS, "i-exp: bits of e (at most EXP_B^2 + EXP_C)"),
     Fact("SM_RECIP_BITS", SM_RECIP_BITS, "SOFTMAX: recip = floor(2^SM_RECIP_BITS / sum)"),
     Fact("SM_RECIP_STEPS", SM_RECIP_STEPS, "SOFTMAX: divider cycles (quotient bits)"),
     Fact("SM_OUT_BITS", SM_OUT_BITS, "SOFTMAX: uint8 probability scale 2^-SM_OUT_BITS"),
@@ -275,4 +280,5 @@ FACTS: tuple[Fact, ...] = (
 """Every fact of the generated Verilog header, in header order."""
 
 assert EXP_B * EXP_B + EXP_C > 1 << (SM_RECIP_BITS - SM_RECIP_STEPS)
+assert EXP_B >= (1 << EXP_FRAC_BITS) - 1  # i-exp's EXP_B - r is never negative
 assert GROUP % 8 == 0 and SHIFT_MAX < 1 << (8 * REQ_RECORD["shift"].itemsize)

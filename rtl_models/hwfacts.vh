@@ -42,6 +42,7 @@ localparam integer EXP_FRAC_BITS = 10;  // i-exp: fraction bits of t in units of
 localparam integer EXP_B = 1999;  // i-exp polynomial offset (1.353 in t units)
 localparam integer EXP_C = 2094201;  // i-exp polynomial constant (0.344/0.3585 in t units squared)
 localparam integer EXP_Z_MAX = 31;  // i-exp: largest exponent shift
+localparam integer EXP_E_BITS = 23;  // i-exp: bits of e (at most EXP_B^2 + EXP_C)
 localparam integer SM_RECIP_BITS = 40;  // SOFTMAX: recip = floor(2^SM_RECIP_BITS / sum)
 localparam integer SM_RECIP_STEPS = 18;  // SOFTMAX: divider cycles (quotient bits)
 localparam integer SM_OUT_BITS = 8;  // SOFTMAX: uint8 probability scale 2^-SM_OUT_BITS

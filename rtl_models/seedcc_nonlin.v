@@ -8,26 +8,43 @@
 // clock edge ending the cycle; a write and the read of the same byte in one cycle make
 // in-place operation (out_addr = in_addr, equal planes) exact.
 // Non-ANSI ports so that the widths can use isa.vh and hwfacts.vh.
+//
+// Every intermediate is as wide as the values the ISA lets it hold (bounds next to each
+// signal, from the field widths of isa.vh and the facts of hwfacts.vh), so that no
+// multiplication has an operand wider than the requantiser's ((acc + bias), 33 bits, x the
+// 16-bit multiplier; seedcc/synth.py compares narrow with narrow and wide with wide); the
+// wider products are split into partial products that are (said where). The bounds hold for
+// any operand values, so the results are those of the 64-bit rules of numerics.py.
 
 // The attention block's nonlinear units and their helpers share this file (docs/rtl.md).
 /* verilator lint_off DECLFILENAME */
-// round_shift(v, s) = (v + 2^(s-1)) >>> s (s > 0), v (s = 0), in WIDE_BITS.
-module seedcc_round_shift (
+// round_shift(v, s) = (v + 2^(s-1)) >>> s (s > 0), v (s = 0), of a W-bit v, for every shift
+// 0..SHIFT_MAX. For s < W the sum fits W + 1 bits (|v| <= 2^(W-1), 2^(s-1) <= 2^(W-2)) and
+// the result W bits; for s >= W the result is 0 (v + 2^(s-1) lies in [0, 2^s)).
+module seedcc_round_shift #(
+  parameter integer W = 64
+) (
   v,
   shift,
   out
 );
 `include "hwfacts.vh"
-  input  wire signed [WIDE_BITS-1:0] v;
-  input  wire [SHIFT_BITS-1:0]       shift;
-  output wire signed [WIDE_BITS-1:0] out;
-  localparam signed [WIDE_BITS-1:0] ONE = 1;
-  wire signed [WIDE_BITS-1:0] half = ~|shift ? {WIDE_BITS{1'b0}} : (ONE <<< (shift - 1'b1));
-  assign out = (v + half) >>> shift;
+  input  wire signed [W-1:0]   v;
+  input  wire [SHIFT_BITS-1:0] shift;
+  output wire signed [W-1:0]   out;
+  localparam signed [W:0] ONE = 1;
+  localparam [SHIFT_BITS:0] SW = W[SHIFT_BITS:0];
+  wire signed [W:0] half = ~|shift ? {(W+1){1'b0}} : (ONE <<< (shift - 1'b1));
+  wire signed [W:0] sum = {v[W-1], v} + half;
+  /* verilator lint_off UNUSEDSIGNAL */  // r[W] is a copy of r[W-1]: |r| <= 2^(W-1)
+  wire signed [W:0] r = sum >>> shift;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign out = ({1'b0, shift} >= SW) ? {W{1'b0}} : r[W-1:0];
 endmodule
 
 // i-exp of d = x - mx: e = ((EXP_B - r)^2 + EXP_C) >> min(z, EXP_Z_MAX) with
-// -round_shift(d * in_mult, in_shift) = z * 2^EXP_FRAC_BITS + r (numerics.iexp).
+// -round_shift(d * in_mult, in_shift) = z * 2^EXP_FRAC_BITS + r (numerics.iexp), for any
+// int8 x and mx (SOFTMAX uses it with mx = max, d <= 0).
 module seedcc_iexp (
   x,
   mx,
@@ -37,32 +54,38 @@ module seedcc_iexp (
 );
 `include "isa.vh"
 `include "hwfacts.vh"
-  input  wire signed [ACT_BITS-1:0]  x;
-  input  wire signed [ACT_BITS-1:0]  mx;
-  input  wire [F_IN_MULT_W-1:0]      in_mult;
-  input  wire [F_IN_SHIFT_W-1:0]     in_shift;
-  output wire signed [WIDE_BITS-1:0] e;
-  localparam integer ZW = 6;  // shift amounts up to EXP_Z_MAX
-  localparam signed [WIDE_BITS-1:0] B = {{(WIDE_BITS-32){1'b0}}, EXP_B};
-  localparam signed [WIDE_BITS-1:0] C = {{(WIDE_BITS-32){1'b0}}, EXP_C};
-  localparam signed [WIDE_BITS-1:0] ZMAX = {{(WIDE_BITS-32){1'b0}}, EXP_Z_MAX};
-  localparam signed [WIDE_BITS-1:0] RMASK = (1 << EXP_FRAC_BITS) - 1;
-  wire signed [WIDE_BITS-1:0] d = {{(WIDE_BITS-ACT_BITS){x[ACT_BITS-1]}}, x}
-                                - {{(WIDE_BITS-ACT_BITS){mx[ACT_BITS-1]}}, mx};
-  wire signed [WIDE_BITS-1:0] dm = d * $signed({{(WIDE_BITS-F_IN_MULT_W){1'b0}}, in_mult});
-  wire signed [WIDE_BITS-1:0] t;
-  seedcc_round_shift u_rs (.v(dm), .shift(in_shift), .out(t));
-  wire signed [WIDE_BITS-1:0] nt = -t;
-  wire signed [WIDE_BITS-1:0] z_full = nt >>> EXP_FRAC_BITS;
+  input  wire signed [ACT_BITS-1:0] x;
+  input  wire signed [ACT_BITS-1:0] mx;
+  input  wire [F_IN_MULT_W-1:0]     in_mult;
+  input  wire [F_IN_SHIFT_W-1:0]    in_shift;
+  output wire [EXP_E_BITS-1:0]      e;           // e <= EXP_B^2 + EXP_C < 2^EXP_E_BITS
+  localparam integer ZW = 6;                     // shift amounts up to EXP_Z_MAX
+  localparam integer DW = ACT_BITS + 1;          // d in [-255, 255]
+  localparam integer TW = DW + F_IN_MULT_W;      // |d * in_mult| <= 255 (2^16 - 1) < 2^24
+  localparam integer UW = $clog2(EXP_B + 1);     // u = EXP_B - r in [EXP_B - 1023, EXP_B]
+  localparam signed [TW-1:0] ZMAX = EXP_Z_MAX[TW-1:0];
+  localparam [UW-1:0] B = EXP_B[UW-1:0];
+  localparam [EXP_E_BITS-1:0] C = EXP_C[EXP_E_BITS-1:0];
+  wire signed [DW-1:0] d = {x[ACT_BITS-1], x} - {mx[ACT_BITS-1], mx};
+  wire signed [TW-1:0] dm = d * $signed({1'b0, in_mult});     // 9 x 17 bits
+  wire signed [TW-1:0] t;                                      // |t| <= |dm| < 2^24
+  seedcc_round_shift #(.W(TW)) u_rs (.v(dm), .shift(in_shift), .out(t));
+  wire signed [TW-1:0] nt = -t;
+  wire signed [TW-1:0] z_full = nt >>> EXP_FRAC_BITS;
   wire [ZW-1:0] z = (z_full > ZMAX) ? ZMAX[ZW-1:0] : z_full[ZW-1:0];
-  wire signed [WIDE_BITS-1:0] u = B - (nt & RMASK);
-  assign e = (u * u + C) >>> z;
+  wire [UW-1:0] u = B - {{(UW-EXP_FRAC_BITS){1'b0}}, nt[EXP_FRAC_BITS-1:0]};  // r = nt mod 2^N
+  wire [EXP_E_BITS-1:0] e0 = u * u + C;                        // 11 x 11 bits
+  assign e = e0 >> z;
 endmodule
 
 // SOFTMAX: per tile of PIXELS tokens, `features` cycles of running max, `features` cycles
 // of exp-sum, SM_RECIP_STEPS cycles of restoring division recip = floor(2^SM_RECIP_BITS /
 // sum) (the remainder starts at 2^(SM_RECIP_BITS - SM_RECIP_STEPS) < sum), `features`
 // cycles writing min(SM_OUT_MAX, round_shift(e * recip, SM_RECIP_BITS - SM_OUT_BITS)).
+// Widths: e < 2^EXP_E_BITS (23), sum of up to 2^16 - 1 of them < 2^39, the remainder at most
+// 2^SM_RECIP_BITS whatever the sum (it starts at 2^22 and at most doubles in each of the 18
+// steps), recip < 2^SM_RECIP_STEPS; e * recip (23 x 18 bits) is two partial products,
+// e * recip[15:0] and e * recip[17:16].
 module seedcc_softmax #(
   parameter integer PIXELS = 4
 ) (
@@ -108,11 +131,17 @@ module seedcc_softmax #(
 
   localparam integer XW = 32;
   localparam [1:0] P_MAX = 2'd0, P_SUM = 2'd1, P_DIV = 2'd2, P_OUT = 2'd3;
-  localparam signed [WIDE_BITS-1:0] ONE = 1;
-  localparam signed [WIDE_BITS-1:0] REM0 = ONE <<< (SM_RECIP_BITS - SM_RECIP_STEPS);
-  localparam signed [WIDE_BITS-1:0] OUT_MAX = {{(WIDE_BITS-32){1'b0}}, SM_OUT_MAX};
-  localparam integer OUT_SHIFT_I = SM_RECIP_BITS - SM_OUT_BITS;
-  localparam [SHIFT_BITS-1:0] OUT_SHIFT = OUT_SHIFT_I[SHIFT_BITS-1:0];
+  localparam integer SW = F_FEATURES_W + EXP_E_BITS;   // sum: < 2^16 terms, each < 2^23
+  localparam integer RW = SM_RECIP_BITS + 1;           // remainder: at most 2^SM_RECIP_BITS
+  localparam integer QW = SM_RECIP_STEPS;              // recip: SM_RECIP_STEPS quotient bits
+  localparam integer QLO = MULT_BITS;                  // recip[QLO-1:0], recip[QW-1:QLO]
+  localparam integer PW = EXP_E_BITS + QW;             // e * recip < 2^41
+  localparam integer OUT_SHIFT = SM_RECIP_BITS - SM_OUT_BITS;
+  localparam integer OW = PW + 1 - OUT_SHIFT;          // round_shift(e * recip) < 2^10
+  localparam [RW-1:0] ONE = 1;
+  localparam [RW-1:0] REM0 = ONE << (SM_RECIP_BITS - SM_RECIP_STEPS);
+  localparam [PW:0] HALF = {{PW{1'b0}}, 1'b1} << (OUT_SHIFT - 1);
+  localparam [OW-1:0] OUT_MAX = SM_OUT_MAX[OW-1:0];
   reg                       busy;
   reg [1:0]                 phase;
   reg [F_FEATURES_W-1:0]    f;        // feature (or divider step)
@@ -145,13 +174,19 @@ module seedcc_softmax #(
     for (g = 0; g < PIXELS; g = g + 1) begin : lane
       wire signed [ACT_BITS-1:0] x = act_rd_data[g*ACT_BITS +: ACT_BITS];
       reg signed [ACT_BITS-1:0]  mx;
-      reg signed [WIDE_BITS-1:0] sum, rem, recip;
-      wire signed [WIDE_BITS-1:0] e;
+      reg [SW-1:0] sum;
+      reg [RW-1:0] rem;
+      reg [QW-1:0] recip;
+      wire [EXP_E_BITS-1:0] e;
       seedcc_iexp u_exp (.x(x), .mx(mx), .in_mult(r_in_mult), .in_shift(r_in_shift), .e(e));
-      wire signed [WIDE_BITS-1:0] rem2 = rem <<< 1;
-      wire take = rem2 >= sum;
-      wire signed [WIDE_BITS-1:0] q;
-      seedcc_round_shift u_rs (.v(e * recip), .shift(OUT_SHIFT), .out(q));
+      wire [RW-1:0] rem2 = rem << 1;   // at most 2^SM_RECIP_BITS in the steps that use it
+      wire take = rem2 >= {{(RW-SW){1'b0}}, sum};
+      // e * recip as two partial products (23 x 16 and 23 x 2 bits), then the rounding shift
+      wire [PW-1:0] prod = e * recip[QLO-1:0] + ((e * recip[QW-1:QLO]) << QLO);
+      /* verilator lint_off UNUSEDSIGNAL */  // the bits below the shift
+      wire [PW:0] rounded = {1'b0, prod} + HALF;
+      /* verilator lint_on UNUSEDSIGNAL */
+      wire [OW-1:0] q = rounded[PW:OUT_SHIFT];
       wire [ACT_BITS-1:0] qc = (q > OUT_MAX) ? OUT_MAX[ACT_BITS-1:0] : q[ACT_BITS-1:0];
       assign act_wr_data[g*ACT_BITS +: ACT_BITS] = qc;
       always @(posedge clk) begin
@@ -159,15 +194,15 @@ module seedcc_softmax #(
           case (phase)
             P_MAX: if (~|f || x > mx) mx <= x;
             P_SUM: begin
-              sum <= (~|f ? {WIDE_BITS{1'b0}} : sum) + e;
+              sum <= (~|f ? {SW{1'b0}} : sum) + {{(SW-EXP_E_BITS){1'b0}}, e};
               if (pass_end) begin
                 rem <= REM0;
-                recip <= {WIDE_BITS{1'b0}};
+                recip <= {QW{1'b0}};
               end
             end
             P_DIV: begin
-              rem <= take ? rem2 - sum : rem2;
-              recip <= {recip[WIDE_BITS-2:0], take};
+              rem <= take ? rem2 - {{(RW-SW){1'b0}}, sum} : rem2;
+              recip <= {recip[QW-2:0], take};
             end
             default: ;
           endcase
@@ -222,6 +257,12 @@ endmodule
 // LN_RECIP_BITS - LN_ROOT_FRAC - LN_FRAC_BITS) and feature f's record (REQ layout: int32
 // beta, int16 gamma, shift byte) read from the param SRAM the cycle before. A record whose shift
 // exceeds SHIFT_MAX raises `err` in the cycle that reads it (the top level stops).
+// Widths: F < 2^LN_FEATURES_BITS (the 12-bit field, zero-extended by the decoder), so
+// |s1| < 2^19, s2 < 2^26, F*s2 and s1^2 < 2^38 (s1^2 as two partial products of |s1|);
+// the radicand (< 2^62 + 2^48), the root's operand and trial stay WIDE_BITS; the root is
+// below 2^32 (radicand < 2^63), so the divisor and the remainder are 32 bits and inv below
+// 2^37; |F*x - s1| < 2^20, times inv in three partial products (16-bit slices of inv) is
+// below 2^56, |n| < 2^34, and n * gamma is two partial products (n[31:0] and n >> 32).
 module seedcc_layernorm #(
   parameter integer PIXELS = 4
 ) (
@@ -275,10 +316,20 @@ module seedcc_layernorm #(
 
   localparam integer XW = 32;
   localparam [2:0] P_SUM = 3'd0, P_RAD = 3'd1, P_SQRT = 3'd2, P_DIV = 3'd3, P_OUT = 3'd4;
+  localparam integer FW = LN_FEATURES_BITS + 1;         // F as a signed operand: 0 < F < 2^12
+  localparam integer S1W = LN_FEATURES_BITS + ACT_BITS; // |s1| <= F * 128 < 2^19
+  localparam integer S2W = LN_FEATURES_BITS + 2 * ACT_BITS - 2;  // s2 <= F * 128^2 < 2^26
+  localparam integer DW = 2 * S1W - 1;                  // F*s2 - s1^2: both terms < 2^38
+  localparam integer VW = LN_SQRT_STEPS;                // the root < 2^32: divisor, remainder
+  localparam integer IW = LN_RECIP_STEPS;               // inv <= 2^(LN_RECIP_BITS - LN_ROOT_FRAC)
+  localparam integer AW = S1W + 1;                      // |F*x - s1| <= 2 * F * 128 < 2^20
+  localparam integer PW = AW + IW;                      // |F*x - s1| * inv < 2^56
+  localparam integer LO = MULT_BITS;                    // partial-product slice
+  localparam integer NLO = 2 * MULT_BITS;               // n = n_hi * 2^32 + n[31:0]
   localparam signed [WIDE_BITS-1:0] ONE = 1;
   localparam signed [WIDE_BITS-1:0] SQ0 = ONE <<< (2 * LN_SQRT_STEPS - 2);  // 4^(steps-1)
-  localparam signed [WIDE_BITS-1:0] REM0 = ONE <<< (LN_RECIP_BITS - LN_RECIP_STEPS);
-  localparam signed [WIDE_BITS-1:0] DMIN = ONE <<< LN_ROOT_FRAC;
+  localparam [VW-1:0] REM0 = {{(VW-1){1'b0}}, 1'b1} << (LN_RECIP_BITS - LN_RECIP_STEPS);
+  localparam [VW-1:0] DMIN = {{(VW-1){1'b0}}, 1'b1} << LN_ROOT_FRAC;
   localparam integer N_SHIFT_I = LN_RECIP_BITS - LN_ROOT_FRAC - LN_FRAC_BITS;
   localparam [SHIFT_BITS-1:0] N_SHIFT = N_SHIFT_I[SHIFT_BITS-1:0];
   localparam [F_PARAM_ADDR_W-1:0] RECORD = REQ_RECORD_BYTES[F_PARAM_ADDR_W-1:0];
@@ -320,7 +371,7 @@ module seedcc_layernorm #(
   always @* for (p = 0; p < PIXELS; p = p + 1)
     act_wr_be[p] = ({{(XW-F_TOKENS_W){1'b0}}, t0} + p) < {{(XW-F_TOKENS_W){1'b0}}, r_tokens};
 
-  wire signed [WIDE_BITS-1:0] fw = {{(WIDE_BITS-F_FEATURES_W){1'b0}}, r_features};
+  wire signed [FW-1:0] fw = {1'b0, r_features[LN_FEATURES_BITS-1:0]};  // the field's 12 bits
   wire signed [WIDE_BITS-1:0] epsw = {{(WIDE_BITS-F_EPS_W){1'b0}}, r_eps};
   wire signed [WIDE_BITS-1:0] beta = {{(WIDE_BITS-REQ_BIAS_W){param_rd_data[REQ_BIAS_LO+REQ_BIAS_W-1]}},
                                       param_rd_data[REQ_BIAS_LO +: REQ_BIAS_W]};
@@ -331,29 +382,52 @@ module seedcc_layernorm #(
   generate
     for (g = 0; g < PIXELS; g = g + 1) begin : lane
       wire signed [ACT_BITS-1:0] x = act_rd_data[g*ACT_BITS +: ACT_BITS];
-      wire signed [WIDE_BITS-1:0] xw = {{(WIDE_BITS-ACT_BITS){x[ACT_BITS-1]}}, x};
-      reg signed [WIDE_BITS-1:0] s1, s2, op, res, rem, inv;
+      reg signed [S1W-1:0] s1;
+      reg signed [S2W:0] s2;                    // signed: s2 + x*x, the square signed 16 bits
+      reg signed [WIDE_BITS-1:0] op, res;       // radicand < 2^63; res, trial < 2^63 (i-th step:
+                                                // res = R_i * 4^(32-i), R_i the root's top i bits)
+      reg [VW-1:0] rem;                         // < the divisor < 2^32
+      reg [IW-1:0] inv;                         // LN_RECIP_STEPS quotient bits
+      // sums
+      wire signed [2*ACT_BITS-1:0] xx = x * x;  // 8 x 8 bits
+      // radicand: F*s2 (13 x 27 bits) - s1^2, |s1|^2 = |s1| * |s1|[15:0] + |s1| * |s1|[19:16]
+      // * 2^16 (two partial products, 20 x 16 and 20 x 4 bits)
+      wire [S1W-1:0] a1 = s1[S1W-1] ? -s1 : s1;
+      wire [DW-2:0] s1sq = a1 * a1[LO-1:0] + ((a1 * a1[S1W-1:LO]) << LO);  // < 2^38
+      wire signed [DW-1:0] dd = fw * s2 - $signed({1'b0, s1sq[DW-2:0]});
       // square root step: op -= res + one when it fits
       wire signed [WIDE_BITS-1:0] trial = res + sq_one;
       wire fits = op >= trial;
-      // divider step against max(res, 2^LN_ROOT_FRAC)
-      wire signed [WIDE_BITS-1:0] dvs = (res < DMIN) ? DMIN : res;
-      wire signed [WIDE_BITS-1:0] rem2 = rem <<< 1;
-      wire take = rem2 >= dvs;
-      // output
-      wire signed [WIDE_BITS-1:0] n;
-      seedcc_round_shift u_n (.v((fw * xw - s1) * inv), .shift(N_SHIFT), .out(n));
-      seedcc_round_sat u_out (.v(n * gamma + beta), .shift(rec_shift[SHIFT_BITS-1:0]), .relu(1'b0), .uns(1'b0),
+      // divider step against max(res, 2^LN_ROOT_FRAC); after the root, res < 2^32
+      wire [VW-1:0] root = res[VW-1:0];
+      wire [VW-1:0] dvs = (root < DMIN) ? DMIN : root;
+      wire [VW:0] rem2 = {rem, 1'b0};
+      wire take = rem2 >= {1'b0, dvs};
+      // output: n = round_shift((F*x - s1) * inv, N_SHIFT), the product as |F*x - s1| times
+      // the 16-bit slices of inv (three partial products, 21 x 16, 21 x 16 and 21 x 5 bits)
+      wire signed [AW-1:0] a = fw * x - s1;     // 13 x 8 bits
+      wire [AW-1:0] am = a[AW-1] ? -a : a;
+      wire [PW-1:0] pm = am * inv[LO-1:0] + ((am * inv[2*LO-1:LO]) << LO)
+                       + ((am * inv[IW-1:2*LO]) << (2 * LO));
+      wire signed [PW-1:0] prod = a[AW-1] ? -$signed(pm) : $signed(pm);
+      wire signed [PW-1:0] n;                   // |n| < 2^34
+      seedcc_round_shift #(.W(PW)) u_n (.v(prod), .shift(N_SHIFT), .out(n));
+      // n * gamma + beta (< 2^50) with n * gamma as n[31:0] * gamma (33 x 16 bits, the
+      // requantiser's) plus (n >> 32) * gamma * 2^32 (26 x 16 bits)
+      wire signed [WIDE_BITS-1:0] n_lo = {{(WIDE_BITS-NLO){1'b0}}, n[NLO-1:0]};
+      wire signed [WIDE_BITS-1:0] n_hi = {{(WIDE_BITS-PW+NLO){n[PW-1]}}, n[PW-1:NLO]};
+      seedcc_round_sat u_out (.v(((n_hi * gamma) <<< NLO) + n_lo * gamma + beta),
+                              .shift(rec_shift[SHIFT_BITS-1:0]), .relu(1'b0), .uns(1'b0),
                               .out(act_wr_data[g*ACT_BITS +: ACT_BITS]));
       always @(posedge clk) begin
         if (busy) begin
           case (phase)
             P_SUM: begin
-              s1 <= (~|f ? {WIDE_BITS{1'b0}} : s1) + xw;
-              s2 <= (~|f ? {WIDE_BITS{1'b0}} : s2) + xw * xw;
+              s1 <= (~|f ? {S1W{1'b0}} : s1) + {{(S1W-ACT_BITS){x[ACT_BITS-1]}}, x};
+              s2 <= (~|f ? {(S2W+1){1'b0}} : s2) + {{(S2W+1-2*ACT_BITS){xx[2*ACT_BITS-1]}}, xx};
             end
             P_RAD: begin
-              op <= ((fw * s2 - s1 * s1) <<< (2 * LN_ROOT_FRAC)) + epsw;
+              op <= ({{(WIDE_BITS-DW){dd[DW-1]}}, dd} <<< (2 * LN_ROOT_FRAC)) + epsw;
               res <= {WIDE_BITS{1'b0}};
             end
             P_SQRT: begin
@@ -365,12 +439,12 @@ module seedcc_layernorm #(
               end
               if (pass_end) begin
                 rem <= REM0;
-                inv <= {WIDE_BITS{1'b0}};
+                inv <= {IW{1'b0}};
               end
             end
             P_DIV: begin
-              rem <= take ? rem2 - dvs : rem2;
-              inv <= {inv[WIDE_BITS-2:0], take};
+              rem <= take ? rem2[VW-1:0] - dvs : rem2[VW-1:0];  // rem2 < 2 * dvs
+              inv <= {inv[IW-2:0], take};
             end
             default: ;
           endcase
@@ -427,6 +501,8 @@ endmodule
 // v = round_shift(x * in_mult, in_shift); d = GELU_B - min(|v|, GELU_B);
 // erf = sgn(v) (2^GELU_ERF_BITS - round_shift(GELU_A * d^2, GELU_A_SHIFT));
 // out = sat8(round_shift(x * (2^GELU_ERF_BITS + erf) * out_mult, out_shift)).
+// Widths: |x * in_mult| < 2^23, d <= GELU_B < 2^11, GELU_A * d^2 < 2^36, |erf| <= 2^14,
+// 0 <= 2^14 + erf <= 2^15, |x * (2^14 + erf)| <= 2^22, times out_mult below 2^38 in magnitude.
 module seedcc_gelu #(
   parameter integer PIXELS = 4
 ) (
@@ -469,10 +545,19 @@ module seedcc_gelu #(
   output wire [PIXELS*ACT_BITS-1:0]    act_wr_data;
 
   localparam integer XW = 32;
-  localparam signed [WIDE_BITS-1:0] GB = {{(WIDE_BITS-32){1'b0}}, GELU_B};
-  localparam signed [WIDE_BITS-1:0] GA = {{(WIDE_BITS-32){1'b0}}, GELU_A};
-  localparam signed [WIDE_BITS-1:0] ONE_ERF = 1 << GELU_ERF_BITS;
-  localparam [SHIFT_BITS-1:0] A_SHIFT = GELU_A_SHIFT[SHIFT_BITS-1:0];
+  localparam integer VW = ACT_BITS + F_IN_MULT_W;             // |x * in_mult| <= 128 (2^16 - 1)
+  localparam integer DW = $clog2(GELU_B + 1);                 // d in [0, GELU_B]
+  localparam integer GAW = $clog2(GELU_A + 1);                // GELU_A < 2^15
+  localparam integer AW = GAW + 2 * DW;                       // GELU_A * d^2
+  localparam integer EW = GELU_ERF_BITS + 2;                  // erf in [-2^14, 2^14]
+  localparam integer GW = GELU_ERF_BITS + 3;                  // 2^14 + erf in [0, 2^15]
+  localparam integer XGW = ACT_BITS + GELU_ERF_BITS + 1;      // x * (2^14 + erf) in [-2^22, 2^22)
+  localparam integer TW = XGW + MULT_BITS;                    // times out_mult
+  localparam signed [VW-1:0] GB = GELU_B[VW-1:0];
+  localparam [DW-1:0] GBD = GELU_B[DW-1:0];
+  localparam [GAW-1:0] GA = GELU_A[GAW-1:0];
+  localparam [AW:0] A_HALF = {{AW{1'b0}}, 1'b1} << (GELU_A_SHIFT - 1);
+  localparam signed [EW-1:0] ONE_ERF = 1 << GELU_ERF_BITS;
   reg                          busy;
   reg [F_LENGTH_W-1:0]         e0;
   reg [F_IN_ADDR_W-1:0]        r_in;
@@ -491,21 +576,28 @@ module seedcc_gelu #(
   always @* for (p = 0; p < PIXELS; p = p + 1)
     act_wr_be[p] = ({{(XW-F_LENGTH_W){1'b0}}, e0} + p) < {{(XW-F_LENGTH_W){1'b0}}, r_len};
 
-  wire signed [WIDE_BITS-1:0] om = {{(WIDE_BITS-MULT_BITS){r_out_mult[MULT_BITS-1]}}, r_out_mult};
   genvar g;
   generate
     for (g = 0; g < PIXELS; g = g + 1) begin : lane
       wire signed [ACT_BITS-1:0] x = act_rd_data[g*ACT_BITS +: ACT_BITS];
-      wire signed [WIDE_BITS-1:0] xw = {{(WIDE_BITS-ACT_BITS){x[ACT_BITS-1]}}, x};
-      wire signed [WIDE_BITS-1:0] v, a2;
-      seedcc_round_shift u_v (.v(xw * $signed({{(WIDE_BITS-F_IN_MULT_W){1'b0}}, r_in_mult})),
-                              .shift(r_in_shift), .out(v));
-      wire signed [WIDE_BITS-1:0] av = (v < 0) ? -v : v;
-      wire signed [WIDE_BITS-1:0] d = GB - ((av > GB) ? GB : av);
-      seedcc_round_shift u_a (.v(GA * d * d), .shift(A_SHIFT), .out(a2));
-      wire signed [WIDE_BITS-1:0] l = ONE_ERF - a2;
-      wire signed [WIDE_BITS-1:0] erf = (v > 0) ? l : (v < 0) ? -l : {WIDE_BITS{1'b0}};
-      seedcc_round_sat u_out (.v(xw * (ONE_ERF + erf) * om), .shift(r_out_shift), .relu(1'b0), .uns(1'b0),
+      wire signed [VW-1:0] xm = x * $signed({1'b0, r_in_mult});      // 8 x 17 bits
+      wire signed [VW-1:0] v;                                        // |v| <= |xm| < 2^23
+      seedcc_round_shift #(.W(VW)) u_v (.v(xm), .shift(r_in_shift), .out(v));
+      wire signed [VW-1:0] av = (v < 0) ? -v : v;
+      wire [DW-1:0] d = (av > GB) ? {DW{1'b0}} : GBD - av[DW-1:0];  // GELU_B - min(|v|, GELU_B)
+      wire [2*DW-1:0] d2 = d * d;                                    // 11 x 11 bits
+      wire [AW-1:0] ad2 = GA * d2;                                   // 15 (constant) x 22 bits
+      /* verilator lint_off UNUSEDSIGNAL */  // the bits below the shift, and zeros above 2^14
+      wire [AW:0] ad2r = {1'b0, ad2} + A_HALF;
+      /* verilator lint_on UNUSEDSIGNAL */
+      // round_shift(GELU_A * d^2, GELU_A_SHIFT) <= 14800 < 2^14
+      wire signed [EW-1:0] a2 = $signed({1'b0, ad2r[GELU_A_SHIFT+EW-2:GELU_A_SHIFT]});
+      wire signed [EW-1:0] l = ONE_ERF - a2;
+      wire signed [EW-1:0] erf = (v > 0) ? l : (v < 0) ? -l : {EW{1'b0}};
+      wire signed [GW-1:0] ge = {erf[EW-1], erf} + ONE_ERF;        // 2^14 + erf
+      wire signed [XGW-1:0] xg = x * ge;                             // 8 x 17 bits
+      wire signed [TW-1:0] t = xg * r_out_mult;                      // 23 x 16 bits
+      seedcc_round_sat u_out (.v({{(WIDE_BITS-TW){t[TW-1]}}, t}), .shift(r_out_shift), .relu(1'b0), .uns(1'b0),
                               .out(act_wr_data[g*ACT_BITS +: ACT_BITS]));
     end
   endgenerate
