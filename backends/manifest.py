@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from functools import cache
 from typing import Any
 
 from seedcc.errors import ProgramFormatError
+from seedcc.rtl_models.hwfacts import ACC_BYTES
 
 SCHEMA_VERSION = 5
 """5: outputs may be int32 with per-channel scales (``TensorIO.channel_scales``);
@@ -57,6 +59,11 @@ class TensorIO:
     def wide(self) -> bool:
         """An int32 output (ACC_BYTES bytes a value)."""
         return bool(self.channel_scales)
+
+    @property
+    def nbytes(self) -> int:
+        """Off-chip bytes of one sample: a byte a value, ACC_BYTES if int32."""
+        return math.prod(self.shape) * (ACC_BYTES if self.wide else 1)
 
 
 @dataclass(frozen=True)

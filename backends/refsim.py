@@ -103,11 +103,6 @@ def _size(shape: Any) -> int:
     return math.prod(int(d) for d in shape)
 
 
-def _io_bytes(d: TensorIO) -> int:
-    """Off-chip bytes of one sample of an input or output (ACC_BYTES a value if int32)."""
-    return _size(d.shape) * (ACC_BYTES if d.wide else 1)
-
-
 def dequantize_output(raw: np.ndarray, d: TensorIO) -> np.ndarray:
     """Float32 values of a batch of raw outputs (int8, or int32 times its channel's scale)."""
     if not d.wide:
@@ -155,7 +150,7 @@ def _memory(program: Program, executed: tuple[Any, ...], segments: list[tuple[in
     cfg = program.config
     shared = cfg.mask_sram_bytes + cfg.param_sram_bytes + 2 * len(program.image)
     act = cfg.act_sram_bytes + sum(end - start for start, end in segments)
-    act += sum(2 * _io_bytes(d) for d in outputs)
+    act += sum(2 * d.nbytes for d in outputs)
     acc = cfg.acc_sram_words
     temp = 0
     for ins in executed:
@@ -350,7 +345,7 @@ class Simulator:
                         taken[ck.name] = self._snapshot(m, ck)
         outputs = {}
         for d in self.outputs:
-            raw = m.dram.read_samples(d.dram_addr, _io_bytes(d), f"output {d.name!r}")
+            raw = m.dram.read_samples(d.dram_addr, d.nbytes, f"output {d.name!r}")
             if d.wide:  # float mode keeps a value in its word's first byte
                 raw = raw[:, ::ACC_BYTES] if float_mode else np.ascontiguousarray(raw).view("<i4")
             outputs[d.name] = from_storage(raw, d.shape)

@@ -38,7 +38,7 @@ from seedcc.errors import BadInputError
 from seedcc.ir.ops.base import to_storage
 from seedcc.rtl_models import numerics
 from seedcc.rtl_models.hwconfig import HwConfig
-from seedcc.rtl_models.hwfacts import ACC_BYTES, ACT_MAX, ACT_MIN
+from seedcc.rtl_models.hwfacts import ACT_MAX, ACT_MIN
 
 FORMAT = "seedcc-vectors"
 VERSION = 2  # 2: outputs say their word size (`word_bytes`: 1, or 4 for an int32 output)
@@ -156,7 +156,7 @@ def write_vectors(program: Program, inputs: Arrays, out_dir: str | Path, *,
     man = program.manifest
     end = len(program.image)
     for d in man.inputs + man.outputs:
-        end = max(end, d.dram_addr + _size(d.shape) * (ACC_BYTES if d.wide else 1))
+        end = max(end, d.dram_addr + d.nbytes)
     image = bytearray(program.image) + bytes(end - len(program.image))
     in_entries = []
     for d in man.inputs:
